@@ -1,0 +1,1 @@
+"""Reusable component resources: they take plain typed args and know no environment."""

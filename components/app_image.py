@@ -1,0 +1,52 @@
+"""An image of ours, built from a Dockerfile in the repository and optionally pushed."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Optional
+
+import pulumi
+import pulumi_docker as docker
+
+from components.registry import RegistryLogin
+
+
+@dataclass(frozen=True)
+class AppImageArgs:
+    context: str
+    """Build context: the app's folder, holding its Dockerfile."""
+    image_name: str
+    """repository[:tag]; with a registry, the repository starts with its server."""
+    base_image: str
+    """The Dockerfile's BASE_IMAGE build argument."""
+    registry: Optional[RegistryLogin] = None
+    """Push there so other engines can pull; without one the image stays on the building engine."""
+
+
+class AppImage(pulumi.ComponentResource):
+    reference: pulumi.Output[str]
+    """What an engine pulls or finds: the pushed digest, or the local tag."""
+    digest: pulumi.Output[str]
+    """Changes with every rebuild; containers use it to notice a new image behind the same tag."""
+
+    def __init__(self, name: str, args: AppImageArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("orchestration:images:AppImage", name, None, opts)
+        image = docker.Image(
+            f"{name}-build",
+            image_name=args.image_name,
+            build=docker.DockerBuildArgs(
+                context=args.context,
+                args={"BASE_IMAGE": args.base_image},
+            ),
+            skip_push=args.registry is None,
+            registry=docker.RegistryArgs(
+                server=args.registry.server,
+                username=args.registry.username,
+                password=args.registry.password,
+            )
+            if args.registry
+            else None,
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        self.digest = image.repo_digest
+        self.reference = image.repo_digest if args.registry else image.image_name
+        self.register_outputs({"reference": self.reference, "digest": self.digest})

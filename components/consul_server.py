@@ -1,0 +1,115 @@
+"""One Consul server agent in a container, with its data on a volume."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Optional, Sequence
+
+import pulumi
+import pulumi_docker as docker
+
+from components.pulled_image import pulled_image
+
+HTTP_PORT = 8500
+DNS_PORT = 8600
+# Server RPC, Serf LAN and Serf WAN: what other servers must reach.
+SERVER_PORTS = (8300, 8301, 8302)
+SERF_PORTS = (8301, 8302)
+DATA_DIR = "/consul/data"
+
+
+@dataclass(frozen=True)
+class PublishedPort:
+    internal: int
+    external: int
+    ip: str
+    protocol: str = "tcp"
+
+
+@dataclass(frozen=True)
+class ConsulServerArgs:
+    node_name: str
+    container_name: str
+    datacenter: str
+    bootstrap_expect: int
+    """How many servers form the cluster; 1 bootstraps a single node."""
+    retry_join: Sequence[str]
+    """The other servers' addresses; retried until they answer, unlike a one-shot join."""
+    image: pulumi.Input[str]
+    network_name: pulumi.Input[str]
+    advertise_address: Optional[str] = None
+    """Address the others reach this server at; by default the container's own."""
+    published_ports: Sequence[PublishedPort] = ()
+    recursors: Sequence[str] = ()
+    """Upstream DNS servers for names outside `.consul`."""
+    ui: bool = True
+
+
+def agent_command(args: ConsulServerArgs) -> list[str]:
+    """The `consul agent` command line for one server."""
+    command = [
+        "consul",
+        "agent",
+        "-server",
+        f"-node={args.node_name}",
+        f"-datacenter={args.datacenter}",
+        f"-bootstrap-expect={args.bootstrap_expect}",
+        f"-data-dir={DATA_DIR}",
+        "-client=0.0.0.0",
+        f"-http-port={HTTP_PORT}",
+        f"-dns-port={DNS_PORT}",
+    ]
+    if args.advertise_address:
+        command.append(f"-advertise={args.advertise_address}")
+    command += [f"-retry-join={address}" for address in args.retry_join]
+    command += [f"-recursor={recursor}" for recursor in args.recursors]
+    if args.ui:
+        command.append("-ui")
+    return command
+
+
+def host_ports(address: str, dns_on_53: bool = True) -> tuple[PublishedPort, ...]:
+    """Every port a server on its own host publishes, bound to that host's private address only."""
+    ports = [PublishedPort(port, port, address) for port in SERVER_PORTS]
+    ports += [PublishedPort(port, port, address, "udp") for port in SERF_PORTS]
+    ports += [PublishedPort(HTTP_PORT, HTTP_PORT, address)]
+    ports += dns_ports(address, DNS_PORT)
+    if dns_on_53:
+        ports += dns_ports(address, 53)
+    return tuple(ports)
+
+
+def dns_ports(address: str, external: int) -> tuple[PublishedPort, ...]:
+    """Consul DNS published on `address:external`, over UDP and TCP."""
+    return (PublishedPort(DNS_PORT, external, address, "udp"), PublishedPort(DNS_PORT, external, address, "tcp"))
+
+
+class ConsulServer(pulumi.ComponentResource):
+    container_id: pulumi.Output[str]
+    node_name: str
+
+    def __init__(self, name: str, args: ConsulServerArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("orchestration:consul:ConsulServer", name, None, opts)
+        child = pulumi.ResourceOptions(parent=self)
+        data = docker.Volume(f"{name}-data", name=f"{args.container_name}-data", opts=child)
+        container = docker.Container(
+            f"{name}-agent",
+            name=args.container_name,
+            hostname=args.node_name,
+            image=pulled_image(f"{name}-image", args.image, child).image_id,
+            command=agent_command(args),
+            networks_advanced=[docker.ContainerNetworksAdvancedArgs(name=args.network_name, aliases=[args.node_name])],
+            ports=[
+                docker.ContainerPortArgs(internal=p.internal, external=p.external, ip=p.ip, protocol=p.protocol)
+                for p in args.published_ports
+            ],
+            volumes=[docker.ContainerVolumeArgs(volume_name=data.name, container_path=DATA_DIR)],
+            restart="unless-stopped",
+            healthcheck=docker.ContainerHealthcheckArgs(
+                tests=["CMD", "consul", "members"], interval="5s", timeout="3s", retries=10
+            ),
+            # The name and the published ports cannot be held twice on one engine.
+            opts=pulumi.ResourceOptions(parent=self, delete_before_replace=True),
+        )
+        self.node_name = args.node_name
+        self.container_id = container.id
+        self.register_outputs({"container_id": self.container_id})

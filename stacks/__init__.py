@@ -1,0 +1,1 @@
+"""Environment builders: each turns one environment's validated config into components."""

@@ -1,0 +1,151 @@
+"""The `cluster` environment: one Docker engine per host (larry, curly and moe by default).
+
+Deploys a Consul server on every `consul-server` host (ports published on the host's
+private address only), the distributed app's workers on every `app` host, the client
+on every `client` host, the app's settings in Consul KV, and a swarm managed from
+`swarmManager` that every other host joins, running `heyworld` and `heyworld_global`.
+Our images are built once and pushed to the registry every host pulls from.
+"""
+from __future__ import annotations
+
+import pulumi
+import pulumi_docker as docker
+
+from components.consul_catalog import ConsulCatalog, ConsulCatalogArgs
+from components.consul_cluster import ConsulCluster, ConsulClusterArgs, ConsulNodeSpec
+from components.consul_server import DNS_PORT, HTTP_PORT, host_ports
+from components.distributed_app import DistributedApp, DistributedAppArgs
+from components.distributed_client import DistributedClient, DistributedClientArgs
+from components.docker_host import DockerHost, DockerHostArgs
+from components.registry import RegistryLogin
+from components.swarm_cluster import SwarmCluster, SwarmClusterArgs, SwarmNode
+from stacks.config import ClusterConfig, Host, StackConfig
+from stacks.workloads import app_settings, build_images, heyworld_services
+
+# Consul forwards other names to Docker's embedded DNS in its own container.
+DOCKER_DNS = "127.0.0.11"
+
+
+def build(cfg: StackConfig) -> dict[str, pulumi.Input]:
+    cluster = cfg.cluster
+    assert cluster is not None, "the cluster builder needs the cluster config"
+    prefix = cfg.stack
+    registry = RegistryLogin(cluster.registry.server, cluster.registry.username, cluster.registry.password)
+    engines = {host.name: DockerHost(host.name, _host_args(cluster, host, prefix, registry)) for host in cluster.hosts}
+
+    build_engine = docker.Provider("build-engine", host=cluster.build_docker_url)
+    images = build_images(cfg, registry=registry, opts=pulumi.ResourceOptions(providers={"docker": build_engine}))
+
+    servers = cluster.with_role("consul-server")
+    consul = ConsulCluster(
+        "consul",
+        ConsulClusterArgs(
+            name_prefix=prefix,
+            datacenter=cfg.datacenter,
+            image=cfg.images.consul,
+            nodes=[
+                ConsulNodeSpec(
+                    node_name=host.name,
+                    provider=engines[host.name].provider,
+                    network_name=engines[host.name].network_name,
+                    join_address=host.address,
+                    advertise_address=host.address,
+                    published_ports=host_ports(host.address),
+                )
+                for host in servers
+            ],
+            http_address=f"{servers[0].address}:{HTTP_PORT}",
+            dns_address=f"{servers[0].address}:{DNS_PORT}",
+            recursors=[DOCKER_DNS],
+        ),
+    )
+    catalog = ConsulCatalog(
+        "catalog",
+        ConsulCatalogArgs(
+            kv_prefix=cfg.workload.kv_prefix,
+            kv=app_settings(cfg, worker_count=cfg.workload.app_workers * len(cluster.with_role("app"))),
+        ),
+        opts=pulumi.ResourceOptions(providers={"consul": consul.provider}),
+    )
+
+    def on(host: Host) -> pulumi.ResourceOptions:
+        # Workers read their settings from KV when they start.
+        return pulumi.ResourceOptions(providers={"docker": engines[host.name].provider}, depends_on=[consul.ready, catalog])
+
+    worker_ids = [f"server{index}" for index in range(1, cfg.workload.app_workers + 1)]
+    for host in cluster.with_role("app"):
+        DistributedApp(
+            f"app-{host.name}",
+            DistributedAppArgs(
+                name_prefix=prefix,
+                worker_ids=worker_ids,
+                image=images["distributed_app"].reference,
+                consul_http_addr=f"http://{_consul_for(cluster, host).address}:{HTTP_PORT}",
+                network_name=engines[host.name].network_name,
+                publish_address=host.address,
+                first_port=cfg.workload.worker_port,
+                kv_prefix=cfg.workload.kv_prefix,
+                dns=[_consul_for(cluster, host).address],
+            ),
+            opts=on(host),
+        )
+    clients = [
+        DistributedClient(
+            f"client-{host.name}",
+            DistributedClientArgs(
+                container_name=f"{prefix}-client",
+                image=images["distributed_client"].reference,
+                consul_http_addr=f"http://{_consul_for(cluster, host).address}:{HTTP_PORT}",
+                consul_dns_server=_consul_for(cluster, host).address,
+                consul_dns_port=DNS_PORT,
+                network_name=engines[host.name].network_name,
+                kv_prefix=cfg.workload.kv_prefix,
+                dns=[_consul_for(cluster, host).address],
+            ),
+            opts=on(host),
+        )
+        for host in cluster.with_role("client")
+    ]
+
+    manager = cluster.host(cluster.swarm_manager)
+    swarm = SwarmCluster(
+        "swarm",
+        SwarmClusterArgs(
+            manager=SwarmNode(manager.name, manager.docker_url),
+            advertise_address=manager.address,
+            workers=[SwarmNode(host.name, host.docker_url) for host in cluster.hosts if host is not manager],
+        ),
+    )
+    heyworld, heyworld_global = heyworld_services(
+        cfg,
+        pulumi.ResourceOptions(providers={"docker": engines[manager.name].provider}, depends_on=list(swarm.ready)),
+    )
+    return {
+        "hosts": [host.name for host in cluster.hosts],
+        "consulUiUrl": f"http://{consul.http_address}/ui",
+        "consulHttpAddress": consul.http_address,
+        "consulDnsAddress": consul.dns_address,
+        "consulNodes": list(consul.node_names),
+        "kvPrefix": catalog.kv_prefix,
+        "clientContainers": {host.name: client.container_name for host, client in zip(cluster.with_role("client"), clients)},
+        "swarmManager": manager.name,
+        "swarmServices": [heyworld.service_name, heyworld_global.service_name],
+        "images": {app: image.reference for app, image in images.items()},
+    }
+
+
+def _host_args(cluster: ClusterConfig, host: Host, prefix: str, registry: RegistryLogin) -> DockerHostArgs:
+    tls = cluster.tls if host.docker_url.startswith("tcp://") else None
+    return DockerHostArgs(
+        docker_url=host.docker_url,
+        network_name=f"{prefix}-net",
+        ca_material=tls.ca if tls else None,
+        cert_material=tls.cert if tls else None,
+        key_material=tls.key if tls else None,
+        registry=registry,
+    )
+
+
+def _consul_for(cluster: ClusterConfig, host: Host) -> Host:
+    """The Consul server a host's containers use: its own, or else the first one."""
+    return host if "consul-server" in host.roles else cluster.with_role("consul-server")[0]

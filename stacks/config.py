@@ -1,0 +1,376 @@
+"""The stack's configuration, read once from Pulumi config into typed objects.
+
+Every check runs here, before any resource is registered, and every error names
+the key (as `orchestration:<key>`) and the form it expects.
+"""
+from __future__ import annotations
+
+import ipaddress
+import re
+from dataclasses import dataclass
+from typing import Any, Callable, Optional, TypeVar
+
+import pulumi
+
+ENVIRONMENTS = ("local", "cluster", "sandbox")
+CONSUL_SERVER_COUNTS = (1, 3, 5)
+HOST_ROLES = ("consul-server", "app", "client")
+DOCKER_URL_SCHEMES = ("unix", "tcp", "ssh")
+
+# Docker's own rule for container, network and volume names.
+_DOCKER_NAME = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9_.-]*$")
+# Host and node names become DNS labels (`<name>.node.consul`).
+_DNS_LABEL = re.compile(r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$")
+
+T = TypeVar("T")
+
+
+class ConfigError(ValueError):
+    """A config value is missing or malformed; the message names the key."""
+
+
+@dataclass(frozen=True)
+class Images:
+    """Image references. Defaults are the public images; tests point them at local builds."""
+
+    redis: str
+    consul: str
+    heyworld: str
+    app_base: str
+    """Base image our own Dockerfiles build FROM (their BASE_IMAGE build argument)."""
+
+
+@dataclass(frozen=True)
+class Registry:
+    """Where images the hosts share are pushed and pulled."""
+
+    server: str
+    username: Optional[str]
+    password: Optional[pulumi.Output[str]]
+
+
+@dataclass(frozen=True)
+class DockerTls:
+    """Client TLS material for `tcp://` engines (secret config)."""
+
+    ca: pulumi.Output[str]
+    cert: pulumi.Output[str]
+    key: pulumi.Output[str]
+
+
+@dataclass(frozen=True)
+class Host:
+    name: str
+    docker_url: str
+    address: str
+    """The host's private address: Consul advertises it and publishes its ports on it."""
+    roles: frozenset[str]
+
+
+@dataclass(frozen=True)
+class Workload:
+    """What the workloads run with, in every environment."""
+
+    web_port: int
+    consul_servers: int
+    app_workers: int
+    """distributed_app workers per app host."""
+    worker_port: int
+    """Port of the first worker; worker i listens on worker_port + i."""
+    heyworld_replicas: int
+    greeting: str
+    kv_prefix: str
+
+
+@dataclass(frozen=True)
+class LocalConfig:
+    docker_url: str
+    publish_address: str
+    """Host address the published ports bind to."""
+    consul_http_port: int
+    consul_dns_port: int
+    swarm_advertise_address: str
+    network_subnet: str
+    """The stack's network; its gateway is where containers find Consul DNS on port 53."""
+    redis_through_consul: bool
+    """Web finds Redis as `redis.service.consul` instead of by its container alias."""
+
+    @property
+    def network_gateway(self) -> str:
+        return str(next(ipaddress.ip_network(self.network_subnet).hosts()))
+
+
+@dataclass(frozen=True)
+class ClusterConfig:
+    hosts: tuple[Host, ...]
+    swarm_manager: str
+    build_docker_url: str
+    """The engine that builds our images before they are pushed to the registry."""
+    registry: Registry
+    tls: Optional[DockerTls]
+
+    def with_role(self, role: str) -> tuple[Host, ...]:
+        return tuple(host for host in self.hosts if role in host.roles)
+
+    def host(self, name: str) -> Host:
+        return next(host for host in self.hosts if host.name == name)
+
+
+@dataclass(frozen=True)
+class StackConfig:
+    stack: str
+    environment: str
+    datacenter: str
+    images: Images
+    workload: Workload
+    local: Optional[LocalConfig]
+    cluster: Optional[ClusterConfig]
+
+
+def load(config: pulumi.Config | None = None, stack: str | None = None) -> StackConfig:
+    """Reads and validates the whole stack configuration."""
+    reader = _Reader(config or pulumi.Config(), stack or pulumi.get_stack())
+    return reader.stack_config()
+
+
+class _Reader:
+    def __init__(self, config: pulumi.Config, stack: str) -> None:
+        self._config = config
+        self._stack = stack
+
+    def key(self, name: str) -> str:
+        return f"{self._config.name}:{name}"
+
+    def fail(self, name: str, problem: str) -> ConfigError:
+        return ConfigError(f"config `{self.key(name)}`: {problem}")
+
+    def stack_config(self) -> StackConfig:
+        if not _DOCKER_NAME.match(self._stack):
+            raise ConfigError(
+                f"stack name {self._stack!r} cannot prefix Docker names: use letters, digits, '_', '.', '-'"
+            )
+        environment = self.choice("environment", ENVIRONMENTS, default="local")
+        workload = self.workload()
+        local = cluster = None
+        if environment == "local":
+            local = self.local_config(workload)
+        elif environment == "cluster":
+            cluster = self.cluster_config(workload)
+        config = StackConfig(
+            stack=self._stack,
+            environment=environment,
+            datacenter=self.dns_label("datacenter", default="dc1"),
+            images=Images(
+                redis=self.text("redisImage", default="redis:7"),
+                consul=self.text("consulImage", default="hashicorp/consul:1.16"),
+                heyworld=self.text("heyworldImage", default="alpine:3.20"),
+                app_base=self.text("appBaseImage", default="python:3.12-slim"),
+            ),
+            workload=workload,
+            local=local,
+            cluster=cluster,
+        )
+        return config
+
+    def workload(self) -> Workload:
+        return Workload(
+            web_port=self.port("webPort", default=5000),
+            consul_servers=self.choice("consulServers", CONSUL_SERVER_COUNTS, default=1, parse=self.int_value),
+            app_workers=self.integer("appWorkers", default=2, minimum=1),
+            worker_port=self.port("workerPort", default=8081),
+            heyworld_replicas=self.integer("heyworldReplicas", default=2, minimum=0),
+            greeting=self.text("greeting", default="Hello from Consul KV"),
+            kv_prefix=f"distributed_app/{self._stack}/",
+        )
+
+    def local_config(self, workload: Workload) -> LocalConfig:
+        local = LocalConfig(
+            docker_url=self.docker_url("dockerHost", default="unix:///var/run/docker.sock"),
+            publish_address=self.ip("publishAddress", default="127.0.0.1"),
+            consul_http_port=self.port("consulHttpPort", default=8500),
+            consul_dns_port=self.port("consulDnsPort", default=8600),
+            swarm_advertise_address=self.ip("swarmAdvertiseAddress", default="127.0.0.1"),
+            network_subnet=self.subnet("networkSubnet", default="172.29.0.0/24"),
+            redis_through_consul=self.boolean("redisThroughConsul", default=False),
+        )
+        published = {
+            "webPort": workload.web_port,
+            "consulHttpPort": local.consul_http_port,
+            "consulDnsPort": local.consul_dns_port,
+        }
+        for name, port in published.items():
+            others = [other for other, value in published.items() if value == port and other != name]
+            if others:
+                raise self.fail(name, f"port {port} is also published by `{self.key(others[0])}` on the same engine")
+        return local
+
+    def cluster_config(self, workload: Workload) -> ClusterConfig:
+        hosts = self.hosts()
+        names = [host.name for host in hosts]
+        swarm_manager = self.text("swarmManager", default=names[0])
+        if swarm_manager not in names:
+            raise self.fail("swarmManager", f"{swarm_manager!r} is not a host; expected one of {names}")
+        for role in HOST_ROLES:
+            if not any(role in host.roles for host in hosts):
+                raise self.fail("hosts", f"no host has the role {role!r}; every role in {list(HOST_ROLES)} needs one")
+        servers = sum("consul-server" in host.roles for host in hosts)
+        if servers not in CONSUL_SERVER_COUNTS:
+            raise self.fail(
+                "hosts",
+                f"{servers} hosts have the role 'consul-server'; Consul needs an odd quorum: one of {list(CONSUL_SERVER_COUNTS)}",
+            )
+        self.check_worker_ports(workload)
+        return ClusterConfig(
+            hosts=hosts,
+            swarm_manager=swarm_manager,
+            build_docker_url=self.docker_url("buildDockerHost", default="unix:///var/run/docker.sock"),
+            registry=self.registry(),
+            tls=self.tls(),
+        )
+
+    def hosts(self) -> tuple[Host, ...]:
+        raw = self._config.get_object("hosts")
+        if raw is None:
+            raise self.fail("hosts", "required for the cluster environment: a list of {name, docker, address, roles}")
+        if not isinstance(raw, list) or not raw:
+            raise self.fail("hosts", "expected a non-empty list of {name, docker, address, roles}")
+        hosts = tuple(self.host(index, item) for index, item in enumerate(raw))
+        for attribute in ("name", "address", "docker_url"):
+            values = [getattr(host, attribute) for host in hosts]
+            duplicates = sorted({value for value in values if values.count(value) > 1})
+            if duplicates:
+                raise self.fail("hosts", f"duplicate host {attribute.replace('_url', '')} {duplicates}; each host needs its own")
+        return hosts
+
+    def host(self, index: int, item: Any) -> Host:
+        where = f"hosts[{index}]"
+        if not isinstance(item, dict):
+            raise self.fail(where, "expected an object {name, docker, address, roles}")
+        unknown = sorted(set(item) - {"name", "docker", "address", "roles"})
+        if unknown:
+            raise self.fail(where, f"unknown fields {unknown}; expected name, docker, address, roles")
+        name = item.get("name")
+        if not isinstance(name, str) or not _DNS_LABEL.match(name):
+            raise self.fail(f"{where}.name", f"{name!r} is not a lowercase DNS label (letters, digits, '-')")
+        roles = item.get("roles", list(HOST_ROLES))
+        if not isinstance(roles, list) or any(role not in HOST_ROLES for role in roles):
+            raise self.fail(f"{where}.roles", f"{roles!r}: expected a list of {list(HOST_ROLES)}")
+        return Host(
+            name=name,
+            docker_url=self.check_docker_url(f"{where}.docker", item.get("docker")),
+            address=self.check_ip(f"{where}.address", item.get("address")),
+            roles=frozenset(roles),
+        )
+
+    def check_worker_ports(self, workload: Workload) -> None:
+        # Consul's ports share each host's private address with the workers'.
+        consul_ports = {8300, 8301, 8302, 8500, 8600}
+        worker_ports = range(workload.worker_port, workload.worker_port + workload.app_workers)
+        clash = sorted(consul_ports.intersection(worker_ports))
+        if clash:
+            raise self.fail("workerPort", f"workers would publish {clash}, which Consul publishes on the same address")
+
+    def registry(self) -> Registry:
+        server = self._config.get("registry")
+        if not server:
+            raise self.fail(
+                "registry",
+                "required for the cluster environment: the hosts pull the images built here from it (e.g. registry.example.com:5000)",
+            )
+        return Registry(
+            server=server,
+            username=self._config.get("registryUsername"),
+            password=self._config.get_secret("registryPassword"),
+        )
+
+    def tls(self) -> Optional[DockerTls]:
+        parts = {name: self._config.get_secret(name) for name in ("dockerTlsCa", "dockerTlsCert", "dockerTlsKey")}
+        given = [name for name, value in parts.items() if value is not None]
+        if not given:
+            return None
+        if len(given) != len(parts):
+            missing = sorted(set(parts) - set(given))
+            raise self.fail(missing[0], "dockerTlsCa, dockerTlsCert and dockerTlsKey go together; set all three")
+        return DockerTls(ca=parts["dockerTlsCa"], cert=parts["dockerTlsCert"], key=parts["dockerTlsKey"])
+
+    # Typed getters: each returns a valid value or raises naming its key.
+
+    def text(self, name: str, default: str) -> str:
+        value = self._config.get(name)
+        if value is None:
+            return default
+        if not value.strip():
+            raise self.fail(name, "must not be empty")
+        return value
+
+    def int_value(self, name: str, raw: str) -> int:
+        try:
+            return int(raw)
+        except ValueError:
+            raise self.fail(name, f"{raw!r} is not a whole number") from None
+
+    def integer(self, name: str, default: int, minimum: int) -> int:
+        raw = self._config.get(name)
+        value = default if raw is None else self.int_value(name, raw)
+        if value < minimum:
+            raise self.fail(name, f"{value} is below the minimum of {minimum}")
+        return value
+
+    def port(self, name: str, default: int) -> int:
+        value = self.integer(name, default, minimum=1)
+        if value > 65535:
+            raise self.fail(name, f"{value} is not a TCP port (1-65535)")
+        return value
+
+    def choice(self, name: str, allowed: tuple[T, ...], default: T, parse: Callable[[str, str], T] | None = None) -> T:
+        raw = self._config.get(name)
+        if raw is None:
+            return default
+        value = parse(name, raw) if parse else raw
+        if value not in allowed:
+            raise self.fail(name, f"{raw!r} is not one of {list(allowed)}")
+        return value  # type: ignore[return-value]
+
+    def boolean(self, name: str, default: bool) -> bool:
+        raw = self._config.get(name)
+        if raw is None:
+            return default
+        if raw.lower() not in ("true", "false"):
+            raise self.fail(name, f"{raw!r} is not true or false")
+        return raw.lower() == "true"
+
+    def subnet(self, name: str, default: str) -> str:
+        value = self.text(name, default)
+        try:
+            network = ipaddress.ip_network(value)
+        except ValueError:
+            raise self.fail(name, f"{value!r} is not a subnet in CIDR form (e.g. 172.29.0.0/24)") from None
+        if network.version != 4 or network.num_addresses < 16:
+            raise self.fail(name, f"{value!r}: expected an IPv4 subnet of /28 or larger")
+        return str(network)
+
+    def dns_label(self, name: str, default: str) -> str:
+        value = self.text(name, default)
+        if not _DNS_LABEL.match(value):
+            raise self.fail(name, f"{value!r} is not a lowercase DNS label (letters, digits, '-')")
+        return value
+
+    def ip(self, name: str, default: str) -> str:
+        return self.check_ip(name, self.text(name, default))
+
+    def check_ip(self, name: str, value: Any) -> str:
+        try:
+            return str(ipaddress.ip_address(value))
+        except ValueError:
+            raise self.fail(name, f"{value!r} is not an IP address") from None
+
+    def docker_url(self, name: str, default: str) -> str:
+        return self.check_docker_url(name, self.text(name, default))
+
+    def check_docker_url(self, name: str, value: Any) -> str:
+        scheme = value.split("://", 1)[0] if isinstance(value, str) and "://" in value else None
+        if scheme not in DOCKER_URL_SCHEMES:
+            raise self.fail(
+                name, f"{value!r} is not a Docker host URL: expected unix:///path, tcp://host:port or ssh://user@host"
+            )
+        return value

@@ -1,0 +1,149 @@
+"""The `dev` environment: everything on one Docker engine.
+
+Deploys the compose app (web + Redis), a Consul cluster of 1, 3 or 5 servers, the
+distributed app's workers, the client, Redis and web in Consul's catalog, the app's
+settings in Consul KV, and a one-node swarm running `heyworld` and `heyworld_global`.
+"""
+from __future__ import annotations
+
+import pulumi
+
+from components.compose_app import ComposeApp, ComposeAppArgs, REDIS_PORT, WEB_PORT
+from components.consul_catalog import ConsulCatalog, ConsulCatalogArgs, ExternalService
+from components.consul_cluster import ConsulCluster, ConsulClusterArgs, ConsulNodeSpec
+from components.consul_server import HTTP_PORT, DNS_PORT, PublishedPort, dns_ports
+from components.distributed_app import DistributedApp, DistributedAppArgs
+from components.distributed_client import DistributedClient, DistributedClientArgs
+from components.docker_host import DockerHost, DockerHostArgs
+from components.swarm_cluster import SwarmCluster, SwarmClusterArgs, SwarmNode
+from stacks.config import StackConfig
+from stacks.workloads import app_settings, build_images, heyworld_services
+
+# Consul forwards other names to Docker's embedded DNS, which knows the containers and the world.
+DOCKER_DNS = "127.0.0.11"
+
+
+def build(cfg: StackConfig) -> dict[str, pulumi.Input]:
+    local = cfg.local
+    assert local is not None, "the local builder needs the local config"
+    prefix = cfg.stack
+    host = DockerHost(
+        "local", DockerHostArgs(docker_url=local.docker_url, network_name=f"{prefix}-net", network_subnet=local.network_subnet)
+    )
+    on_host = pulumi.ResourceOptions(providers={"docker": host.provider})
+    images = build_images(cfg, registry=None, opts=on_host)
+
+    node_names = [f"consul-{index}" for index in range(1, cfg.workload.consul_servers + 1)]
+    # Only the first server publishes: one engine has one port 8500.
+    first_server_ports = (
+        PublishedPort(HTTP_PORT, local.consul_http_port, local.publish_address),
+        *dns_ports(local.publish_address, local.consul_dns_port),
+        *dns_ports(local.network_gateway, 53),
+    )
+    consul = ConsulCluster(
+        "consul",
+        ConsulClusterArgs(
+            name_prefix=prefix,
+            datacenter=cfg.datacenter,
+            image=cfg.images.consul,
+            nodes=[
+                ConsulNodeSpec(
+                    node_name=node,
+                    provider=host.provider,
+                    network_name=host.network_name,
+                    join_address=node,
+                    published_ports=first_server_ports if node == node_names[0] else (),
+                )
+                for node in node_names
+            ],
+            http_address=f"{local.publish_address}:{local.consul_http_port}",
+            dns_address=f"{local.publish_address}:{local.consul_dns_port}",
+            recursors=[DOCKER_DNS],
+        ),
+    )
+    consul_dns = [local.network_gateway]
+    consul_http = f"http://{node_names[0]}:{HTTP_PORT}"
+    after_consul = pulumi.ResourceOptions(providers={"docker": host.provider}, depends_on=[consul.ready])
+
+    compose = ComposeApp(
+        "compose",
+        ComposeAppArgs(
+            name_prefix=prefix,
+            web_image=images["composeapp"].reference,
+            web_image_triggers=[images["composeapp"].digest],
+            redis_image=cfg.images.redis,
+            published_port=cfg.workload.web_port,
+            publish_address=local.publish_address,
+            redis_host="redis.service.consul" if local.redis_through_consul else "redis",
+            shared_network=host.network_name,
+            dns=consul_dns,
+        ),
+        opts=after_consul,
+    )
+    worker_ids = [f"server{index}" for index in range(1, cfg.workload.app_workers + 1)]
+    catalog = ConsulCatalog(
+        "catalog",
+        ConsulCatalogArgs(
+            node_name=f"{prefix}-compose",
+            node_address=local.network_gateway,
+            services=[
+                ExternalService("redis", compose.redis_address, REDIS_PORT),
+                ExternalService("web", compose.web_address, WEB_PORT),
+            ],
+            kv_prefix=cfg.workload.kv_prefix,
+            kv=app_settings(cfg, worker_count=len(worker_ids)),
+        ),
+        opts=pulumi.ResourceOptions(providers={"consul": consul.provider}),
+    )
+    # Workers read their settings from KV when they start.
+    after_catalog = pulumi.ResourceOptions.merge(after_consul, pulumi.ResourceOptions(depends_on=[catalog]))
+    DistributedApp(
+        "app",
+        DistributedAppArgs(
+            name_prefix=prefix,
+            worker_ids=worker_ids,
+            image=images["distributed_app"].reference,
+            image_triggers=[images["distributed_app"].digest],
+            consul_http_addr=consul_http,
+            network_name=host.network_name,
+            kv_prefix=cfg.workload.kv_prefix,
+            dns=consul_dns,
+        ),
+        opts=after_catalog,
+    )
+    client = DistributedClient(
+        "client",
+        DistributedClientArgs(
+            container_name=f"{prefix}-client",
+            image=images["distributed_client"].reference,
+            image_triggers=[images["distributed_client"].digest],
+            consul_http_addr=consul_http,
+            consul_dns_server=node_names[0],
+            consul_dns_port=DNS_PORT,
+            network_name=host.network_name,
+            kv_prefix=cfg.workload.kv_prefix,
+            dns=consul_dns,
+        ),
+        opts=after_catalog,
+    )
+
+    swarm = SwarmCluster(
+        "swarm",
+        SwarmClusterArgs(
+            manager=SwarmNode("local", local.docker_url), advertise_address=local.swarm_advertise_address
+        ),
+    )
+    heyworld, heyworld_global = heyworld_services(
+        cfg, pulumi.ResourceOptions(providers={"docker": host.provider}, depends_on=list(swarm.ready))
+    )
+    return {
+        "webUrl": compose.url,
+        "consulUiUrl": f"http://{consul.http_address}/ui",
+        "consulHttpAddress": consul.http_address,
+        "consulDnsAddress": consul.dns_address,
+        "consulNodes": list(consul.node_names),
+        "catalogServices": list(catalog.service_names),
+        "kvPrefix": catalog.kv_prefix,
+        "clientContainer": client.container_name,
+        "swarmServices": [heyworld.service_name, heyworld_global.service_name],
+    }

@@ -1,0 +1,61 @@
+"""What every environment runs, whatever its hosts: our images, the swarm services, the app's KV settings."""
+from __future__ import annotations
+
+from typing import Optional
+
+import pulumi
+
+from components.app_image import AppImage, AppImageArgs
+from components.registry import RegistryLogin
+from components.swarm_service import SwarmService, SwarmServiceArgs
+from stacks.config import StackConfig
+
+APPS = ("composeapp", "distributed_app", "distributed_client")
+HEYWORLD_ARGS = ("sh", "-c", "while true; do echo hey world from $(hostname); sleep 10; done")
+
+
+def build_images(
+    cfg: StackConfig, registry: Optional[RegistryLogin], opts: pulumi.ResourceOptions
+) -> dict[str, AppImage]:
+    """Our images, built from apps/<app>/Dockerfile (paths relative to the project, where Pulumi runs)."""
+    repository = f"{registry.server}/orchestration" if registry else "orchestration"
+    return {
+        app: AppImage(
+            f"{app}-image",
+            AppImageArgs(
+                context=f"apps/{app}",
+                image_name=f"{repository}/{app}:{cfg.stack}",
+                base_image=cfg.images.app_base,
+                registry=registry,
+            ),
+            opts=opts,
+        )
+        for app in APPS
+    }
+
+
+def heyworld_services(cfg: StackConfig, opts: pulumi.ResourceOptions) -> tuple[SwarmService, SwarmService]:
+    """The seed's two services: `heyworld` replicated, `heyworld_global` on every node."""
+    replicated = SwarmService(
+        "heyworld",
+        SwarmServiceArgs(
+            service_name=f"{cfg.stack}-heyworld",
+            image=cfg.images.heyworld,
+            args=HEYWORLD_ARGS,
+            replicas=cfg.workload.heyworld_replicas,
+        ),
+        opts=opts,
+    )
+    global_ = SwarmService(
+        "heyworld-global",
+        SwarmServiceArgs(
+            service_name=f"{cfg.stack}-heyworld_global", image=cfg.images.heyworld, args=HEYWORLD_ARGS, mode="global"
+        ),
+        opts=opts,
+    )
+    return replicated, global_
+
+
+def app_settings(cfg: StackConfig, worker_count: int) -> dict[str, str]:
+    """The distributed app's configuration as it is kept in Consul KV."""
+    return {"greeting": cfg.workload.greeting, "workers": str(worker_count)}

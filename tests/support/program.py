@@ -1,0 +1,67 @@
+"""Runs the real Pulumi program in-process under a given Mocks object.
+
+This is what `pulumi up` would execute, minus the CLI: the stack's config file is
+read the way the CLI reads it, then `__main__.py` runs with the real SDKs and
+every resource registration goes to the mocks.
+"""
+from __future__ import annotations
+
+import json
+import runpy
+from pathlib import Path
+from typing import Any, Mapping
+
+import pulumi
+import yaml
+from pulumi.runtime import settings
+from pulumi.runtime.mocks import MockMonitor
+from pulumi.runtime.stack import run_pulumi_func
+from pulumi.runtime.sync_await import _sync_await
+
+PROJECT_DIR = Path(__file__).resolve().parents[2]
+PROJECT = yaml.safe_load((PROJECT_DIR / "Pulumi.yaml").read_text())["name"]
+
+
+def stack_config(stack: str) -> dict[str, Any]:
+    """The `config:` map of Pulumi.<stack>.yaml, keys fully qualified."""
+    path = PROJECT_DIR / f"Pulumi.{stack}.yaml"
+    values = (yaml.safe_load(path.read_text()) or {}).get("config", {}) if path.exists() else {}
+    return {_qualified(key): value for key, value in values.items()}
+
+
+def run_program(
+    mocks: pulumi.runtime.Mocks,
+    stack: str,
+    overrides: Mapping[str, Any] | None = None,
+    secret_keys: tuple[str, ...] = (),
+    monitor: MockMonitor | None = None,
+) -> dict[str, Any]:
+    """Runs __main__.py for `stack` and returns its resolved stack outputs.
+
+    `overrides` are merged over the stack file; keys without a namespace belong to
+    the project. Values that are not strings are passed as JSON, as the CLI does
+    for structured config. Keys in `secret_keys` are marked secret. A custom
+    `monitor` (built on `mocks`) can observe what the mocks alone do not.
+    """
+    config = stack_config(stack)
+    config.update({_qualified(key): value for key, value in (overrides or {}).items()})
+    settings.set_root_resource(None)  # type: ignore[arg-type]
+    pulumi.runtime.set_mocks(mocks, project=PROJECT, stack=stack, preview=False, monitor=monitor)
+    pulumi.runtime.set_all_config(
+        {key: value if isinstance(value, str) else json.dumps(value) for key, value in config.items()},
+        secret_keys=[_qualified(key) for key in secret_keys],
+    )
+    root = settings.get_root_resource()
+    settings.SETTINGS.rpc_manager.clear()
+    settings.SETTINGS.outputs.clear()
+    # run_pulumi_func waits for every registration, as the language host does.
+    _sync_await(run_pulumi_func(lambda: runpy.run_path(str(PROJECT_DIR / "__main__.py"), run_name="__main__")))
+    return {name: _resolve(value) for name, value in root.outputs.items()}  # type: ignore[union-attr]
+
+
+def _resolve(value: Any) -> Any:
+    return _sync_await(pulumi.Output.from_input(value).future())
+
+
+def _qualified(key: str) -> str:
+    return key if ":" in key else f"{PROJECT}:{key}"

@@ -1,0 +1,50 @@
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Callable
+
+import pytest
+
+from tests.support.program import run_program
+from tests.support.recording import ComputedOutputs, Registration, RecordingMonitor
+
+
+@dataclass
+class Deployment:
+    """One run of the program under mocks: its stack outputs and every registration."""
+
+    outputs: dict[str, Any]
+    registrations: list[Registration]
+
+    def of_type(self, typ: str) -> list[Registration]:
+        return [r for r in self.registrations if r.type == typ]
+
+    def one(self, typ: str, name: str) -> Registration:
+        matches = [r for r in self.registrations if r.type == typ and r.name == name]
+        assert len(matches) == 1, f"expected one {typ} named {name}, found {[r.urn for r in matches]}"
+        return matches[0]
+
+    def by_urn(self, urn: str) -> Registration:
+        return next(r for r in self.registrations if r.urn == urn)
+
+    def children(self, parent: Registration) -> list[Registration]:
+        return [r for r in self.registrations if r.parent == parent.urn]
+
+    def ancestors(self, registration: Registration) -> list[Registration]:
+        chain = []
+        while registration.parent and any(r.urn == registration.parent for r in self.registrations):
+            registration = self.by_urn(registration.parent)
+            chain.append(registration)
+        return chain
+
+
+def deploy(stack: str, overrides: dict[str, Any] | None = None, secret_keys: tuple[str, ...] = ()) -> Deployment:
+    mocks = ComputedOutputs()
+    monitor = RecordingMonitor(mocks)
+    outputs = run_program(mocks, stack, overrides, secret_keys, monitor=monitor)
+    return Deployment(outputs, list(monitor.registrations))
+
+
+@pytest.fixture
+def deploy_stack() -> Callable[..., Deployment]:
+    return deploy

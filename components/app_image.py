@@ -7,6 +7,7 @@ from typing import Optional
 import pulumi
 import pulumi_docker as docker
 
+from components.options import child_options
 from components.registry import RegistryLogin
 
 
@@ -45,7 +46,7 @@ class AppImage(pulumi.ComponentResource):
             )
             if args.registry
             else None,
-            opts=pulumi.ResourceOptions(parent=self),
+            opts=child_options(self, opts),
         )
         self.digest = image.repo_digest
         self.reference = image.repo_digest if args.registry else image.image_name

@@ -7,6 +7,7 @@ from typing import Optional, Sequence
 import pulumi
 import pulumi_docker as docker
 
+from components.options import child_options
 from components.pulled_image import pulled_image
 
 WEB_PORT = 5000
@@ -39,7 +40,7 @@ class ComposeApp(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: ComposeAppArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("orchestration:compose:ComposeApp", name, None, opts)
-        child = pulumi.ResourceOptions(parent=self)
+        child = child_options(self, opts)
         network = docker.Network(f"{name}-network", name=f"{args.name_prefix}-compose", driver="bridge", opts=child)
         data = docker.Volume(
             f"{name}-redis-data",
@@ -59,7 +60,7 @@ class ComposeApp(pulumi.ComponentResource):
                 tests=["CMD", "redis-cli", "ping"], interval="5s", timeout="3s", retries=5
             ),
             # A fixed container name cannot exist twice, even for a moment.
-            opts=pulumi.ResourceOptions(parent=self, delete_before_replace=True),
+            opts=child_options(self, opts, delete_before_replace=True),
         )
         web = docker.Container(
             f"{name}-web",
@@ -80,7 +81,7 @@ class ComposeApp(pulumi.ComponentResource):
                 timeout="3s",
                 retries=5,
             ),
-            opts=pulumi.ResourceOptions(parent=self, delete_before_replace=True, depends_on=[redis]),
+            opts=child_options(self, opts, delete_before_replace=True, depends_on=[redis]),
         )
         self.network_name = network.name
         self.url = pulumi.Output.concat("http://", _browsable(args.publish_address), ":", str(args.published_port))

@@ -7,6 +7,8 @@ from typing import Mapping, Sequence
 import pulumi
 import pulumi_consul as consul
 
+from components.options import child_options
+
 
 @dataclass(frozen=True)
 class ExternalService:
@@ -42,7 +44,7 @@ class ConsulCatalog(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: ConsulCatalogArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("orchestration:consul:ConsulCatalog", name, None, opts)
-        child = pulumi.ResourceOptions(parent=self)
+        child = child_options(self, opts)
         if args.services:
             if not args.node_name:
                 raise ValueError("external services need a catalog node: set node_name and node_address")

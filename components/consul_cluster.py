@@ -11,6 +11,7 @@ import pulumi_consul as consul
 import pulumi_docker as docker
 
 from components.consul_server import ConsulServer, ConsulServerArgs, PublishedPort
+from components.options import child_options
 
 VALID_SERVER_COUNTS = (1, 3, 5)
 READINESS_SCRIPT = (Path(__file__).parent / "consul_readiness.py").read_text()
@@ -76,7 +77,7 @@ class ConsulCluster(pulumi.ComponentResource):
                     published_ports=node.published_ports,
                     recursors=args.recursors,
                 ),
-                opts=pulumi.ResourceOptions(parent=self, providers={"docker": node.provider}),
+                opts=child_options(self, opts, providers={"docker": node.provider}),
             )
             for node in args.nodes
         ]
@@ -92,14 +93,14 @@ class ConsulCluster(pulumi.ComponentResource):
             },
             # A replaced server must be waited for again.
             triggers=[server.container_id for server in servers],
-            opts=pulumi.ResourceOptions(parent=self, depends_on=servers),
+            opts=child_options(self, opts, depends_on=servers),
         )
         self.provider = consul.Provider(
             f"{name}-api",
             address=args.http_address,
             datacenter=args.datacenter,
             token=args.acl_token,
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[self.ready]),
+            opts=child_options(self, opts, depends_on=[self.ready]),
         )
         self.http_address = args.http_address
         self.dns_address = args.dns_address

@@ -7,6 +7,7 @@ from typing import Optional, Sequence
 import pulumi
 import pulumi_docker as docker
 
+from components.options import child_options
 from components.pulled_image import pulled_image
 
 HTTP_PORT = 8500
@@ -89,7 +90,7 @@ class ConsulServer(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: ConsulServerArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("orchestration:consul:ConsulServer", name, None, opts)
-        child = pulumi.ResourceOptions(parent=self)
+        child = child_options(self, opts)
         data = docker.Volume(f"{name}-data", name=f"{args.container_name}-data", opts=child)
         container = docker.Container(
             f"{name}-agent",
@@ -101,14 +102,15 @@ class ConsulServer(pulumi.ComponentResource):
             ports=[
                 docker.ContainerPortArgs(internal=p.internal, external=p.external, ip=p.ip, protocol=p.protocol)
                 for p in args.published_ports
-            ],
+            ]
+            or None,
             volumes=[docker.ContainerVolumeArgs(volume_name=data.name, container_path=DATA_DIR)],
             restart="unless-stopped",
             healthcheck=docker.ContainerHealthcheckArgs(
                 tests=["CMD", "consul", "members"], interval="5s", timeout="3s", retries=10
             ),
             # The name and the published ports cannot be held twice on one engine.
-            opts=pulumi.ResourceOptions(parent=self, delete_before_replace=True),
+            opts=child_options(self, opts, delete_before_replace=True),
         )
         self.node_name = args.node_name
         self.container_id = container.id

@@ -7,6 +7,7 @@ from typing import Optional, Sequence
 import pulumi
 import pulumi_docker as docker
 
+from components.options import child_options
 from components.pulled_image import pulled_image
 
 SERVICE_NAME = "distributed_app"
@@ -53,7 +54,7 @@ class DistributedApp(pulumi.ComponentResource):
     def __init__(self, name: str, args: DistributedAppArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("orchestration:apps:DistributedApp", name, None, opts)
         image = pulled_image(
-            f"{name}-image", args.image, pulumi.ResourceOptions(parent=self), triggers=list(args.image_triggers)
+            f"{name}-image", args.image, child_options(self, opts), triggers=list(args.image_triggers)
         )
         workers = []
         for index, worker_id in enumerate(args.worker_ids):
@@ -74,7 +75,7 @@ class DistributedApp(pulumi.ComponentResource):
                     # The worker deregisters itself on SIGTERM; give it time to.
                     stop_signal="SIGTERM",
                     stop_timeout=15,
-                    opts=pulumi.ResourceOptions(parent=self, delete_before_replace=True),
+                    opts=child_options(self, opts, delete_before_replace=True),
                 )
             )
         self.worker_ids = tuple(args.worker_ids)

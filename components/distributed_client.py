@@ -7,6 +7,7 @@ from typing import Optional, Sequence
 import pulumi
 import pulumi_docker as docker
 
+from components.options import child_options
 from components.pulled_image import pulled_image
 
 
@@ -32,7 +33,7 @@ class DistributedClient(pulumi.ComponentResource):
     def __init__(self, name: str, args: DistributedClientArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("orchestration:apps:DistributedClient", name, None, opts)
         image = pulled_image(
-            f"{name}-image", args.image, pulumi.ResourceOptions(parent=self), triggers=list(args.image_triggers)
+            f"{name}-image", args.image, child_options(self, opts), triggers=list(args.image_triggers)
         )
         envs: list[pulumi.Input[str]] = [
             pulumi.Output.concat("CONSUL_HTTP_ADDR=", args.consul_http_addr),
@@ -50,7 +51,7 @@ class DistributedClient(pulumi.ComponentResource):
             networks_advanced=[docker.ContainerNetworksAdvancedArgs(name=args.network_name)],
             dns=list(args.dns) or None,
             restart="unless-stopped",
-            opts=pulumi.ResourceOptions(parent=self, delete_before_replace=True),
+            opts=child_options(self, opts, delete_before_replace=True),
         )
         self.container_name = container.name
         self.register_outputs({"container_name": self.container_name})

@@ -7,6 +7,7 @@ from typing import Optional, Sequence
 import pulumi
 import pulumi_docker as docker
 
+from components.options import child_options
 from components.registry import RegistryLogin
 
 
@@ -47,14 +48,14 @@ class DockerHost(pulumi.ComponentResource):
             ]
             if args.registry and args.registry.username
             else None,
-            opts=pulumi.ResourceOptions(parent=self),
+            opts=child_options(self, opts),
         )
         network = docker.Network(
             f"{name}-network",
             name=args.network_name,
             driver="bridge",
             ipam_configs=[docker.NetworkIpamConfigArgs(subnet=args.network_subnet)] if args.network_subnet else None,
-            opts=pulumi.ResourceOptions(parent=self, provider=self.provider),
+            opts=child_options(self, opts, provider=self.provider),
         )
         self.network_name = network.name
         self.register_outputs({"network_name": self.network_name})

@@ -13,6 +13,8 @@ from typing import Sequence
 import pulumi
 import pulumi_command as command
 
+from components.options import child_options
+
 MANAGER_PORT = 2377
 _NODE_STATE = "docker info --format '{{.Swarm.LocalNodeState}}'"
 
@@ -70,7 +72,7 @@ class SwarmCluster(pulumi.ComponentResource):
             delete=LEAVE_SCRIPT,
             environment={"DOCKER_HOST": args.manager.docker_url, "SWARM_ADVERTISE_ADDR": args.advertise_address},
             interpreter=["/bin/sh", "-c"],
-            opts=pulumi.ResourceOptions(parent=self),
+            opts=child_options(self, opts),
         )
         token = command.local.Command(
             f"{name}-worker-token",
@@ -79,7 +81,7 @@ class SwarmCluster(pulumi.ComponentResource):
             # The token is a credential: never shown in logs, stored encrypted.
             logging=command.local.Logging.STDERR,
             triggers=[init.stdout],
-            opts=pulumi.ResourceOptions(parent=self, additional_secret_outputs=["stdout"]),
+            opts=child_options(self, opts, additional_secret_outputs=["stdout"]),
         )
         self.worker_token = pulumi.Output.secret(token.stdout)
         joins = {
@@ -96,7 +98,7 @@ class SwarmCluster(pulumi.ComponentResource):
                 interpreter=["/bin/sh", "-c"],
                 # A new swarm (manager replaced) must be joined again.
                 triggers=[init.stdout],
-                opts=pulumi.ResourceOptions(parent=self),
+                opts=child_options(self, opts),
             )
             for worker in args.workers
         }

@@ -7,6 +7,8 @@ from typing import Sequence
 import pulumi
 import pulumi_docker as docker
 
+from components.options import child_options
+
 MODES = ("replicated", "global")
 
 
@@ -48,7 +50,7 @@ class SwarmService(pulumi.ComponentResource):
                 failure_action="rollback",
                 order="start-first",
             ),
-            opts=pulumi.ResourceOptions(parent=self),
+            opts=child_options(self, opts),
         )
         self.service_name = service.name
         self.register_outputs({"service_name": self.service_name})

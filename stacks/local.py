@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import pulumi
 
-from components.compose_app import ComposeApp, ComposeAppArgs, REDIS_PORT, WEB_PORT
+from components.compose_app import REDIS_PORT, WEB_PORT, ComposeApp, ComposeAppArgs
 from components.consul_catalog import ConsulCatalog, ConsulCatalogArgs, ExternalService
 from components.consul_cluster import ConsulCluster, ConsulClusterArgs, ConsulNodeSpec
-from components.consul_server import HTTP_PORT, DNS_PORT, PublishedPort, dns_ports
+from components.consul_server import DNS_PORT, HTTP_PORT, PublishedPort, dns_ports
 from components.distributed_app import DistributedApp, DistributedAppArgs
 from components.distributed_client import DistributedClient, DistributedClientArgs
 from components.docker_host import DockerHost, DockerHostArgs

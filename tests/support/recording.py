@@ -6,7 +6,7 @@ provider, dependencies, options and which inputs are secret.
 from __future__ import annotations
 
 import threading
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Optional
 
 import pulumi
@@ -101,7 +101,7 @@ class ComputedOutputs(pulumi.runtime.Mocks):
             outputs["imageId"] = f"sha256:{args.name}"
             outputs["repoDigest"] = f"{outputs['name']}@sha256:{args.name}"
         elif typ == "docker:index/image:Image":
-            outputs["repoDigest"] = f"{outputs['imageName'].split(':')[0]}@sha256:{args.name}"
+            outputs["repoDigest"] = f"{_repository(outputs['imageName'])}@sha256:{args.name}"
         elif typ.startswith("command:"):
             outputs["stdout"] = f"stdout-of-{args.name}"
             outputs["stderr"] = ""
@@ -109,3 +109,9 @@ class ComputedOutputs(pulumi.runtime.Mocks):
 
     def call(self, args: pulumi.runtime.MockCallArgs) -> tuple[dict, Optional[list]]:
         raise NotImplementedError(f"the program should not invoke {args.token}")
+
+
+def _repository(image_name: str) -> str:
+    """`registry:5000/app:tag` -> `registry:5000/app`."""
+    repository, _, tag = image_name.rpartition(":")
+    return repository if repository and "/" not in tag else image_name

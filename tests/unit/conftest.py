@@ -1,12 +1,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 import pytest
 
+from stacks.config import ConfigError
 from tests.support.program import run_program
-from tests.support.recording import ComputedOutputs, Registration, RecordingMonitor
+from tests.support.recording import ComputedOutputs, RecordingMonitor, Registration
 
 
 @dataclass
@@ -45,6 +46,10 @@ def deploy(stack: str, overrides: dict[str, Any] | None = None, secret_keys: tup
     return Deployment(outputs, list(monitor.registrations))
 
 
-@pytest.fixture
-def deploy_stack() -> Callable[..., Deployment]:
-    return deploy
+def deploy_rejected(stack: str, overrides: dict[str, Any]) -> tuple[str, list[Registration]]:
+    """Runs a config the program must refuse: the error's message, and what was registered anyway."""
+    mocks = ComputedOutputs()
+    monitor = RecordingMonitor(mocks)
+    with pytest.raises(ConfigError) as refused:
+        run_program(mocks, stack, overrides, monitor=monitor)
+    return str(refused.value), list(monitor.registrations)

@@ -1,0 +1,111 @@
+"""Bad config is refused before any resource is registered, with a message naming the key."""
+from __future__ import annotations
+
+import pytest
+
+from tests.unit.conftest import deploy_rejected
+
+LARRY = {"name": "larry", "docker": "tcp://10.0.0.11:2376", "address": "10.0.0.11", "roles": ["consul-server", "app"]}
+CURLY = {"name": "curly", "docker": "tcp://10.0.0.12:2376", "address": "10.0.0.12", "roles": ["consul-server", "app"]}
+MOE = {"name": "moe", "docker": "tcp://10.0.0.13:2376", "address": "10.0.0.13", "roles": ["consul-server", "client"]}
+
+
+def cluster(**overrides):
+    config = {"environment": "cluster", "hosts": [LARRY, CURLY, MOE], "registry": "10.0.0.11:5000"}
+    config.update(overrides)
+    return config
+
+
+def host(base: dict, **fields) -> dict:
+    return {**base, **fields}
+
+
+BAD_CONFIGS = {
+    "unknown environment": (
+        {"environment": "moon"},
+        "config `orchestration:environment`: 'moon' is not one of ['local', 'cluster', 'sandbox']",
+    ),
+    "even server count": ({"consulServers": 2}, "config `orchestration:consulServers`: '2' is not one of [1, 3, 5]"),
+    "server count not a number": ({"consulServers": "three"}, "config `orchestration:consulServers`: 'three' is not a whole number"),
+    "negative replicas": ({"heyworldReplicas": -1}, "config `orchestration:heyworldReplicas`: -1 is below the minimum of 0"),
+    "no workers": ({"appWorkers": 0}, "config `orchestration:appWorkers`: 0 is below the minimum of 1"),
+    "port out of range": ({"webPort": 70000}, "config `orchestration:webPort`: 70000 is not a TCP port (1-65535)"),
+    "same host port twice": (
+        {"webPort": 8500},
+        "config `orchestration:webPort`: port 8500 is also published by `orchestration:consulHttpPort` on the same engine",
+    ),
+    "publish address not an IP": ({"publishAddress": "localhost"}, "config `orchestration:publishAddress`: 'localhost' is not an IP address"),
+    "docker host not a docker URL": (
+        {"dockerHost": "http://localhost:2375"},
+        "config `orchestration:dockerHost`: 'http://localhost:2375' is not a Docker host URL: expected unix:///path, tcp://host:port or ssh://user@host",
+    ),
+    "subnet not CIDR": ({"networkSubnet": "172.29.0.0"}, "config `orchestration:networkSubnet`: '172.29.0.0': expected an IPv4 subnet of /28 or larger"),
+    "boolean not a boolean": ({"redisThroughConsul": "yes"}, "config `orchestration:redisThroughConsul`: 'yes' is not true or false"),
+    "datacenter Docker and DNS reject": ({"datacenter": "DC 1"}, "config `orchestration:datacenter`: 'DC 1' is not a lowercase DNS label"),
+    "empty image": ({"consulImage": " "}, "config `orchestration:consulImage`: must not be empty"),
+    "cluster without hosts": (
+        {"environment": "cluster", "registry": "r:5000"},
+        "config `orchestration:hosts`: required for the cluster environment: a list of {name, docker, address, roles}",
+    ),
+    "duplicate host names": (
+        cluster(hosts=[LARRY, host(CURLY, name="larry"), MOE]),
+        "config `orchestration:hosts`: duplicate host name ['larry']",
+    ),
+    "duplicate host addresses": (
+        cluster(hosts=[LARRY, host(CURLY, address="10.0.0.11"), MOE]),
+        "config `orchestration:hosts`: duplicate host address ['10.0.0.11']",
+    ),
+    "unknown role": (
+        cluster(hosts=[LARRY, host(CURLY, roles=["consul-server", "db"]), MOE]),
+        "config `orchestration:hosts[1].roles`: ['consul-server', 'db']: expected a list of ['consul-server', 'app', 'client']",
+    ),
+    "a role no host has": (
+        cluster(hosts=[LARRY, CURLY, host(MOE, roles=["consul-server"])]),
+        "config `orchestration:hosts`: no host has the role 'client'",
+    ),
+    "swarm manager not a host": (
+        cluster(swarmManager="shemp"),
+        "config `orchestration:swarmManager`: 'shemp' is not a host; expected one of ['larry', 'curly', 'moe']",
+    ),
+    "even number of servers": (
+        cluster(hosts=[LARRY, CURLY, host(MOE, roles=["client"])]),
+        "config `orchestration:hosts`: 2 hosts have the role 'consul-server'; Consul needs an odd quorum",
+    ),
+    "missing registry": (
+        {key: value for key, value in cluster().items() if key != "registry"},
+        "config `orchestration:registry`: required for the cluster environment",
+    ),
+    "host name Docker and DNS reject": (
+        cluster(hosts=[host(LARRY, name="Larry_1"), CURLY, MOE]),
+        "config `orchestration:hosts[0].name`: 'Larry_1' is not a lowercase DNS label",
+    ),
+    "host without docker URL": (
+        cluster(hosts=[LARRY, CURLY, {k: v for k, v in MOE.items() if k != "docker"}]),
+        "config `orchestration:hosts[2].docker`: None is not a Docker host URL",
+    ),
+    "host with unknown field": (
+        cluster(hosts=[LARRY, CURLY, host(MOE, ip="10.0.0.13")]),
+        "config `orchestration:hosts[2]`: unknown fields ['ip']",
+    ),
+    "worker ports on Consul's": (
+        cluster(workerPort=8499, appWorkers=3),
+        "config `orchestration:workerPort`: workers would publish [8500], which Consul publishes on the same address",
+    ),
+    "half the TLS material": (
+        cluster(dockerTlsCa="-----BEGIN CERTIFICATE-----"),
+        "config `orchestration:dockerTlsCert`: dockerTlsCa, dockerTlsCert and dockerTlsKey go together",
+    ),
+}
+
+
+@pytest.mark.parametrize("overrides, message", BAD_CONFIGS.values(), ids=BAD_CONFIGS.keys())
+def test_bad_config_is_refused_before_anything_is_registered(overrides: dict, message: str) -> None:
+    error, registered = deploy_rejected("dev", overrides)
+    assert error.startswith(message), error
+    assert registered == []
+
+
+def test_a_stack_name_docker_cannot_use_is_refused() -> None:
+    error, registered = deploy_rejected("dev stack", {})
+    assert "stack name 'dev stack' cannot prefix Docker names" in error
+    assert registered == []

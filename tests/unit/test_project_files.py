@@ -8,6 +8,7 @@ import pytest
 import yaml
 
 from stacks import config
+from tests.support.graph import resource_tree
 from tests.unit.conftest import deploy
 
 PROJECT_DIR = Path(__file__).resolve().parents[2]
@@ -73,3 +74,19 @@ def test_environments_match_the_builders() -> None:
     main = (PROJECT_DIR / "__main__.py").read_text()
     for environment in config.ENVIRONMENTS:
         assert f'"{environment}": ' in main, environment
+
+
+def test_the_readme_shows_the_dev_stacks_real_resource_tree() -> None:
+    readme = (PROJECT_DIR / "README.md").read_text()
+    shown = readme.split("<!-- resource-tree:dev -->\n```\n", 1)[1].split("\n```\n<!-- /resource-tree:dev -->", 1)[0]
+    assert shown == resource_tree("dev")
+
+
+def test_the_readme_starts_with_the_two_commands_the_makefile_defines() -> None:
+    readme = (PROJECT_DIR / "README.md").read_text()
+    first_block = readme.split("```sh\n", 1)[1].split("```", 1)[0]
+    commands = [line.split("#")[0].strip() for line in first_block.splitlines()]
+    assert commands == ["make up", "make test"]
+    makefile = (PROJECT_DIR / "Makefile").read_text()
+    assert "\nup: " in makefile and "\ntest: " in makefile
+    assert "make test" in (PROJECT_DIR / ".ci" / "run").read_text()

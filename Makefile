@@ -1,0 +1,34 @@
+# `make up` deploys the dev stack; `make test` runs every test. See README.md.
+VENV := venv
+PYTHON := $(VENV)/bin/python
+STACK ?= dev
+# The dev stack holds no secrets; set your own passphrase for stacks that do.
+export PULUMI_CONFIG_PASSPHRASE ?=
+
+.PHONY: up preview destroy test unit graph
+
+$(VENV)/.installed: requirements.txt requirements-test.txt
+	python3 -m venv $(VENV)
+	$(PYTHON) -m pip install --quiet --upgrade pip
+	$(PYTHON) -m pip install --quiet -r requirements.txt -r requirements-test.txt
+	touch $@
+
+up: $(VENV)/.installed
+	pulumi stack select --create $(STACK) --secrets-provider passphrase
+	pulumi up --yes --stack $(STACK)
+
+preview: $(VENV)/.installed
+	pulumi stack select --create $(STACK) --secrets-provider passphrase
+	pulumi preview --diff --stack $(STACK)
+
+destroy:
+	pulumi destroy --yes --stack $(STACK)
+
+test: $(VENV)/.installed
+	$(PYTHON) -m pytest
+
+unit: $(VENV)/.installed
+	$(PYTHON) -m pytest tests/unit
+
+graph: $(VENV)/.installed
+	$(PYTHON) -m tests.support.graph

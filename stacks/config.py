@@ -1,7 +1,8 @@
 """The stack's configuration, read once from Pulumi config into typed objects.
 
 Every check runs here, before any resource is registered, and every error names
-the key (as `orchestration:<key>`) and the form it expects.
+the key (as `orchestration:<key>`) and the form it expects. With `hostsFromStack`,
+the cluster's hosts come from another stack's outputs, read (not registered) first.
 """
 from __future__ import annotations
 
@@ -11,11 +12,16 @@ from dataclasses import dataclass
 from typing import Any, Callable, Optional, TypeVar
 
 import pulumi
+from pulumi.runtime.sync_await import _sync_await
 
 ENVIRONMENTS = ("local", "cluster", "sandbox")
 CONSUL_SERVER_COUNTS = (1, 3, 5)
 HOST_ROLES = ("consul-server", "app", "client")
 DOCKER_URL_SCHEMES = ("unix", "tcp", "ssh")
+# In the sandbox's subnet: the registry at .10, the hosts from .11 on, clear of the gateway
+# and of the low addresses Docker hands out to containers without a fixed one.
+SANDBOX_REGISTRY_NUMBER = 10
+SANDBOX_FIRST_HOST_NUMBER = 11
 
 # Docker's own rule for container, network and volume names.
 _DOCKER_NAME = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9_.-]*$")
@@ -117,6 +123,25 @@ class ClusterConfig:
 
 
 @dataclass(frozen=True)
+class SandboxHost:
+    name: str
+    address: str
+    """Its fixed address in the sandbox's subnet."""
+
+
+@dataclass(frozen=True)
+class SandboxConfig:
+    hosts: tuple[SandboxHost, ...]
+    subnet: str
+    registry_address: str
+    host_image: str
+    """An image with dockerd inside (apps/dind-host)."""
+    registry_image: str
+    privileged: bool
+    """Nested engines run --privileged; else with a capability list, for engines that refuse --privileged."""
+
+
+@dataclass(frozen=True)
 class StackConfig:
     stack: str
     environment: str
@@ -125,6 +150,7 @@ class StackConfig:
     workload: Workload
     local: Optional[LocalConfig]
     cluster: Optional[ClusterConfig]
+    sandbox: Optional[SandboxConfig]
 
 
 def load(config: pulumi.Config | None = None, stack: str | None = None) -> StackConfig:
@@ -151,11 +177,13 @@ class _Reader:
             )
         environment = self.choice("environment", ENVIRONMENTS, default="local")
         workload = self.workload()
-        local = cluster = None
+        local = cluster = sandbox = None
         if environment == "local":
             local = self.local_config(workload)
         elif environment == "cluster":
             cluster = self.cluster_config(workload)
+        else:
+            sandbox = self.sandbox_config()
         config = StackConfig(
             stack=self._stack,
             environment=environment,
@@ -169,6 +197,7 @@ class _Reader:
             workload=workload,
             local=local,
             cluster=cluster,
+            sandbox=sandbox,
         )
         return config
 
@@ -205,18 +234,20 @@ class _Reader:
         return local
 
     def cluster_config(self, workload: Workload) -> ClusterConfig:
-        hosts = self.hosts()
+        hosts_stack = self.hosts_stack()
+        hosts_key = "hostsFromStack" if hosts_stack else "hosts"
+        hosts = self.hosts(hosts_key, self.raw_hosts(hosts_stack))
         names = [host.name for host in hosts]
         swarm_manager = self.text("swarmManager", default=names[0])
         if swarm_manager not in names:
             raise self.fail("swarmManager", f"{swarm_manager!r} is not a host; expected one of {names}")
         for role in HOST_ROLES:
             if not any(role in host.roles for host in hosts):
-                raise self.fail("hosts", f"no host has the role {role!r}; every role in {list(HOST_ROLES)} needs one")
+                raise self.fail(hosts_key, f"no host has the role {role!r}; every role in {list(HOST_ROLES)} needs one")
         servers = sum("consul-server" in host.roles for host in hosts)
         if servers not in CONSUL_SERVER_COUNTS:
             raise self.fail(
-                "hosts",
+                hosts_key,
                 f"{servers} hosts have the role 'consul-server'; Consul needs an odd quorum: one of {list(CONSUL_SERVER_COUNTS)}",
             )
         self.check_worker_ports(workload)
@@ -224,26 +255,49 @@ class _Reader:
             hosts=hosts,
             swarm_manager=swarm_manager,
             build_docker_url=self.docker_url("buildDockerHost", default="unix:///var/run/docker.sock"),
-            registry=self.registry(),
+            registry=self.registry(hosts_stack),
             tls=self.tls(),
         )
 
-    def hosts(self) -> tuple[Host, ...]:
+    def hosts_stack(self) -> Optional[_ReferencedStack]:
+        """The stack named by `hostsFromStack`, whose outputs stand in for `hosts` (and `registry`)."""
+        name = self._config.get("hostsFromStack")
+        if name is None:
+            return None
+        if self._config.get_object("hosts") is not None:
+            raise self.fail("hostsFromStack", "set either it or `orchestration:hosts`, not both")
+        if not name.strip():
+            raise self.fail("hostsFromStack", "must not be empty: e.g. organization/orchestration/sandbox")
+        return _ReferencedStack(name)
+
+    def raw_hosts(self, hosts_stack: Optional[_ReferencedStack]) -> Any:
+        if hosts_stack:
+            raw = hosts_stack.output("hosts")
+            if raw is None:
+                raise self.fail(
+                    "hostsFromStack", f"stack {hosts_stack.name!r} has no `hosts` output; deploy it first (environment sandbox)"
+                )
+            return raw
         raw = self._config.get_object("hosts")
         if raw is None:
-            raise self.fail("hosts", "required for the cluster environment: a list of {name, docker, address, roles}")
+            raise self.fail(
+                "hosts", "required for the cluster environment: a list of {name, docker, address, roles}, or `hostsFromStack`"
+            )
+        return raw
+
+    def hosts(self, key: str, raw: Any) -> tuple[Host, ...]:
+        """Hand-written hosts (`key` is `hosts`) or a stack's `hosts` output (`hostsFromStack`), checked alike."""
         if not isinstance(raw, list) or not raw:
-            raise self.fail("hosts", "expected a non-empty list of {name, docker, address, roles}")
-        hosts = tuple(self.host(index, item) for index, item in enumerate(raw))
+            raise self.fail(key, "expected a non-empty list of {name, docker, address, roles}")
+        hosts = tuple(self.host(f"{key}[{index}]", item) for index, item in enumerate(raw))
         for attribute in ("name", "address", "docker_url"):
             values = [getattr(host, attribute) for host in hosts]
             duplicates = sorted({value for value in values if values.count(value) > 1})
             if duplicates:
-                raise self.fail("hosts", f"duplicate host {attribute.replace('_url', '')} {duplicates}; each host needs its own")
+                raise self.fail(key, f"duplicate host {attribute.replace('_url', '')} {duplicates}; each host needs its own")
         return hosts
 
-    def host(self, index: int, item: Any) -> Host:
-        where = f"hosts[{index}]"
+    def host(self, where: str, item: Any) -> Host:
         if not isinstance(item, dict):
             raise self.fail(where, "expected an object {name, docker, address, roles}")
         unknown = sorted(set(item) - {"name", "docker", "address", "roles"})
@@ -270,8 +324,8 @@ class _Reader:
         if clash:
             raise self.fail("workerPort", f"workers would publish {clash}, which Consul publishes on the same address")
 
-    def registry(self) -> Registry:
-        server = self._config.get("registry")
+    def registry(self, hosts_stack: Optional[_ReferencedStack]) -> Registry:
+        server = self._config.get("registry") or (hosts_stack.output("registry") if hosts_stack else None)
         if not server:
             raise self.fail(
                 "registry",
@@ -292,6 +346,39 @@ class _Reader:
             missing = sorted(set(parts) - set(given))
             raise self.fail(missing[0], "dockerTlsCa, dockerTlsCert and dockerTlsKey go together; set all three")
         return DockerTls(ca=parts["dockerTlsCa"], cert=parts["dockerTlsCert"], key=parts["dockerTlsKey"])
+
+    def sandbox_config(self) -> SandboxConfig:
+        names = self.sandbox_host_names()
+        subnet = self.subnet("sandboxSubnet", default="10.77.0.0/24")
+        network = ipaddress.ip_network(subnet)
+        # The last address is the subnet's broadcast address.
+        if SANDBOX_FIRST_HOST_NUMBER + len(names) > network.num_addresses - 1:
+            raise self.fail(
+                "sandboxSubnet",
+                f"{subnet!r} has no room for {len(names)} hosts from .{SANDBOX_FIRST_HOST_NUMBER} on; use a larger subnet",
+            )
+        return SandboxConfig(
+            hosts=tuple(
+                SandboxHost(name, str(network[SANDBOX_FIRST_HOST_NUMBER + index])) for index, name in enumerate(names)
+            ),
+            subnet=subnet,
+            registry_address=str(network[SANDBOX_REGISTRY_NUMBER]),
+            host_image=self.text("sandboxHostImage", default="orchestration/dind-host"),
+            registry_image=self.text("sandboxRegistryImage", default="registry:2"),
+            privileged=self.boolean("sandboxPrivileged", default=True),
+        )
+
+    def sandbox_host_names(self) -> tuple[str, ...]:
+        names = self.json_value("sandboxHosts", default=["larry", "curly", "moe"])
+        if not isinstance(names, list) or not names:
+            raise self.fail("sandboxHosts", f"{names!r}: expected a non-empty list of host names")
+        for name in names:
+            if not isinstance(name, str) or not _DNS_LABEL.match(name):
+                raise self.fail("sandboxHosts", f"{name!r} is not a lowercase DNS label (letters, digits, '-')")
+        duplicates = sorted({name for name in names if names.count(name) > 1})
+        if duplicates:
+            raise self.fail("sandboxHosts", f"duplicate host name {duplicates}; each host needs its own")
+        return tuple(names)
 
     # Typed getters: each returns a valid value or raises naming its key.
 
@@ -339,6 +426,13 @@ class _Reader:
             raise self.fail(name, f"{raw!r} is not true or false")
         return raw.lower() == "true"
 
+    def json_value(self, name: str, default: Any) -> Any:
+        try:
+            value = self._config.get_object(name)
+        except pulumi.ConfigTypeError:
+            raise self.fail(name, f"{self._config.get(name)!r} is not JSON; set it as a YAML list in the stack file") from None
+        return default if value is None else value
+
     def subnet(self, name: str, default: str) -> str:
         value = self.text(name, default)
         try:
@@ -374,3 +468,17 @@ class _Reader:
                 name, f"{value!r} is not a Docker host URL: expected unix:///path, tcp://host:port or ssh://user@host"
             )
         return value
+
+
+class _ReferencedStack:
+    """Another stack's outputs as plain values: host names name resources, so they cannot wait in an Output."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self._reference = pulumi.StackReference(name)
+
+    def output(self, key: str) -> Any:
+        """The output's value, or None when the stack has no such output (or only a secret one)."""
+        # get_output_details is a coroutine and this program is synchronous: wait for it the
+        # way the SDK waits for its own synchronous invokes.
+        return _sync_await(self._reference.get_output_details(key)).value

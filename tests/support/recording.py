@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass
-from typing import Any, Optional
+from typing import Any, Mapping, Optional
 
 import pulumi
 from pulumi.runtime import rpc
@@ -86,7 +86,13 @@ class RecordingMonitor(MockMonitor):
 
 
 class ComputedOutputs(pulumi.runtime.Mocks):
-    """Echoes inputs and adds the outputs providers compute, so dependent inputs resolve."""
+    """Echoes inputs and adds the outputs providers compute, so dependent inputs resolve.
+
+    `stack_outputs` maps a stack's name to the outputs a StackReference to it reads.
+    """
+
+    def __init__(self, stack_outputs: Optional[Mapping[str, Mapping[str, Any]]] = None) -> None:
+        self._stack_outputs = dict(stack_outputs or {})
 
     def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[Optional[str], dict]:
         outputs = dict(args.inputs)
@@ -105,6 +111,10 @@ class ComputedOutputs(pulumi.runtime.Mocks):
         elif typ.startswith("command:"):
             outputs["stdout"] = f"stdout-of-{args.name}"
             outputs["stderr"] = ""
+        elif typ == "pulumi:pulumi:StackReference":
+            if outputs["name"] not in self._stack_outputs:
+                raise LookupError(f"no stack named {outputs['name']!r}; the test gives {sorted(self._stack_outputs)}")
+            outputs["outputs"] = dict(self._stack_outputs[outputs["name"]])
         return f"{args.name}-id", outputs
 
     def call(self, args: pulumi.runtime.MockCallArgs) -> tuple[dict, Optional[list]]:

@@ -18,7 +18,7 @@ PROJECT_TEXT = (PROJECT_DIR / "Pulumi.yaml").read_text()
 
 @pytest.fixture(scope="module")
 def keys_read() -> set[str]:
-    """Every project key the program asks for, over the dev and cluster stacks."""
+    """Every project key the program asks for, over the dev, cluster and sandbox stacks."""
     read: set[str] = set()
     original = pulumi.config.get_config
 
@@ -30,6 +30,7 @@ def keys_read() -> set[str]:
     try:
         deploy("dev")
         deploy("cluster")
+        deploy("sandbox")
     finally:
         pulumi.config.get_config = original
     return read

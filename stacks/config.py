@@ -254,7 +254,7 @@ class _Reader:
         return ClusterConfig(
             hosts=hosts,
             swarm_manager=swarm_manager,
-            build_docker_url=self.docker_url("buildDockerHost", default="unix:///var/run/docker.sock"),
+            build_docker_url=self.build_docker_url(hosts_stack),
             registry=self.registry(hosts_stack),
             tls=self.tls(),
         )
@@ -323,6 +323,11 @@ class _Reader:
         clash = sorted(consul_ports.intersection(worker_ports))
         if clash:
             raise self.fail("workerPort", f"workers would publish {clash}, which Consul publishes on the same address")
+
+    def build_docker_url(self, hosts_stack: Optional[_ReferencedStack]) -> str:
+        # The sandbox's registry speaks plain HTTP: only an engine that trusts it, like its hosts', can push.
+        referenced = hosts_stack.output("buildDockerHost") if hosts_stack else None
+        return self.docker_url("buildDockerHost", default=referenced or "unix:///var/run/docker.sock")
 
     def registry(self, hosts_stack: Optional[_ReferencedStack]) -> Registry:
         server = self._config.get("registry") or (hosts_stack.output("registry") if hosts_stack else None)

@@ -153,9 +153,16 @@ def registrations_shape(deployment: Deployment) -> list[tuple]:
 
 
 def test_cluster_on_the_sandbox_outputs_is_the_cluster_on_hand_written_hosts(sandbox: Deployment) -> None:
-    build_engine = {"environment": "cluster", "buildDockerHost": sandbox.outputs["buildDockerHost"]}
-    referenced = deploy_with_stacks("trial", {**build_engine, "hostsFromStack": SANDBOX}, {SANDBOX: sandbox.outputs})
-    hand_written = deploy("trial", {**build_engine, "hosts": sandbox.outputs["hosts"], "registry": "10.77.0.10:5000"})
+    referenced = deploy_with_stacks("trial", {"environment": "cluster", "hostsFromStack": SANDBOX}, {SANDBOX: sandbox.outputs})
+    hand_written = deploy(
+        "trial",
+        {
+            "environment": "cluster",
+            "hosts": sandbox.outputs["hosts"],
+            "registry": "10.77.0.10:5000",
+            "buildDockerHost": "tcp://10.77.0.11:2375",
+        },
+    )
     assert registrations_shape(referenced) == registrations_shape(hand_written)
     assert referenced.outputs == hand_written.outputs
     assert referenced.outputs["hosts"] == list(ADDRESSES)

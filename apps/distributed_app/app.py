@@ -1,0 +1,223 @@
+"""Web worker that registers itself in Consul, serves its Consul KV config, and deregisters on SIGTERM."""
+import base64
+import json
+import logging
+import os
+import signal
+import socket
+import sys
+import threading
+import time
+from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import quote, urlsplit
+
+import requests
+
+log = logging.getLogger("distributed_app")
+
+
+class Fatal(Exception):
+    """An error that ends the worker with a one-line message and a non-zero exit."""
+
+
+@dataclass
+class Settings:
+    consul: str
+    service_id: str
+    service_name: str
+    port: int
+    address: str  # empty: the local address that routes to Consul
+    advertised_port: int
+    kv_prefix: str
+    wait_seconds: float
+    check_interval: str
+    tags: list
+
+
+def settings_from_env(env) -> Settings:
+    missing = [name for name in ("CONSUL_HTTP_ADDR", "SERVICE_ID") if not env.get(name)]
+    if missing:
+        raise Fatal(f"missing required environment variable(s): {', '.join(missing)}")
+    try:
+        port = int(env.get("PORT", "8080"))
+        return Settings(
+            consul=consul_url(env["CONSUL_HTTP_ADDR"]),
+            service_id=env["SERVICE_ID"],
+            service_name=env.get("SERVICE_NAME", "distributed_app"),
+            port=port,
+            address=env.get("SERVICE_ADDRESS", ""),
+            advertised_port=int(env.get("SERVICE_PORT", port)),
+            kv_prefix=env.get("CONSUL_KV_PREFIX", ""),
+            wait_seconds=float(env.get("CONSUL_WAIT_SECONDS", "60")),
+            check_interval=env.get("CHECK_INTERVAL", "5s"),
+            tags=[tag for tag in env.get("SERVICE_TAGS", "http").split(",") if tag],
+        )
+    except ValueError as error:
+        raise Fatal(f"bad number in environment: {error}") from None
+
+
+def consul_url(address: str) -> str:
+    """CONSUL_HTTP_ADDR may be given with or without a scheme, like Consul's own CLI accepts it."""
+    address = address.strip().rstrip("/")
+    return address if "://" in address else f"http://{address}"
+
+
+def root_cause(error: BaseException) -> str:
+    """The innermost cause, e.g. 'Connection refused', instead of requests' nested wrapper text."""
+    while error.__cause__ or error.__context__:
+        error = error.__cause__ or error.__context__
+    return getattr(error, "strerror", None) or str(error) or type(error).__name__
+
+
+def wait_for_consul(settings: Settings, stop: threading.Event) -> bool:
+    """Polls until Consul answers and has a leader (KV reads fail before that); False if stopped meanwhile."""
+    deadline = time.monotonic() + settings.wait_seconds
+    reported = None
+    while True:
+        try:
+            response = requests.get(f"{settings.consul}/v1/status/leader", timeout=5)
+            if response.ok and response.json():
+                return True
+            problem = f"HTTP {response.status_code}, leader {response.text.strip() or 'unknown'}"
+        except requests.RequestException as error:
+            problem = root_cause(error)
+        if time.monotonic() >= deadline:
+            raise Fatal(f"Consul at {settings.consul} not ready after {settings.wait_seconds:g}s: {problem}")
+        if problem != reported:  # once per kind of problem, not every second
+            log.info("waiting up to %gs for Consul at %s: %s",
+                     settings.wait_seconds, settings.consul, problem)
+            reported = problem
+        if stop.wait(1):
+            return False
+
+
+def read_kv_config(settings: Settings) -> dict:
+    """All keys under the prefix, relative to it, with their values as text."""
+    if not settings.kv_prefix:
+        return {}
+    response = requests.get(
+        f"{settings.consul}/v1/kv/{quote(settings.kv_prefix)}", params={"recurse": "true"}, timeout=5
+    )
+    if response.status_code == 404:  # Consul's answer for "no key under this prefix"
+        return {}
+    response.raise_for_status()
+    return {
+        entry["Key"][len(settings.kv_prefix):]: base64.b64decode(entry["Value"]).decode("utf-8", "replace")
+        for entry in response.json()
+        if entry["Value"] is not None
+    }
+
+
+def local_address_towards(url: str) -> str:
+    """The local IP that routes to Consul: the address Consul and its health checks can reach us on."""
+    parts = urlsplit(url)
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
+        # A UDP connect sends nothing: it only picks the route.
+        probe.connect((parts.hostname, parts.port or 80))
+        return probe.getsockname()[0]
+
+
+def registration(settings: Settings, address: str) -> dict:
+    return {
+        "ID": settings.service_id,
+        "Name": settings.service_name,
+        "Address": address,
+        "Port": settings.advertised_port,
+        "Tags": settings.tags,
+        "Check": {
+            "Name": f"{settings.service_id} HTTP /health",
+            "HTTP": f"http://{address}:{settings.advertised_port}/health",
+            "Interval": settings.check_interval,
+            "Timeout": "2s",
+            "DeregisterCriticalServiceAfter": "1m",
+        },
+    }
+
+
+def consul_put(settings: Settings, path: str, payload=None) -> None:
+    try:
+        response = requests.put(f"{settings.consul}{path}", json=payload, timeout=5)
+    except requests.RequestException as error:
+        raise Fatal(f"Consul at {settings.consul} failed on PUT {path}: {root_cause(error)}") from None
+    if not response.ok:
+        raise Fatal(f"Consul refused PUT {path}: HTTP {response.status_code} {response.text.strip()}")
+
+
+def make_handler(page: dict):
+    body = json.dumps(page).encode()
+
+    class WorkerHandler(BaseHTTPRequestHandler):
+        def do_GET(self):
+            if self.path == "/health":
+                self.reply(200, "text/plain", b"ok")
+            elif self.path == "/":
+                self.reply(200, "application/json", body)
+            else:
+                self.reply(404, "text/plain", b"not found")
+
+        def reply(self, status: int, content_type: str, content: bytes):
+            self.send_response(status)
+            self.send_header("Content-Type", content_type)
+            self.send_header("Content-Length", str(len(content)))
+            self.end_headers()
+            self.wfile.write(content)
+
+        def log_message(self, format, *args):
+            if self.path != "/health":  # Consul's checks every few seconds would drown everything else
+                log.info("%s %s", self.address_string(), format % args)
+
+    return WorkerHandler
+
+
+def run(settings: Settings, stop: threading.Event) -> None:
+    if not wait_for_consul(settings, stop):
+        return
+    try:
+        config = read_kv_config(settings)
+    except requests.RequestException as error:
+        raise Fatal(f"reading KV {settings.kv_prefix!r} from {settings.consul} failed: "
+                    f"{root_cause(error)}") from None
+    address = settings.address or local_address_towards(settings.consul)
+    greeting = config.get("greeting", "Hello")
+    page = {
+        "service_id": settings.service_id,
+        "service_name": settings.service_name,
+        "hostname": socket.gethostname(),
+        "address": address,
+        "port": settings.advertised_port,
+        "greeting": greeting,
+        "message": f"{greeting} from {settings.service_id} on {socket.gethostname()}",
+        "config": config,
+    }
+    try:
+        server = ThreadingHTTPServer(("0.0.0.0", settings.port), make_handler(page))
+    except OSError as error:
+        raise Fatal(f"cannot listen on port {settings.port}: {error.strerror}") from None
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        consul_put(settings, "/v1/agent/service/register", registration(settings, address))
+        log.info("registered %s (%s) at %s:%s in %s", settings.service_id, settings.service_name,
+                 address, settings.advertised_port, settings.consul)
+        stop.wait()
+        consul_put(settings, f"/v1/agent/service/deregister/{quote(settings.service_id)}")
+        log.info("deregistered %s", settings.service_id)
+    finally:
+        server.shutdown()
+
+
+def main() -> int:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s distributed_app %(levelname)s %(message)s")
+    stop = threading.Event()
+    for signal_number in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signal_number, lambda *_: stop.set())
+    try:
+        run(settings_from_env(os.environ), stop)
+    except Fatal as error:
+        log.error("%s", error)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

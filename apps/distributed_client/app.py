@@ -1,0 +1,219 @@
+"""Reports the healthy instances of a service as Consul sees them, through its HTTP API and its DNS
+interface, plus the application's configuration from Consul KV."""
+import argparse
+import base64
+import json
+import os
+import signal
+import socket
+import sys
+import time
+from dataclasses import dataclass
+from urllib.parse import quote, urlsplit
+
+import dns.exception
+import dns.rdatatype
+import dns.resolver
+import requests
+
+
+class Fatal(Exception):
+    """An error that ends a one-shot run with a one-line message and a non-zero exit."""
+
+
+@dataclass
+class Settings:
+    consul: str
+    service_name: str
+    dns_server: str  # empty: the host of the Consul HTTP address
+    dns_port: int
+    kv_prefix: str
+    interval: float
+
+
+def settings_from_env(env) -> Settings:
+    if not env.get("CONSUL_HTTP_ADDR"):
+        raise Fatal("missing required environment variable CONSUL_HTTP_ADDR (e.g. http://consul:8500)")
+    consul = consul_url(env["CONSUL_HTTP_ADDR"])
+    try:
+        return Settings(
+            consul=consul,
+            service_name=env.get("SERVICE_NAME", "distributed_app"),
+            dns_server=env.get("CONSUL_DNS_SERVER", "") or urlsplit(consul).hostname,
+            dns_port=int(env.get("CONSUL_DNS_PORT", "8600")),
+            kv_prefix=env.get("CONSUL_KV_PREFIX", ""),
+            interval=float(env.get("INTERVAL") or 0),
+        )
+    except ValueError as error:
+        raise Fatal(f"bad number in environment: {error}") from None
+
+
+def consul_url(address: str) -> str:
+    """CONSUL_HTTP_ADDR may be given with or without a scheme, like Consul's own CLI accepts it."""
+    address = address.strip().rstrip("/")
+    return address if "://" in address else f"http://{address}"
+
+
+def root_cause(error: BaseException) -> str:
+    """The innermost cause, e.g. 'Connection refused', instead of requests' nested wrapper text."""
+    while error.__cause__ or error.__context__:
+        error = error.__cause__ or error.__context__
+    return getattr(error, "strerror", None) or str(error) or type(error).__name__
+
+
+def consul_get(settings: Settings, path: str, **params):
+    """JSON of a Consul API answer; None for 404 (how KV says "no such key")."""
+    try:
+        response = requests.get(f"{settings.consul}{path}", params=params, timeout=5)
+    except requests.RequestException as error:
+        raise Fatal(f"Consul at {settings.consul} is unreachable: {root_cause(error)}") from None
+    if response.status_code == 404:
+        return None
+    if not response.ok:
+        raise Fatal(f"Consul at {settings.consul} answered GET {path} with HTTP {response.status_code}: "
+                    f"{response.text.strip()}")
+    return response.json()
+
+
+def instances_over_http(settings: Settings, passing_only: bool) -> list:
+    params = {"passing": "true"} if passing_only else {}
+    entries = consul_get(settings, f"/v1/health/service/{quote(settings.service_name)}", **params) or []
+    return sorted(
+        (
+            {
+                "id": entry["Service"]["ID"],
+                "node": entry["Node"]["Node"],
+                # An empty service address means "the node's address", as in Consul's DNS answers.
+                "address": entry["Service"]["Address"] or entry["Node"]["Address"],
+                "port": entry["Service"]["Port"],
+            }
+            for entry in entries
+        ),
+        key=lambda instance: instance["id"],
+    )
+
+
+def kv_config(settings: Settings) -> dict:
+    if not settings.kv_prefix:
+        return {}
+    entries = consul_get(settings, f"/v1/kv/{quote(settings.kv_prefix)}", recurse="true") or []
+    return {
+        entry["Key"][len(settings.kv_prefix):]: base64.b64decode(entry["Value"]).decode("utf-8", "replace")
+        for entry in entries
+        if entry["Value"] is not None  # "folders" carry no value
+    }
+
+
+def instances_over_dns(settings: Settings) -> tuple:
+    """A addresses and SRV records of <service>.service.consul, from Consul's DNS interface."""
+    resolver = dns.resolver.Resolver(configure=False)
+    try:
+        resolver.nameservers = [socket.gethostbyname(settings.dns_server)]
+    except OSError as error:
+        raise Fatal(f"cannot resolve CONSUL_DNS_SERVER {settings.dns_server!r}: "
+                    f"{root_cause(error)}") from None
+    resolver.port = settings.dns_port
+    resolver.lifetime = 5
+    name = f"{settings.service_name}.service.consul."
+    try:
+        a_answer = resolver.resolve(name, "A", raise_on_no_answer=False)
+        srv_answer = resolver.resolve(name, "SRV", raise_on_no_answer=False)
+    except dns.resolver.NXDOMAIN:  # Consul's answer when no instance is healthy
+        return [], []
+    except dns.exception.DNSException as error:
+        raise Fatal(f"Consul DNS at {resolver.nameservers[0]}:{settings.dns_port} failed: {error}") from None
+    # Consul puts each SRV target's address in the additional section.
+    target_addresses = {
+        rrset.name.to_text(): rrset[0].address
+        for rrset in srv_answer.response.additional
+        if rrset.rdtype == dns.rdatatype.A
+    }
+    addresses = sorted({record.address for record in a_answer})
+    services = sorted(
+        (
+            {"target": record.target.to_text(), "port": record.port,
+             "address": target_addresses.get(record.target.to_text())}
+            for record in srv_answer
+        ),
+        key=lambda record: (record["address"] or "", record["port"]),
+    )
+    return addresses, services
+
+
+def collect_report(settings: Settings) -> dict:
+    healthy = instances_over_http(settings, passing_only=True)
+    registered = instances_over_http(settings, passing_only=False)
+    dns_a, dns_srv = instances_over_dns(settings)
+    return {
+        "service": settings.service_name,
+        "consul": settings.consul,
+        "registered": len(registered),
+        "http": healthy,
+        "dns_a": dns_a,
+        "dns_srv": dns_srv,
+        "kv_prefix": settings.kv_prefix,
+        "kv": kv_config(settings),
+    }
+
+
+def human_report(report: dict) -> str:
+    name, healthy, registered = report["service"], report["http"], report["registered"]
+    lines = [f"Service {name!r} in Consul at {report['consul']}"]
+    if healthy:
+        lines.append(f"HTTP API: {len(healthy)} healthy instance(s) of {registered} registered:")
+        lines += [f"  {i['id']} on node {i['node']} at {i['address']}:{i['port']}" for i in healthy]
+    elif registered:
+        lines.append(f"HTTP API: {registered} instance(s) registered, none passing its health check.")
+    else:
+        lines.append(f"HTTP API: no instance of {name!r} is registered.")
+    if report["dns_srv"]:
+        lines.append(f"DNS {name}.service.consul: A {', '.join(report['dns_a'])}")
+        lines += [f"  SRV {r['target']} port {r['port']} ({r['address']})" for r in report["dns_srv"]]
+    else:
+        lines.append(f"DNS {name}.service.consul: no records (no healthy instance).")
+    if report["kv_prefix"]:
+        lines.append(f"Configuration under KV {report['kv_prefix']!r}:" if report["kv"]
+                     else f"Configuration: no keys under KV {report['kv_prefix']!r}.")
+        lines += [f"  {key} = {value}" for key, value in sorted(report["kv"].items())]
+    return "\n".join(lines)
+
+
+def print_report(settings: Settings, as_json: bool) -> None:
+    report = collect_report(settings)
+    if as_json:
+        # stdout carries only the JSON line, so callers can parse it; the human report goes to stderr.
+        print(human_report(report), file=sys.stderr, flush=True)
+        print(json.dumps(report), flush=True)
+    else:
+        print(human_report(report), flush=True)
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--json", action="store_true",
+                        help="print the report as one JSON line on stdout (the human report goes to stderr); "
+                             "same as REPORT_FORMAT=json")
+    as_json = parser.parse_args(argv).json or os.environ.get("REPORT_FORMAT") == "json"
+    # As PID 1 in a container the process has no default SIGTERM action, so `docker stop` would hang.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    try:
+        settings = settings_from_env(os.environ)
+        if not settings.interval:
+            print_report(settings, as_json)
+            return 0
+    except Fatal as error:
+        print(f"distributed_client: {error}", file=sys.stderr)
+        return 1
+    while True:
+        try:
+            print_report(settings, as_json)
+        except Fatal as error:  # a long-running client reports the failure and tries again next round
+            print(f"distributed_client: {error}", file=sys.stderr, flush=True)
+        time.sleep(settings.interval)
+
+
+if __name__ == "__main__":
+    try:
+        sys.exit(main())
+    except KeyboardInterrupt:
+        sys.exit(0)

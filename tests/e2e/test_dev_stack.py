@@ -1,0 +1,133 @@
+"""The dev stack, applied for real on the local engine through the apply harness.
+
+One deployment serves the whole module (tests run in file order): the first
+apply builds and starts everything, the probes check what a user of the stack
+would see, then a second identical apply must change nothing, scaling heyworld
+2 -> 3 must update the service in place, and destroy must leave nothing behind.
+"""
+from __future__ import annotations
+
+import json
+import re
+import urllib.request
+
+import pytest
+
+from tests.harness.engine import objects_named_with
+
+from .support import DevStack, build_stand_in_images, wait_for
+
+pytestmark = pytest.mark.docker
+
+SERVICE = "docker:index/service:Service"
+
+
+@pytest.fixture(scope="module")
+def dev(engine) -> DevStack:
+    build_stand_in_images(engine)
+    stack = DevStack(engine)
+    try:
+        stack.apply("first apply (dev stack, builds the app images)")
+        yield stack
+    finally:
+        try:
+            stack.destroy()  # nothing left to do when the destroy test ran
+        finally:
+            stack.close()
+
+
+def test_web_app_counts_each_request(dev: DevStack) -> None:
+    url = dev.outputs["webUrl"]
+    assert url == "http://localhost:5000"
+
+    def seen() -> int:
+        body = urllib.request.urlopen(url + "/", timeout=5).read().decode()
+        return int(re.search(r"seen (\d+) times", body).group(1))
+
+    first = wait_for("web answers", seen, timeout=60)
+    assert seen() == first + 1
+    assert seen() == first + 2
+
+
+def test_consul_has_a_leader_and_the_configured_servers(dev: DevStack) -> None:
+    assert dev.outputs["consulNodes"] == ["consul-1"]
+    assert dev.consul("/v1/status/leader")
+    servers = [m for m in dev.consul("/v1/agent/members") if m["Tags"].get("role") == "consul" and m["Status"] == 1]
+    assert [m["Name"] for m in servers] == ["consul-1"]
+    assert len(dev.consul("/v1/status/peers")) == 1
+
+
+def test_consul_dns_answers_for_the_service_and_the_node(dev: DevStack) -> None:
+    server_ip = dev.container_ip("dev-consul-1")
+    assert [record.address for record in dev.resolve("consul.service.consul")] == [server_ip]
+    assert [record.address for record in dev.resolve("consul-1.node.consul")] == [server_ip]
+
+
+def test_external_services_and_settings_are_in_consul(dev: DevStack) -> None:
+    assert dev.outputs["catalogServices"] == ["redis", "web"]
+    assert [s["ServiceAddress"] for s in dev.consul("/v1/catalog/service/redis")] == [dev.container_ip("dev-redis")]
+    assert [r.address for r in dev.resolve("web.service.consul")] == [dev.container_ip("dev-web")]
+    prefix = dev.outputs["kvPrefix"]
+    assert prefix == "distributed_app/dev/"
+    assert dev.consul_text(f"/v1/kv/{prefix}greeting", raw="true") == "Hello from Consul KV"
+    assert dev.consul_text(f"/v1/kv/{prefix}workers", raw="true") == "2"
+
+
+def test_both_workers_are_registered_passing_and_in_dns(dev: DevStack) -> None:
+    def passing() -> list[str]:
+        entries = dev.consul("/v1/health/service/distributed_app", passing="true")
+        return sorted(entry["Service"]["ID"] for entry in entries) if len(entries) == 2 else []
+
+    assert wait_for("both workers passing", passing, timeout=90) == ["server1", "server2"]
+    worker_ips = sorted(dev.container_ip(f"dev-server{n}") for n in (1, 2))
+    assert sorted(r.address for r in dev.resolve("distributed_app.service.consul")) == worker_ips
+    srv = dev.resolve("distributed_app.service.consul", "SRV")
+    assert sorted(record.port for record in srv) == [8080, 8080]
+    assert len({str(record.target) for record in srv}) == 2
+
+
+def test_client_reports_the_workers_over_http_and_dns(dev: DevStack, engine) -> None:
+    client = engine.containers.get(dev.outputs["clientContainer"])
+    # One-shot JSON mode: the JSON line on stdout, the human report on stderr.
+    result = client.exec_run(["python", "app.py", "--json"], environment={"INTERVAL": "0"}, demux=True)
+    stdout, stderr = (part.decode() if part else "" for part in result.output)
+    assert result.exit_code == 0, stderr
+    report = json.loads(stdout.strip().splitlines()[-1])
+    worker_ips = sorted(dev.container_ip(f"dev-server{n}") for n in (1, 2))
+    assert sorted(entry["id"] for entry in report["http"]) == ["server1", "server2"]
+    assert sorted(report["dns_a"]) == worker_ips
+    assert sorted(entry["port"] for entry in report["dns_srv"]) == [8080, 8080]
+    # The long-running client reports the same in its logs.
+    wait_for("client logs list both workers", lambda: all(w in client.logs().decode() for w in ("server1", "server2")), timeout=60)
+
+
+def test_heyworld_runs_its_replicas_and_global_one_per_node(dev: DevStack, engine) -> None:
+    replicated, global_ = dev.outputs["swarmServices"]
+    assert (replicated, global_) == ("dev-heyworld", "dev-heyworld_global")
+    wait_for("heyworld has 2 running tasks", lambda: dev.running_tasks(replicated) == 2, timeout=90)
+    nodes = len(engine.nodes.list())
+    wait_for("heyworld_global has one task per node", lambda: dev.running_tasks(global_) == nodes, timeout=90)
+
+
+def test_second_apply_creates_and_replaces_nothing(dev: DevStack) -> None:
+    dev.apply("second apply (no change)")
+    assert dev.harness.last_run.changes() == []
+    assert dev.harness.last_run.of("same")
+
+
+def test_more_heyworld_replicas_update_the_service_in_place(dev: DevStack, engine) -> None:
+    before = engine.services.get("dev-heyworld").id
+    dev.apply("apply heyworldReplicas 2 -> 3", heyworldReplicas=3)
+    assert dev.harness.last_run.changes() == [("update", SERVICE, "heyworld-service")]
+    assert engine.services.get("dev-heyworld").id == before
+    wait_for("heyworld has 3 running tasks", lambda: dev.running_tasks("dev-heyworld") == 3, timeout=90)
+
+
+def test_destroy_removes_everything_and_leaves_the_swarm(dev: DevStack, engine) -> None:
+    dev.destroy()
+    assert len(dev.harness.state) == 0
+    assert objects_named_with(engine, "dev-") == {"services": [], "containers": [], "networks": [], "volumes": []}
+    if not dev.swarm_was_active:
+        assert engine.info()["Swarm"]["LocalNodeState"] == "inactive"
+    with pytest.raises(OSError):
+        urllib.request.urlopen("http://localhost:5000/", timeout=3)

@@ -1,0 +1,52 @@
+"""The dev stack with `consulServers: 3`: three Consul servers elect one leader and all answer in DNS."""
+from __future__ import annotations
+
+import pytest
+
+from .support import DevStack, build_stand_in_images, wait_for
+
+pytestmark = pytest.mark.docker
+
+
+@pytest.fixture(scope="module")
+def dev3(engine) -> DevStack:
+    build_stand_in_images(engine)
+    stack = DevStack(engine, {"consulServers": 3})
+    try:
+        stack.apply("first apply (dev stack, consulServers=3)")
+        yield stack
+    finally:
+        try:
+            stack.destroy()
+        finally:
+            stack.close()
+
+
+def test_three_servers_are_alive_with_one_leader(dev3: DevStack) -> None:
+    nodes = ["consul-1", "consul-2", "consul-3"]
+    assert dev3.outputs["consulNodes"] == nodes
+    leader = dev3.consul("/v1/status/leader")
+    assert leader
+    alive = sorted(m["Name"] for m in dev3.consul("/v1/agent/members") if m["Tags"].get("role") == "consul" and m["Status"] == 1)
+    assert alive == nodes
+    assert len(dev3.consul("/v1/status/peers")) == 3
+    assert leader.split(":")[0] in {dev3.container_ip(f"dev-{node}") for node in nodes}
+
+
+def test_every_server_resolves_through_consul_dns(dev3: DevStack) -> None:
+    for node in ("consul-1", "consul-2", "consul-3"):
+        assert [r.address for r in dev3.resolve(f"{node}.node.consul")] == [dev3.container_ip(f"dev-{node}")]
+    servers = sorted(r.address for r in dev3.resolve("consul.service.consul"))
+    assert servers == sorted(dev3.container_ip(f"dev-consul-{n}") for n in (1, 2, 3))
+
+
+def test_workers_register_with_the_cluster(dev3: DevStack) -> None:
+    def passing() -> list[str]:
+        return sorted(e["Service"]["ID"] for e in dev3.consul("/v1/health/service/distributed_app", passing="true"))
+
+    wait_for("both workers passing", lambda: passing() == ["server1", "server2"], timeout=90)
+
+
+def test_second_apply_changes_nothing(dev3: DevStack) -> None:
+    dev3.apply("second apply (consulServers=3, no change)")
+    assert dev3.harness.last_run.changes() == []

@@ -1,0 +1,251 @@
+"""pulumi-docker `Service`: a swarm service on the provider's engine (a manager).
+
+Like the provider, every argument but name, auth and the task's extra hosts is
+updated in place (`docker service update`), so scaling keeps the service; with
+`convergeConfig` create and update wait until every desired task runs.
+"""
+from __future__ import annotations
+
+import time
+from typing import Any, Mapping
+
+import docker.errors
+
+from .base import HarnessError, ResourceContext, ResourceHandler, changed_keys
+from .docker_common import autoname, ignore_missing
+from .docker_containers import mount_spec
+from .state import ResourceRecord
+from .values import drop_none, duration_ns, duration_seconds, label_list, labels
+
+# The provider waits for task containers only with stopGracePeriod; the harness always does, so the
+# deletes that follow (networks, the swarm itself) never race a stopping task.
+SERVICE_TASKS_GONE_TIMEOUT_SECONDS = 120
+
+# --------------------------------------------------------------------------- service
+
+
+class Service(ResourceHandler):
+    """Swarm service on the provider's engine (a manager). Only name/auth changes replace it."""
+
+    type_token = "docker:index/service:Service"
+    replaces_on = frozenset({"name", "auth"})
+
+    def plan(self, old, new_inputs, new_fingerprint) -> str:
+        changed = changed_keys(old.inputs, new_inputs)
+        if not changed:
+            return "same"
+        old_hosts = ((old.inputs.get("taskSpec") or {}).get("containerSpec") or {}).get("hosts")
+        new_hosts = ((new_inputs.get("taskSpec") or {}).get("containerSpec") or {}).get("hosts")
+        return "replace" if changed & self.replaces_on or old_hosts != new_hosts else "update"
+
+    def create(self, ctx: ResourceContext) -> tuple[str, dict[str, Any]]:
+        name = ctx.inputs.get("name") or autoname(ctx.name)
+        spec = service_spec(ctx.inputs)
+        try:
+            created = ctx.docker().api.create_service(name=name, **spec)
+        except docker.errors.APIError as error:
+            raise HarnessError(f"service {ctx.name}: {error.explanation or error}") from error
+        service_id = created["ID"]
+        self._converge(ctx, service_id)
+        return service_id, self.read(ctx, service_id)
+
+    def update(self, ctx: ResourceContext, old: ResourceRecord) -> tuple[str, dict[str, Any]]:
+        api = ctx.docker().api
+        current = api.inspect_service(old.id)
+        spec = service_spec(ctx.inputs)
+        api.update_service(old.id, current["Version"]["Index"], name=current["Spec"]["Name"], fetch_current_spec=False, **spec)
+        self._converge(ctx, old.id)
+        return old.id, self.read(ctx, old.id)
+
+    def read(self, ctx: ResourceContext, service_id: str) -> dict[str, Any]:
+        found = ctx.docker().api.inspect_service(service_id)
+        endpoint = dict(ctx.inputs.get("endpointSpec") or {})
+        ports = (found.get("Endpoint") or {}).get("Ports") or []
+        if ports:
+            endpoint["ports"] = [
+                {"targetPort": p["TargetPort"], "publishedPort": p.get("PublishedPort"), "protocol": p.get("Protocol", "tcp"), "publishMode": p.get("PublishMode", "ingress"), **({"name": p["Name"]} if p.get("Name") else {})}
+                for p in ports
+            ]
+        mode = ctx.inputs.get("mode") or {"replicated": {"replicas": 1}}
+        return {**ctx.inputs, "name": found["Spec"]["Name"], "mode": mode, "endpointSpec": endpoint, "labels": label_list(found["Spec"].get("Labels"))}
+
+    def delete(self, ctx: ResourceContext, record: ResourceRecord) -> None:
+        api = ctx.docker().api
+        ignore_missing(api.remove_service, record.id)
+        # Tasks stop asynchronously; networks they use cannot go until their containers are gone.
+        deadline = time.monotonic() + SERVICE_TASKS_GONE_TIMEOUT_SECONDS
+        while api.containers(all=True, filters={"label": f"com.docker.swarm.service.id={record.id}"}):
+            if time.monotonic() > deadline:
+                raise HarnessError(f"service {ctx.name}: task containers still present {SERVICE_TASKS_GONE_TIMEOUT_SECONDS}s after removal")
+            time.sleep(0.5)
+
+    def _converge(self, ctx: ResourceContext, service_id: str) -> None:
+        """With convergeConfig the provider waits until every desired task runs (as `docker service create` does)."""
+        converge = ctx.inputs.get("convergeConfig")
+        if converge is None:
+            return
+        delay = duration_seconds(converge.get("delay"), 7)
+        timeout = duration_seconds(converge.get("timeout"), 180)
+        deadline = time.monotonic() + timeout
+        api = ctx.docker().api
+        while True:
+            service = api.inspect_service(service_id)
+            tasks = api.tasks(filters={"service": service_id, "desired-state": "running"})
+            running = [t for t in tasks if t["Status"]["State"] == "running"]
+            wanted = service["Spec"]["Mode"].get("Replicated", {}).get("Replicas")
+            if wanted is None:  # global: one per ready, active node
+                wanted = len([n for n in api.nodes() if n["Status"]["State"] == "ready" and n["Spec"]["Availability"] == "active"])
+            update_state = (service.get("UpdateStatus") or {}).get("State", "completed")
+            if len(running) == wanted and len(tasks) == wanted and update_state in ("completed", "rollback_completed"):
+                return
+            if time.monotonic() > deadline:
+                errors = sorted({t["Status"].get("Err", "") for t in tasks if t["Status"].get("Err")})
+                raise HarnessError(f"service {ctx.name}: {len(running)}/{wanted} tasks running after {timeout}s; task errors: {errors}")
+            time.sleep(min(delay, 1.0))
+
+
+def service_spec(i: Mapping[str, Any]) -> dict[str, Any]:
+    """pulumi-docker Service inputs -> docker-py create_service/update_service keyword arguments."""
+    task = i.get("taskSpec") or {}
+    container = task.get("containerSpec") or {}
+    restart = task.get("restartPolicy")
+    placement = task.get("placement")
+    health = container.get("healthcheck")
+    mode = i.get("mode") or {}
+    privileges = container.get("privileges") or {}
+    task_template = drop_none(
+        {
+            "ContainerSpec": drop_none(
+                {
+                    "Image": container["image"],
+                    "Labels": labels(container.get("labels")),
+                    "Command": container.get("commands"),
+                    "Args": container.get("args"),
+                    "Hostname": container.get("hostname"),
+                    "Env": [f"{key}={value}" for key, value in (container.get("env") or {}).items()],
+                    "Dir": container.get("dir"),
+                    "User": container.get("user"),
+                    "Groups": container.get("groups"),
+                    "ReadOnly": container.get("readOnly"),
+                    "Init": container.get("init"),
+                    "Mounts": [mount_spec(m) for m in container.get("mounts") or []],
+                    "StopSignal": container.get("stopSignal"),
+                    "StopGracePeriod": duration_ns(container.get("stopGracePeriod")),
+                    "Healthcheck": drop_none(
+                        {
+                            "Test": health.get("tests"),
+                            "Interval": duration_ns(health.get("interval")),
+                            "Timeout": duration_ns(health.get("timeout")),
+                            "StartPeriod": duration_ns(health.get("startPeriod")),
+                            "Retries": health.get("retries"),
+                        }
+                    )
+                    if health
+                    else None,
+                    "Hosts": [f"{h['ip']} {h['host']}" for h in container.get("hosts") or []],
+                    "DNSConfig": drop_none(
+                        {
+                            "Nameservers": (container.get("dnsConfig") or {}).get("nameservers"),
+                            "Search": (container.get("dnsConfig") or {}).get("searches"),
+                            "Options": (container.get("dnsConfig") or {}).get("options"),
+                        }
+                    ),
+                    "Sysctls": container.get("sysctl"),
+                    "CapabilityAdd": container.get("capAdds"),
+                    "CapabilityDrop": container.get("capDrops"),
+                    "Privileges": drop_none({"SELinuxContext": privileges.get("seLinuxContext")}),
+                }
+            ),
+            "RestartPolicy": drop_none(
+                {
+                    "Condition": restart.get("condition"),
+                    "Delay": duration_ns(restart.get("delay")),
+                    "MaxAttempts": restart.get("maxAttempts"),
+                    "Window": duration_ns(restart.get("window")),
+                }
+            )
+            if restart
+            else None,
+            "Placement": drop_none(
+                {
+                    "Constraints": placement.get("constraints"),
+                    "Preferences": [{"Spread": {"SpreadDescriptor": pref.removeprefix("spread=")}} for pref in placement.get("prefs") or []],
+                    "MaxReplicas": placement.get("maxReplicas"),
+                    "Platforms": [{"Architecture": p["architecture"], "OS": p["os"]} for p in placement.get("platforms") or []],
+                }
+            )
+            if placement
+            else None,
+            "Networks": [
+                drop_none({"Target": n.get("id") or n.get("name"), "Aliases": n.get("aliases"), "DriverOpts": driver_opts(n.get("driverOpts"))})
+                for n in task.get("networksAdvanceds") or []
+            ],
+            "LogDriver": drop_none({"Name": task["logDriver"]["name"], "Options": task["logDriver"].get("options")}) if task.get("logDriver") else None,
+            "ForceUpdate": task.get("forceUpdate"),
+            "Runtime": task.get("runtime"),
+            "Resources": resources_spec(task.get("resources")),
+        }
+    )
+    if mode.get("global"):
+        mode_spec: dict[str, Any] = {"Global": {}}
+    else:
+        mode_spec = {"Replicated": {"Replicas": (mode.get("replicated") or {}).get("replicas", 1)}}
+    endpoint = i.get("endpointSpec")
+    return drop_none(
+        {
+            "task_template": task_template,
+            "labels": labels(i.get("labels")),
+            "mode": mode_spec,
+            "update_config": update_spec(i.get("updateConfig")),
+            "rollback_config": update_spec(i.get("rollbackConfig")),
+            "endpoint_spec": drop_none(
+                {
+                    "Mode": endpoint.get("mode"),
+                    "Ports": [
+                        drop_none(
+                            {
+                                "Name": p.get("name"),
+                                "Protocol": p.get("protocol", "tcp"),
+                                "TargetPort": p["targetPort"],
+                                "PublishedPort": p.get("publishedPort"),
+                                "PublishMode": p.get("publishMode", "ingress"),
+                            }
+                        )
+                        for p in endpoint.get("ports") or []
+                    ],
+                }
+            )
+            if endpoint
+            else None,
+        }
+    )
+
+
+def update_spec(config: Mapping[str, Any] | None) -> dict[str, Any] | None:
+    """update_config/rollback_config with the provider's documented defaults."""
+    if not config:
+        return None
+    return {
+        "Parallelism": config.get("parallelism", 1),
+        "Delay": duration_ns(config.get("delay", "0s")),
+        "FailureAction": config.get("failureAction", "pause"),
+        "Monitor": duration_ns(config.get("monitor", "5s")),
+        "MaxFailureRatio": float(config.get("maxFailureRatio", "0.0")),
+        "Order": config.get("order", "stop-first"),
+    }
+
+
+def resources_spec(resources: Mapping[str, Any] | None) -> dict[str, Any] | None:
+    if not resources:
+        return None
+    def one(block):
+        block = block or {}
+        return drop_none({"NanoCPUs": block.get("nanoCpus"), "MemoryBytes": block.get("memoryBytes")})
+    return drop_none({"Limits": one(resources.get("limits")), "Reservations": one(resources.get("reservation"))})
+
+
+def driver_opts(options: list[str] | None) -> dict[str, str] | None:
+    if not options:
+        return None
+    return dict(option.split("=", 1) for option in options)
+

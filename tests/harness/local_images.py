@@ -1,0 +1,70 @@
+"""Images the Docker tests need where nothing can be pulled: built here from apps/ on the local base image.
+
+Shared by the harness's own tests and tests/e2e. A missing prerequisite skips
+with the reason (fails instead under ORCH_REQUIRE_ENGINE=1, as in CI).
+"""
+from __future__ import annotations
+
+import os
+import subprocess
+from pathlib import Path
+
+import docker
+import docker.errors
+import pytest
+
+PROJECT_DIR = Path(__file__).resolve().parents[2]
+BASE_IMAGE = os.environ.get("BASE_IMAGE", "local/debian:bookworm")
+REDIS_IMAGE = "orchestration-e2e/redis:latest"
+CONSUL_IMAGE = "orchestration-e2e/consul:latest"
+
+
+def unavailable(message: str) -> None:
+    if os.environ.get("ORCH_REQUIRE_ENGINE") == "1":
+        pytest.fail(message)
+    pytest.skip(message)
+
+
+def require_base_image(engine: docker.DockerClient) -> None:
+    try:
+        engine.images.get(BASE_IMAGE)
+    except docker.errors.ImageNotFound:
+        unavailable(f"base image {BASE_IMAGE} is not on the engine (bash .ci/engine.sh builds it)")
+
+
+def consul_binary() -> str:
+    """$CONSUL_BIN, else what .ci/consul.sh prints (it builds the binary when not cached)."""
+    path = os.environ.get("CONSUL_BIN", "")
+    problem = "CONSUL_BIN is not set"
+    if not path:
+        result = subprocess.run(["bash", str(PROJECT_DIR / ".ci" / "consul.sh")], capture_output=True, text=True, timeout=3600)
+        lines = result.stdout.strip().splitlines()
+        path = lines[-1] if result.returncode == 0 and lines else ""
+        problem = f".ci/consul.sh exited {result.returncode}: {result.stderr.strip()[-400:]}"
+    if not path or not os.access(path, os.X_OK):
+        unavailable(f"no Consul binary to build the Consul image from ({problem}; path {path!r})")
+    return path
+
+
+def extra_ca_certificates() -> str:
+    """This machine's added CA certificates, which pip in image builds needs (as apps/build.sh passes them)."""
+    return "".join(path.read_text() for path in sorted(Path("/usr/local/share/ca-certificates").glob("*.crt")))
+
+
+def build_redis_image(engine: docker.DockerClient) -> str:
+    require_base_image(engine)
+    _build(["bash", "apps/build.sh", "redis", REDIS_IMAGE], {})
+    return REDIS_IMAGE
+
+
+def build_consul_image(engine: docker.DockerClient) -> str:
+    require_base_image(engine)
+    _build(["bash", "apps/build.sh", "consul", CONSUL_IMAGE], {"CONSUL_BIN": consul_binary()})
+    return CONSUL_IMAGE
+
+
+def _build(argv: list[str], extra_environment: dict[str, str]) -> None:
+    environment = {**os.environ, "BASE_IMAGE": BASE_IMAGE, "DOCKER_BUILDKIT": "0", **extra_environment}
+    result = subprocess.run(argv, cwd=PROJECT_DIR, env=environment, capture_output=True, text=True, timeout=1800)
+    if result.returncode != 0:
+        raise AssertionError(f"{' '.join(argv)} failed ({result.returncode}):\n{result.stdout[-3000:]}\n{result.stderr[-3000:]}")

@@ -1,0 +1,294 @@
+"""ApplyHarness: a `pulumi.runtime.Mocks` whose registrations perform the real operations.
+
+Pulumi calls `new_resource` once a resource's inputs and dependencies are
+resolved, from several worker threads at once. For each registration the
+harness compares the inputs with what it created before (its state, by URN) and
+then does what `pulumi up` would: create, leave alone ("same"), update in place,
+or replace (delete, then create). `finish_run` deletes what the program no
+longer declares; `destroy` deletes everything, newest first.
+
+Typical use:
+
+    harness = ApplyHarness(project_dir=PROJECT_DIR)
+    outputs = harness.apply(lambda: run_program(harness, "dev"))
+    assert harness.last_run.changes() == []      # on a second apply
+    harness.destroy()
+"""
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import sys
+import threading
+import time
+from pathlib import Path
+from typing import Any, Callable, Iterator, Mapping, TypeVar
+
+import pulumi
+from pulumi.runtime import MockCallArgs, MockResourceArgs
+
+from . import command_resources, consul_resources, docker_resources
+from .base import HarnessError, HarnessServices, ResourceContext, ResourceHandler
+from .engine import EnginePool, default_docker_host
+from .state import Operation, ResourceRecord, RunRecord, StateStore
+from .values import plain, provider_inputs
+
+T = TypeVar("T")
+
+# Providers that need no configuration of their own to run (commands run locally or via docker exec).
+_NO_CONFIG_PROVIDERS = ("pulumi:providers:command",)
+
+
+class _NoopProvider(ResourceHandler):
+    def __init__(self, type_token: str) -> None:
+        self.type_token = type_token
+
+    def plan(self, old, new_inputs, new_fingerprint) -> str:
+        return "same" if old.inputs == dict(new_inputs) else "update"
+
+    def create(self, ctx):
+        return f"{ctx.name}-provider", dict(ctx.inputs)
+
+    def update(self, ctx, old):
+        return old.id, dict(ctx.inputs)
+
+    def delete(self, ctx, record):
+        pass
+
+
+class ApplyHarness(pulumi.runtime.Mocks, HarnessServices):
+    def __init__(
+        self,
+        project_dir: str | Path | None = None,
+        state_file: str | Path | None = None,
+        keep_images: tuple[str, ...] = (),
+        remote_hosts_engine: str | None = None,
+        environment_build_args: Mapping[str, str] | None = None,
+    ) -> None:
+        """
+        project_dir: what the program's relative paths mean (build contexts, command cwd).
+        state_file: optional JSON mirror of the state, so a later process can destroy.
+        keep_images: images a RemoteImage destroy must never remove (the suites' own base images).
+        remote_hosts_engine: engine holding the containers that stand in for SSH hosts.
+        environment_build_args: build args this machine needs (e.g. EXTRA_CA_CERTS behind a
+            TLS-re-signing proxy), given to image builds whose Dockerfile declares them.
+        """
+        self.project_dir = Path(project_dir or os.getcwd()).resolve()
+        self.state = StateStore(state_file)
+        self.keep_images = frozenset(keep_images)
+        self.environment_build_args = dict(environment_build_args or {})
+        self.runs: list[RunRecord] = []
+        self._engines = EnginePool()
+        self._remote_hosts_config = {"host": default_docker_host(remote_hosts_engine)}
+        self._consul_clients: dict[str, consul_resources.ConsulClient] = {}
+        self._handlers: dict[str, ResourceHandler] = {
+            handler.type_token: handler
+            for handler in (*docker_resources.HANDLERS, *command_resources.HANDLERS, *consul_resources.HANDLERS)
+        }
+        self._handlers.update({token: _NoopProvider(token) for token in _NO_CONFIG_PROVIDERS})
+        self._lock = threading.Lock()
+        self._run: RunRecord | None = None
+        self._registered: set[str] = set()
+        self._in_flight = 0
+        self._idle = threading.Condition(self._lock)
+
+    # ------------------------------------------------------------------ runs
+
+    @property
+    def last_run(self) -> RunRecord:
+        return self.runs[-1]
+
+    def apply(self, program: Callable[[], T], label: str = "apply") -> T:
+        """Runs `program` (e.g. run_program under these mocks) as one `pulumi up`."""
+        self.begin_run(label)
+        try:
+            result = program()
+        except BaseException:
+            self.wait_idle()  # a failed registration does not stop the others already running
+            self._run = None
+            raise
+        self.finish_run()
+        return result
+
+    def begin_run(self, label: str = "apply") -> RunRecord:
+        with self._lock:
+            self._run = RunRecord(label)
+            self._registered = set()
+            self.runs.append(self._run)
+            return self._run
+
+    def finish_run(self) -> RunRecord:
+        """Deletes resources in state that this run did not declare, newest first."""
+        self.wait_idle()
+        run = self._current_run()
+        for record in self.state.newest_first():
+            if record.urn not in self._registered:
+                self._delete(record, run)
+        self._run = None
+        return run
+
+    def destroy(self) -> RunRecord:
+        """`pulumi destroy`: deletes everything in state, newest first; tries all, then reports failures."""
+        self.wait_idle()
+        run = self.begin_run("destroy")
+        failures = []
+        for record in self.state.newest_first():
+            try:
+                self._delete(record, run)
+            except Exception as error:  # noqa: BLE001 - keep deleting the rest, report at the end
+                failures.append(f"{record.type} {record.name}: {error}")
+        self._run = None
+        if failures:
+            raise HarnessError("destroy left resources behind:\n" + "\n".join(failures))
+        return run
+
+    def wait_idle(self, timeout: float = 1800) -> None:
+        with self._idle:
+            if not self._idle.wait_for(lambda: self._in_flight == 0, timeout=timeout):
+                raise HarnessError(f"{self._in_flight} resource operations still running after {timeout}s")
+
+    def close(self) -> None:
+        self._engines.close()
+
+    # ------------------------------------------------------------------ Mocks API
+
+    def new_resource(self, args: MockResourceArgs) -> tuple[str | None, dict]:
+        if not args.custom:
+            return None, {}  # component resources only group children; nothing to do remotely
+        handler = self._handlers.get(args.typ)
+        if handler is None:
+            raise HarnessError(f"apply harness: resource type {args.typ!r} (resource {args.name!r}) is not implemented")
+        if args.resource_id:
+            raise HarnessError(f"apply harness: reading/importing existing resources is not implemented ({args.typ} {args.name} id={args.resource_id})")
+        urn = _registering_urn(args)
+        inputs = plain(args.inputs)
+        ctx = ResourceContext(args.typ, args.name, urn, inputs, self._provider_config(args.typ, args.provider), self.project_dir, self)
+        with self._operation():
+            return self._register(handler, ctx)
+
+    def call(self, args: MockCallArgs) -> dict:
+        """Invokes (data sources) the harness can answer; any other fails the run with its token."""
+        arguments = plain(args.args)
+        if args.token == "command:local:run":
+            return command_resources.local_run_invoke(arguments, self.project_dir)
+        docker_invoke = docker_resources.INVOKES.get(args.token)
+        if docker_invoke:
+            return docker_invoke(self.docker_client(self._provider_config(args.token, args.provider)), arguments)
+        raise HarnessError(f"apply harness: invoke {args.token!r} is not implemented")
+
+    # ------------------------------------------------------------------ HarnessServices
+
+    def docker_client(self, provider_config: Mapping[str, Any]):
+        return self._engines.client(provider_config)
+
+    def consul_client(self, provider_config: Mapping[str, Any]) -> consul_resources.ConsulClient:
+        key = json.dumps(provider_config, sort_keys=True, default=str)
+        with self._lock:
+            if key not in self._consul_clients:
+                self._consul_clients[key] = consul_resources.ConsulClient(provider_config)
+            return self._consul_clients[key]
+
+    def remote_hosts_client(self):
+        return self._engines.client(self._remote_hosts_config)
+
+    # ------------------------------------------------------------------ internals
+
+    def _register(self, handler: ResourceHandler, ctx: ResourceContext) -> tuple[str, dict]:
+        run = self._current_run()
+        with self._lock:
+            if ctx.urn in self._registered:
+                raise HarnessError(f"duplicate resource URN {ctx.urn}")
+            self._registered.add(ctx.urn)
+        started = time.monotonic()
+        old = self.state.get(ctx.urn)
+        fingerprint = handler.fingerprint(ctx)
+        op = "create" if old is None else handler.plan(old, ctx.inputs, fingerprint)
+        if op == "same":
+            run.add(Operation("same", ctx.type, ctx.name, time.monotonic() - started))
+            return old.id, old.outputs
+        if op == "update":
+            resource_id, outputs = handler.update(ctx, old)
+        else:
+            if op == "replace":
+                handler.delete(self._context_for(old), old)
+                self.state.remove(ctx.urn)
+            resource_id, outputs = handler.create(ctx)
+        record = ResourceRecord(ctx.urn, ctx.type, ctx.name, resource_id, ctx.inputs, outputs, ctx.provider_config, fingerprint, order=old.order if op == "update" else 0)
+        self.state.put(record, new_order=op != "update")
+        run.add(Operation(op, ctx.type, ctx.name, time.monotonic() - started))
+        return resource_id, outputs
+
+    def _delete(self, record: ResourceRecord, run: RunRecord) -> None:
+        started = time.monotonic()
+        self._handlers[record.type].delete(self._context_for(record), record)
+        self.state.remove(record.urn)
+        run.add(Operation("delete", record.type, record.name, time.monotonic() - started))
+
+    def _context_for(self, record: ResourceRecord) -> ResourceContext:
+        return ResourceContext(record.type, record.name, record.urn, record.inputs, record.provider_config, self.project_dir, self)
+
+    def _current_run(self) -> RunRecord:
+        with self._lock:
+            if self._run is None:  # run_program called without apply(): treat it as one run
+                self._run = RunRecord("apply")
+                self._registered = set()
+                self.runs.append(self._run)
+            return self._run
+
+    def _provider_config(self, type_token: str, provider_ref: str | None) -> dict[str, Any]:
+        """The configuration of the provider a resource belongs to (explicit, else the default one)."""
+        if type_token.startswith("pulumi:providers:"):
+            return {}
+        if provider_ref:
+            provider_id = provider_ref.rsplit("::", 1)[-1]
+            provider = self.state.find_provider(provider_id)
+            if provider is None:
+                raise HarnessError(f"provider {provider_ref} is not in the harness state")
+            return provider_inputs(provider.inputs)
+        package = type_token.split(":", 1)[0]
+        if package == "docker":
+            return {"host": default_docker_host(pulumi.runtime.get_config("docker:host"))}
+        if package == "consul":
+            return {
+                key: value
+                for key, value in {
+                    "address": pulumi.runtime.get_config("consul:address") or os.environ.get("CONSUL_HTTP_ADDR"),
+                    "scheme": pulumi.runtime.get_config("consul:scheme"),
+                    "datacenter": pulumi.runtime.get_config("consul:datacenter"),
+                    "token": pulumi.runtime.get_config("consul:token") or os.environ.get("CONSUL_HTTP_TOKEN"),
+                }.items()
+                if value
+            }
+        return {}
+
+    @contextlib.contextmanager
+    def _operation(self) -> Iterator[None]:
+        with self._lock:
+            self._in_flight += 1
+        try:
+            yield
+        finally:
+            with self._idle:
+                self._in_flight -= 1
+                self._idle.notify_all()
+
+
+def _registering_urn(args: MockResourceArgs) -> str:
+    """The URN the mock monitor computed for this registration.
+
+    `Mocks.new_resource` is not given the URN, but MockMonitor.RegisterResource
+    computes it (including the parent chain) just before calling us. Reading it
+    from that frame keys the state exactly as Pulumi does, so two children with
+    the same name under different parents stay distinct. If a future SDK moves
+    it, fall back to type::name (unique in practice; duplicates fail loudly).
+    """
+    frame = sys._getframe(1)  # pylint: disable=protected-access
+    for _ in range(4):
+        frame = frame.f_back
+        if frame is None:
+            break
+        urn = frame.f_locals.get("urn")
+        if isinstance(urn, str) and urn.startswith("urn:pulumi:") and urn.endswith(f"::{args.name}"):
+            return urn
+    return f"{args.typ}::{args.name}"

@@ -1,0 +1,126 @@
+"""What the harness remembers between applies: Pulumi's state file, in miniature.
+
+Each managed resource is kept by URN with the inputs it was created from, its id
+and outputs, and the provider configuration it was created with (so it can be
+deleted later, even from a fresh process reading the JSON file). `order` is the
+creation sequence: deletes run in reverse of it, as Pulumi's do.
+"""
+from __future__ import annotations
+
+import dataclasses
+import json
+import threading
+from pathlib import Path
+from typing import Any, Iterator
+
+OPERATIONS = ("create", "same", "update", "replace", "delete")
+
+
+@dataclasses.dataclass
+class ResourceRecord:
+    urn: str
+    type: str
+    name: str
+    id: str
+    inputs: dict[str, Any]
+    outputs: dict[str, Any]
+    provider_config: dict[str, Any]
+    # Inputs the provider compares besides the declared ones (e.g. a build context digest).
+    fingerprint: dict[str, Any] = dataclasses.field(default_factory=dict)
+    order: int = 0
+
+
+@dataclasses.dataclass(frozen=True)
+class Operation:
+    op: str
+    type: str
+    name: str
+    seconds: float = 0.0
+
+
+class RunRecord:
+    """The operations one apply (or destroy) performed, in completion order."""
+
+    def __init__(self, label: str) -> None:
+        self.label = label
+        self.operations: list[Operation] = []
+        self._lock = threading.Lock()
+
+    def add(self, operation: Operation) -> None:
+        with self._lock:
+            self.operations.append(operation)
+
+    def of(self, *ops: str) -> list[Operation]:
+        return [operation for operation in self.operations if operation.op in ops]
+
+    def names(self, *ops: str) -> list[tuple[str, str, str]]:
+        return [(operation.op, operation.type, operation.name) for operation in self.of(*ops)]
+
+    def changes(self) -> list[tuple[str, str, str]]:
+        """Everything that was not a no-op: what `pulumi up` would list as changes."""
+        return self.names("create", "update", "replace", "delete")
+
+    def __repr__(self) -> str:
+        return f"RunRecord({self.label!r}, {[(o.op, o.type, o.name) for o in self.operations]})"
+
+
+class StateStore:
+    """Thread-safe dict of ResourceRecord by URN, optionally mirrored to a JSON file."""
+
+    def __init__(self, path: str | Path | None = None) -> None:
+        self._path = Path(path) if path else None
+        self._lock = threading.RLock()
+        self._records: dict[str, ResourceRecord] = {}
+        self._next_order = 1
+        if self._path and self._path.exists():
+            data = json.loads(self._path.read_text())
+            for raw in data.get("resources", []):
+                record = ResourceRecord(**raw)
+                self._records[record.urn] = record
+            self._next_order = data.get("next_order", len(self._records) + 1)
+
+    def get(self, urn: str) -> ResourceRecord | None:
+        with self._lock:
+            return self._records.get(urn)
+
+    def put(self, record: ResourceRecord, *, new_order: bool) -> None:
+        with self._lock:
+            if new_order or not record.order:
+                record.order = self._next_order
+                self._next_order += 1
+            self._records[record.urn] = record
+            self._save()
+
+    def remove(self, urn: str) -> None:
+        with self._lock:
+            self._records.pop(urn, None)
+            self._save()
+
+    def newest_first(self) -> list[ResourceRecord]:
+        with self._lock:
+            return sorted(self._records.values(), key=lambda record: record.order, reverse=True)
+
+    def find_provider(self, provider_id: str) -> ResourceRecord | None:
+        with self._lock:
+            return next(
+                (r for r in self._records.values() if r.id == provider_id and r.type.startswith("pulumi:providers:")), None
+            )
+
+    def __iter__(self) -> Iterator[ResourceRecord]:
+        with self._lock:
+            return iter(list(self._records.values()))
+
+    def __len__(self) -> int:
+        with self._lock:
+            return len(self._records)
+
+    def _save(self) -> None:
+        if not self._path:
+            return
+        data = {
+            "next_order": self._next_order,
+            "resources": [dataclasses.asdict(record) for record in sorted(self._records.values(), key=lambda r: r.order)],
+        }
+        temporary = self._path.with_suffix(".tmp")
+        temporary.write_text(json.dumps(data, indent=2, sort_keys=True, default=str))
+        temporary.replace(self._path)

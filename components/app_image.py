@@ -21,6 +21,15 @@ class AppImageArgs:
     """The Dockerfile's BASE_IMAGE build argument."""
     registry: Optional[RegistryLogin] = None
     """Push there so other engines can pull; without one the image stays on the building engine."""
+    ca_certificates: Optional[str] = None
+    """PEM text the Dockerfile's EXTRA_CA_CERTS build argument hands to pip, behind a TLS-re-signing proxy."""
+
+
+def build_arguments(args: AppImageArgs) -> dict[str, str]:
+    arguments = {"BASE_IMAGE": args.base_image}
+    if args.ca_certificates:
+        arguments["EXTRA_CA_CERTS"] = args.ca_certificates
+    return arguments
 
 
 class AppImage(pulumi.ComponentResource):
@@ -36,7 +45,7 @@ class AppImage(pulumi.ComponentResource):
             image_name=args.image_name,
             build=docker.DockerBuildArgs(
                 context=args.context,
-                args={"BASE_IMAGE": args.base_image},
+                args=build_arguments(args),
             ),
             skip_push=args.registry is None,
             registry=docker.RegistryArgs(

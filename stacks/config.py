@@ -44,6 +44,8 @@ class Images:
     heyworld: str
     app_base: str
     """Base image our own Dockerfiles build FROM (their BASE_IMAGE build argument)."""
+    build_ca_certificates: Optional[str] = None
+    """PEM certificates pip trusts in our builds, behind a proxy that re-signs TLS."""
 
 
 @dataclass(frozen=True)
@@ -193,6 +195,7 @@ class _Reader:
                 consul=self.text("consulImage", default="hashicorp/consul:1.16"),
                 heyworld=self.text("heyworldImage", default="alpine:3.20"),
                 app_base=self.text("appBaseImage", default="python:3.12-slim"),
+                build_ca_certificates=self._config.get("buildCaCertificates") or None,
             ),
             workload=workload,
             local=local,

@@ -26,6 +26,7 @@ def build_images(
                 context=f"apps/{app}",
                 image_name=f"{repository}/{app}:{cfg.stack}",
                 base_image=cfg.images.app_base,
+                ca_certificates=cfg.images.build_ca_certificates,
                 registry=registry,
             ),
             opts=opts,

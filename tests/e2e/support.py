@@ -81,6 +81,8 @@ class DevStack:
             "consulImage": CONSUL_IMAGE,
             "heyworldImage": BASE_IMAGE,
             "appBaseImage": BASE_IMAGE,
+            # pip in our builds must trust this machine's TLS-re-signing proxy.
+            "buildCaCertificates": extra_ca_certificates(),
             **(overrides or {}),
         }
         STATE_DIR.mkdir(parents=True, exist_ok=True)
@@ -97,7 +99,6 @@ class DevStack:
             project_dir=PROJECT_DIR,
             state_file=self.state_file,
             keep_images=(BASE_IMAGE, REDIS_IMAGE, CONSUL_IMAGE),
-            environment_build_args={"EXTRA_CA_CERTS": extra_ca_certificates()},
         )
 
     def apply(self, label: str, **overrides: Any) -> dict[str, Any]:

@@ -46,7 +46,6 @@ class HarnessServices:
     """What the harness core offers handlers (engine connections, policy knobs)."""
 
     keep_images: frozenset[str] = frozenset()
-    environment_build_args: Mapping[str, str] = {}
 
     def docker_client(self, provider_config: Mapping[str, Any]) -> "docker.DockerClient":
         raise NotImplementedError

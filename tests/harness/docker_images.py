@@ -151,7 +151,7 @@ def build_image(ctx: ResourceContext, request: Mapping[str, Any]) -> str:
     """Classic-builder build on the provider's engine; returns the image id or fails with the build log."""
     extra_tags = list(request.get("extra_tags") or [])
     arguments = drop_none({key: value for key, value in request.items() if key != "extra_tags"})
-    arguments["buildargs"] = {**environment_build_args(ctx, Path(request["dockerfile"])), **(request.get("buildargs") or {})}
+    arguments["buildargs"] = request.get("buildargs") or {}
     api = ctx.docker().api
     log: list[str] = []
     image_id = None
@@ -168,19 +168,6 @@ def build_image(ctx: ResourceContext, request: Mapping[str, Any]) -> str:
         repository, version = split_reference(tag)
         api.tag(image_id, repository, version)
     return image_id
-
-
-def environment_build_args(ctx: ResourceContext, dockerfile: Path) -> dict[str, str]:
-    """Build args of the test machine (e.g. its extra CA certificates), for the ARGs the Dockerfile declares.
-
-    Like apps/build.sh, which passes them to every build here; the program's own args win.
-    """
-    declared = set()
-    for line in dockerfile.read_text().splitlines():
-        words = line.split()
-        if len(words) >= 2 and words[0].upper() == "ARG":
-            declared.add(words[1].split("=", 1)[0])
-    return {name: value for name, value in ctx.services.environment_build_args.items() if name in declared}
 
 
 def push_image(ctx: ResourceContext, image_name: str, registry: Mapping[str, Any]) -> str:

@@ -64,20 +64,16 @@ class ApplyHarness(pulumi.runtime.Mocks, HarnessServices):
         state_file: str | Path | None = None,
         keep_images: tuple[str, ...] = (),
         remote_hosts_engine: str | None = None,
-        environment_build_args: Mapping[str, str] | None = None,
     ) -> None:
         """
         project_dir: what the program's relative paths mean (build contexts, command cwd).
         state_file: optional JSON mirror of the state, so a later process can destroy.
         keep_images: images a RemoteImage destroy must never remove (the suites' own base images).
         remote_hosts_engine: engine holding the containers that stand in for SSH hosts.
-        environment_build_args: build args this machine needs (e.g. EXTRA_CA_CERTS behind a
-            TLS-re-signing proxy), given to image builds whose Dockerfile declares them.
         """
         self.project_dir = Path(project_dir or os.getcwd()).resolve()
         self.state = StateStore(state_file)
         self.keep_images = frozenset(keep_images)
-        self.environment_build_args = dict(environment_build_args or {})
         self.runs: list[RunRecord] = []
         self._engines = EnginePool()
         self._remote_hosts_config = {"host": default_docker_host(remote_hosts_engine)}

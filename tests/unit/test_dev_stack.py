@@ -236,3 +236,10 @@ def test_stack_outputs(dev: Deployment) -> None:
         "clientContainer": "dev-client",
         "swarmServices": ["dev-heyworld", "dev-heyworld_global"],
     }
+
+
+def test_builds_can_trust_a_proxys_certificates() -> None:
+    behind_proxy = deploy("dev", {"buildCaCertificates": "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----"})
+    for app in ("composeapp", "distributed_app", "distributed_client"):
+        args = behind_proxy.one("docker:index/image:Image", f"{app}-image-build").inputs["build"]["args"]
+        assert args["EXTRA_CA_CERTS"].startswith("-----BEGIN CERTIFICATE-----"), app

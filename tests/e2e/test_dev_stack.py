@@ -3,7 +3,8 @@
 One deployment serves the whole module (tests run in file order): the first
 apply builds and starts everything, the probes check what a user of the stack
 would see, then a second identical apply must change nothing, scaling heyworld
-2 -> 3 must update the service in place, and destroy must leave nothing behind.
+2 -> 3 must update the service in place, a new greeting must change its KV key
+and nothing else, and destroy must leave nothing behind.
 """
 from __future__ import annotations
 
@@ -97,8 +98,24 @@ def test_client_reports_the_workers_over_http_and_dns(dev: DevStack, engine) -> 
     assert sorted(entry["id"] for entry in report["http"]) == ["server1", "server2"]
     assert sorted(report["dns_a"]) == worker_ips
     assert sorted(entry["port"] for entry in report["dns_srv"]) == [8080, 8080]
+    assert report["kv"] == {"greeting": "Hello from Consul KV", "workers": "2"}
     # The long-running client reports the same in its logs.
     wait_for("client logs list both workers", lambda: all(w in client.logs().decode() for w in ("server1", "server2")), timeout=60)
+
+
+def test_containers_resolve_consul_names_through_consul_dns(dev: DevStack, engine) -> None:
+    client = engine.containers.get(dev.outputs["clientContainer"])
+    lookup = "import socket, sys; print(socket.gethostbyname(sys.argv[1]))"
+    for name, container in (("redis.service.consul", "dev-redis"), ("web.service.consul", "dev-web")):
+        result = client.exec_run(["python", "-c", lookup, name])
+        assert result.exit_code == 0, result.output.decode()
+        assert result.output.decode().strip() == dev.container_ip(container), name
+
+
+def test_workers_serve_the_greeting_they_read_from_kv(dev: DevStack, engine) -> None:
+    worker = engine.containers.get("dev-server1")
+    result = worker.exec_run(["python", "-c", "import urllib.request; print(urllib.request.urlopen('http://127.0.0.1:8080/').read().decode())"])
+    assert json.loads(result.output.decode())["greeting"] == "Hello from Consul KV"
 
 
 def test_heyworld_runs_its_replicas_and_global_one_per_node(dev: DevStack, engine) -> None:
@@ -121,6 +138,12 @@ def test_more_heyworld_replicas_update_the_service_in_place(dev: DevStack, engin
     assert dev.harness.last_run.changes() == [("update", SERVICE, "heyworld-service")]
     assert engine.services.get("dev-heyworld").id == before
     wait_for("heyworld has 3 running tasks", lambda: dev.running_tasks("dev-heyworld") == 3, timeout=90)
+
+
+def test_a_changed_setting_updates_its_key_and_nothing_else(dev: DevStack) -> None:
+    dev.apply("apply greeting change", greeting="Howdy from Consul KV")
+    assert dev.harness.last_run.changes() == [("update", "consul:index/keys:Keys", "catalog-kv")]
+    assert dev.consul_text(f"/v1/kv/{dev.outputs['kvPrefix']}greeting", raw="true") == "Howdy from Consul KV"
 
 
 def test_destroy_removes_everything_and_leaves_the_swarm(dev: DevStack, engine) -> None:

@@ -17,6 +17,9 @@ PROJECT_DIR = Path(__file__).resolve().parents[2]
 BASE_IMAGE = os.environ.get("BASE_IMAGE", "local/debian:bookworm")
 REDIS_IMAGE = "orchestration-e2e/redis:latest"
 CONSUL_IMAGE = "orchestration-e2e/consul:latest"
+# The sandbox's Docker-in-Docker hosts and its registry (apps/dind-host, apps/registry).
+DIND_HOST_IMAGE = "orchestration-e2e/dind-host:latest"
+REGISTRY_IMAGE = "orchestration-e2e/registry:2"
 
 
 def unavailable(message: str) -> None:
@@ -61,6 +64,18 @@ def build_consul_image(engine: docker.DockerClient) -> str:
     require_base_image(engine)
     _build(["bash", "apps/build.sh", "consul", CONSUL_IMAGE], {"CONSUL_BIN": consul_binary()})
     return CONSUL_IMAGE
+
+
+def build_dind_host_image(engine: docker.DockerClient) -> str:
+    require_base_image(engine)
+    _build(["bash", "apps/build.sh", "dind-host", DIND_HOST_IMAGE], {})
+    return DIND_HOST_IMAGE
+
+
+def build_registry_image(engine: docker.DockerClient) -> str:
+    require_base_image(engine)
+    _build(["bash", "apps/build.sh", "registry", REGISTRY_IMAGE], {})
+    return REGISTRY_IMAGE
 
 
 def _build(argv: list[str], extra_environment: dict[str, str]) -> None:

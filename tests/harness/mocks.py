@@ -38,6 +38,7 @@ T = TypeVar("T")
 
 # Providers that need no configuration of their own to run (commands run locally or via docker exec).
 _NO_CONFIG_PROVIDERS = ("pulumi:providers:command",)
+STACK_REFERENCE = "pulumi:pulumi:StackReference"
 
 
 class _NoopProvider(ResourceHandler):
@@ -64,16 +65,21 @@ class ApplyHarness(pulumi.runtime.Mocks, HarnessServices):
         state_file: str | Path | None = None,
         keep_images: tuple[str, ...] = (),
         remote_hosts_engine: str | None = None,
+        stack_outputs: Mapping[str, Mapping[str, Any]] | None = None,
     ) -> None:
         """
         project_dir: what the program's relative paths mean (build contexts, command cwd).
         state_file: optional JSON mirror of the state, so a later process can destroy.
         keep_images: images a RemoteImage destroy must never remove (the suites' own base images).
         remote_hosts_engine: engine holding the containers that stand in for SSH hosts.
+        stack_outputs: what a StackReference to each stack name (e.g. organization/orchestration/sandbox)
+            reads, typically another harness's apply outputs; looked up at each read, so the caller
+            may update the mapping between runs.
         """
         self.project_dir = Path(project_dir or os.getcwd()).resolve()
         self.state = StateStore(state_file)
         self.keep_images = frozenset(keep_images)
+        self.stack_outputs = stack_outputs if stack_outputs is not None else {}
         self.runs: list[RunRecord] = []
         self._engines = EnginePool()
         self._remote_hosts_config = {"host": default_docker_host(remote_hosts_engine)}
@@ -150,6 +156,8 @@ class ApplyHarness(pulumi.runtime.Mocks, HarnessServices):
     # ------------------------------------------------------------------ Mocks API
 
     def new_resource(self, args: MockResourceArgs) -> tuple[str | None, dict]:
+        if args.typ == STACK_REFERENCE:  # a read (no `custom` flag): nothing to create or keep in state
+            return self._read_stack_reference(args)
         if not args.custom:
             return None, {}  # component resources only group children; nothing to do remotely
         handler = self._handlers.get(args.typ)
@@ -189,6 +197,15 @@ class ApplyHarness(pulumi.runtime.Mocks, HarnessServices):
         return self._engines.client(self._remote_hosts_config)
 
     # ------------------------------------------------------------------ internals
+
+    def _read_stack_reference(self, args: MockResourceArgs) -> tuple[str, dict]:
+        """What the engine answers for a StackReference: the named stack's current outputs."""
+        name = args.resource_id or plain(args.inputs).get("name")
+        outputs = self.stack_outputs.get(name)
+        if outputs is None:
+            raise HarnessError(f"apply harness: StackReference {name!r}: no such stack; it serves {sorted(self.stack_outputs)}")
+        # Plain values: the harness's stacks export no secrets.
+        return name, {"name": name, "outputs": dict(outputs), "secretOutputNames": []}
 
     def _register(self, handler: ResourceHandler, ctx: ResourceContext) -> tuple[str, dict]:
         run = self._current_run()

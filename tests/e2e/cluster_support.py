@@ -1,0 +1,321 @@
+"""The sandbox stack and a cluster stack on it, applied through the apply harness, and probes of both.
+
+The path is the one docs/sandbox.md gives a user: the `sandbox` stack makes larry, curly and
+moe as Docker-in-Docker hosts and a registry on this machine's engine; our stand-in images go
+into that registry (nothing can be pulled here); a `cluster` stack then deploys onto the hosts,
+first through `hostsFromStack` (served by the harness from the sandbox's apply outputs), then
+with the seed's roles as hand-written `hosts`. Both stacks carry names of their own and the
+sandbox a subnet of its own, so the dev e2e (dev-*, 172.29.0.0/24) can run beside them.
+"""
+from __future__ import annotations
+
+import contextlib
+import json
+from typing import Any, Iterable, Mapping
+
+import dns.resolver
+import docker
+import docker.errors
+import requests
+
+from tests.harness import ApplyHarness
+from tests.harness.docker_common import split_reference
+from tests.harness.engine import objects_named_with
+from tests.harness.local_images import (
+    BASE_IMAGE,
+    CONSUL_IMAGE,
+    DIND_HOST_IMAGE,
+    REGISTRY_IMAGE,
+    build_consul_image,
+    build_dind_host_image,
+    build_registry_image,
+    extra_ca_certificates,
+)
+from tests.support.program import PROJECT, PROJECT_DIR, run_program
+
+from .support import PHASES, SLOWEST_SHOWN, STATE_DIR, phase
+
+SANDBOX_STACK = "e2e-sandbox"
+CLUSTER_STACK = "e2e-cluster"
+# The file backend's name for a stack: what a user puts in `hostsFromStack`.
+SANDBOX_REFERENCE = f"organization/{PROJECT}/{SANDBOX_STACK}"
+SANDBOX_SUBNET = "10.78.43.0/24"
+HOSTS = ("larry", "curly", "moe")
+# The seed's layout: a Consul server everywhere, workers on larry and curly, the client on moe.
+SEED_ROLES = {"larry": ["consul-server", "app"], "curly": ["consul-server", "app"], "moe": ["consul-server", "client"]}
+ENGINE_PORT = 2375
+CONSUL_HTTP_PORT = 8500
+CONSUL_DNS_PORTS = (53, 8600)
+# Nested engines are slow to answer while they build images or restart.
+NESTED_ENGINE_TIMEOUT = 600
+
+
+def build_sandbox_images(engine: docker.DockerClient) -> None:
+    """What nothing here can pull: the hosts' and the registry's images, and Consul (pushed into the sandbox)."""
+    with phase("build dind-host image (apps/build.sh dind-host)"):
+        build_dind_host_image(engine)
+    with phase("build registry image (apps/build.sh registry)"):
+        build_registry_image(engine)
+    with phase("build consul image (apps/build.sh consul)"):
+        build_consul_image(engine)
+
+
+class HarnessStack:
+    """One stack applied through its own ApplyHarness: `apply` and `destroy` are `pulumi up` / `pulumi destroy`.
+
+    The state is mirrored to a file under STATE_DIR, so a run killed before its teardown is
+    cleaned up by the next one.
+    """
+
+    def __init__(self, stack: str, config: Mapping[str, Any], stack_outputs: Mapping[str, Any] | None = None) -> None:
+        self.stack = stack
+        self.config = dict(config)
+        STATE_DIR.mkdir(parents=True, exist_ok=True)
+        self.state_file = STATE_DIR / f"{stack}-state.json"
+        self.harness = ApplyHarness(project_dir=PROJECT_DIR, state_file=self.state_file, stack_outputs=stack_outputs)
+        self.outputs: dict[str, Any] = {}
+
+    def apply(self, label: str, **changes: Any) -> dict[str, Any]:
+        """Applies the config with `changes` merged in; a change to None removes that key."""
+        for key, value in changes.items():
+            if value is None:
+                self.config.pop(key, None)
+            else:
+                self.config[key] = value
+        with phase(label):
+            outputs = self.harness.apply(lambda: run_program(self.harness, self.stack, self.config), label=label)
+        # In place: whoever holds `outputs` (a StackReference's source) sees the latest apply.
+        self.outputs.clear()
+        self.outputs.update(outputs)
+        slowest = sorted(self.harness.last_run.operations, key=lambda operation: -operation.seconds)[:SLOWEST_SHOWN]
+        PHASES.extend((f"  {o.op} {o.type} {o.name}", o.seconds) for o in slowest if o.seconds >= 1)
+        return self.outputs
+
+    def changes(self) -> list[tuple[str, str, str]]:
+        return sorted(self.harness.last_run.changes())
+
+    def destroy(self) -> None:
+        if len(self.harness.state):
+            with phase(f"destroy ({self.stack})"):
+                self.harness.destroy()
+
+    def forget(self) -> None:
+        """Drops the state without deleting: for resources that went away with the engines holding them."""
+        for record in list(self.harness.state):
+            self.harness.state.remove(record.urn)
+
+    def close(self) -> None:
+        self.harness.close()
+
+
+class Sandbox(HarnessStack):
+    """The sandbox stack on this machine's engine, and clients for the engines it makes."""
+
+    def __init__(self, engine: docker.DockerClient) -> None:
+        super().__init__(
+            SANDBOX_STACK,
+            {
+                "environment": "sandbox",
+                "sandboxSubnet": SANDBOX_SUBNET,
+                "sandboxHostImage": DIND_HOST_IMAGE,
+                "sandboxRegistryImage": REGISTRY_IMAGE,
+                # Capabilities instead of --privileged: works where --privileged does (CI) and where it doesn't (here).
+                "sandboxPrivileged": False,
+            },
+        )
+        self.engine = engine
+        self._engines: dict[str, docker.DockerClient] = {}
+        self.registry_images: dict[str, str] = {}
+        """Local image -> its reference in the sandbox registry, once `seed_registry` pushed it."""
+
+    @property
+    def registry(self) -> str:
+        return self.outputs["registry"]
+
+    def address(self, host: str) -> str:
+        return self.outputs["addresses"][host]
+
+    def host_container(self, host: str) -> str:
+        """The container on this machine's engine that is `host`."""
+        return f"{SANDBOX_STACK}-{host}"
+
+    def docker(self, host: str) -> docker.DockerClient:
+        """A client for `host`'s own engine (docker -H tcp://<address>:2375)."""
+        if host not in self._engines:
+            self._engines[host] = docker.DockerClient(base_url=self.outputs["dockerHosts"][host], timeout=NESTED_ENGINE_TIMEOUT)
+        return self._engines[host]
+
+    def seed_registry(self, images: Iterable[str]) -> None:
+        """Loads local images into larry and pushes them to the sandbox registry, as docs/sandbox.md shows.
+
+        Nested engines pull from that registry, never from this machine's engine; larry keeps its
+        copies, which is what `appBaseImage` needs there (larry builds our images).
+        """
+        larry = self.docker("larry")
+        for image in images:
+            with phase(f"load {image} into larry, push it to the sandbox registry"):
+                for _ in larry.api.load_image(self.engine.api.get_image(image)):
+                    pass
+                repository, tag = split_reference(image)
+                target = f"{self.registry}/{repository}"
+                larry.api.tag(image, target, tag)
+                for chunk in larry.api.push(target, tag=tag, stream=True, decode=True):
+                    if "error" in chunk:
+                        raise AssertionError(f"pushing {target}:{tag} from larry failed: {chunk['error']}")
+                self.registry_images[image] = f"{target}:{tag}"
+
+    def close(self) -> None:
+        for client in self._engines.values():
+            client.close()
+        self._engines.clear()
+        super().close()
+
+
+class Cluster(HarnessStack):
+    """A cluster stack on the sandbox's hosts; StackReferences to the sandbox read its latest outputs."""
+
+    def __init__(self, sandbox: Sandbox) -> None:
+        images = sandbox.registry_images
+        super().__init__(
+            CLUSTER_STACK,
+            {
+                "environment": "cluster",
+                "hostsFromStack": SANDBOX_REFERENCE,
+                "consulImage": images[CONSUL_IMAGE],
+                # Any image with sh will do; the base image is in the registry anyway.
+                "heyworldImage": images[BASE_IMAGE],
+                # Our images are built on larry (the sandbox's buildDockerHost), where the base was loaded.
+                "appBaseImage": BASE_IMAGE,
+                # pip in those builds must trust this machine's TLS-re-signing proxy.
+                "buildCaCertificates": extra_ca_certificates(),
+            },
+            stack_outputs={SANDBOX_REFERENCE: sandbox.outputs},
+        )
+        self.sandbox = sandbox
+
+    def hand_written(self, roles: Mapping[str, list[str]]) -> dict[str, Any]:
+        """Config for `hosts` instead of `hostsFromStack`: the sandbox's hosts with the given roles,
+        and its registry and build engine (without hostsFromStack nothing else supplies those)."""
+        hosts = [{**host, "roles": roles[host["name"]]} for host in self.sandbox.outputs["hosts"] if host["name"] in roles]
+        return {
+            "hostsFromStack": None,
+            "hosts": hosts,
+            "registry": self.sandbox.outputs["registry"],
+            "buildDockerHost": self.sandbox.outputs["buildDockerHost"],
+        }
+
+    # ------------------------------------------------------------------ Consul probes
+
+    def consul(self, host: str, path: str, **params: Any) -> Any:
+        response = requests.get(f"http://{self.sandbox.address(host)}:{CONSUL_HTTP_PORT}{path}", params=params, timeout=10)
+        response.raise_for_status()
+        return response.json() if response.text else None
+
+    def kv_put(self, host: str, key: str, value: str) -> None:
+        response = requests.put(f"http://{self.sandbox.address(host)}:{CONSUL_HTTP_PORT}/v1/kv/{key}", data=value, timeout=10)
+        response.raise_for_status()
+        assert response.json() is True, response.text
+
+    def kv_get(self, host: str, key: str, stale: bool = False) -> str | None:
+        """A key's value from `host`'s server; `stale` answers from that server's own copy of the data."""
+        params = {"raw": "true", **({"stale": "true"} if stale else {})}
+        response = requests.get(f"http://{self.sandbox.address(host)}:{CONSUL_HTTP_PORT}/v1/kv/{key}", params=params, timeout=10)
+        if response.status_code == 404:
+            return None
+        response.raise_for_status()
+        return response.text
+
+    def alive_servers(self, host: str) -> list[str]:
+        members = self.consul(host, "/v1/agent/members")
+        return sorted(m["Name"] for m in members if m["Tags"].get("role") == "consul" and m["Status"] == 1)
+
+    def resolve(self, host: str, port: int, name: str) -> list[str]:
+        """A records of `name` from the Consul DNS published on `host`'s address and `port`."""
+        resolver = dns.resolver.Resolver(configure=False)
+        resolver.nameservers = [self.sandbox.address(host)]
+        resolver.port = port
+        resolver.lifetime = 5
+        return sorted(record.address for record in resolver.resolve(name, "A"))
+
+    # ------------------------------------------------------------------ swarm probes
+
+    @property
+    def manager(self) -> docker.DockerClient:
+        return self.sandbox.docker(self.outputs["swarmManager"])
+
+    def nodes(self) -> dict[str, dict[str, str]]:
+        """`docker node ls` on the manager: hostname -> role, state, availability."""
+        return {
+            node["Description"]["Hostname"]: {
+                "role": node["Spec"]["Role"],
+                "state": node["Status"]["State"],
+                "availability": node["Spec"]["Availability"],
+            }
+            for node in self.manager.api.nodes()
+        }
+
+    def running_tasks_by_node(self, service: str) -> dict[str, int]:
+        """hostname -> tasks of `service` that should run and do."""
+        hostnames = {node["ID"]: node["Description"]["Hostname"] for node in self.manager.api.nodes()}
+        counts: dict[str, int] = {}
+        for task in self.manager.api.tasks(filters={"service": service, "desired-state": "running"}):
+            if task["Status"]["State"] == "running":
+                host = hostnames.get(task["NodeID"], task["NodeID"])
+                counts[host] = counts.get(host, 0) + 1
+        return counts
+
+    # ------------------------------------------------------------------ workloads
+
+    def client_report(self, host: str) -> dict[str, Any]:
+        """The client's one-shot JSON report (apps/README.md), run inside its container on `host`."""
+        client = self.sandbox.docker(host).containers.get(self.outputs["clientContainers"][host])
+        result = client.exec_run(["python", "app.py", "--json"], environment={"INTERVAL": "0"}, demux=True)
+        stdout, stderr = (part.decode() if part else "" for part in result.output)
+        assert result.exit_code == 0, f"client on {host} exited {result.exit_code}: {stderr}"
+        return json.loads(stdout.strip().splitlines()[-1])
+
+    def worker_page(self, host: str, port: int) -> dict[str, Any]:
+        response = requests.get(f"http://{self.sandbox.address(host)}:{port}/", timeout=5)
+        response.raise_for_status()
+        return response.json()
+
+
+def leftovers(engine: docker.DockerClient, prefix: str) -> dict[str, list[str]]:
+    return objects_named_with(engine, prefix)
+
+
+def sweep(engine: docker.DockerClient, prefix: str) -> None:
+    """Removes whatever still carries `prefix`: the last resort after a failed destroy."""
+    removers = {
+        "services": engine.api.remove_service,
+        "containers": lambda name: engine.api.remove_container(name, force=True, v=True),
+        "networks": engine.api.remove_network,
+        "volumes": lambda name: engine.api.remove_volume(name, force=True),
+    }
+    for kind in ("services", "containers", "networks", "volumes"):
+        for name in leftovers(engine, prefix)[kind]:
+            with contextlib.suppress(docker.errors.NotFound):
+                removers[kind](name)
+
+
+def clear_earlier_runs(engine: docker.DockerClient) -> None:
+    """Destroys what a killed run left: the cluster first (its engines live in the sandbox), then the sandbox."""
+    cluster = HarnessStack(CLUSTER_STACK, {})
+    sandbox = HarnessStack(SANDBOX_STACK, {})
+    try:
+        if len(cluster.harness.state):
+            with phase("destroy leftovers of an earlier run (cluster)"):
+                try:
+                    cluster.harness.destroy()
+                except Exception:  # noqa: BLE001 - its engines are gone or going with the sandbox
+                    cluster.forget()
+        if len(sandbox.harness.state):
+            with phase("destroy leftovers of an earlier run (sandbox)"):
+                try:
+                    sandbox.harness.destroy()
+                except Exception:  # noqa: BLE001 - the sweep below removes the rest by name
+                    sandbox.forget()
+    finally:
+        cluster.close()
+        sandbox.close()
+        sweep(engine, f"{SANDBOX_STACK}-")

@@ -1,0 +1,315 @@
+"""The cluster stack on the sandbox's three Docker-in-Docker hosts, end to end through the apply harness.
+
+One deployment serves the whole module (tests run in file order), along docs/sandbox.md: the
+sandbox stack makes larry, curly and moe and a registry; the Consul and base images go into
+that registry; a cluster stack takes its hosts, registry and build engine from the sandbox
+through `hostsFromStack`, then the seed's roles (workers on larry and curly, the client on moe)
+as hand-written `hosts`. Then: Consul and the swarm as a user would check them, the client and
+the workers, a Consul server and a whole worker engine stopped and started again, idempotence,
+an in-place scale-up, a worker host dropped from the config, and destroy leaving nothing.
+"""
+from __future__ import annotations
+
+import ipaddress
+
+import pytest
+import requests
+
+from tests.harness.local_images import BASE_IMAGE, CONSUL_IMAGE
+
+from .cluster_support import (
+    CLUSTER_STACK,
+    CONSUL_DNS_PORTS,
+    HOSTS,
+    SANDBOX_STACK,
+    SANDBOX_SUBNET,
+    SEED_ROLES,
+    Cluster,
+    Sandbox,
+    build_sandbox_images,
+    clear_earlier_runs,
+    leftovers,
+    sweep,
+)
+from .support import phase, wait_for
+
+pytestmark = pytest.mark.docker
+
+CONTAINER = "docker:index/container:Container"
+REMOTE_IMAGE = "docker:index/remoteImage:RemoteImage"
+NETWORK = "docker:index/network:Network"
+SERVICE = "docker:index/service:Service"
+KEYS = "consul:index/keys:Keys"
+COMMAND = "command:local:Command"
+DOCKER_PROVIDER = "pulumi:providers:docker"
+VOLUME = "docker:index/volume:Volume"
+WORKERS = ("larry", "curly")
+WORKER_PORTS = (8081, 8082)
+GREETING = "Hello from Consul KV"
+NOTHING = {"services": [], "containers": [], "networks": [], "volumes": []}
+
+
+@pytest.fixture(scope="module")
+def sandbox(engine) -> Sandbox:
+    clear_earlier_runs(engine)
+    build_sandbox_images(engine)
+    stack = Sandbox(engine)
+    try:
+        stack.apply("sandbox apply (larry, curly, moe and a registry)")
+        stack.seed_registry([BASE_IMAGE, CONSUL_IMAGE])
+        yield stack
+    finally:
+        try:
+            stack.destroy()  # nothing left to do when the destroy test ran
+        finally:
+            sweep(engine, f"{SANDBOX_STACK}-")  # after a failed destroy: nothing of ours may stay
+            stack.close()
+
+
+@pytest.fixture(scope="module")
+def cluster(sandbox: Sandbox) -> Cluster:
+    stack = Cluster(sandbox)
+    try:
+        stack.apply("cluster apply via hostsFromStack (builds our images on larry)")
+        yield stack
+    finally:
+        try:
+            stack.destroy()
+        except Exception:
+            stack.forget()  # the sandbox's destroy takes the hosts and everything on them
+            raise
+        finally:
+            stack.close()
+
+
+def test_each_sandbox_host_runs_an_engine_that_trusts_the_registry(sandbox: Sandbox) -> None:
+    network = ipaddress.ip_network(SANDBOX_SUBNET)
+    assert [host["name"] for host in sandbox.outputs["hosts"]] == list(HOSTS)
+    assert sandbox.registry == f"{network[10]}:5000"
+    assert sandbox.outputs["buildDockerHost"] == f"tcp://{network[11]}:2375"
+    for index, host in enumerate(HOSTS):
+        assert sandbox.address(host) == str(network[11 + index])
+        info = sandbox.docker(host).info()
+        assert info["Name"] == host
+        assert info["RegistryConfig"]["IndexConfigs"][sandbox.registry]["Secure"] is False, host
+
+
+def test_the_cluster_takes_hosts_registry_and_build_engine_from_the_sandbox(cluster: Cluster, sandbox: Sandbox) -> None:
+    assert cluster.outputs["hosts"] == list(HOSTS)
+    assert cluster.outputs["swarmManager"] == "larry"
+    assert cluster.outputs["consulNodes"] == list(HOSTS)
+    assert cluster.outputs["consulHttpAddress"] == f"{sandbox.address('larry')}:8500"
+    # The sandbox gives every host every role: a client on each.
+    assert sorted(cluster.outputs["clientContainers"]) == sorted(HOSTS)
+    # Built on larry, pushed to the sandbox registry, pulled from there by the hosts.
+    for app, reference in cluster.outputs["images"].items():
+        assert reference.startswith(f"{sandbox.registry}/orchestration/{app}@sha256:"), reference
+    catalog = requests.get(f"http://{sandbox.registry}/v2/_catalog", timeout=10).json()["repositories"]
+    assert {"orchestration/distributed_app", "orchestration/distributed_client", "orchestration-e2e/consul"} <= set(catalog)
+
+
+def test_consul_servers_agree_on_a_leader_among_three_peers(cluster: Cluster, sandbox: Sandbox) -> None:
+    addresses = sorted(sandbox.address(host) for host in HOSTS)
+    leaders = {cluster.consul(host, "/v1/status/leader") for host in HOSTS}
+    assert len(leaders) == 1 and next(iter(leaders)).split(":")[0] in addresses, leaders
+    for host in HOSTS:
+        assert sorted(peer.split(":")[0] for peer in cluster.consul(host, "/v1/status/peers")) == addresses, host
+    assert cluster.alive_servers("larry") == sorted(HOSTS)
+
+
+def test_each_host_resolves_the_others_through_consul_dns(cluster: Cluster, sandbox: Sandbox) -> None:
+    for host in HOSTS:
+        for port in CONSUL_DNS_PORTS:  # 8600, and 53 for containers that use the host as their resolver
+            for other in HOSTS:
+                if other != host:
+                    assert cluster.resolve(host, port, f"{other}.node.consul") == [sandbox.address(other)], (host, port)
+    assert cluster.resolve("moe", 53, "consul.service.consul") == sorted(sandbox.address(host) for host in HOSTS)
+
+
+def test_the_swarm_has_larry_as_manager_and_curly_and_moe_as_workers(cluster: Cluster) -> None:
+    nodes = cluster.nodes()
+    assert {host: node["role"] for host, node in nodes.items()} == {"larry": "manager", "curly": "worker", "moe": "worker"}
+    assert {node["state"] for node in nodes.values()} == {"ready"}
+
+
+def test_heyworld_spreads_over_nodes_and_heyworld_global_runs_on_each(cluster: Cluster) -> None:
+    replicated, global_ = cluster.outputs["swarmServices"]
+    assert (replicated, global_) == (f"{CLUSTER_STACK}-heyworld", f"{CLUSTER_STACK}-heyworld_global")
+    spread = wait_for("heyworld runs 2 tasks", lambda: _running(cluster, replicated, 2), timeout=90)
+    assert len(spread) > 1, spread
+    wait_for("heyworld_global runs one task on each host", lambda: cluster.running_tasks_by_node(global_) == dict.fromkeys(HOSTS, 1), timeout=90)
+
+
+def test_the_seeds_roles_remove_only_what_the_dropped_roles_ran(cluster: Cluster) -> None:
+    cluster.apply("cluster apply with the seed's roles as hand-written hosts", **cluster.hand_written(SEED_ROLES))
+    assert cluster.changes() == sorted(
+        [
+            ("delete", CONTAINER, "app-moe-server1"),
+            ("delete", CONTAINER, "app-moe-server2"),
+            ("delete", REMOTE_IMAGE, "app-moe-image"),
+            ("delete", CONTAINER, "client-larry-container"),
+            ("delete", REMOTE_IMAGE, "client-larry-image"),
+            ("delete", CONTAINER, "client-curly-container"),
+            ("delete", REMOTE_IMAGE, "client-curly-image"),
+            ("update", KEYS, "catalog-kv"),  # `workers`: 6 -> 4
+        ]
+    )
+    assert cluster.outputs["clientContainers"] == {"moe": f"{CLUSTER_STACK}-client"}
+
+
+def test_the_client_on_moe_finds_the_workers_on_larry_and_curly(cluster: Cluster, sandbox: Sandbox) -> None:
+    expected = sorted((sandbox.address(host), port) for host in WORKERS for port in WORKER_PORTS)
+
+    def report_of_four() -> dict | None:
+        report = cluster.client_report("moe")
+        return report if sorted((i["address"], i["port"]) for i in report["http"]) == expected else None
+
+    # moe's own workers were removed without deregistering: they drop out once their checks fail.
+    with phase("wait: the client on moe reports the 4 workers on larry and curly"):
+        report = wait_for("the client on moe reports exactly the workers on larry and curly", report_of_four, timeout=120)
+    assert sorted(i["node"] for i in report["http"]) == ["curly", "curly", "larry", "larry"]
+    assert report["dns_a"] == sorted(sandbox.address(host) for host in WORKERS)
+    assert sorted((r["address"], r["port"]) for r in report["dns_srv"]) == expected
+    assert report["kv"] == {"greeting": GREETING, "workers": "4"}
+    # The long-running client says the same in its logs.
+    client = sandbox.docker("moe").containers.get(f"{CLUSTER_STACK}-client")
+    wait_for(
+        "the client's logs name the workers on larry and curly",
+        lambda: all(f"at {address}:{port}" in client.logs(tail=30).decode() for address, port in expected),
+        timeout=60,
+    )
+
+
+def test_the_workers_on_larry_and_curly_serve_the_greeting_from_kv(cluster: Cluster, sandbox: Sandbox) -> None:
+    for host in WORKERS:
+        for index, port in enumerate(WORKER_PORTS, start=1):
+            page = cluster.worker_page(host, port)
+            assert (page["service_id"], page["address"], page["port"]) == (f"server{index}", sandbox.address(host), port)
+            assert page["greeting"] == GREETING
+            assert page["message"] == f"{GREETING} from server{index} on server{index}"
+
+
+def test_consul_keeps_a_leader_without_curly_and_curly_rejoins_with_the_data(cluster: Cluster, sandbox: Sandbox) -> None:
+    curly_address = sandbox.address("curly")
+    server = sandbox.docker("curly").containers.get(f"{CLUSTER_STACK}-curly")
+    cluster.kv_put("larry", "e2e-faults/before", "written by three servers")
+    with phase("fault: the Consul server on curly stopped"):
+        server.stop(timeout=10)
+        try:
+            wait_for(
+                "a leader other than curly",
+                lambda: (leader := cluster.consul("larry", "/v1/status/leader")) and not leader.startswith(f"{curly_address}:"),
+                timeout=60,
+            )
+            cluster.kv_put("larry", "e2e-faults/during", "written by two servers")
+            assert cluster.kv_get("moe", "e2e-faults/during") == "written by two servers"
+            assert cluster.resolve("larry", 53, "moe.node.consul") == [sandbox.address("moe")]
+            assert cluster.resolve("moe", 8600, "larry.node.consul") == [sandbox.address("larry")]
+        finally:
+            server.start()
+    with phase("fault: the Consul server on curly started again, rejoins"):
+        wait_for(
+            "curly alive again among 3 raft peers",
+            lambda: cluster.alive_servers("larry") == sorted(HOSTS) and len(cluster.consul("larry", "/v1/status/peers")) == 3,
+            timeout=120,
+        )
+        # Stale reads answer from curly's own copy: it has what was written before and while it was down.
+        wait_for(
+            "curly's own copy of the KV data",
+            lambda: cluster.kv_get("curly", "e2e-faults/before", stale=True) == "written by three servers"
+            and cluster.kv_get("curly", "e2e-faults/during", stale=True) == "written by two servers",
+            timeout=60,
+        )
+
+
+def test_applying_again_changes_nothing(cluster: Cluster) -> None:
+    cluster.apply("cluster apply again (no change)")
+    assert cluster.changes() == []
+
+
+def test_more_heyworld_replicas_update_the_service_in_place(cluster: Cluster) -> None:
+    service = f"{CLUSTER_STACK}-heyworld"
+    before = cluster.manager.services.get(service).id
+    cluster.apply("cluster apply heyworldReplicas 2 -> 3", heyworldReplicas=3)
+    assert cluster.changes() == [("update", SERVICE, "heyworld-service")]
+    assert cluster.manager.services.get(service).id == before
+    wait_for("heyworld runs 3 tasks", lambda: _running(cluster, service, 3), timeout=90)
+
+
+def test_the_swarm_brings_heyworld_back_when_a_worker_engine_stops(cluster: Cluster, sandbox: Sandbox, engine) -> None:
+    service, global_ = cluster.outputs["swarmServices"]
+    spread = wait_for("heyworld runs 3 tasks", lambda: _running(cluster, service, 3), timeout=90)
+    # A worker host (larry holds the manager) that runs a heyworld task, moe if it does.
+    victim = next(host for host in ("moe", "curly") if spread.get(host))
+    host_container = engine.containers.get(sandbox.host_container(victim))
+    with phase(f"fault: {victim}'s engine stopped, swarm reschedules heyworld"):
+        host_container.stop(timeout=30)
+        try:
+            wait_for(f"the manager sees {victim} down", lambda: cluster.nodes()[victim]["state"] == "down", timeout=90)
+            after = wait_for(
+                f"heyworld back to 3 running tasks without {victim}",
+                lambda: (counts := _running(cluster, service, 3)) and victim not in counts and counts,
+                timeout=120,
+            )
+            assert set(after) <= set(HOSTS) - {victim}
+        finally:
+            host_container.start()
+    with phase(f"{victim}'s engine started again: back in the swarm and in Consul"):
+        wait_for(f"{victim} ready again", lambda: cluster.nodes()[victim]["state"] == "ready", timeout=120)
+        wait_for("heyworld_global on every host again", lambda: cluster.running_tasks_by_node(global_) == dict.fromkeys(HOSTS, 1), timeout=120)
+        wait_for("three Consul servers alive", lambda: cluster.alive_servers("larry") == sorted(HOSTS), timeout=120)
+
+
+def test_a_worker_dropped_from_the_config_leaves_the_swarm(cluster: Cluster, sandbox: Sandbox) -> None:
+    sandbox.apply("sandbox apply with a fourth host, shemp", sandboxHosts=[*HOSTS, "shemp"])
+    assert {(op, name) for op, _, name in sandbox.changes()} == {
+        ("create", "shemp-data"),
+        ("create", "shemp-image"),
+        ("create", "shemp-container"),
+    }
+    with_shemp = {**SEED_ROLES, "shemp": []}  # no role: a swarm worker only
+    cluster.apply("cluster apply with shemp as a bare swarm worker", **cluster.hand_written(with_shemp))
+    assert cluster.changes() == sorted(
+        [
+            ("create", DOCKER_PROVIDER, "shemp-engine"),
+            ("create", NETWORK, "shemp-network"),
+            ("create", COMMAND, "swarm-join-shemp"),
+        ]
+    )
+    assert cluster.nodes()["shemp"] == {"role": "worker", "state": "ready", "availability": "active"}
+    global_ = f"{CLUSTER_STACK}-heyworld_global"
+    wait_for("heyworld_global runs on shemp too", lambda: cluster.running_tasks_by_node(global_).get("shemp") == 1, timeout=90)
+
+    cluster.apply("cluster apply without shemp", **cluster.hand_written(SEED_ROLES))
+    assert cluster.changes() == sorted(
+        [
+            ("delete", DOCKER_PROVIDER, "shemp-engine"),
+            ("delete", NETWORK, "shemp-network"),
+            ("delete", COMMAND, "swarm-join-shemp"),
+        ]
+    )
+    assert sorted(cluster.nodes()) == sorted(HOSTS)
+    shemp = sandbox.docker("shemp")
+    assert shemp.info()["Swarm"]["LocalNodeState"] == "inactive"
+    assert leftovers(shemp, f"{CLUSTER_STACK}-") == NOTHING
+
+
+def test_destroy_leaves_nothing_on_the_hosts_then_nothing_of_the_sandbox(cluster: Cluster, sandbox: Sandbox, engine) -> None:
+    cluster.destroy()
+    assert len(cluster.harness.state) == 0
+    for host in sandbox.outputs["addresses"]:
+        nested = sandbox.docker(host)
+        assert nested.info()["Swarm"]["LocalNodeState"] == "inactive", host
+        assert nested.api.containers(all=True) == [], host
+        assert (nested.api.volumes().get("Volumes") or []) == [], host
+        # What every engine has, and the bridge swarm made (an engine keeps it after leaving).
+        assert {n["Name"] for n in nested.api.networks()} <= {"bridge", "host", "none", "docker_gwbridge"}, host
+    sandbox.destroy()
+    assert len(sandbox.harness.state) == 0
+    assert leftovers(engine, f"{SANDBOX_STACK}-") == NOTHING
+
+
+def _running(cluster: Cluster, service: str, replicas: int) -> dict[str, int] | None:
+    """Running tasks by host, once there are exactly `replicas` of them."""
+    counts = cluster.running_tasks_by_node(service)
+    return counts if sum(counts.values()) == replicas else None

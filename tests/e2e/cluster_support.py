@@ -13,6 +13,7 @@ import contextlib
 import json
 from typing import Any, Iterable, Mapping
 
+import dns.rdatatype
 import dns.resolver
 import docker
 import docker.errors
@@ -87,8 +88,7 @@ class HarnessStack:
         # In place: whoever holds `outputs` (a StackReference's source) sees the latest apply.
         self.outputs.clear()
         self.outputs.update(outputs)
-        slowest = sorted(self.harness.last_run.operations, key=lambda operation: -operation.seconds)[:SLOWEST_SHOWN]
-        PHASES.extend((f"  {o.op} {o.type} {o.name}", o.seconds) for o in slowest if o.seconds >= 1)
+        self._note_slowest()
         return self.outputs
 
     def changes(self) -> list[tuple[str, str, str]]:
@@ -98,6 +98,12 @@ class HarnessStack:
         if len(self.harness.state):
             with phase(f"destroy ({self.stack})"):
                 self.harness.destroy()
+            self._note_slowest()
+
+    def _note_slowest(self) -> None:
+        """The last run's slowest operations, listed under its phase."""
+        slowest = sorted(self.harness.last_run.operations, key=lambda operation: -operation.seconds)[:SLOWEST_SHOWN]
+        PHASES.extend((f"  {o.op} {o.type} {o.name}", o.seconds) for o in slowest if o.seconds >= 1)
 
     def forget(self) -> None:
         """Drops the state without deleting: for resources that went away with the engines holding them."""
@@ -236,6 +242,16 @@ class Cluster(HarnessStack):
         resolver.port = port
         resolver.lifetime = 5
         return sorted(record.address for record in resolver.resolve(name, "A"))
+
+    def resolve_srv(self, host: str, port: int, name: str, tcp: bool = False) -> list[tuple[str, int]]:
+        """(address, port) of each SRV record of `name`, the address from the answer's additional section."""
+        resolver = dns.resolver.Resolver(configure=False)
+        resolver.nameservers = [self.sandbox.address(host)]
+        resolver.port = port
+        resolver.lifetime = 5
+        answer = resolver.resolve(name, "SRV", tcp=tcp)
+        addresses = {rrset.name: rrset[0].address for rrset in answer.response.additional if rrset.rdtype == dns.rdatatype.A}
+        return sorted((addresses[record.target], record.port) for record in answer)
 
     # ------------------------------------------------------------------ swarm probes
 

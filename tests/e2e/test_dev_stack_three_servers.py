@@ -1,5 +1,9 @@
-"""The dev stack with `consulServers: 3`: three Consul servers elect one leader and all answer in DNS."""
+"""The dev stack with `consulServers: 3` and `redisThroughConsul`: three Consul servers elect one
+leader and all answer in DNS, and the web app finds Redis as `redis.service.consul`."""
 from __future__ import annotations
+
+import re
+import urllib.request
 
 import pytest
 
@@ -11,7 +15,7 @@ pytestmark = pytest.mark.docker
 @pytest.fixture(scope="module")
 def dev3(engine) -> DevStack:
     build_stand_in_images(engine)
-    stack = DevStack(engine, {"consulServers": 3})
+    stack = DevStack(engine, {"consulServers": 3, "redisThroughConsul": True})
     try:
         stack.apply("first apply (dev stack, consulServers=3)")
         yield stack
@@ -45,6 +49,18 @@ def test_workers_register_with_the_cluster(dev3: DevStack) -> None:
         return sorted(e["Service"]["ID"] for e in dev3.consul("/v1/health/service/distributed_app", passing="true"))
 
     wait_for("both workers passing", lambda: passing() == ["server1", "server2"], timeout=90)
+
+
+def test_web_counts_with_redis_found_through_consul(dev3: DevStack, engine) -> None:
+    env = engine.api.inspect_container("dev-web")["Config"]["Env"]
+    assert "REDIS_HOST=redis.service.consul" in env
+
+    def seen() -> int:
+        body = urllib.request.urlopen(dev3.outputs["webUrl"] + "/", timeout=5).read().decode()
+        return int(re.search(r"seen (\d+) times", body).group(1))
+
+    first = wait_for("web answers through Consul DNS", seen, timeout=90)
+    assert seen() == first + 1
 
 
 def test_second_apply_changes_nothing(dev3: DevStack) -> None:

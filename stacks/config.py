@@ -9,15 +9,16 @@ from __future__ import annotations
 import ipaddress
 import re
 from dataclasses import dataclass
-from typing import Any, Callable, Optional, TypeVar
+from typing import Any, Optional
 
 import pulumi
 from pulumi.runtime.sync_await import _sync_await
 
+from stacks.config_values import DNS_LABEL, ConfigError, ConfigValues
+
 ENVIRONMENTS = ("local", "cluster", "sandbox")
 CONSUL_SERVER_COUNTS = (1, 3, 5)
 HOST_ROLES = ("consul-server", "app", "client")
-DOCKER_URL_SCHEMES = ("unix", "tcp", "ssh")
 # In the sandbox's subnet: the registry at .10, the hosts from .11 on, clear of the gateway
 # and of the low addresses Docker hands out to containers without a fixed one.
 SANDBOX_REGISTRY_NUMBER = 10
@@ -25,15 +26,6 @@ SANDBOX_FIRST_HOST_NUMBER = 11
 
 # Docker's own rule for container, network and volume names.
 _DOCKER_NAME = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9_.-]*$")
-# Host and node names become DNS labels (`<name>.node.consul`).
-_DNS_LABEL = re.compile(r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$")
-
-T = TypeVar("T")
-
-
-class ConfigError(ValueError):
-    """A config value is missing or malformed; the message names the key."""
-
 
 @dataclass(frozen=True)
 class Images:
@@ -161,16 +153,10 @@ def load(config: pulumi.Config | None = None, stack: str | None = None) -> Stack
     return reader.stack_config()
 
 
-class _Reader:
+class _Reader(ConfigValues):
     def __init__(self, config: pulumi.Config, stack: str) -> None:
-        self._config = config
+        super().__init__(config)
         self._stack = stack
-
-    def key(self, name: str) -> str:
-        return f"{self._config.name}:{name}"
-
-    def fail(self, name: str, problem: str) -> ConfigError:
-        return ConfigError(f"config `{self.key(name)}`: {problem}")
 
     def stack_config(self) -> StackConfig:
         if not _DOCKER_NAME.match(self._stack):
@@ -307,7 +293,7 @@ class _Reader:
         if unknown:
             raise self.fail(where, f"unknown fields {unknown}; expected name, docker, address, roles")
         name = item.get("name")
-        if not isinstance(name, str) or not _DNS_LABEL.match(name):
+        if not isinstance(name, str) or not DNS_LABEL.match(name):
             raise self.fail(f"{where}.name", f"{name!r} is not a lowercase DNS label (letters, digits, '-')")
         roles = item.get("roles", list(HOST_ROLES))
         if not isinstance(roles, list) or any(role not in HOST_ROLES for role in roles):
@@ -381,101 +367,12 @@ class _Reader:
         if not isinstance(names, list) or not names:
             raise self.fail("sandboxHosts", f"{names!r}: expected a non-empty list of host names")
         for name in names:
-            if not isinstance(name, str) or not _DNS_LABEL.match(name):
+            if not isinstance(name, str) or not DNS_LABEL.match(name):
                 raise self.fail("sandboxHosts", f"{name!r} is not a lowercase DNS label (letters, digits, '-')")
         duplicates = sorted({name for name in names if names.count(name) > 1})
         if duplicates:
             raise self.fail("sandboxHosts", f"duplicate host name {duplicates}; each host needs its own")
         return tuple(names)
-
-    # Typed getters: each returns a valid value or raises naming its key.
-
-    def text(self, name: str, default: str) -> str:
-        value = self._config.get(name)
-        if value is None:
-            return default
-        if not value.strip():
-            raise self.fail(name, "must not be empty")
-        return value
-
-    def int_value(self, name: str, raw: str) -> int:
-        try:
-            return int(raw)
-        except ValueError:
-            raise self.fail(name, f"{raw!r} is not a whole number") from None
-
-    def integer(self, name: str, default: int, minimum: int) -> int:
-        raw = self._config.get(name)
-        value = default if raw is None else self.int_value(name, raw)
-        if value < minimum:
-            raise self.fail(name, f"{value} is below the minimum of {minimum}")
-        return value
-
-    def port(self, name: str, default: int) -> int:
-        value = self.integer(name, default, minimum=1)
-        if value > 65535:
-            raise self.fail(name, f"{value} is not a TCP port (1-65535)")
-        return value
-
-    def choice(self, name: str, allowed: tuple[T, ...], default: T, parse: Callable[[str, str], T] | None = None) -> T:
-        raw = self._config.get(name)
-        if raw is None:
-            return default
-        value = parse(name, raw) if parse else raw
-        if value not in allowed:
-            raise self.fail(name, f"{raw!r} is not one of {list(allowed)}")
-        return value  # type: ignore[return-value]
-
-    def boolean(self, name: str, default: bool) -> bool:
-        raw = self._config.get(name)
-        if raw is None:
-            return default
-        if raw.lower() not in ("true", "false"):
-            raise self.fail(name, f"{raw!r} is not true or false")
-        return raw.lower() == "true"
-
-    def json_value(self, name: str, default: Any) -> Any:
-        try:
-            value = self._config.get_object(name)
-        except pulumi.ConfigTypeError:
-            raise self.fail(name, f"{self._config.get(name)!r} is not JSON; set it as a YAML list in the stack file") from None
-        return default if value is None else value
-
-    def subnet(self, name: str, default: str) -> str:
-        value = self.text(name, default)
-        try:
-            network = ipaddress.ip_network(value)
-        except ValueError:
-            raise self.fail(name, f"{value!r} is not a subnet in CIDR form (e.g. 172.29.0.0/24)") from None
-        if network.version != 4 or network.num_addresses < 16:
-            raise self.fail(name, f"{value!r}: expected an IPv4 subnet of /28 or larger")
-        return str(network)
-
-    def dns_label(self, name: str, default: str) -> str:
-        value = self.text(name, default)
-        if not _DNS_LABEL.match(value):
-            raise self.fail(name, f"{value!r} is not a lowercase DNS label (letters, digits, '-')")
-        return value
-
-    def ip(self, name: str, default: str) -> str:
-        return self.check_ip(name, self.text(name, default))
-
-    def check_ip(self, name: str, value: Any) -> str:
-        try:
-            return str(ipaddress.ip_address(value))
-        except ValueError:
-            raise self.fail(name, f"{value!r} is not an IP address") from None
-
-    def docker_url(self, name: str, default: str) -> str:
-        return self.check_docker_url(name, self.text(name, default))
-
-    def check_docker_url(self, name: str, value: Any) -> str:
-        scheme = value.split("://", 1)[0] if isinstance(value, str) and "://" in value else None
-        if scheme not in DOCKER_URL_SCHEMES:
-            raise self.fail(
-                name, f"{value!r} is not a Docker host URL: expected unix:///path, tcp://host:port or ssh://user@host"
-            )
-        return value
 
 
 class _ReferencedStack:

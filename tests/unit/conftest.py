@@ -5,7 +5,7 @@ from typing import Any
 
 import pytest
 
-from stacks.config import ConfigError
+from stacks.config_values import ConfigError
 from tests.support.program import run_program
 from tests.support.recording import ComputedOutputs, RecordingMonitor, Registration
 

@@ -6,7 +6,7 @@ from typing import Any, Mapping
 import pytest
 
 from components.docker_in_docker_host import dockerd_command
-from stacks.config import ConfigError
+from stacks.config_values import ConfigError
 from tests.support.program import run_program
 from tests.support.recording import ComputedOutputs, RecordingMonitor, Registration
 from tests.unit.conftest import Deployment, deploy, deploy_rejected

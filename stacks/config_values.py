@@ -1,0 +1,116 @@
+"""Typed getters for one Pulumi config namespace: each returns a valid value or raises naming its key."""
+from __future__ import annotations
+
+import ipaddress
+import re
+from typing import Any, Callable, TypeVar
+
+import pulumi
+
+DOCKER_URL_SCHEMES = ("unix", "tcp", "ssh")
+# Host and node names become DNS labels (`<name>.node.consul`).
+DNS_LABEL = re.compile(r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$")
+
+T = TypeVar("T")
+
+
+class ConfigError(ValueError):
+    """A config value is missing or malformed; the message names the key."""
+
+
+class ConfigValues:
+    def __init__(self, config: pulumi.Config) -> None:
+        self._config = config
+
+    def key(self, name: str) -> str:
+        return f"{self._config.name}:{name}"
+
+    def fail(self, name: str, problem: str) -> ConfigError:
+        return ConfigError(f"config `{self.key(name)}`: {problem}")
+
+    def text(self, name: str, default: str) -> str:
+        value = self._config.get(name)
+        if value is None:
+            return default
+        if not value.strip():
+            raise self.fail(name, "must not be empty")
+        return value
+
+    def int_value(self, name: str, raw: str) -> int:
+        try:
+            return int(raw)
+        except ValueError:
+            raise self.fail(name, f"{raw!r} is not a whole number") from None
+
+    def integer(self, name: str, default: int, minimum: int) -> int:
+        raw = self._config.get(name)
+        value = default if raw is None else self.int_value(name, raw)
+        if value < minimum:
+            raise self.fail(name, f"{value} is below the minimum of {minimum}")
+        return value
+
+    def port(self, name: str, default: int) -> int:
+        value = self.integer(name, default, minimum=1)
+        if value > 65535:
+            raise self.fail(name, f"{value} is not a TCP port (1-65535)")
+        return value
+
+    def choice(self, name: str, allowed: tuple[T, ...], default: T, parse: Callable[[str, str], T] | None = None) -> T:
+        raw = self._config.get(name)
+        if raw is None:
+            return default
+        value = parse(name, raw) if parse else raw
+        if value not in allowed:
+            raise self.fail(name, f"{raw!r} is not one of {list(allowed)}")
+        return value  # type: ignore[return-value]
+
+    def boolean(self, name: str, default: bool) -> bool:
+        raw = self._config.get(name)
+        if raw is None:
+            return default
+        if raw.lower() not in ("true", "false"):
+            raise self.fail(name, f"{raw!r} is not true or false")
+        return raw.lower() == "true"
+
+    def json_value(self, name: str, default: Any) -> Any:
+        try:
+            value = self._config.get_object(name)
+        except pulumi.ConfigTypeError:
+            raise self.fail(name, f"{self._config.get(name)!r} is not JSON; set it as a YAML list in the stack file") from None
+        return default if value is None else value
+
+    def subnet(self, name: str, default: str) -> str:
+        value = self.text(name, default)
+        try:
+            network = ipaddress.ip_network(value)
+        except ValueError:
+            raise self.fail(name, f"{value!r} is not a subnet in CIDR form (e.g. 172.29.0.0/24)") from None
+        if network.version != 4 or network.num_addresses < 16:
+            raise self.fail(name, f"{value!r}: expected an IPv4 subnet of /28 or larger")
+        return str(network)
+
+    def dns_label(self, name: str, default: str) -> str:
+        value = self.text(name, default)
+        if not DNS_LABEL.match(value):
+            raise self.fail(name, f"{value!r} is not a lowercase DNS label (letters, digits, '-')")
+        return value
+
+    def ip(self, name: str, default: str) -> str:
+        return self.check_ip(name, self.text(name, default))
+
+    def check_ip(self, name: str, value: Any) -> str:
+        try:
+            return str(ipaddress.ip_address(value))
+        except ValueError:
+            raise self.fail(name, f"{value!r} is not an IP address") from None
+
+    def docker_url(self, name: str, default: str) -> str:
+        return self.check_docker_url(name, self.text(name, default))
+
+    def check_docker_url(self, name: str, value: Any) -> str:
+        scheme = value.split("://", 1)[0] if isinstance(value, str) and "://" in value else None
+        if scheme not in DOCKER_URL_SCHEMES:
+            raise self.fail(
+                name, f"{value!r} is not a Docker host URL: expected unix:///path, tcp://host:port or ssh://user@host"
+            )
+        return value

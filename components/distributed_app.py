@@ -72,9 +72,9 @@ class DistributedApp(pulumi.ComponentResource):
                     else None,
                     dns=list(args.dns) or None,
                     restart="unless-stopped",
-                    # The worker deregisters itself on SIGTERM; give it time to.
-                    stop_signal="SIGTERM",
-                    stop_timeout=15,
+                    # Pulumi force-removes a container unless told to stop it first; stopped,
+                    # the worker deregisters itself from Consul on SIGTERM.
+                    destroy_grace_seconds=15,
                     opts=child_options(self, opts, delete_before_replace=True),
                 )
             )

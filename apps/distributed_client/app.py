@@ -114,6 +114,8 @@ def instances_over_dns(settings: Settings) -> tuple:
                     f"{root_cause(error)}") from None
     resolver.port = settings.dns_port
     resolver.lifetime = 5
+    # Without EDNS, Consul answers at most 3 records over UDP and drops the rest silently.
+    resolver.use_edns(0, 0, 4096)
     name = f"{settings.service_name}.service.consul."
     try:
         a_answer = resolver.resolve(name, "A", raise_on_no_answer=False)

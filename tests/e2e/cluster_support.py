@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import contextlib
 import json
-from typing import Any, Iterable, Mapping
+from collections.abc import Iterable, Mapping
+from typing import Any
 
 import dns.rdatatype
 import dns.resolver
@@ -44,7 +45,6 @@ SANDBOX_SUBNET = "10.78.43.0/24"
 HOSTS = ("larry", "curly", "moe")
 # The seed's layout: a Consul server everywhere, workers on larry and curly, the client on moe.
 SEED_ROLES = {"larry": ["consul-server", "app"], "curly": ["consul-server", "app"], "moe": ["consul-server", "client"]}
-ENGINE_PORT = 2375
 CONSUL_HTTP_PORT = 8500
 CONSUL_DNS_PORTS = (53, 8600)
 # Nested engines are slow to answer while they build images or restart.

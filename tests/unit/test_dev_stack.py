@@ -132,6 +132,8 @@ def test_workers_register_with_consul_only_after_it_is_ready(dev: Deployment) ->
     for worker in ("app-server1", "app-server2"):
         registration = dev.one(CONTAINER, worker)
         assert ready.urn in registration.dependencies
+        # Stopped, not killed, on delete: the worker deregisters itself on SIGTERM.
+        assert registration.inputs["destroyGraceSeconds"] == 15
         worker_env = env(dev, worker)
         assert worker_env["CONSUL_HTTP_ADDR"] == "http://consul-1:8500"
         assert worker_env["SERVICE_ID"] == worker.removeprefix("app-")

@@ -30,7 +30,7 @@ def build(cfg: StackConfig) -> dict[str, pulumi.Input]:
     cluster = cfg.cluster
     assert cluster is not None, "the cluster builder needs the cluster config"
     prefix = cfg.stack
-    registry = RegistryLogin(cluster.registry.server, cluster.registry.username, cluster.registry.password)
+    registry = cluster.registry
     engines = {host.name: DockerHost(host.name, _host_args(cluster, host, prefix, registry)) for host in cluster.hosts}
 
     build_engine = docker.Provider("build-engine", host=cluster.build_docker_url)

@@ -14,6 +14,7 @@ from typing import Any, Optional
 import pulumi
 from pulumi.runtime.sync_await import _sync_await
 
+from components.registry import RegistryLogin
 from stacks.config_values import DNS_LABEL, ConfigError, ConfigValues
 
 ENVIRONMENTS = ("local", "cluster", "sandbox")
@@ -38,15 +39,6 @@ class Images:
     """Base image our own Dockerfiles build FROM (their BASE_IMAGE build argument)."""
     build_ca_certificates: Optional[str] = None
     """PEM certificates pip trusts in our builds, behind a proxy that re-signs TLS."""
-
-
-@dataclass(frozen=True)
-class Registry:
-    """Where images the hosts share are pushed and pulled."""
-
-    server: str
-    username: Optional[str]
-    password: Optional[pulumi.Output[str]]
 
 
 @dataclass(frozen=True)
@@ -106,7 +98,7 @@ class ClusterConfig:
     swarm_manager: str
     build_docker_url: str
     """The engine that builds our images before they are pushed to the registry."""
-    registry: Registry
+    registry: RegistryLogin
     tls: Optional[DockerTls]
 
     def with_role(self, role: str) -> tuple[Host, ...]:
@@ -318,14 +310,14 @@ class _Reader(ConfigValues):
         referenced = hosts_stack.output("buildDockerHost") if hosts_stack else None
         return self.docker_url("buildDockerHost", default=referenced or "unix:///var/run/docker.sock")
 
-    def registry(self, hosts_stack: Optional[_ReferencedStack]) -> Registry:
+    def registry(self, hosts_stack: Optional[_ReferencedStack]) -> RegistryLogin:
         server = self._config.get("registry") or (hosts_stack.output("registry") if hosts_stack else None)
         if not server:
             raise self.fail(
                 "registry",
                 "required for the cluster environment: the hosts pull the images built here from it (e.g. registry.example.com:5000)",
             )
-        return Registry(
+        return RegistryLogin(
             server=server,
             username=self._config.get("registryUsername"),
             password=self._config.get_secret("registryPassword"),

@@ -4,7 +4,10 @@ from __future__ import annotations
 import docker
 import pytest
 
-from tests.harness.markers import register_docker_marker, skip_marked_tests_without_docker
+from tests.harness.markers import (
+    register_docker_marker,
+    skip_marked_tests_without_docker,
+)
 
 from .support import PHASES
 

@@ -13,8 +13,8 @@ import time
 from pathlib import Path
 from typing import Any, Callable, Iterator, TypeVar
 
-import docker
 import dns.resolver
+import docker
 import requests
 
 from tests.harness import ApplyHarness

@@ -122,10 +122,9 @@ def skip_without_docker() -> None:
 
     With ORCH_REQUIRE_ENGINE=1 (as .ci/run sets) a missing engine fails the test instead.
     """
-    import pytest  # imported here so the harness itself does not depend on pytest
+    # Imported here so the harness itself does not depend on pytest.
+    from tests.support.prerequisites import skip_or_fail
 
     reason = docker_unavailable_reason()
-    if reason and os.environ.get("ORCH_REQUIRE_ENGINE") == "1":
-        pytest.fail(f"ORCH_REQUIRE_ENGINE=1 but {reason}")
     if reason:
-        pytest.skip(reason)
+        skip_or_fail(reason)

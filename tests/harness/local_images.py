@@ -11,7 +11,8 @@ from pathlib import Path
 
 import docker
 import docker.errors
-import pytest
+
+from tests.support.prerequisites import skip_or_fail
 
 PROJECT_DIR = Path(__file__).resolve().parents[2]
 BASE_IMAGE = os.environ.get("BASE_IMAGE", "local/debian:bookworm")
@@ -22,17 +23,11 @@ DIND_HOST_IMAGE = "orchestration-e2e/dind-host:latest"
 REGISTRY_IMAGE = "orchestration-e2e/registry:2"
 
 
-def unavailable(message: str) -> None:
-    if os.environ.get("ORCH_REQUIRE_ENGINE") == "1":
-        pytest.fail(message)
-    pytest.skip(message)
-
-
 def require_base_image(engine: docker.DockerClient) -> None:
     try:
         engine.images.get(BASE_IMAGE)
     except docker.errors.ImageNotFound:
-        unavailable(f"base image {BASE_IMAGE} is not on the engine (bash .ci/engine.sh builds it)")
+        skip_or_fail(f"base image {BASE_IMAGE} is not on the engine (bash .ci/engine.sh builds it)")
 
 
 def consul_binary() -> str:
@@ -45,7 +40,7 @@ def consul_binary() -> str:
         path = lines[-1] if result.returncode == 0 and lines else ""
         problem = f".ci/consul.sh exited {result.returncode}: {result.stderr.strip()[-400:]}"
     if not path or not os.access(path, os.X_OK):
-        unavailable(f"no Consul binary to build the Consul image from ({problem}; path {path!r})")
+        skip_or_fail(f"no Consul binary to build the Consul image from ({problem}; path {path!r})")
     return path
 
 

@@ -31,7 +31,11 @@ import pytest
 from tests.harness import ApplyHarness, HarnessError
 from tests.harness.engine import objects_named_with as leftovers
 from tests.harness.inline import run_inline
-from tests.harness.local_images import BASE_IMAGE, build_consul_image, require_base_image
+from tests.harness.local_images import (
+    BASE_IMAGE,
+    build_consul_image,
+    require_base_image,
+)
 
 pytestmark = pytest.mark.docker
 

@@ -8,7 +8,9 @@ import sys
 
 import pytest
 
-from .support import APPS, REPO, ConsulAgent, Process, RedisServer, app_env, free_port, skip_unless_required
+from tests.support.prerequisites import skip_or_fail
+
+from .support import APPS, REPO, ConsulAgent, Process, RedisServer, app_env, free_port
 
 
 def pytest_configure(config):
@@ -35,7 +37,7 @@ def start_app(tmp_path):
 @pytest.fixture
 def redis_server(tmp_path):
     if not shutil.which("redis-server"):
-        skip_unless_required("redis-server is not installed (Debian package redis-server)")
+        skip_or_fail("redis-server is not installed (Debian package redis-server)")
     server = RedisServer(tmp_path)
     server.start()
     yield server
@@ -56,7 +58,7 @@ def consul_bin() -> str:
     elif not path:
         problem += " and .ci/consul.sh does not exist"
     if not path or not os.access(path, os.X_OK):
-        skip_unless_required(f"no Consul binary ({problem}; path {path!r})")
+        skip_or_fail(f"no Consul binary ({problem}; path {path!r})")
     return path
 
 

@@ -16,13 +16,6 @@ REPO = Path(__file__).resolve().parents[2]
 APPS = REPO / "apps"
 
 
-def skip_unless_required(reason: str):
-    """Skips the test for a missing server or engine; CI sets ORCH_REQUIRE_ENGINE=1 to fail instead."""
-    if os.environ.get("ORCH_REQUIRE_ENGINE") == "1":
-        pytest.fail(f"{reason}, and ORCH_REQUIRE_ENGINE=1 requires it")
-    pytest.skip(reason)
-
-
 def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))

@@ -9,7 +9,9 @@ import uuid
 import pytest
 import requests
 
-from .support import APPS, skip_unless_required, wait_until
+from tests.support.prerequisites import skip_or_fail
+
+from .support import APPS, wait_until
 
 pytestmark = pytest.mark.docker
 
@@ -27,9 +29,9 @@ def docker(*args: str, check: bool = True, timeout: float = 120) -> subprocess.C
 @pytest.fixture(scope="session")
 def docker_engine():
     if not shutil.which("docker") or subprocess.run(["docker", "info"], capture_output=True).returncode:
-        skip_unless_required("no Docker engine answers `docker info` (.ci/engine.sh starts one)")
+        skip_or_fail("no Docker engine answers `docker info` (.ci/engine.sh starts one)")
     if subprocess.run(["docker", "image", "inspect", BASE_IMAGE], capture_output=True).returncode:
-        skip_unless_required(f"base image {BASE_IMAGE} is missing (.ci/engine.sh builds it)")
+        skip_or_fail(f"base image {BASE_IMAGE} is missing (.ci/engine.sh builds it)")
 
 
 @pytest.fixture(scope="session")

@@ -16,6 +16,9 @@ DNS_PORT = 8600
 SERVER_PORTS = (8300, 8301, 8302)
 SERF_PORTS = (8301, 8302)
 DATA_DIR = "/consul/data"
+# Docker's embedded DNS, as seen from inside the Consul container: a recursor that knows the
+# containers on the server's network and forwards everything else to the engine's own resolvers.
+DOCKER_EMBEDDED_DNS = "127.0.0.11"
 
 
 @dataclass(frozen=True)

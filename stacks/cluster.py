@@ -13,7 +13,12 @@ import pulumi_docker as docker
 
 from components.consul_catalog import ConsulCatalog, ConsulCatalogArgs
 from components.consul_cluster import ConsulCluster, ConsulClusterArgs, ConsulNodeSpec
-from components.consul_server import DNS_PORT, HTTP_PORT, host_ports
+from components.consul_server import (
+    DNS_PORT,
+    DOCKER_EMBEDDED_DNS,
+    HTTP_PORT,
+    host_ports,
+)
 from components.distributed_app import DistributedApp, DistributedAppArgs
 from components.distributed_client import DistributedClient, DistributedClientArgs
 from components.docker_host import DockerHost, DockerHostArgs
@@ -21,9 +26,6 @@ from components.registry import RegistryLogin
 from components.swarm_cluster import SwarmCluster, SwarmClusterArgs, SwarmNode
 from stacks.config import ClusterConfig, Host, StackConfig
 from stacks.workloads import app_settings, build_images, heyworld_services
-
-# Consul forwards other names to Docker's embedded DNS in its own container.
-DOCKER_DNS = "127.0.0.11"
 
 
 def build(cfg: StackConfig) -> dict[str, pulumi.Input]:
@@ -56,7 +58,7 @@ def build(cfg: StackConfig) -> dict[str, pulumi.Input]:
             ],
             http_address=f"{servers[0].address}:{HTTP_PORT}",
             dns_address=f"{servers[0].address}:{DNS_PORT}",
-            recursors=[DOCKER_DNS],
+            recursors=[DOCKER_EMBEDDED_DNS],
         ),
     )
     catalog = ConsulCatalog(
@@ -74,38 +76,39 @@ def build(cfg: StackConfig) -> dict[str, pulumi.Input]:
 
     worker_ids = [f"server{index}" for index in range(1, cfg.workload.app_workers + 1)]
     for host in cluster.with_role("app"):
+        consul_address = _consul_address(cluster, host)
         DistributedApp(
             f"app-{host.name}",
             DistributedAppArgs(
                 name_prefix=prefix,
                 worker_ids=worker_ids,
                 image=images["distributed_app"].reference,
-                consul_http_addr=f"http://{_consul_for(cluster, host).address}:{HTTP_PORT}",
+                consul_http_addr=f"http://{consul_address}:{HTTP_PORT}",
                 network_name=engines[host.name].network_name,
                 publish_address=host.address,
                 first_port=cfg.workload.worker_port,
                 kv_prefix=cfg.workload.kv_prefix,
-                dns=[_consul_for(cluster, host).address],
+                dns=[consul_address],
             ),
             opts=on(host),
         )
-    clients = [
-        DistributedClient(
+    clients = {}
+    for host in cluster.with_role("client"):
+        consul_address = _consul_address(cluster, host)
+        clients[host.name] = DistributedClient(
             f"client-{host.name}",
             DistributedClientArgs(
                 container_name=f"{prefix}-client",
                 image=images["distributed_client"].reference,
-                consul_http_addr=f"http://{_consul_for(cluster, host).address}:{HTTP_PORT}",
-                consul_dns_server=_consul_for(cluster, host).address,
+                consul_http_addr=f"http://{consul_address}:{HTTP_PORT}",
+                consul_dns_server=consul_address,
                 consul_dns_port=DNS_PORT,
                 network_name=engines[host.name].network_name,
                 kv_prefix=cfg.workload.kv_prefix,
-                dns=[_consul_for(cluster, host).address],
+                dns=[consul_address],
             ),
             opts=on(host),
         )
-        for host in cluster.with_role("client")
-    ]
 
     manager = cluster.host(cluster.swarm_manager)
     swarm = SwarmCluster(
@@ -127,7 +130,7 @@ def build(cfg: StackConfig) -> dict[str, pulumi.Input]:
         "consulDnsAddress": consul.dns_address,
         "consulNodes": list(consul.node_names),
         "kvPrefix": catalog.kv_prefix,
-        "clientContainers": {host.name: client.container_name for host, client in zip(cluster.with_role("client"), clients)},
+        "clientContainers": {name: client.container_name for name, client in clients.items()},
         "swarmManager": manager.name,
         "swarmServices": [heyworld.service_name, heyworld_global.service_name],
         "images": {app: image.reference for app, image in images.items()},
@@ -146,6 +149,6 @@ def _host_args(cluster: ClusterConfig, host: Host, prefix: str, registry: Regist
     )
 
 
-def _consul_for(cluster: ClusterConfig, host: Host) -> Host:
-    """The Consul server a host's containers use: its own, or else the first one."""
-    return host if "consul-server" in host.roles else cluster.with_role("consul-server")[0]
+def _consul_address(cluster: ClusterConfig, host: Host) -> str:
+    """Address of the Consul server a host's containers use: its own, or else the first one."""
+    return (host if "consul-server" in host.roles else cluster.with_role("consul-server")[0]).address

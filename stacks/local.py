@@ -11,16 +11,19 @@ import pulumi
 from components.compose_app import REDIS_PORT, WEB_PORT, ComposeApp, ComposeAppArgs
 from components.consul_catalog import ConsulCatalog, ConsulCatalogArgs, ExternalService
 from components.consul_cluster import ConsulCluster, ConsulClusterArgs, ConsulNodeSpec
-from components.consul_server import DNS_PORT, HTTP_PORT, PublishedPort, dns_ports
+from components.consul_server import (
+    DNS_PORT,
+    DOCKER_EMBEDDED_DNS,
+    HTTP_PORT,
+    PublishedPort,
+    dns_ports,
+)
 from components.distributed_app import DistributedApp, DistributedAppArgs
 from components.distributed_client import DistributedClient, DistributedClientArgs
 from components.docker_host import DockerHost, DockerHostArgs
 from components.swarm_cluster import SwarmCluster, SwarmClusterArgs, SwarmNode
 from stacks.config import StackConfig
 from stacks.workloads import app_settings, build_images, heyworld_services
-
-# Consul forwards other names to Docker's embedded DNS, which knows the containers and the world.
-DOCKER_DNS = "127.0.0.11"
 
 
 def build(cfg: StackConfig) -> dict[str, pulumi.Input]:
@@ -58,7 +61,7 @@ def build(cfg: StackConfig) -> dict[str, pulumi.Input]:
             ],
             http_address=f"{local.publish_address}:{local.consul_http_port}",
             dns_address=f"{local.publish_address}:{local.consul_dns_port}",
-            recursors=[DOCKER_DNS],
+            recursors=[DOCKER_EMBEDDED_DNS],
         ),
     )
     consul_dns = [local.network_gateway]

@@ -320,11 +320,11 @@ class _Reader(ConfigValues):
         return RegistryLogin(
             server=server,
             username=self._config.get("registryUsername"),
-            password=self._config.get_secret("registryPassword"),
+            password=self.secret("registryPassword"),
         )
 
     def tls(self) -> Optional[DockerTls]:
-        parts = {name: self._config.get_secret(name) for name in ("dockerTlsCa", "dockerTlsCert", "dockerTlsKey")}
+        parts = {name: self.secret(name) for name in ("dockerTlsCa", "dockerTlsCert", "dockerTlsKey")}
         given = [name for name, value in parts.items() if value is not None]
         if not given:
             return None

@@ -6,6 +6,7 @@ import re
 from typing import Any, Callable, TypeVar
 
 import pulumi
+from pulumi.runtime.config import is_config_secret
 
 DOCKER_URL_SCHEMES = ("unix", "tcp", "ssh")
 # Host and node names become DNS labels (`<name>.node.consul`).
@@ -14,8 +15,11 @@ DNS_LABEL = re.compile(r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$")
 T = TypeVar("T")
 
 
-class ConfigError(ValueError):
-    """A config value is missing or malformed; the message names the key."""
+class ConfigError(pulumi.RunError, ValueError):
+    """A config value is missing or malformed; the message names the key.
+
+    A RunError, so `pulumi up` shows the message alone, as an expected failure, not a traceback.
+    """
 
 
 class ConfigValues:
@@ -35,6 +39,14 @@ class ConfigValues:
         if not value.strip():
             raise self.fail(name, "must not be empty")
         return value
+
+    def secret(self, name: str) -> pulumi.Output[str] | None:
+        """A value that must have been set with `pulumi config set --secret`, never in plain text."""
+        if self._config.get(name) is None:
+            return None
+        if not is_config_secret(self.key(name)):
+            raise self.fail(name, f"holds a credential, so it must be encrypted: pulumi config set --secret {name} <value>")
+        return self._config.require_secret(name)
 
     def int_value(self, name: str, raw: str) -> int:
         try:

@@ -18,8 +18,11 @@ from pulumi.runtime.mocks import MockMonitor
 from pulumi.runtime.stack import run_pulumi_func
 from pulumi.runtime.sync_await import _sync_await
 
+from tests.support.project_config import apply_project_config
+
 PROJECT_DIR = Path(__file__).resolve().parents[2]
-PROJECT = yaml.safe_load((PROJECT_DIR / "Pulumi.yaml").read_text())["name"]
+PROJECT_FILE = yaml.safe_load((PROJECT_DIR / "Pulumi.yaml").read_text())
+PROJECT = PROJECT_FILE["name"]
 
 
 def stack_config(stack: str) -> dict[str, Any]:
@@ -35,16 +38,22 @@ def run_program(
     overrides: Mapping[str, Any] | None = None,
     secret_keys: tuple[str, ...] = (),
     monitor: MockMonitor | None = None,
+    project_defaults: bool = True,
 ) -> dict[str, Any]:
     """Runs __main__.py for `stack` and returns its resolved stack outputs.
 
     `overrides` are merged over the stack file; keys without a namespace belong to
-    the project. Values that are not strings are passed as JSON, as the CLI does
-    for structured config. Keys in `secret_keys` are marked secret. A custom
-    `monitor` (built on `mocks`) can observe what the mocks alone do not.
+    the project. As the CLI does, the config is then checked against Pulumi.yaml's
+    schema (ProjectConfigError where `pulumi preview` would stop) and completed with
+    its defaults, unless `project_defaults` is false (to see the program's own).
+    Values that are not strings are passed as JSON, as the CLI does for structured
+    config. Keys in `secret_keys` are marked secret. A custom `monitor` (built on
+    `mocks`) can observe what the mocks alone do not.
     """
     config = stack_config(stack)
     config.update({_qualified(key): value for key, value in (overrides or {}).items()})
+    if project_defaults:
+        config = apply_project_config(PROJECT_FILE, stack, config, frozenset(_qualified(key) for key in secret_keys))
     settings.set_root_resource(None)  # type: ignore[arg-type]
     pulumi.runtime.set_mocks(mocks, project=PROJECT, stack=stack, preview=False, monitor=monitor)
     pulumi.runtime.set_all_config(

@@ -7,6 +7,7 @@ import pytest
 
 from stacks.config_values import ConfigError
 from tests.support.program import run_program
+from tests.support.project_config import ProjectConfigError
 from tests.support.recording import ComputedOutputs, RecordingMonitor, Registration
 
 
@@ -39,17 +40,21 @@ class Deployment:
         return chain
 
 
-def deploy(stack: str, overrides: dict[str, Any] | None = None, secret_keys: tuple[str, ...] = ()) -> Deployment:
+def deploy(
+    stack: str, overrides: dict[str, Any] | None = None, secret_keys: tuple[str, ...] = (), project_defaults: bool = True
+) -> Deployment:
     mocks = ComputedOutputs()
     monitor = RecordingMonitor(mocks)
-    outputs = run_program(mocks, stack, overrides, secret_keys, monitor=monitor)
+    outputs = run_program(mocks, stack, overrides, secret_keys, monitor=monitor, project_defaults=project_defaults)
     return Deployment(outputs, list(monitor.registrations))
 
 
-def deploy_rejected(stack: str, overrides: dict[str, Any]) -> tuple[str, list[Registration]]:
-    """Runs a config the program must refuse: the error's message, and what was registered anyway."""
+def deploy_rejected(
+    stack: str, overrides: dict[str, Any], secret_keys: tuple[str, ...] = ()
+) -> tuple[str, list[Registration]]:
+    """Runs a config the CLI or the program must refuse: the error's message, and what was registered anyway."""
     mocks = ComputedOutputs()
     monitor = RecordingMonitor(mocks)
-    with pytest.raises(ConfigError) as refused:
-        run_program(mocks, stack, overrides, monitor=monitor)
+    with pytest.raises((ProjectConfigError, ConfigError)) as refused:
+        run_program(mocks, stack, overrides, secret_keys, monitor=monitor)
     return str(refused.value), list(monitor.registrations)

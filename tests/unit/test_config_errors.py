@@ -1,8 +1,10 @@
 """Bad config is refused before any resource is registered, with a message naming the key."""
 from __future__ import annotations
 
+import pulumi
 import pytest
 
+from stacks.config_values import ConfigError
 from tests.unit.conftest import deploy_rejected
 
 LARRY = {"name": "larry", "docker": "tcp://10.0.0.11:2376", "address": "10.0.0.11", "roles": ["consul-server", "app"]}
@@ -26,7 +28,8 @@ BAD_CONFIGS = {
         "config `orchestration:environment`: 'moon' is not one of ['local', 'cluster', 'sandbox']",
     ),
     "even server count": ({"consulServers": 2}, "config `orchestration:consulServers`: '2' is not one of [1, 3, 5]"),
-    "server count not a number": ({"consulServers": "three"}, "config `orchestration:consulServers`: 'three' is not a whole number"),
+    # Keys Pulumi.yaml types are checked by the CLI itself, before the program runs.
+    "server count not a number": ({"consulServers": "three"}, "Stack 'dev' with configuration key 'consulServers' must be of type 'integer'"),
     "negative replicas": ({"heyworldReplicas": -1}, "config `orchestration:heyworldReplicas`: -1 is below the minimum of 0"),
     "no workers": ({"appWorkers": 0}, "config `orchestration:appWorkers`: 0 is below the minimum of 1"),
     "port out of range": ({"webPort": 70000}, "config `orchestration:webPort`: 70000 is not a TCP port (1-65535)"),
@@ -40,7 +43,7 @@ BAD_CONFIGS = {
         "config `orchestration:dockerHost`: 'http://localhost:2375' is not a Docker host URL: expected unix:///path, tcp://host:port or ssh://user@host",
     ),
     "subnet not CIDR": ({"networkSubnet": "172.29.0.0"}, "config `orchestration:networkSubnet`: '172.29.0.0': expected an IPv4 subnet of /28 or larger"),
-    "boolean not a boolean": ({"redisThroughConsul": "yes"}, "config `orchestration:redisThroughConsul`: 'yes' is not true or false"),
+    "boolean not a boolean": ({"redisThroughConsul": "yes"}, "Stack 'dev' with configuration key 'redisThroughConsul' must be of type 'boolean'"),
     "datacenter Docker and DNS reject": ({"datacenter": "DC 1"}, "config `orchestration:datacenter`: 'DC 1' is not a lowercase DNS label"),
     "empty image": ({"consulImage": " "}, "config `orchestration:consulImage`: must not be empty"),
     "cluster without hosts": (
@@ -98,10 +101,25 @@ BAD_CONFIGS = {
 }
 
 
+CREDENTIALS = ("registryPassword", "dockerTlsCa", "dockerTlsCert", "dockerTlsKey")
+
+
 @pytest.mark.parametrize("overrides, message", BAD_CONFIGS.values(), ids=BAD_CONFIGS.keys())
 def test_bad_config_is_refused_before_anything_is_registered(overrides: dict, message: str) -> None:
-    error, registered = deploy_rejected("dev", overrides)
+    error, registered = deploy_rejected("dev", overrides, secret_keys=CREDENTIALS)
     assert error.startswith(message), error
+    assert registered == []
+
+
+@pytest.mark.parametrize("credential", CREDENTIALS)
+def test_a_credential_in_plain_text_is_refused(credential: str) -> None:
+    tls = {key: "PEM" for key in CREDENTIALS[1:]}
+    overrides = cluster(registryUsername="ci", registryPassword="hunter2", **tls)
+    error, registered = deploy_rejected("dev", overrides, secret_keys=tuple(key for key in CREDENTIALS if key != credential))
+    assert error == (
+        f"config `orchestration:{credential}`: holds a credential, so it must be encrypted: "
+        f"pulumi config set --secret {credential} <value>"
+    )
     assert registered == []
 
 
@@ -109,3 +127,9 @@ def test_a_stack_name_docker_cannot_use_is_refused() -> None:
     error, registered = deploy_rejected("dev stack", {})
     assert "stack name 'dev stack' cannot prefix Docker names" in error
     assert registered == []
+
+
+def test_config_errors_are_errors_pulumi_shows_without_a_traceback() -> None:
+    # The Python language host logs a RunError's message alone; any other exception with its traceback.
+    assert issubclass(ConfigError, pulumi.RunError)
+

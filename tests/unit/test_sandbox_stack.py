@@ -181,7 +181,8 @@ def test_a_registry_set_in_config_wins_over_the_stacks(sandbox: Deployment) -> N
 
 
 BAD_SANDBOX_CONFIGS = {
-    "host names not a list": ({"sandboxHosts": "larry"}, "config `orchestration:sandboxHosts`: 'larry' is not JSON"),
+    # Pulumi.yaml types these two keys, so the CLI refuses them before the program runs.
+    "host names not a list": ({"sandboxHosts": "larry"}, "Stack 'sandbox' with configuration key 'sandboxHosts' must be of type 'array<string>'"),
     "no hosts": ({"sandboxHosts": []}, "config `orchestration:sandboxHosts`: []: expected a non-empty list of host names"),
     "host name not a DNS label": (
         {"sandboxHosts": ["larry", "Curly_1"]},
@@ -193,7 +194,7 @@ BAD_SANDBOX_CONFIGS = {
         {"sandboxSubnet": "10.77.0.0/28", "sandboxHosts": ["a", "b", "c", "d", "e"]},
         "config `orchestration:sandboxSubnet`: '10.77.0.0/28' has no room for 5 hosts from .11 on",
     ),
-    "privileged not a boolean": ({"sandboxPrivileged": "maybe"}, "config `orchestration:sandboxPrivileged`: 'maybe' is not true or false"),
+    "privileged not a boolean": ({"sandboxPrivileged": "maybe"}, "Stack 'sandbox' with configuration key 'sandboxPrivileged' must be of type 'boolean'"),
     "empty host image": ({"sandboxHostImage": " "}, "config `orchestration:sandboxHostImage`: must not be empty"),
 }
 

@@ -27,6 +27,8 @@ class ConsulNodeSpec:
     """How the other servers reach this one: a container name on a shared network, or a host address."""
     advertise_address: Optional[str] = None
     published_ports: Sequence[PublishedPort] = ()
+    ipv4_address: Optional[str] = None
+    """A fixed address on `network_name`, where containers find this server's DNS."""
 
 
 @dataclass(frozen=True)
@@ -62,25 +64,29 @@ class ConsulCluster(pulumi.ComponentResource):
         super().__init__("orchestration:consul:ConsulCluster", name, None, opts)
         if len(args.nodes) not in VALID_SERVER_COUNTS:
             raise ValueError(f"a Consul cluster needs {VALID_SERVER_COUNTS} servers, not {len(args.nodes)}")
-        servers = [
-            ConsulServer(
-                f"{name}-{node.node_name}",
-                ConsulServerArgs(
-                    node_name=node.node_name,
-                    container_name=f"{args.name_prefix}-{node.node_name}",
-                    datacenter=args.datacenter,
-                    bootstrap_expect=len(args.nodes),
-                    retry_join=retry_join_for(args.nodes, node),
-                    image=args.image,
-                    network_name=node.network_name,
-                    advertise_address=node.advertise_address,
-                    published_ports=node.published_ports,
-                    recursors=args.recursors,
-                ),
-                opts=child_options(self, opts, providers={"docker": node.provider}),
+        servers: list[ConsulServer] = []
+        for node in args.nodes:
+            servers.append(
+                ConsulServer(
+                    f"{name}-{node.node_name}",
+                    ConsulServerArgs(
+                        node_name=node.node_name,
+                        container_name=f"{args.name_prefix}-{node.node_name}",
+                        datacenter=args.datacenter,
+                        bootstrap_expect=len(args.nodes),
+                        retry_join=retry_join_for(args.nodes, node),
+                        image=args.image,
+                        network_name=node.network_name,
+                        advertise_address=node.advertise_address,
+                        published_ports=node.published_ports,
+                        recursors=args.recursors,
+                        ipv4_address=node.ipv4_address,
+                    ),
+                    # One server after the other, each once it serves (see SERVING_CHECK): an update
+                    # that replaces every server never takes them all down at once.
+                    opts=child_options(self, opts, providers={"docker": node.provider}, depends_on=servers[-1:]),
+                )
             )
-            for node in args.nodes
-        ]
         self.ready = command.local.Command(
             f"{name}-ready",
             # The script goes in on stdin, so it runs wherever Pulumi does, from any directory.

@@ -11,11 +11,19 @@ from components.options import child_options
 from components.pulled_image import pulled_image
 
 HTTP_PORT = 8500
-DNS_PORT = 8600
+# Consul answers DNS on 53 inside its container (Consul's default is 8600): a container's resolv.conf
+# can name a DNS server but not a port, and each address Consul is published on must map to a port
+# of its own inside, or pulumi-docker reads the bindings back in an order that replaces the container.
+DNS_PORT = 53
 # Server RPC, Serf LAN and Serf WAN: what other servers must reach.
 SERVER_PORTS = (8300, 8301, 8302)
 SERF_PORTS = (8301, 8302)
 DATA_DIR = "/consul/data"
+# Healthy once this server follows a leader, or while it has never been part of a cluster (nothing
+# in its raft log yet: the servers of a new cluster must all start before any of them has a leader).
+# A replaced server keeps its raft log on the data volume, so it is healthy again only once it has
+# rejoined: the cluster waits for that before it replaces the next server.
+SERVING_CHECK = "consul info | grep -Eq 'leader_addr = [0-9a-f]|last_log_index = 0$'"
 # Docker's embedded DNS, as seen from inside the Consul container: a recursor that knows the
 # containers on the server's network and forwards everything else to the engine's own resolvers.
 DOCKER_EMBEDDED_DNS = "127.0.0.11"
@@ -46,6 +54,8 @@ class ConsulServerArgs:
     recursors: Sequence[str] = ()
     """Upstream DNS servers for names outside `.consul`."""
     ui: bool = True
+    ipv4_address: Optional[str] = None
+    """A fixed address on `network_name`, for containers that use this server as their DNS server."""
 
 
 def agent_command(args: ConsulServerArgs) -> list[str]:
@@ -71,14 +81,12 @@ def agent_command(args: ConsulServerArgs) -> list[str]:
     return command
 
 
-def host_ports(address: str, dns_on_53: bool = True) -> tuple[PublishedPort, ...]:
+def host_ports(address: str) -> tuple[PublishedPort, ...]:
     """Every port a server on its own host publishes, bound to that host's private address only."""
     ports = [PublishedPort(port, port, address) for port in SERVER_PORTS]
     ports += [PublishedPort(port, port, address, "udp") for port in SERF_PORTS]
     ports += [PublishedPort(HTTP_PORT, HTTP_PORT, address)]
     ports += dns_ports(address, DNS_PORT)
-    if dns_on_53:
-        ports += dns_ports(address, 53)
     return tuple(ports)
 
 
@@ -87,12 +95,23 @@ def dns_ports(address: str, external: int) -> tuple[PublishedPort, ...]:
     return (PublishedPort(DNS_PORT, external, address, "udp"), PublishedPort(DNS_PORT, external, address, "tcp"))
 
 
+def published_once_each(ports: Sequence[PublishedPort]) -> None:
+    """Refuses two bindings of one container port and protocol (see DNS_PORT): they would replace the server on every update."""
+    seen: dict[tuple[int, str], PublishedPort] = {}
+    for port in ports:
+        key = (port.internal, port.protocol)
+        if key in seen:
+            raise ValueError(f"container port {port.internal}/{port.protocol} is published twice: {seen[key]} and {port}")
+        seen[key] = port
+
+
 class ConsulServer(pulumi.ComponentResource):
     container_id: pulumi.Output[str]
     node_name: str
 
     def __init__(self, name: str, args: ConsulServerArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("orchestration:consul:ConsulServer", name, None, opts)
+        published_once_each(args.published_ports)
         child = child_options(self, opts)
         data = docker.Volume(f"{name}-data", name=f"{args.container_name}-data", opts=child)
         container = docker.Container(
@@ -101,7 +120,13 @@ class ConsulServer(pulumi.ComponentResource):
             hostname=args.node_name,
             image=pulled_image(f"{name}-image", args.image, child).image_id,
             command=agent_command(args),
-            networks_advanced=[docker.ContainerNetworksAdvancedArgs(name=args.network_name, aliases=[args.node_name])],
+            networks_advanced=[
+                docker.ContainerNetworksAdvancedArgs(
+                    name=args.network_name, aliases=[args.node_name], ipv4_address=args.ipv4_address
+                )
+            ],
+            # The official image drops to an unprivileged user; this lets Consul still bind DNS_PORT.
+            envs=["CONSUL_ALLOW_PRIVILEGED_PORTS=yes"],
             ports=[
                 docker.ContainerPortArgs(internal=p.internal, external=p.external, ip=p.ip, protocol=p.protocol)
                 for p in args.published_ports
@@ -110,8 +135,9 @@ class ConsulServer(pulumi.ComponentResource):
             volumes=[docker.ContainerVolumeArgs(volume_name=data.name, container_path=DATA_DIR)],
             restart="unless-stopped",
             healthcheck=docker.ContainerHealthcheckArgs(
-                tests=["CMD", "consul", "members"], interval="5s", timeout="3s", retries=10
+                tests=["CMD-SHELL", SERVING_CHECK], interval="2s", timeout="3s", start_period="60s", retries=5
             ),
+            wait=True,
             # The name and the published ports cannot be held twice on one engine.
             opts=child_options(self, opts, delete_before_replace=True),
         )

@@ -8,6 +8,7 @@ import pulumi
 import pulumi_docker as docker
 
 from components.options import child_options
+from components.pulled_image import pulled_image
 
 MODES = ("replicated", "global")
 
@@ -36,12 +37,18 @@ class SwarmService(pulumi.ComponentResource):
             if args.mode == "global"
             else docker.ServiceModeArgs(replicated=docker.ServiceModeReplicatedArgs(replicas=args.replicas))
         )
+        # Swarm pins a task's image to the digest its registry serves, and pulumi-docker stores that:
+        # declaring the tag would show a change on every `pulumi up`. An image no registry serves
+        # (built on this engine) has no digest and stays as named.
+        pulled = pulled_image(f"{name}-image", args.image, child_options(self, opts))
+        image = pulumi.Output.all(pulled.repo_digest, args.image).apply(lambda found: found[0] or found[1])
         service = docker.Service(
             f"{name}-service",
             name=args.service_name,
             task_spec=docker.ServiceTaskSpecArgs(
-                container_spec=docker.ServiceTaskSpecContainerSpecArgs(image=args.image, args=list(args.args) or None),
-                restart_policy=docker.ServiceTaskSpecRestartPolicyArgs(condition="any", delay="5s"),
+                container_spec=docker.ServiceTaskSpecContainerSpecArgs(image=image, args=list(args.args) or None),
+                # The provider stores an unset window as "0s" (pulumi/pulumi-docker#1285): say it.
+                restart_policy=docker.ServiceTaskSpecRestartPolicyArgs(condition="any", delay="5s", window="0s"),
             ),
             mode=mode,
             update_config=docker.ServiceUpdateConfigArgs(

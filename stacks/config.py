@@ -83,13 +83,18 @@ class LocalConfig:
     consul_dns_port: int
     swarm_advertise_address: str
     network_subnet: str
-    """The stack's network; its gateway is where containers find Consul DNS on port 53."""
+    """The stack's network; containers find Consul DNS at its last address."""
     redis_through_consul: bool
     """Web finds Redis as `redis.service.consul` instead of by its container alias."""
 
     @property
     def network_gateway(self) -> str:
         return str(next(ipaddress.ip_network(self.network_subnet).hosts()))
+
+    @property
+    def consul_dns_address(self) -> str:
+        """The first Consul server's fixed address, clear of those Docker hands out from the bottom up."""
+        return str(ipaddress.ip_network(self.network_subnet)[-2])
 
 
 @dataclass(frozen=True)

@@ -37,11 +37,11 @@ def build(cfg: StackConfig) -> dict[str, pulumi.Input]:
     images = build_images(cfg, registry=None, opts=on_host)
 
     node_names = [f"consul-{index}" for index in range(1, cfg.workload.consul_servers + 1)]
-    # Only the first server publishes: one engine has one port 8500.
+    # Only the first server publishes: one engine has one port 8500. Containers reach its DNS
+    # on the stack network, at a fixed address.
     first_server_ports = (
         PublishedPort(HTTP_PORT, local.consul_http_port, local.publish_address),
         *dns_ports(local.publish_address, local.consul_dns_port),
-        *dns_ports(local.network_gateway, 53),
     )
     consul = ConsulCluster(
         "consul",
@@ -56,6 +56,7 @@ def build(cfg: StackConfig) -> dict[str, pulumi.Input]:
                     network_name=host.network_name,
                     join_address=node,
                     published_ports=first_server_ports if node == node_names[0] else (),
+                    ipv4_address=local.consul_dns_address if node == node_names[0] else None,
                 )
                 for node in node_names
             ],
@@ -64,7 +65,7 @@ def build(cfg: StackConfig) -> dict[str, pulumi.Input]:
             recursors=[DOCKER_EMBEDDED_DNS],
         ),
     )
-    consul_dns = [local.network_gateway]
+    consul_dns = [local.consul_dns_address]
     consul_http = f"http://{node_names[0]}:{HTTP_PORT}"
     after_consul = pulumi.ResourceOptions(providers={"docker": host.provider}, depends_on=[consul.ready])
 

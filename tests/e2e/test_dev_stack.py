@@ -126,6 +126,12 @@ def test_heyworld_runs_its_replicas_and_global_one_per_node(dev: DevStack, engin
     wait_for("heyworld_global has one task per node", lambda: dev.running_tasks(global_) == nodes, timeout=90)
 
 
+def test_no_join_token_reaches_the_state_or_the_log_in_plain_text(dev: DevStack, engine) -> None:
+    tokens = engine.swarm.attrs["JoinTokens"]
+    assert tokens["Worker"].startswith("SWMTKN-")
+    assert dev.harness.plaintext_exposures([tokens["Worker"], tokens["Manager"]]) == []
+
+
 def test_second_apply_creates_and_replaces_nothing(dev: DevStack) -> None:
     dev.apply("second apply (no change)")
     assert dev.harness.last_run.changes() == []

@@ -68,8 +68,12 @@ class ResourceHandler:
         """Extra values compared with the stored ones to detect change (default: none)."""
         return {}
 
+    def changed(self, old: "ResourceRecord", new_inputs: Mapping[str, Any]) -> set[str]:
+        """Inputs the provider's Diff reports as changed (default: compared with the previous inputs)."""
+        return changed_keys(old.inputs, new_inputs)
+
     def plan(self, old: "ResourceRecord", new_inputs: Mapping[str, Any], new_fingerprint: Mapping[str, Any]) -> str:
-        changed = changed_keys(old.inputs, new_inputs)
+        changed = self.changed(old, new_inputs)
         if not changed and dict(old.fingerprint) == dict(new_fingerprint):
             return "same"
         return "update" if changed <= self.in_place and old.fingerprint == dict(new_fingerprint) else "replace"

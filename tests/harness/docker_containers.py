@@ -35,6 +35,13 @@ class Container(ResourceHandler):
         {"mustRun", "wait", "waitTimeout", "destroyGraceSeconds", "removeVolumes", "containerReadRefreshTimeoutMilliseconds"}
     )
 
+    def changed(self, old: ResourceRecord, new_inputs: Mapping[str, Any]) -> set[str]:
+        """As the provider diffs: `ports` against what it read back from the engine, through its suppression."""
+        changed = changed_keys({**old.inputs, "ports": None}, {**new_inputs, "ports": None})
+        if not ports_diff_suppressed(old.outputs.get("ports") or [], with_port_defaults(new_inputs.get("ports") or [])):
+            changed.add("ports")
+        return changed
+
     def create(self, ctx: ResourceContext) -> tuple[str, dict[str, Any]]:
         i = ctx.inputs
         api = ctx.docker().api
@@ -69,7 +76,7 @@ class Container(ResourceHandler):
             "hostname": found["Config"]["Hostname"],
             "networkMode": found["HostConfig"]["NetworkMode"],
             "restart": found["HostConfig"]["RestartPolicy"]["Name"] or "no",
-            "ports": published_ports(settings.get("Ports") or {}, ctx.inputs.get("ports") or []),
+            "ports": published_ports(settings.get("Ports") or {}),
             "ipAddress": first.get("IPAddress"),
             "ipPrefixLength": first.get("IPPrefixLen"),
             "gateway": first.get("Gateway"),
@@ -360,14 +367,47 @@ def mount_spec(mount: Mapping[str, Any]) -> dict[str, Any]:
     )
 
 
-def published_ports(actual: Mapping[str, Any], declared: list[Mapping[str, Any]]) -> list[dict[str, Any]]:
-    """Declared ports with the engine-assigned external port filled in (random when not given)."""
-    result = []
-    for port in declared:
-        protocol = port.get("protocol", "tcp")
-        ip = port.get("ip", "0.0.0.0")
-        bindings = actual.get(f"{port['internal']}/{protocol}") or []
-        match = next((b for b in bindings if b.get("HostIp") in (ip, "")), bindings[0] if bindings else {})
-        external = port.get("external") or (int(match["HostPort"]) if match.get("HostPort") else None)
-        result.append({"internal": port["internal"], "external": external, "ip": ip, "protocol": protocol})
-    return result
+def published_ports(bindings: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """What the provider stores after reading a container (flattenContainerPorts).
+
+    Sorted by container port only; the engine's map has no order, so bindings of one port over
+    tcp and udp come back in either order, and bindings of one port and protocol in the engine's.
+    """
+    ordered = sorted(bindings.items(), key=lambda item: int(item[0].split("/")[0]))
+    return [
+        {"internal": int(key.split("/")[0]), "external": int(binding.get("HostPort") or 0), "ip": binding.get("HostIp") or "", "protocol": key.split("/")[1]}
+        for key, found in ordered
+        for binding in found or []
+    ]
+
+
+def with_port_defaults(ports: list[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """Declared ports with the schema's defaults (ip 0.0.0.0, protocol tcp), as the provider plans them."""
+    return [{"ip": "0.0.0.0", "protocol": "tcp", **port} for port in ports]
+
+
+def ports_diff_suppressed(old: list[Mapping[str, Any]], new: list[Mapping[str, Any]]) -> bool:
+    """The provider's suppressIfPortsDidNotChangeForMigrationV0ToV1: True when it reports no change.
+
+    Each stored binding is matched with the first declared one of the same container port (and
+    protocol, when another declared binding has it); external port and ip must then be equal. Two
+    bindings of one port and protocol therefore always differ: the container is replaced.
+    """
+    if len(old) != len(new):
+        return False
+    for port_old in old:
+        found = False
+        for port_new in new:
+            if port_new["internal"] != port_old["internal"]:
+                continue
+            if port_new.get("protocol") != port_old.get("protocol"):
+                if any(p["internal"] == port_old["internal"] and p.get("protocol") == port_old.get("protocol") for p in new):
+                    continue
+                return False
+            if port_new.get("external") not in (None, port_old.get("external")) or port_new.get("ip") != port_old.get("ip"):
+                return False
+            found = True
+            break
+        if not found:
+            return False
+    return True

@@ -2,7 +2,10 @@
 
 Like the provider, every argument but name, auth and the task's extra hosts is
 updated in place (`docker service update`), so scaling keeps the service; with
-`convergeConfig` create and update wait until every desired task runs.
+`convergeConfig` create and update wait until every desired task runs. As the
+provider does, create and update ask the registry for the image's digest and pin
+the task to it (QueryRegistry), and the restart policy and image are stored as
+read back from the engine, which the next run's inputs are diffed against.
 """
 from __future__ import annotations
 
@@ -12,10 +15,10 @@ from typing import Any, Mapping
 import docker.errors
 
 from .base import HarnessError, ResourceContext, ResourceHandler, changed_keys
-from .docker_common import autoname, ignore_missing
+from .docker_common import autoname, ignore_missing, registry_auth_for
 from .docker_containers import mount_spec
 from .state import ResourceRecord
-from .values import drop_none, duration_ns, duration_seconds, label_list, labels
+from .values import drop_none, duration_ns, duration_seconds, label_list, labels, short_duration
 
 # The provider waits for task containers only with stopGracePeriod; the harness always does, so the
 # deletes that follow (networks, the swarm itself) never race a stopping task.
@@ -30,8 +33,16 @@ class Service(ResourceHandler):
     type_token = "docker:index/service:Service"
     replaces_on = frozenset({"name", "auth"})
 
+    def changed(self, old: ResourceRecord, new_inputs: Mapping[str, Any]) -> set[str]:
+        """taskSpec as the provider diffs it: the image and restart policy against what it read back."""
+        changed = changed_keys({**old.inputs, "taskSpec": None}, {**new_inputs, "taskSpec": None})
+        stored = {**(old.inputs.get("taskSpec") or {}), **stored_task_spec(old.outputs.get("taskSpec") or {})}
+        if as_planned(new_inputs.get("taskSpec") or {}) != as_planned(stored):
+            changed.add("taskSpec")
+        return changed
+
     def plan(self, old, new_inputs, new_fingerprint) -> str:
-        changed = changed_keys(old.inputs, new_inputs)
+        changed = self.changed(old, new_inputs)
         if not changed:
             return "same"
         old_hosts = ((old.inputs.get("taskSpec") or {}).get("containerSpec") or {}).get("hosts")
@@ -40,7 +51,7 @@ class Service(ResourceHandler):
 
     def create(self, ctx: ResourceContext) -> tuple[str, dict[str, Any]]:
         name = ctx.inputs.get("name") or autoname(ctx.name)
-        spec = service_spec(ctx.inputs)
+        spec = pinned(ctx, service_spec(ctx.inputs))
         try:
             created = ctx.docker().api.create_service(name=name, **spec)
         except docker.errors.APIError as error:
@@ -52,7 +63,7 @@ class Service(ResourceHandler):
     def update(self, ctx: ResourceContext, old: ResourceRecord) -> tuple[str, dict[str, Any]]:
         api = ctx.docker().api
         current = api.inspect_service(old.id)
-        spec = service_spec(ctx.inputs)
+        spec = pinned(ctx, service_spec(ctx.inputs))
         api.update_service(old.id, current["Version"]["Index"], name=current["Spec"]["Name"], fetch_current_spec=False, **spec)
         self._converge(ctx, old.id)
         return old.id, self.read(ctx, old.id)
@@ -67,7 +78,21 @@ class Service(ResourceHandler):
                 for p in ports
             ]
         mode = ctx.inputs.get("mode") or {"replicated": {"replicas": 1}}
-        return {**ctx.inputs, "name": found["Spec"]["Name"], "mode": mode, "endpointSpec": endpoint, "labels": label_list(found["Spec"].get("Labels"))}
+        task = found["Spec"]["TaskTemplate"]
+        task_spec = {
+            **(ctx.inputs.get("taskSpec") or {}),
+            "containerSpec": {**(ctx.inputs.get("taskSpec") or {}).get("containerSpec", {}), "image": task["ContainerSpec"]["Image"]},
+        }
+        if "RestartPolicy" in task:
+            task_spec["restartPolicy"] = read_restart_policy(task["RestartPolicy"])
+        return {
+            **ctx.inputs,
+            "name": found["Spec"]["Name"],
+            "mode": mode,
+            "endpointSpec": endpoint,
+            "labels": label_list(found["Spec"].get("Labels")),
+            "taskSpec": task_spec,
+        }
 
     def delete(self, ctx: ResourceContext, record: ResourceRecord) -> None:
         api = ctx.docker().api
@@ -102,6 +127,58 @@ class Service(ResourceHandler):
                 errors = sorted({t["Status"].get("Err", "") for t in tasks if t["Status"].get("Err")})
                 raise HarnessError(f"service {ctx.name}: {len(running)}/{wanted} tasks running after {timeout}s; task errors: {errors}")
             time.sleep(min(delay, 1.0))
+
+
+def pinned(ctx: ResourceContext, spec: dict[str, Any]) -> dict[str, Any]:
+    """QueryRegistry, as the provider asks: the image pinned to the digest its registry serves, when one answers."""
+    container = spec["task_template"]["ContainerSpec"]
+    image = container["Image"]
+    if "@" in image:
+        return spec
+    try:
+        digest = ctx.docker().api.inspect_distribution(image, auth_config=registry_auth_for(ctx.provider_config, image))
+    except docker.errors.APIError:
+        return spec  # no registry answers for it (a local image): kept as given
+    container["Image"] = f"{image}@{digest['Descriptor']['digest']}"
+    return spec
+
+
+def read_restart_policy(policy: Mapping[str, Any]) -> dict[str, Any]:
+    """flattenTaskRestartPolicy: what the provider stores."""
+    read: dict[str, Any] = {}
+    if policy.get("Condition"):
+        read["condition"] = policy["Condition"]
+    if "Delay" in policy:
+        read["delay"] = short_duration(policy["Delay"])
+    if "MaxAttempts" in policy:
+        read["maxAttempts"] = policy["MaxAttempts"]
+    if "Window" in policy:
+        read["window"] = short_duration(policy["Window"])
+    return read
+
+
+def stored_task_spec(stored: Mapping[str, Any]) -> dict[str, Any]:
+    """The parts of a stored taskSpec the provider read back from the engine."""
+    read: dict[str, Any] = {}
+    if "restartPolicy" in stored:
+        read["restartPolicy"] = stored["restartPolicy"]
+    if "containerSpec" in stored:
+        read["containerSpec"] = stored["containerSpec"]
+    return read
+
+
+def as_planned(task: Mapping[str, Any]) -> dict[str, Any]:
+    """A declared taskSpec as the provider's plan holds it: unset strings empty, unset numbers 0."""
+    planned = dict(task)
+    if "restartPolicy" in planned:
+        policy = planned["restartPolicy"] or {}
+        planned["restartPolicy"] = {
+            "condition": policy.get("condition", ""),
+            "delay": policy.get("delay", ""),
+            "maxAttempts": policy.get("maxAttempts", 0),
+            "window": policy.get("window", ""),
+        }
+    return planned
 
 
 def service_spec(i: Mapping[str, Any]) -> dict[str, Any]:
@@ -156,14 +233,13 @@ def service_spec(i: Mapping[str, Any]) -> dict[str, Any]:
                     "Privileges": drop_none({"SELinuxContext": privileges.get("seLinuxContext")}),
                 }
             ),
-            "RestartPolicy": drop_none(
-                {
-                    "Condition": restart.get("condition"),
-                    "Delay": duration_ns(restart.get("delay")),
-                    "MaxAttempts": restart.get("maxAttempts"),
-                    "Window": duration_ns(restart.get("window")),
-                }
-            )
+            # createRestartPolicy: every field of the block is sent, an unset one as zero.
+            "RestartPolicy": {
+                "Condition": restart.get("condition", ""),
+                "Delay": duration_ns(restart.get("delay")) or 0,
+                "MaxAttempts": restart.get("maxAttempts", 0),
+                "Window": duration_ns(restart.get("window")) or 0,
+            }
             if restart
             else None,
             "Placement": drop_none(

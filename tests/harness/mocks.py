@@ -19,20 +19,21 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import sys
 import threading
 import time
 from pathlib import Path
-from typing import Any, Callable, Iterator, Mapping, TypeVar
+from typing import Any, Callable, Iterable, Iterator, Mapping, TypeVar
 
 import pulumi
 from pulumi.runtime import MockCallArgs, MockResourceArgs
+from pulumi.runtime.mocks import MockMonitor
 
 from . import command_resources, consul_resources, docker_resources
 from .base import HarnessError, HarnessServices, ResourceContext, ResourceHandler
 from .engine import EnginePool, default_docker_host
+from .exposure import plaintext_exposures
 from .state import Operation, ResourceRecord, RunRecord, StateStore
-from .values import plain, provider_inputs
+from .values import contains_secret, plain, provider_inputs
 
 T = TypeVar("T")
 
@@ -56,6 +57,27 @@ class _NoopProvider(ResourceHandler):
 
     def delete(self, ctx, record):
         pass
+
+
+class RegistrationOptions(threading.local):
+    """What the engine is told about the registration under way on this thread, beyond its inputs."""
+
+    urn: str = ""
+    additional_secret_outputs: tuple[str, ...] = ()
+
+
+class HarnessMonitor(MockMonitor):
+    """The mock monitor, handing the harness what `Mocks.new_resource` is not given: URN and options."""
+
+    def __init__(self, harness: "ApplyHarness") -> None:
+        super().__init__(harness)
+        self._options = harness.registering
+
+    def RegisterResource(self, request):  # noqa: N802 (the gRPC method's name)
+        # new_resource runs on this thread, inside super().RegisterResource.
+        self._options.urn = self.make_urn(request.parent, request.type, request.name)
+        self._options.additional_secret_outputs = tuple(request.additionalSecretOutputs)
+        return super().RegisterResource(request)
 
 
 class ApplyHarness(pulumi.runtime.Mocks, HarnessServices):
@@ -94,6 +116,9 @@ class ApplyHarness(pulumi.runtime.Mocks, HarnessServices):
         self._registered: set[str] = set()
         self._in_flight = 0
         self._idle = threading.Condition(self._lock)
+        self.registering = RegistrationOptions()
+        self.monitor = HarnessMonitor(self)
+        """Run programs with this monitor (run_program and run_inline pick it up) so URNs and options reach the harness."""
 
     # ------------------------------------------------------------------ runs
 
@@ -145,6 +170,10 @@ class ApplyHarness(pulumi.runtime.Mocks, HarnessServices):
             raise HarnessError("destroy left resources behind:\n" + "\n".join(failures))
         return run
 
+    def plaintext_exposures(self, credentials: Iterable[str]) -> list[str]:
+        """Where any of `credentials` sits unencrypted in the state or in what a command logged."""
+        return plaintext_exposures(self.state, credentials)
+
     def wait_idle(self, timeout: float = 1800) -> None:
         with self._idle:
             if not self._idle.wait_for(lambda: self._in_flight == 0, timeout=timeout):
@@ -165,11 +194,16 @@ class ApplyHarness(pulumi.runtime.Mocks, HarnessServices):
             raise HarnessError(f"apply harness: resource type {args.typ!r} (resource {args.name!r}) is not implemented")
         if args.resource_id:
             raise HarnessError(f"apply harness: reading/importing existing resources is not implemented ({args.typ} {args.name} id={args.resource_id})")
-        urn = _registering_urn(args)
         inputs = plain(args.inputs)
-        ctx = ResourceContext(args.typ, args.name, urn, inputs, self._provider_config(args.typ, args.provider), self.project_dir, self)
+        # Stored encrypted by the engine: outputs the program marks secret, and those whose input was a secret.
+        secret_outputs = set(self.registering.additional_secret_outputs) | {
+            key for key, value in args.inputs.items() if contains_secret(value)
+        }
+        ctx = ResourceContext(
+            args.typ, args.name, self.registering.urn, inputs, self._provider_config(args.typ, args.provider), self.project_dir, self
+        )
         with self._operation():
-            return self._register(handler, ctx)
+            return self._register(handler, ctx, sorted(secret_outputs))
 
     def call(self, args: MockCallArgs) -> dict:
         """Invokes (data sources) the harness can answer; any other fails the run with its token."""
@@ -207,7 +241,7 @@ class ApplyHarness(pulumi.runtime.Mocks, HarnessServices):
         # Plain values: the harness's stacks export no secrets.
         return name, {"name": name, "outputs": dict(outputs), "secretOutputNames": []}
 
-    def _register(self, handler: ResourceHandler, ctx: ResourceContext) -> tuple[str, dict]:
+    def _register(self, handler: ResourceHandler, ctx: ResourceContext, secret_outputs: list[str]) -> tuple[str, dict]:
         run = self._current_run()
         with self._lock:
             if ctx.urn in self._registered:
@@ -227,7 +261,10 @@ class ApplyHarness(pulumi.runtime.Mocks, HarnessServices):
                 handler.delete(self._context_for(old), old)
                 self.state.remove(ctx.urn)
             resource_id, outputs = handler.create(ctx)
-        record = ResourceRecord(ctx.urn, ctx.type, ctx.name, resource_id, ctx.inputs, outputs, ctx.provider_config, fingerprint, order=old.order if op == "update" else 0)
+        record = ResourceRecord(
+            ctx.urn, ctx.type, ctx.name, resource_id, ctx.inputs, outputs, ctx.provider_config, fingerprint,
+            order=old.order if op == "update" else 0, secret_outputs=secret_outputs,
+        )
         self.state.put(record, new_order=op != "update")
         run.add(Operation(op, ctx.type, ctx.name, time.monotonic() - started))
         return resource_id, outputs
@@ -285,23 +322,3 @@ class ApplyHarness(pulumi.runtime.Mocks, HarnessServices):
             with self._idle:
                 self._in_flight -= 1
                 self._idle.notify_all()
-
-
-def _registering_urn(args: MockResourceArgs) -> str:
-    """The URN the mock monitor computed for this registration.
-
-    `Mocks.new_resource` is not given the URN, but MockMonitor.RegisterResource
-    computes it (including the parent chain) just before calling us. Reading it
-    from that frame keys the state exactly as Pulumi does, so two children with
-    the same name under different parents stay distinct. If a future SDK moves
-    it, fall back to type::name (unique in practice; duplicates fail loudly).
-    """
-    frame = sys._getframe(1)  # pylint: disable=protected-access
-    for _ in range(4):
-        frame = frame.f_back
-        if frame is None:
-            break
-        urn = frame.f_locals.get("urn")
-        if isinstance(urn, str) and urn.startswith("urn:pulumi:") and urn.endswith(f"::{args.name}"):
-            return urn
-    return f"{args.typ}::{args.name}"

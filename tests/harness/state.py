@@ -28,6 +28,8 @@ class ResourceRecord:
     # Inputs the provider compares besides the declared ones (e.g. a build context digest).
     fingerprint: dict[str, Any] = dataclasses.field(default_factory=dict)
     order: int = 0
+    # Top-level properties the engine stores encrypted (additionalSecretOutputs, or a secret input).
+    secret_outputs: list[str] = dataclasses.field(default_factory=list)
 
 
 @dataclasses.dataclass(frozen=True)

@@ -599,7 +599,7 @@ def test_service_replicas_update_in_place_and_global_runs_per_node(swarm, harnes
                 container_spec=pdocker.ServiceTaskSpecContainerSpecArgs(
                     image=BASE_IMAGE, args=["sleep", "600"], env={"ROLE": "replica"}, labels=[pdocker.ServiceTaskSpecContainerSpecLabelArgs(label="x", value="y")]
                 ),
-                restart_policy=pdocker.ServiceTaskSpecRestartPolicyArgs(condition="any", delay="5s"),
+                restart_policy=pdocker.ServiceTaskSpecRestartPolicyArgs(condition="any", delay="5s", window="0s"),
             ),
             mode=pdocker.ServiceModeArgs(replicated=pdocker.ServiceModeReplicatedArgs(replicas=replicas["value"])),
             update_config=pdocker.ServiceUpdateConfigArgs(parallelism=1, delay="10s", failure_action="rollback", order="start-first"),
@@ -624,7 +624,7 @@ def test_service_replicas_update_in_place_and_global_runs_per_node(swarm, harnes
         ["ROLE=replica"],
         {"x": "y"},
     )
-    assert spec["TaskTemplate"]["RestartPolicy"] == {"Condition": "any", "Delay": 5 * 10**9, "MaxAttempts": 0}
+    assert spec["TaskTemplate"]["RestartPolicy"] == {"Condition": "any", "Delay": 5 * 10**9, "MaxAttempts": 0, "Window": 0}
     assert spec["UpdateConfig"] == {
         "Parallelism": 1,
         "Delay": 10 * 10**9,
@@ -638,6 +638,9 @@ def test_service_replicas_update_in_place_and_global_runs_per_node(swarm, harnes
     assert engine.api.inspect_service(first["glob_id"])["Spec"]["Mode"] == {"Global": {}}
     assert len(running_tasks(engine, first["glob_id"], nodes)) == nodes
 
+    harness.apply(lambda: run_inline(harness, program))
+    assert harness.last_run.changes() == []
+
     replicas["value"] = 3
     second = harness.apply(lambda: run_inline(harness, program))
     assert harness.last_run.changes() == [("update", "docker:index/service:Service", "rep")]
@@ -648,6 +651,24 @@ def test_service_replicas_update_in_place_and_global_runs_per_node(swarm, harnes
     harness.destroy()
     assert leftovers(engine, prefix)["services"] == []
     assert not engine.api.containers(all=True, filters={"label": f"com.docker.swarm.service.id={first['rep_id']}"})
+
+
+def test_a_restart_policy_without_a_window_differs_from_what_the_provider_reads_back(swarm, harness, engine, prefix) -> None:
+    """pulumi/pulumi-docker#1285: the provider sends an unset window as 0 and stores "0s", so every `up` updates."""
+
+    def program() -> None:
+        pdocker.Service(
+            "nowindow",
+            name=f"{prefix}-nowindow",
+            task_spec=pdocker.ServiceTaskSpecArgs(
+                container_spec=pdocker.ServiceTaskSpecContainerSpecArgs(image=BASE_IMAGE, args=["sleep", "600"]),
+                restart_policy=pdocker.ServiceTaskSpecRestartPolicyArgs(condition="any"),
+            ),
+        )
+
+    harness.apply(lambda: run_inline(harness, program))
+    harness.apply(lambda: run_inline(harness, program))
+    assert harness.last_run.changes() == [("update", "docker:index/service:Service", "nowindow")]
 
 
 # --------------------------------------------------------------------------- consul
@@ -718,3 +739,43 @@ def test_consul_keys_node_and_service_go_through_the_http_api(harness, engine, p
     assert sorted(harness.last_run.changes()) == [("delete", "consul:index/keys:Keys", "kv"), ("delete", "consul:index/service:Service", "svc")]
     assert consul_api(address, "/v1/kv/", keys="true") == [f"{prefix}/kept"]
     assert consul_api(address, "/v1/catalog/service/cache") == []
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def test_ports_are_diffed_as_the_provider_reads_them_back(harness, prefix) -> None:
+    """pulumi-docker matches each stored binding with the first declared one of its container port:
+    two bindings of one port and protocol never match and replace the container on every `pulumi up`,
+    tcp and udp of one port compare fine, and a real change of a published port still replaces."""
+    ports = {"tcp": free_port(), "udp": free_port(), "second": free_port()}
+
+    def program(bindings):
+        def run() -> None:
+            image = pdocker.RemoteImage("base", name=BASE_IMAGE, keep_locally=True)
+            pdocker.Container(
+                "published",
+                name=f"{prefix}-published",
+                image=image.image_id,
+                command=["sleep", "600"],
+                ports=[pdocker.ContainerPortArgs(internal=53, external=external, ip=ip, protocol=protocol) for external, ip, protocol in bindings],
+            )
+
+        return run
+
+    once_each = [(ports["tcp"], "127.0.0.1", "tcp"), (ports["udp"], "127.0.0.1", "udp")]
+    harness.apply(lambda: run_inline(harness, program(once_each)))
+    harness.apply(lambda: run_inline(harness, program(once_each)))
+    assert harness.last_run.changes() == []
+
+    moved = [(ports["second"], "127.0.0.1", "tcp"), (ports["udp"], "127.0.0.1", "udp")]
+    harness.apply(lambda: run_inline(harness, program(moved)))
+    assert harness.last_run.changes() == [("replace", "docker:index/container:Container", "published")]
+
+    twice_over_udp = [*moved, (ports["tcp"], "127.0.0.2", "udp")]
+    harness.apply(lambda: run_inline(harness, program(twice_over_udp)))
+    harness.apply(lambda: run_inline(harness, program(twice_over_udp)))
+    assert harness.last_run.changes() == [("replace", "docker:index/container:Container", "published")]

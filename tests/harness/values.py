@@ -30,6 +30,15 @@ def plain(value: Any) -> Any:
     return value
 
 
+def contains_secret(value: Any) -> bool:
+    """Whether a wire value is, or holds, a secret."""
+    if isinstance(value, Mapping):
+        return value.get(_SIG) == _SECRET or any(contains_secret(item) for item in value.values())
+    if isinstance(value, (list, tuple)):
+        return any(contains_secret(item) for item in value)
+    return False
+
+
 # Provider inputs the Python SDKs send JSON-encoded (they call to_json on every non-string property).
 JSON_ENCODED_PROVIDER_INPUTS = frozenset(
     {
@@ -85,3 +94,23 @@ def duration_ns(text: str | None) -> int | None:
 def duration_seconds(text: str | None, default: float) -> float:
     nanos = duration_ns(text)
     return default if nanos is None else nanos / 1e9
+
+
+def short_duration(nanos: int) -> str:
+    """How the provider writes a duration it reads back (Go's Duration.String, trailing zero units cut)."""
+    if nanos == 0:
+        return "0s"
+    if nanos % 10**9:
+        for unit, size in (("ms", 10**6), ("us", 10**3), ("ns", 1)):
+            if nanos % size == 0 and nanos < 10**9:
+                return f"{nanos // size}{unit}"
+        return f"{nanos / 10**9:g}s"
+    seconds = nanos // 10**9
+    hours, rest = divmod(seconds, 3600)
+    minutes, seconds = divmod(rest, 60)
+    text = (f"{hours}h" if hours else "") + (f"{minutes}m" if hours or minutes else "") + f"{seconds}s"
+    if text.endswith("m0s"):
+        text = text[:-2]
+    if text.endswith("h0m"):
+        text = text[:-2]
+    return text

@@ -55,6 +55,8 @@ def run_program(
     if project_defaults:
         config = apply_project_config(PROJECT_FILE, stack, config, frozenset(_qualified(key) for key in secret_keys))
     settings.set_root_resource(None)  # type: ignore[arg-type]
+    # Mocks with a monitor of their own (the apply harness) see registrations through it.
+    monitor = monitor or getattr(mocks, "monitor", None)
     pulumi.runtime.set_mocks(mocks, project=PROJECT, stack=stack, preview=False, monitor=monitor)
     pulumi.runtime.set_all_config(
         {key: value if isinstance(value, str) else json.dumps(value) for key, value in config.items()},

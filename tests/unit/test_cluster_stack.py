@@ -46,7 +46,9 @@ def test_every_container_runs_on_its_hosts_engine(cluster: Deployment) -> None:
     for name, host in expected.items():
         registration = containers[name]
         assert registration.provider_urn == engine_urn(cluster, host), name
-        pulled = cluster.by_urn(next(d for d in registration.dependencies if "RemoteImage" in d))
+        pulled = cluster.by_urn(
+            next(d for d in registration.dependencies if "RemoteImage" in d and cluster.by_urn(d).parent == registration.parent)
+        )
         assert pulled.provider_urn == engine_urn(cluster, host), name
 
 
@@ -66,12 +68,12 @@ def test_consul_servers_advertise_and_publish_on_the_private_address_only(cluste
             (8302, 8302, "tcp"),
             (8302, 8302, "udp"),
             (8500, 8500, "tcp"),
-            (8600, 8600, "tcp"),
-            (8600, 8600, "udp"),
-            (53, 8600, "tcp"),
-            (53, 8600, "udp"),
+            (53, 53, "tcp"),
+            (53, 53, "udp"),
         }
         assert {p["ip"] for p in agent["ports"]} == {address}
+        # Two bindings of one container port and protocol would replace the server on every `pulumi up`.
+        assert len({(p["internal"], p["protocol"]) for p in agent["ports"]}) == len(agent["ports"])
 
 
 def test_containers_on_a_host_use_that_hosts_consul(cluster: Deployment) -> None:

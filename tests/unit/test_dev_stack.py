@@ -5,6 +5,7 @@ from collections import Counter
 
 import pytest
 
+from components.consul_server import SERVING_CHECK
 from tests.unit.conftest import Deployment, deploy
 
 CONTAINER = "docker:index/container:Container"
@@ -33,7 +34,7 @@ def test_resource_types_and_counts(dev: Deployment) -> None:
         "docker:index/network:Network": 2,
         "docker:index/volume:Volume": 2,
         "docker:index/image:Image": 3,
-        REMOTE_IMAGE: 5,
+        REMOTE_IMAGE: 7,
         CONTAINER: 6,
         "docker:index/service:Service": 2,
         COMMAND: 3,
@@ -107,9 +108,27 @@ def test_a_single_consul_server_bootstraps_itself(dev: Deployment) -> None:
     assert "-datacenter=dc1" in command
     assert not [flag for flag in command if flag.startswith("-retry-join")]
     assert {"internal": 8500, "external": 8500, "ip": "127.0.0.1", "protocol": "tcp"} in agent["ports"]
-    assert {"internal": 8600, "external": 53, "ip": "172.29.0.1", "protocol": "udp"} in agent["ports"]
+    assert {"internal": 53, "external": 8600, "ip": "127.0.0.1", "protocol": "udp"} in agent["ports"]
+    assert {"internal": 53, "external": 8600, "ip": "127.0.0.1", "protocol": "tcp"} in agent["ports"]
+    assert len(agent["ports"]) == 3
+    assert "-dns-port=53" in command
+    # Containers use it as their DNS server: at a fixed address on the stack network.
+    assert agent["networksAdvanced"][0]["ipv4Address"] == "172.29.0.254"
     assert agent["volumes"] == [{"volumeName": "dev-consul-1-data", "containerPath": "/consul/data"}]
-    assert agent["healthcheck"]["tests"] == ["CMD", "consul", "members"]
+    assert agent["healthcheck"]["tests"] == ["CMD-SHELL", SERVING_CHECK]
+    assert agent["wait"] is True
+
+
+def test_consul_servers_are_replaced_one_after_the_other() -> None:
+    """Each server waits for the one before it to serve, so an update never stops them all at once."""
+    dev3 = deploy("dev", {"consulServers": 3})
+    agents = {r.name: r for r in dev3.of_type("docker:index/container:Container") if r.name.startswith("consul-")}
+    assert not any(urn.startswith("urn:") and "Container::consul-" in urn for urn in agents["consul-consul-1-agent"].dependencies)
+    assert agents["consul-consul-1-agent"].urn in agents["consul-consul-2-agent"].dependencies
+    assert agents["consul-consul-2-agent"].urn in agents["consul-consul-3-agent"].dependencies
+    for node in ("consul-1", "consul-2", "consul-3"):
+        agent = container(dev3, f"consul-{node}-agent")
+        assert agent["wait"] is True and agent["healthcheck"]["tests"] == ["CMD-SHELL", SERVING_CHECK]
 
 
 def test_three_consul_servers_expect_three_and_retry_join_the_others() -> None:
@@ -146,13 +165,13 @@ def test_the_client_asks_consul_over_http_and_dns(dev: Deployment) -> None:
     client_env = env(dev, "client-container")
     assert client_env["CONSUL_HTTP_ADDR"] == "http://consul-1:8500"
     assert client_env["CONSUL_DNS_SERVER"] == "consul-1"
-    assert client_env["CONSUL_DNS_PORT"] == "8600"
-    assert container(dev, "client-container")["dns"] == ["172.29.0.1"]
+    assert client_env["CONSUL_DNS_PORT"] == "53"
+    assert container(dev, "client-container")["dns"] == ["172.29.0.254"]
 
 
 def test_long_running_containers_use_consul_dns(dev: Deployment) -> None:
     for name in ("compose-web", "compose-redis", "app-server1", "app-server2", "client-container"):
-        assert container(dev, name)["dns"] == ["172.29.0.1"], name
+        assert container(dev, name)["dns"] == ["172.29.0.254"], name
     assert "-recursor=127.0.0.11" in container(dev, "consul-consul-1-agent")["command"]
 
 
@@ -180,6 +199,16 @@ def test_swarm_services_come_after_swarm_init(dev: Deployment) -> None:
     assert replicated.inputs["mode"] == {"replicated": {"replicas": 2}}
     assert global_.inputs["name"] == "dev-heyworld_global"
     assert global_.inputs["mode"] == {"global": True}
+
+
+def test_services_run_their_image_pinned_as_swarm_stores_it(dev: Deployment) -> None:
+    """What pulumi-docker reads back: the image by its registry digest, and the restart window "0s"."""
+    for name in ("heyworld", "heyworld-global"):
+        service = dev.one("docker:index/service:Service", f"{name}-service")
+        pulled = dev.one(REMOTE_IMAGE, f"{name}-image")
+        assert pulled.provider == service.provider and pulled.inputs["name"] == "alpine:3.20"
+        assert service.inputs["taskSpec"]["containerSpec"]["image"] == f"alpine:3.20@sha256:{name}-image"
+        assert service.inputs["taskSpec"]["restartPolicy"] == {"condition": "any", "delay": "5s", "window": "0s"}
 
 
 def test_heyworld_replicas_follow_config() -> None:

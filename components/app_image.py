@@ -19,6 +19,8 @@ class AppImageArgs:
     """repository[:tag]; with a registry, the repository starts with its server."""
     base_image: str
     """The Dockerfile's BASE_IMAGE build argument."""
+    platform: str
+    """os/architecture to build for, e.g. linux/amd64."""
     registry: Optional[RegistryLogin] = None
     """Push there so other engines can pull; without one the image stays on the building engine."""
     ca_certificates: Optional[str] = None
@@ -46,6 +48,7 @@ class AppImage(pulumi.ComponentResource):
             build=docker.DockerBuildArgs(
                 context=args.context,
                 args=build_arguments(args),
+                platform=args.platform,
             ),
             skip_push=args.registry is None,
             registry=docker.RegistryArgs(

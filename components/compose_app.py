@@ -57,8 +57,9 @@ class ComposeApp(pulumi.ComponentResource):
             dns=list(args.dns) or None,
             restart="unless-stopped",
             healthcheck=docker.ContainerHealthcheckArgs(
-                tests=["CMD", "redis-cli", "ping"], interval="5s", timeout="3s", retries=5
+                tests=["CMD", "redis-cli", "ping"], interval="1s", timeout="3s", start_period="30s", retries=5
             ),
+            wait=True,
             # A fixed container name cannot exist twice, even for a moment.
             opts=child_options(self, opts, delete_before_replace=True),
         )
@@ -77,10 +78,13 @@ class ComposeApp(pulumi.ComponentResource):
             restart="unless-stopped",
             healthcheck=docker.ContainerHealthcheckArgs(
                 tests=["CMD", "python3", "-c", f"import urllib.request; urllib.request.urlopen('http://127.0.0.1:{WEB_PORT}/health')"],
-                interval="5s",
+                interval="1s",
                 timeout="3s",
+                start_period="30s",
                 retries=5,
             ),
+            # `pulumi up` returns once web answers, so the user's first request counts.
+            wait=True,
             opts=child_options(self, opts, delete_before_replace=True, depends_on=[redis]),
         )
         self.network_name = network.name

@@ -47,8 +47,20 @@ def worker_environment(args: DistributedAppArgs, worker_id: str, port: int) -> l
     return env
 
 
+# Healthy once Consul's agent reports this worker's own check passing: from then on the catalog
+# and Consul DNS list it, so `pulumi up` returns only when a user's next lookup finds every worker.
+REGISTERED_CHECK = (
+    "import os, urllib.request; "
+    "agent = os.environ['CONSUL_HTTP_ADDR'].rstrip('/'); "
+    "agent = agent if '://' in agent else 'http://' + agent; "
+    "urllib.request.urlopen(agent + '/v1/agent/health/service/id/' + os.environ['SERVICE_ID'], timeout=2)"
+)
+
+
 class DistributedApp(pulumi.ComponentResource):
     worker_ids: tuple[str, ...]
+    workers: tuple[docker.Container, ...]
+    """Each is created only once registered and passing in Consul: depend on them to find them there."""
     container_names: pulumi.Output[list[str]]
 
     def __init__(self, name: str, args: DistributedAppArgs, opts: pulumi.ResourceOptions | None = None) -> None:
@@ -72,12 +84,17 @@ class DistributedApp(pulumi.ComponentResource):
                     else None,
                     dns=list(args.dns) or None,
                     restart="unless-stopped",
+                    healthcheck=docker.ContainerHealthcheckArgs(
+                        tests=["CMD", "python3", "-c", REGISTERED_CHECK], interval="1s", timeout="3s", start_period="60s", retries=3
+                    ),
+                    wait=True,
                     # Pulumi force-removes a container unless told to stop it first; stopped,
                     # the worker deregisters itself from Consul on SIGTERM.
                     destroy_grace_seconds=15,
                     opts=child_options(self, opts, delete_before_replace=True),
                 )
             )
+        self.workers = tuple(workers)
         self.worker_ids = tuple(args.worker_ids)
         self.container_names = pulumi.Output.all(*[worker.name for worker in workers])
         self.register_outputs({"worker_ids": list(self.worker_ids), "container_names": self.container_names})

@@ -18,10 +18,11 @@ from components.options import child_options
 MANAGER_PORT = 2377
 _NODE_STATE = "docker info --format '{{.Swarm.LocalNodeState}}'"
 
-# Idempotent: an engine already in a swarm is left as it is.
+# Idempotent: an engine already in a swarm is left as it is. `swarm init` prints the worker
+# join command, token included, and a command's output is logged and kept in the state: drop it.
 INIT_SCRIPT = f"""set -eu
 if [ "$({_NODE_STATE})" != active ]; then
-  docker swarm init --advertise-addr "$SWARM_ADVERTISE_ADDR" >&2
+  docker swarm init --advertise-addr "$SWARM_ADVERTISE_ADDR" >/dev/null
 fi
 docker info --format '{{{{.Swarm.NodeID}}}}'
 """

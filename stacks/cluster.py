@@ -36,7 +36,13 @@ def build(cfg: StackConfig) -> dict[str, pulumi.Input]:
     engines = {host.name: DockerHost(host.name, _host_args(cluster, host, prefix, registry)) for host in cluster.hosts}
 
     build_engine = docker.Provider("build-engine", host=cluster.build_docker_url)
-    images = build_images(cfg, registry=registry, opts=pulumi.ResourceOptions(providers={"docker": build_engine}))
+    # The compose app is dev's: nothing in the cluster runs it.
+    images = build_images(
+        cfg,
+        registry=registry,
+        opts=pulumi.ResourceOptions(providers={"docker": build_engine}),
+        apps=("distributed_app", "distributed_client"),
+    )
 
     servers = cluster.with_role("consul-server")
     consul = ConsulCluster(
@@ -75,9 +81,10 @@ def build(cfg: StackConfig) -> dict[str, pulumi.Input]:
         return pulumi.ResourceOptions(providers={"docker": engines[host.name].provider}, depends_on=[consul.ready, catalog])
 
     worker_ids = [f"server{index}" for index in range(1, cfg.workload.app_workers + 1)]
+    workers = []
     for host in cluster.with_role("app"):
         consul_address = _consul_address(cluster, host)
-        DistributedApp(
+        app = DistributedApp(
             f"app-{host.name}",
             DistributedAppArgs(
                 name_prefix=prefix,
@@ -92,6 +99,7 @@ def build(cfg: StackConfig) -> dict[str, pulumi.Input]:
             ),
             opts=on(host),
         )
+        workers += app.workers
     clients = {}
     for host in cluster.with_role("client"):
         consul_address = _consul_address(cluster, host)
@@ -107,7 +115,8 @@ def build(cfg: StackConfig) -> dict[str, pulumi.Input]:
                 kv_prefix=cfg.workload.kv_prefix,
                 dns=[consul_address],
             ),
-            opts=on(host),
+            # Its first report already lists every worker.
+            opts=pulumi.ResourceOptions.merge(on(host), pulumi.ResourceOptions(depends_on=workers)),
         )
 
     manager = cluster.host(cluster.swarm_manager)

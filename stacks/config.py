@@ -37,6 +37,8 @@ class Images:
     heyworld: str
     app_base: str
     """Base image our own Dockerfiles build FROM (their BASE_IMAGE build argument)."""
+    platform: str
+    """os/architecture our images are built for."""
     build_ca_certificates: Optional[str] = None
     """PEM certificates pip trusts in our builds, behind a proxy that re-signs TLS."""
 
@@ -178,6 +180,7 @@ class _Reader(ConfigValues):
                 consul=self.text("consulImage", default="hashicorp/consul:1.16"),
                 heyworld=self.text("heyworldImage", default="alpine:3.20"),
                 app_base=self.text("appBaseImage", default="python:3.12-slim"),
+                platform=self.text("buildPlatform", default="linux/amd64"),
                 build_ca_certificates=self._config.get("buildCaCertificates") or None,
             ),
             workload=workload,

@@ -101,7 +101,7 @@ def build(cfg: StackConfig) -> dict[str, pulumi.Input]:
     )
     # Workers read their settings from KV when they start.
     after_catalog = pulumi.ResourceOptions.merge(after_consul, pulumi.ResourceOptions(depends_on=[catalog]))
-    DistributedApp(
+    app = DistributedApp(
         "app",
         DistributedAppArgs(
             name_prefix=prefix,
@@ -128,7 +128,8 @@ def build(cfg: StackConfig) -> dict[str, pulumi.Input]:
             kv_prefix=cfg.workload.kv_prefix,
             dns=consul_dns,
         ),
-        opts=after_catalog,
+        # Its first report already lists every worker.
+        opts=pulumi.ResourceOptions.merge(after_catalog, pulumi.ResourceOptions(depends_on=list(app.workers))),
     )
 
     swarm = SwarmCluster(

@@ -15,9 +15,9 @@ HEYWORLD_ARGS = ("sh", "-c", "while true; do echo hey world from $(hostname); sl
 
 
 def build_images(
-    cfg: StackConfig, registry: Optional[RegistryLogin], opts: pulumi.ResourceOptions
+    cfg: StackConfig, registry: Optional[RegistryLogin], opts: pulumi.ResourceOptions, apps: tuple[str, ...] = APPS
 ) -> dict[str, AppImage]:
-    """Our images, built from apps/<app>/Dockerfile (paths relative to the project, where Pulumi runs)."""
+    """Our images (those of `apps`), built from apps/<app>/Dockerfile (paths relative to the project, where Pulumi runs)."""
     repository = f"{registry.server}/orchestration" if registry else "orchestration"
     return {
         app: AppImage(
@@ -26,12 +26,13 @@ def build_images(
                 context=f"apps/{app}",
                 image_name=f"{repository}/{app}:{cfg.stack}",
                 base_image=cfg.images.app_base,
+                platform=cfg.images.platform,
                 ca_certificates=cfg.images.build_ca_certificates,
                 registry=registry,
             ),
             opts=opts,
         )
-        for app in APPS
+        for app in apps
     }
 
 

@@ -46,7 +46,6 @@ HOSTS = ("larry", "curly", "moe")
 # The seed's layout: a Consul server everywhere, workers on larry and curly, the client on moe.
 SEED_ROLES = {"larry": ["consul-server", "app"], "curly": ["consul-server", "app"], "moe": ["consul-server", "client"]}
 CONSUL_HTTP_PORT = 8500
-CONSUL_DNS_PORTS = (53, 8600)
 # Nested engines are slow to answer while they build images or restart.
 NESTED_ENGINE_TIMEOUT = 600
 

@@ -19,7 +19,6 @@ from tests.harness.local_images import BASE_IMAGE, CONSUL_IMAGE
 
 from .cluster_support import (
     CLUSTER_STACK,
-    CONSUL_DNS_PORTS,
     HOSTS,
     SANDBOX_STACK,
     SANDBOX_SUBNET,
@@ -117,11 +116,11 @@ def test_consul_servers_agree_on_a_leader_among_three_peers(cluster: Cluster, sa
 
 
 def test_each_host_resolves_the_others_through_consul_dns(cluster: Cluster, sandbox: Sandbox) -> None:
+    # On port 53 of each host's address, the resolver its containers use too.
     for host in HOSTS:
-        for port in CONSUL_DNS_PORTS:  # 8600, and 53 for containers that use the host as their resolver
-            for other in HOSTS:
-                if other != host:
-                    assert cluster.resolve(host, port, f"{other}.node.consul") == [sandbox.address(other)], (host, port)
+        for other in HOSTS:
+            if other != host:
+                assert cluster.resolve(host, 53, f"{other}.node.consul") == [sandbox.address(other)], host
     assert cluster.resolve("moe", 53, "consul.service.consul") == sorted(sandbox.address(host) for host in HOSTS)
 
 
@@ -170,7 +169,7 @@ def test_the_client_on_moe_finds_the_workers_on_larry_and_curly(cluster: Cluster
     assert report["dns_a"] == sorted(sandbox.address(host) for host in WORKERS)
     # All four over UDP: the client asks with EDNS, past Consul's 3-record limit for plain UDP.
     assert sorted((r["address"], r["port"]) for r in report["dns_srv"]) == expected
-    assert cluster.resolve_srv("moe", 8600, "distributed_app.service.consul", tcp=True) == expected
+    assert cluster.resolve_srv("moe", 53, "distributed_app.service.consul", tcp=True) == expected
     assert report["kv"] == {"greeting": GREETING, "workers": "4"}
     # The long-running client says the same in its logs.
     client = sandbox.docker("moe").containers.get(f"{CLUSTER_STACK}-client")
@@ -207,7 +206,7 @@ def test_consul_keeps_a_leader_without_curly_and_curly_rejoins_with_the_data(clu
             cluster.kv_put("larry", "e2e-faults/during", "written by two servers")
             assert cluster.kv_get("moe", "e2e-faults/during") == "written by two servers"
             assert cluster.resolve("larry", 53, "moe.node.consul") == [sandbox.address("moe")]
-            assert cluster.resolve("moe", 8600, "larry.node.consul") == [sandbox.address("larry")]
+            assert cluster.resolve("moe", 53, "larry.node.consul") == [sandbox.address("larry")]
         finally:
             server.start()
     with phase("fault: the Consul server on curly started again, rejoins"):

@@ -274,3 +274,15 @@ def test_builds_can_trust_a_proxys_certificates() -> None:
     for app in ("composeapp", "distributed_app", "distributed_client"):
         args = behind_proxy.one("docker:index/image:Image", f"{app}-image-build").inputs["build"]["args"]
         assert args["EXTRA_CA_CERTS"].startswith("-----BEGIN CERTIFICATE-----"), app
+
+
+def test_up_returns_once_what_a_user_checks_next_answers(dev: Deployment) -> None:
+    """Workers are created once passing in Consul, web and Redis once healthy; the client after the workers."""
+    workers = [dev.one(CONTAINER, f"app-{worker}") for worker in ("server1", "server2")]
+    for worker in workers:
+        assert worker.inputs["wait"] is True
+        assert "/v1/agent/health/service/id/" in worker.inputs["healthcheck"]["tests"][-1]
+    for name in ("compose-web", "compose-redis"):
+        assert dev.one(CONTAINER, name).inputs["wait"] is True
+    client = dev.one(CONTAINER, "client-container")
+    assert {worker.urn for worker in workers} <= client.dependencies

@@ -176,8 +176,8 @@ def test_cluster_on_the_sandbox_outputs_is_the_cluster_on_hand_written_hosts(san
 def test_a_registry_set_in_config_wins_over_the_stacks(sandbox: Deployment) -> None:
     overrides = {"environment": "cluster", "hostsFromStack": SANDBOX, "registry": "registry.example.com:5000"}
     cluster = deploy_with_stacks("trial", overrides, {SANDBOX: sandbox.outputs})
-    build = cluster.one("docker:index/image:Image", "composeapp-image-build").inputs
-    assert build["imageName"] == "registry.example.com:5000/orchestration/composeapp:trial"
+    build = cluster.one("docker:index/image:Image", "distributed_app-image-build").inputs
+    assert build["imageName"] == "registry.example.com:5000/orchestration/distributed_app:trial"
 
 
 BAD_SANDBOX_CONFIGS = {

@@ -135,7 +135,7 @@ class ConsulServer(pulumi.ComponentResource):
             volumes=[docker.ContainerVolumeArgs(volume_name=data.name, container_path=DATA_DIR)],
             restart="unless-stopped",
             healthcheck=docker.ContainerHealthcheckArgs(
-                tests=["CMD-SHELL", SERVING_CHECK], interval="2s", timeout="3s", start_period="60s", retries=5
+                tests=["CMD-SHELL", SERVING_CHECK], interval="2s", timeout="3s", start_period="45s", retries=5
             ),
             wait=True,
             # The name and the published ports cannot be held twice on one engine.

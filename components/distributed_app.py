@@ -85,7 +85,7 @@ class DistributedApp(pulumi.ComponentResource):
                     dns=list(args.dns) or None,
                     restart="unless-stopped",
                     healthcheck=docker.ContainerHealthcheckArgs(
-                        tests=["CMD", "python3", "-c", REGISTERED_CHECK], interval="1s", timeout="3s", start_period="60s", retries=3
+                        tests=["CMD", "python3", "-c", REGISTERED_CHECK], interval="1s", timeout="3s", start_period="45s", retries=3
                     ),
                     wait=True,
                     # Pulumi force-removes a container unless told to stop it first; stopped,

@@ -17,11 +17,12 @@ import docker.errors
 from .base import HarnessError, ResourceContext, ResourceHandler, changed_keys
 from .docker_common import autoname, ensure_image, ignore_missing
 from .state import ResourceRecord
-from .values import drop_none, duration_ns, labels
+from .values import drop_none, duration_ns, go_duration, labels
 
 CONTAINER_RUNNING_TIMEOUT_SECONDS = 15  # the provider's containerReadRefreshTimeout
 DEFAULT_WAIT_TIMEOUT_SECONDS = 60  # documented default of `waitTimeout`
 RUNNING_SETTLE_SECONDS = 1.0  # see Container._wait_running
+HEALTHCHECK_DURATIONS = {"interval": "Interval", "timeout": "Timeout", "startPeriod": "StartPeriod", "startInterval": "StartInterval"}
 
 # --------------------------------------------------------------------------- container
 
@@ -33,13 +34,18 @@ class Container(ResourceHandler):
     live_update = frozenset({"restart", "maxRetryCount", "cpuShares", "memory", "cpuSet", "memorySwap"})
     in_place = live_update | frozenset(
         {"mustRun", "wait", "waitTimeout", "destroyGraceSeconds", "removeVolumes", "containerReadRefreshTimeoutMilliseconds"}
+        # Not ForceNew, and nothing the engine can change on a container: the provider only stores it.
+        | {"healthcheck"}
     )
 
     def changed(self, old: ResourceRecord, new_inputs: Mapping[str, Any]) -> set[str]:
-        """As the provider diffs: `ports` against what it read back from the engine, through its suppression."""
-        changed = changed_keys({**old.inputs, "ports": None}, {**new_inputs, "ports": None})
+        """As the provider diffs: `ports` and `healthcheck` against what it read back from the engine."""
+        read_back = {"ports": None, "healthcheck": None}
+        changed = changed_keys({**old.inputs, **read_back}, {**new_inputs, **read_back})
         if not ports_diff_suppressed(old.outputs.get("ports") or [], with_port_defaults(new_inputs.get("ports") or [])):
             changed.add("ports")
+        if with_healthcheck_defaults(new_inputs.get("healthcheck")) != old.outputs.get("healthcheck"):
+            changed.add("healthcheck")
         return changed
 
     def create(self, ctx: ResourceContext) -> tuple[str, dict[str, Any]]:
@@ -77,6 +83,7 @@ class Container(ResourceHandler):
             "networkMode": found["HostConfig"]["NetworkMode"],
             "restart": found["HostConfig"]["RestartPolicy"]["Name"] or "no",
             "ports": published_ports(settings.get("Ports") or {}),
+            "healthcheck": read_healthcheck(found["Config"].get("Healthcheck")),
             "ipAddress": first.get("IPAddress"),
             "ipPrefixLength": first.get("IPPrefixLen"),
             "gateway": first.get("Gateway"),
@@ -379,6 +386,21 @@ def published_ports(bindings: Mapping[str, Any]) -> list[dict[str, Any]]:
         for key, found in ordered
         for binding in found or []
     ]
+
+
+def read_healthcheck(found: Mapping[str, Any] | None) -> dict[str, Any] | None:
+    """What the provider stores: each duration as Go prints it ("60s" comes back as "1m0s")."""
+    if not found:
+        return None
+    durations = {key: go_duration(found.get(field) or 0) for key, field in HEALTHCHECK_DURATIONS.items()}
+    return {"tests": found.get("Test"), **durations, "retries": found.get("Retries") or 0}
+
+
+def with_healthcheck_defaults(declared: Mapping[str, Any] | None) -> dict[str, Any] | None:
+    """A declared healthcheck as the provider plans it: unset durations "0s", unset retries 0."""
+    if not declared:
+        return None
+    return {"tests": declared.get("tests"), **{key: declared.get(key, "0s") for key in HEALTHCHECK_DURATIONS}, "retries": declared.get("retries", 0)}
 
 
 def with_port_defaults(ports: list[Mapping[str, Any]]) -> list[dict[str, Any]]:

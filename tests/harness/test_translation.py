@@ -779,3 +779,25 @@ def test_ports_are_diffed_as_the_provider_reads_them_back(harness, prefix) -> No
     harness.apply(lambda: run_inline(harness, program(twice_over_udp)))
     harness.apply(lambda: run_inline(harness, program(twice_over_udp)))
     assert harness.last_run.changes() == [("replace", "docker:index/container:Container", "published")]
+
+
+def test_healthcheck_durations_are_diffed_as_go_prints_them(harness, prefix) -> None:
+    """The provider stores each healthcheck duration as Go prints it: "60s" is read back as "1m0s"."""
+
+    def program(start_period: str):
+        def run() -> None:
+            image = pdocker.RemoteImage("base", name=BASE_IMAGE, keep_locally=True)
+            pdocker.Container(
+                "checked",
+                name=f"{prefix}-checked",
+                image=image.image_id,
+                command=["sleep", "600"],
+                healthcheck=pdocker.ContainerHealthcheckArgs(tests=["CMD", "true"], interval="2s", start_period=start_period),
+            )
+
+        return run
+
+    for start_period, second_run in (("1m0s", []), ("60s", [("update", "docker:index/container:Container", "checked")])):
+        harness.apply(lambda: run_inline(harness, program(start_period)))
+        harness.apply(lambda: run_inline(harness, program(start_period)))
+        assert harness.last_run.changes() == second_run, start_period

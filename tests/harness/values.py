@@ -96,19 +96,23 @@ def duration_seconds(text: str | None, default: float) -> float:
     return default if nanos is None else nanos / 1e9
 
 
-def short_duration(nanos: int) -> str:
-    """How the provider writes a duration it reads back (Go's Duration.String, trailing zero units cut)."""
+def go_duration(nanos: int) -> str:
+    """Go's time.Duration.String(), how the provider writes the durations it reads back."""
     if nanos == 0:
         return "0s"
-    if nanos % 10**9:
+    if nanos < 10**9:
         for unit, size in (("ms", 10**6), ("us", 10**3), ("ns", 1)):
-            if nanos % size == 0 and nanos < 10**9:
-                return f"{nanos // size}{unit}"
-        return f"{nanos / 10**9:g}s"
-    seconds = nanos // 10**9
-    hours, rest = divmod(seconds, 3600)
-    minutes, seconds = divmod(rest, 60)
-    text = (f"{hours}h" if hours else "") + (f"{minutes}m" if hours or minutes else "") + f"{seconds}s"
+            if nanos >= size:
+                return f"{nanos / size:g}{unit}"
+    hours, rest = divmod(nanos, 3600 * 10**9)
+    minutes, rest = divmod(rest, 60 * 10**9)
+    seconds = f"{rest / 10**9:.9f}".rstrip("0").rstrip(".")
+    return (f"{hours}h" if hours else "") + (f"{minutes}m" if hours or minutes else "") + f"{seconds}s"
+
+
+def short_duration(nanos: int) -> str:
+    """The provider's shortDur: Go's form without trailing zero minutes and seconds ("1m0s" -> "1m")."""
+    text = go_duration(nanos)
     if text.endswith("m0s"):
         text = text[:-2]
     if text.endswith("h0m"):

@@ -380,7 +380,8 @@ class _ReferencedStack:
 
     def __init__(self, name: str) -> None:
         self.name = name
-        self._reference = pulumi.StackReference(name)
+        # Named after the key: where the stack cannot be read, the engine's error appears under it.
+        self._reference = pulumi.StackReference("hostsFromStack", stack_name=name)
 
     def output(self, key: str) -> Any:
         """The output's value, or None when the stack has no such output (or only a secret one)."""

@@ -54,9 +54,10 @@ def build(cfg: StackConfig) -> dict[str, pulumi.Input]:
         for host in sandbox.hosts
     }
     first = next(iter(hosts.values()))
+    names = list(hosts)
     return {
         "hosts": [
-            {"name": name, "docker": host.docker_url, "address": host.address, "roles": list(HOST_ROLES)}
+            {"name": name, "docker": host.docker_url, "address": host.address, "roles": chapter_roles(names, name)}
             for name, host in hosts.items()
         ],
         "registry": registry.server,
@@ -65,3 +66,10 @@ def build(cfg: StackConfig) -> dict[str, pulumi.Input]:
         "dockerHosts": {name: host.docker_url for name, host in hosts.items()},
         "addresses": {name: host.address for name, host in hosts.items()},
     }
+
+
+def chapter_roles(names: list[str], name: str) -> list[str]:
+    """The chapter's roles: a Consul server on every host, workers on all but the last, the client on the last."""
+    if len(names) == 1:
+        return list(HOST_ROLES)
+    return ["consul-server", "client"] if name == names[-1] else ["consul-server", "app"]

@@ -2,8 +2,13 @@
 VENV := venv
 PYTHON := $(VENV)/bin/python
 STACK ?= dev
-# The dev stack holds no secrets; set your own passphrase for stacks that do.
+# dev holds no secrets: its passphrase is empty, and Pulumi.dev.yaml carries the salt made for that
+# passphrase, so `make up` leaves the committed file as it is. Other stacks take yours.
+ifeq ($(STACK),dev)
+export PULUMI_CONFIG_PASSPHRASE :=
+else
 export PULUMI_CONFIG_PASSPHRASE ?=
+endif
 
 .PHONY: up preview destroy test unit graph
 

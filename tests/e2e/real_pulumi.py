@@ -1,0 +1,164 @@
+"""The real Pulumi CLI and provider plugins, where this machine has them, driving a copy of the project.
+
+No registry serves the CLI or the plugins, so CI has neither and these tests skip there, with the
+reason; on a machine where `pulumi` is on PATH and `pulumi plugin ls` lists the docker, command
+and consul plugins at the versions the Python SDKs ask for, they run the lifecycle Pulumi's own
+ProgramTester runs: preview, up, a preview that must propose nothing, an edit, destroy.
+
+The project is copied to a temporary folder whose `Pulumi.yaml` keeps state there too, so neither
+the repository's files nor the user's `~/.pulumi` are touched.
+"""
+from __future__ import annotations
+
+import contextlib
+import importlib.metadata
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any, Iterator
+
+import pytest
+import yaml
+
+from tests.harness.local_images import BASE_IMAGE, CONSUL_IMAGE, REDIS_IMAGE, extra_ca_certificates
+from tests.support.program import PROJECT_DIR
+
+from .support import PHASES, build_stand_in_images
+
+PLUGINS = {"docker": "pulumi_docker", "command": "pulumi_command", "consul": "pulumi_consul"}
+COMMAND_TIMEOUT_SECONDS = 900
+
+
+def missing_toolchain() -> str | None:
+    """Why the real suite cannot run here, or None when it can."""
+    if not shutil.which("pulumi"):
+        return "real-Pulumi suite: no `pulumi` CLI on PATH (build one from source; see issue 10)"
+    listed = subprocess.run(["pulumi", "plugin", "ls", "--json"], capture_output=True, text=True, check=False)
+    installed = {(p["name"], p["version"]) for p in json.loads(listed.stdout or "[]") if p.get("kind") == "resource"}
+    wanted = {(name, importlib.metadata.version(package)) for name, package in PLUGINS.items()}
+    missing = sorted(f"{name} {version}" for name, version in wanted - installed)
+    return f"real-Pulumi suite: plugins not installed: {', '.join(missing)}" if missing else None
+
+
+def skip_without_toolchain() -> None:
+    reason = missing_toolchain()
+    if reason:
+        pytest.skip(reason)
+
+
+class RealProject:
+    """A copy of the project with its own file backend, driven by the `pulumi` CLI."""
+
+    def __init__(self, stack: str, passphrase: str = "") -> None:
+        self.stack = stack
+        self._folder = tempfile.TemporaryDirectory(prefix="orchestration-real-")
+        self.dir = Path(self._folder.name) / "project"
+        shutil.copytree(PROJECT_DIR, self.dir, ignore=shutil.ignore_patterns("venv", ".git", "__pycache__", ".pytest_cache"))
+        # The virtualenv this test runs in holds the program's requirements.
+        (self.dir / "venv").symlink_to(Path(sys.prefix))
+        state = Path(self._folder.name) / "state"
+        state.mkdir()
+        project = yaml.safe_load((self.dir / "Pulumi.yaml").read_text())
+        project["backend"] = {"url": f"file://{state}"}
+        (self.dir / "Pulumi.yaml").write_text(yaml.safe_dump(project, sort_keys=False))
+        self.environment = {
+            **os.environ,
+            "PULUMI_CONFIG_PASSPHRASE": passphrase,
+            "PULUMI_SKIP_UPDATE_CHECK": "true",
+            "PULUMI_IGNORE_AMBIENT_PLUGINS": "true",
+        }
+        self.timings: dict[str, float] = {}
+
+    def run(self, *arguments: str, label: str | None = None, check: bool = True, stdin: str | None = None) -> subprocess.CompletedProcess:
+        started = time.monotonic()
+        completed = subprocess.run(
+            ["pulumi", *arguments, "--stack", self.stack, "--non-interactive"],
+            cwd=self.dir,
+            env=self.environment,
+            input=stdin,
+            capture_output=True,
+            text=True,
+            timeout=COMMAND_TIMEOUT_SECONDS,
+            check=False,
+        )
+        self.timings[label or " ".join(arguments)] = time.monotonic() - started
+        if check and completed.returncode != 0:
+            raise AssertionError(f"pulumi {' '.join(arguments)}: exit {completed.returncode}\n{completed.stdout[-4000:]}\n{completed.stderr[-4000:]}")
+        return completed
+
+    def init(self) -> None:
+        """What `make up` does first (`stack select` takes no --stack flag)."""
+        completed = subprocess.run(
+            ["pulumi", "stack", "select", "--create", self.stack, "--secrets-provider", "passphrase", "--non-interactive"],
+            cwd=self.dir,
+            env=self.environment,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        if completed.returncode != 0:
+            raise AssertionError(f"pulumi stack select --create {self.stack}: {completed.stderr}")
+
+    def set_config(self, values: dict[str, Any]) -> None:
+        for key, value in values.items():
+            if isinstance(value, str) and "\n" in value:  # PEM text goes in on stdin, as `--` would not help
+                self.run("config", "set", key, stdin=value, label=f"config set {key}")
+            else:
+                self.run("config", "set", key, str(value).lower() if isinstance(value, bool) else str(value), label=f"config set {key}")
+
+    def outputs(self) -> dict[str, Any]:
+        return json.loads(self.run("stack", "output", "--json").stdout)
+
+    def preview_changes(self, label: str) -> list[tuple[str, str, str]]:
+        """What `pulumi preview` proposes, as (operation, type, name), the unchanged left out."""
+        steps = json.loads(self.run("preview", "--json", label=label).stdout).get("steps") or []
+        changes = []
+        for step in steps:
+            _, _, types, name = step["urn"].split("::", 3)
+            if step["op"] not in ("same", "read"):
+                changes.append((step["op"], types.split("$")[-1], name))
+        return sorted(changes)
+
+    def exported_state(self) -> str:
+        return self.run("stack", "export").stdout
+
+    def close(self) -> None:
+        self._folder.cleanup()
+
+
+@contextlib.contextmanager
+def deployed(engine, stack: str = "dev", **overrides: Any) -> Iterator[RealProject]:
+    """`make up` for `stack` with this machine's images (and `overrides`), destroyed at the end."""
+    skip_without_toolchain()
+    build_stand_in_images(engine)
+    project = RealProject(stack)
+    stack_file = project.dir / f"Pulumi.{stack}.yaml"
+    committed = stack_file.read_bytes() if stack_file.exists() else None
+    project.swarm_was_active = engine.info()["Swarm"]["LocalNodeState"] == "active"
+    project.init()
+    project.stack_file_untouched = committed is not None and stack_file.read_bytes() == committed
+    project.set_config(
+        {
+            "redisImage": REDIS_IMAGE,
+            "consulImage": CONSUL_IMAGE,
+            "heyworldImage": BASE_IMAGE,
+            "appBaseImage": BASE_IMAGE,
+            "buildCaCertificates": extra_ca_certificates(),
+            **overrides,
+        }
+    )
+    try:
+        project.run("preview", label="real: first preview")
+        project.up_output = project.run("up", "--yes", "--skip-preview", label="real: first up").stdout
+        yield project
+    finally:
+        try:
+            project.run("destroy", "--yes", "--skip-preview", label="real: destroy at the end", check=False)
+        finally:
+            PHASES.extend((f"{name} ({stack}, {overrides or 'defaults'})", seconds) for name, seconds in project.timings.items() if name.startswith("real:"))
+            project.close()

@@ -1,0 +1,76 @@
+"""The dev stack through the real Pulumi CLI and providers, where this machine has them (see real_pulumi.py).
+
+What a new user does: `make up`'s stack init and `pulumi up` with only the stack file and the image
+keys this machine needs; the chapter's checks the moment `up` returns, without waiting; then the
+checks the real CLI failed before: no change proposed by a second preview, the replicas change as
+exactly one in-place update, no join token in the state or the output, and destroy leaving nothing.
+"""
+from __future__ import annotations
+
+import re
+import urllib.request
+
+import dns.resolver
+import pytest
+import requests
+
+from tests.harness.engine import objects_named_with
+
+from .real_pulumi import RealProject, deployed
+
+pytestmark = pytest.mark.docker
+
+SERVICE = "docker:index/service:Service"
+
+
+@pytest.fixture(scope="module")
+def real(engine) -> RealProject:
+    with deployed(engine) as project:
+        yield project
+
+
+def test_make_up_leaves_the_committed_stack_file_as_it_is(real: RealProject) -> None:
+    assert real.stack_file_untouched
+
+
+def test_the_chapters_checks_answer_as_soon_as_up_returns(real: RealProject) -> None:
+    outputs = real.outputs()
+    body = urllib.request.urlopen(outputs["webUrl"] + "/", timeout=5).read().decode()
+    assert re.search(r"seen \d+ times", body), body
+    consul = f"http://{outputs['consulHttpAddress']}"
+    passing = requests.get(f"{consul}/v1/health/service/distributed_app", params={"passing": "true"}, timeout=5).json()
+    assert sorted(entry["Service"]["ID"] for entry in passing) == ["server1", "server2"]
+    host, port = outputs["consulDnsAddress"].rsplit(":", 1)
+    resolver = dns.resolver.Resolver(configure=False)
+    resolver.nameservers, resolver.port = [host], int(port)
+    assert len(resolver.resolve("distributed_app.service.consul", "SRV")) == 2
+
+
+def test_a_second_preview_proposes_nothing(real: RealProject) -> None:
+    assert real.preview_changes("real: no-change preview") == []
+    real.run("preview", "--expect-no-changes", label="real: preview --expect-no-changes")
+
+
+def test_no_join_token_reaches_the_state_or_the_output(real: RealProject, engine) -> None:
+    tokens = engine.swarm.attrs["JoinTokens"]
+    state = real.exported_state()
+    for token in (tokens["Worker"], tokens["Manager"]):
+        assert token not in state
+        assert token not in real.up_output
+
+
+def test_more_replicas_are_exactly_one_in_place_update(real: RealProject, engine) -> None:
+    before = engine.services.get("dev-heyworld").id
+    real.set_config({"heyworldReplicas": 3})
+    assert real.preview_changes("real: preview heyworldReplicas 2 -> 3") == [("update", SERVICE, "heyworld-service")]
+    real.run("up", "--yes", "--skip-preview", label="real: up heyworldReplicas 2 -> 3")
+    assert engine.services.get("dev-heyworld").id == before
+    assert engine.services.get("dev-heyworld").attrs["Spec"]["Mode"]["Replicated"]["Replicas"] == 3
+    assert real.preview_changes("real: no-change preview after the update") == []
+
+
+def test_destroy_leaves_nothing(real: RealProject, engine) -> None:
+    real.run("destroy", "--yes", "--skip-preview", label="real: destroy")
+    assert objects_named_with(engine, "dev-") == {"services": [], "containers": [], "networks": [], "volumes": []}
+    if not real.swarm_was_active:
+        assert engine.info()["Swarm"]["LocalNodeState"] == "inactive"

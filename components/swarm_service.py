@@ -51,6 +51,9 @@ class SwarmService(pulumi.ComponentResource):
                 restart_policy=docker.ServiceTaskSpecRestartPolicyArgs(condition="any", delay="5s", window="0s"),
             ),
             mode=mode,
+            # `pulumi up` returns once every replica runs. Replicated only: pulumi-docker's wait
+            # fails on a global service ("no replica count").
+            converge_config=docker.ServiceConvergeConfigArgs(delay="1s", timeout="3m") if args.mode == "replicated" else None,
             update_config=docker.ServiceUpdateConfigArgs(
                 parallelism=args.update_parallelism,
                 delay=args.update_delay,

@@ -109,6 +109,9 @@ class Service(ResourceHandler):
         converge = ctx.inputs.get("convergeConfig")
         if converge is None:
             return
+        if (ctx.inputs.get("mode") or {}).get("global"):
+            # The provider's replicatedConsoleLogUpdater serves every mode, and refuses this one.
+            raise HarnessError(f"service {ctx.name}: no replica count (convergeConfig on a global service)")
         delay = duration_seconds(converge.get("delay"), 7)
         timeout = duration_seconds(converge.get("timeout"), 180)
         deadline = time.monotonic() + timeout
@@ -117,9 +120,7 @@ class Service(ResourceHandler):
             service = api.inspect_service(service_id)
             tasks = api.tasks(filters={"service": service_id, "desired-state": "running"})
             running = [t for t in tasks if t["Status"]["State"] == "running"]
-            wanted = service["Spec"]["Mode"].get("Replicated", {}).get("Replicas")
-            if wanted is None:  # global: one per ready, active node
-                wanted = len([n for n in api.nodes() if n["Status"]["State"] == "ready" and n["Spec"]["Availability"] == "active"])
+            wanted = service["Spec"]["Mode"]["Replicated"]["Replicas"]
             update_state = (service.get("UpdateStatus") or {}).get("State", "completed")
             if len(running) == wanted and len(tasks) == wanted and update_state in ("completed", "rollback_completed"):
                 return

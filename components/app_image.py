@@ -5,6 +5,7 @@ from dataclasses import dataclass
 from typing import Optional
 
 import pulumi
+import pulumi_command as command
 import pulumi_docker as docker
 
 from components.options import child_options
@@ -19,6 +20,8 @@ class AppImageArgs:
     """repository[:tag]; with a registry, the repository starts with its server."""
     base_image: str
     """The Dockerfile's BASE_IMAGE build argument."""
+    docker_url: str
+    """The engine that builds it (the one its provider names); its copy goes on destroy."""
     platform: str
     """os/architecture to build for, e.g. linux/amd64."""
     registry: Optional[RegistryLogin] = None
@@ -60,6 +63,17 @@ class AppImage(pulumi.ComponentResource):
             else None,
             opts=child_options(self, opts),
         )
+        # pulumi-docker's Image never removes what it built. This does, on destroy, and only after
+        # everything that uses the image: `reference` depends on it. An image removed by hand already
+        # must not fail the destroy.
+        removal = command.local.Command(
+            f"{name}-removal",
+            delete='docker image rm "$IMAGE" >&2 || true',
+            environment={"DOCKER_HOST": args.docker_url, "IMAGE": args.image_name},
+            interpreter=["/bin/sh", "-c"],
+            opts=child_options(self, opts, depends_on=[image]),
+        )
         self.digest = image.repo_digest
-        self.reference = image.repo_digest if args.registry else image.image_name
+        built = image.repo_digest if args.registry else image.image_name
+        self.reference = pulumi.Output.all(built, removal.id).apply(lambda values: values[0])
         self.register_outputs({"reference": self.reference, "digest": self.digest})

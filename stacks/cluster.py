@@ -40,6 +40,7 @@ def build(cfg: StackConfig) -> dict[str, pulumi.Input]:
     images = build_images(
         cfg,
         registry=registry,
+        docker_url=cluster.build_docker_url,
         opts=pulumi.ResourceOptions(providers={"docker": build_engine}),
         apps=("distributed_app", "distributed_client"),
     )

@@ -34,7 +34,7 @@ def build(cfg: StackConfig) -> dict[str, pulumi.Input]:
         "local", DockerHostArgs(docker_url=local.docker_url, network_name=f"{prefix}-net", network_subnet=local.network_subnet)
     )
     on_host = pulumi.ResourceOptions(providers={"docker": host.provider})
-    images = build_images(cfg, registry=None, opts=on_host)
+    images = build_images(cfg, registry=None, docker_url=local.docker_url, opts=on_host)
 
     node_names = [f"consul-{index}" for index in range(1, cfg.workload.consul_servers + 1)]
     # Only the first server publishes: one engine has one port 8500. Containers reach its DNS

@@ -15,9 +15,14 @@ HEYWORLD_ARGS = ("sh", "-c", "while true; do echo hey world from $(hostname); sl
 
 
 def build_images(
-    cfg: StackConfig, registry: Optional[RegistryLogin], opts: pulumi.ResourceOptions, apps: tuple[str, ...] = APPS
+    cfg: StackConfig,
+    registry: Optional[RegistryLogin],
+    docker_url: str,
+    opts: pulumi.ResourceOptions,
+    apps: tuple[str, ...] = APPS,
 ) -> dict[str, AppImage]:
-    """Our images (those of `apps`), built from apps/<app>/Dockerfile (paths relative to the project, where Pulumi runs)."""
+    """Our images (those of `apps`), built from apps/<app>/Dockerfile (paths relative to the project, where
+    Pulumi runs) on the engine at `docker_url`, which `opts`' provider names."""
     repository = f"{registry.server}/orchestration" if registry else "orchestration"
     return {
         app: AppImage(
@@ -27,6 +32,7 @@ def build_images(
                 image_name=f"{repository}/{app}:{cfg.stack}",
                 base_image=cfg.images.app_base,
                 platform=cfg.images.platform,
+                docker_url=docker_url,
                 ca_certificates=cfg.images.build_ca_certificates,
                 registry=registry,
             ),

@@ -14,6 +14,7 @@ import urllib.request
 
 import pytest
 
+from stacks.workloads import APPS
 from tests.harness.engine import objects_named_with
 
 from .support import DevStack, build_stand_in_images, wait_for
@@ -157,6 +158,9 @@ def test_destroy_removes_everything_and_leaves_the_swarm(dev: DevStack, engine) 
     dev.destroy()
     assert len(dev.harness.state) == 0
     assert objects_named_with(engine, "dev-") == {"services": [], "containers": [], "networks": [], "volumes": []}
+    # The images the stack built went with it.
+    tags = {tag for image in engine.api.images() for tag in image.get("RepoTags") or []}
+    assert tags & {f"orchestration/{app}:dev" for app in APPS} == set()
     if not dev.swarm_was_active:
         assert engine.info()["Swarm"]["LocalNodeState"] == "inactive"
     with pytest.raises(OSError):

@@ -14,6 +14,7 @@ import dns.resolver
 import pytest
 import requests
 
+from stacks.workloads import APPS
 from tests.harness.engine import objects_named_with
 
 from .real_pulumi import RealProject, deployed
@@ -72,5 +73,8 @@ def test_more_replicas_are_exactly_one_in_place_update(real: RealProject, engine
 def test_destroy_leaves_nothing(real: RealProject, engine) -> None:
     real.run("destroy", "--yes", "--skip-preview", label="real: destroy")
     assert objects_named_with(engine, "dev-") == {"services": [], "containers": [], "networks": [], "volumes": []}
+    # The images the stack built went with it.
+    tags = {tag for image in engine.api.images() for tag in image.get("RepoTags") or []}
+    assert tags & {f"orchestration/{app}:dev" for app in APPS} == set()
     if not real.swarm_was_active:
         assert engine.info()["Swarm"]["LocalNodeState"] == "inactive"

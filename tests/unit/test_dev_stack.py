@@ -11,6 +11,7 @@ from tests.unit.conftest import Deployment, deploy
 CONTAINER = "docker:index/container:Container"
 REMOTE_IMAGE = "docker:index/remoteImage:RemoteImage"
 COMMAND = "command:local:Command"
+DOCKER_IMAGE = "docker:index/image:Image"
 
 
 @pytest.fixture(scope="module")
@@ -37,7 +38,7 @@ def test_resource_types_and_counts(dev: Deployment) -> None:
         REMOTE_IMAGE: 7,
         CONTAINER: 6,
         "docker:index/service:Service": 2,
-        COMMAND: 3,
+        COMMAND: 6,
         "consul:index/node:Node": 1,
         "consul:index/service:Service": 2,
         "consul:index/keys:Keys": 1,
@@ -289,3 +290,14 @@ def test_up_returns_once_what_a_user_checks_next_answers(dev: Deployment) -> Non
         assert dev.one(CONTAINER, name).inputs["wait"] is True
     client = dev.one(CONTAINER, "client-container")
     assert {worker.urn for worker in workers} <= client.dependencies
+
+
+def test_destroy_removes_the_images_it_built_after_everything_that_runs_them(dev: Deployment) -> None:
+    for app in ("composeapp", "distributed_app", "distributed_client"):
+        removal = dev.one(COMMAND, f"{app}-image-removal")
+        assert "create" not in removal.inputs and 'docker image rm "$IMAGE"' in removal.inputs["delete"]
+        assert removal.inputs["environment"] == {"DOCKER_HOST": "unix:///var/run/docker.sock", "IMAGE": f"orchestration/{app}:dev"}
+        assert dev.one(DOCKER_IMAGE, f"{app}-image-build").urn in removal.dependencies
+    # Whatever runs an image depends on its removal, so destroy deletes it first.
+    for pulled, app in (("app-image", "distributed_app"), ("client-image", "distributed_client"), ("compose-web-image", "composeapp")):
+        assert dev.one(COMMAND, f"{app}-image-removal").urn in dev.one(REMOTE_IMAGE, pulled).dependencies

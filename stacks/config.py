@@ -25,6 +25,19 @@ HOST_ROLES = ("consul-server", "app", "client")
 SANDBOX_REGISTRY_NUMBER = 10
 SANDBOX_FIRST_HOST_NUMBER = 11
 
+# Every key of the project's namespace the program reads, in any environment. Pulumi.yaml declares
+# or documents each (a test keeps the three equal); any other is a mistake, most often a typo.
+KNOWN_KEYS = frozenset(
+    {
+        "environment", "datacenter", "consulServers", "appWorkers", "workerPort", "webPort", "heyworldReplicas",
+        "greeting", "redisImage", "consulImage", "heyworldImage", "appBaseImage", "buildPlatform",
+        "buildCaCertificates", "dockerHost", "publishAddress", "consulHttpPort", "consulDnsPort", "networkSubnet",
+        "swarmAdvertiseAddress", "redisThroughConsul", "hosts", "hostsFromStack", "swarmManager", "buildDockerHost",
+        "registry", "registryUsername", "registryPassword", "dockerTlsCa", "dockerTlsCert", "dockerTlsKey",
+        "sandboxHosts", "sandboxSubnet", "sandboxHostImage", "sandboxRegistryImage", "sandboxPrivileged",
+    }
+)
+
 # Docker's own rule for container, network and volume names.
 _DOCKER_NAME = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9_.-]*$")
 
@@ -162,6 +175,7 @@ class _Reader(ConfigValues):
             raise ConfigError(
                 f"stack name {self._stack!r} cannot prefix Docker names: use letters, digits, '_', '.', '-'"
             )
+        self.refuse_unknown_keys(KNOWN_KEYS)
         environment = self.choice("environment", ENVIRONMENTS, default="local")
         workload = self.workload()
         local = cluster = sandbox = None

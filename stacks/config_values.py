@@ -1,12 +1,13 @@
 """Typed getters for one Pulumi config namespace: each returns a valid value or raises naming its key."""
 from __future__ import annotations
 
+import difflib
 import ipaddress
 import re
 from typing import Any, Callable, TypeVar
 
 import pulumi
-from pulumi.runtime.config import is_config_secret
+from pulumi.runtime.config import CONFIG, get_config_env, is_config_secret
 
 DOCKER_URL_SCHEMES = ("unix", "tcp", "ssh")
 # Host and node names become DNS labels (`<name>.node.consul`).
@@ -39,6 +40,16 @@ class ConfigValues:
         if not value.strip():
             raise self.fail(name, "must not be empty")
         return value
+
+    def refuse_unknown_keys(self, known: frozenset[str]) -> None:
+        """A key of this namespace the program does not read is a mistake: say so, with the closest known key."""
+        prefix = f"{self._config.name}:"
+        given = sorted(key.removeprefix(prefix) for key in {*CONFIG.get(), *get_config_env()} if key.startswith(prefix))
+        for name in given:
+            if name not in known:
+                closest = difflib.get_close_matches(name, sorted(known), n=1)
+                hint = f"; did you mean `{self.key(closest[0])}`?" if closest else f"; known keys: {', '.join(sorted(known))}"
+                raise self.fail(name, f"is not a setting of this program{hint}")
 
     def secret(self, name: str) -> pulumi.Output[str] | None:
         """A value that must have been set with `pulumi config set --secret`, never in plain text."""

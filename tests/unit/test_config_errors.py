@@ -23,6 +23,10 @@ def host(base: dict, **fields) -> dict:
 
 
 BAD_CONFIGS = {
+    "a typo in a key": (
+        {"heyworldReplica": 3},
+        "config `orchestration:heyworldReplica`: is not a setting of this program; did you mean `orchestration:heyworldReplicas`?",
+    ),
     "unknown environment": (
         {"environment": "moon"},
         "config `orchestration:environment`: 'moon' is not one of ['local', 'cluster', 'sandbox']",

@@ -53,6 +53,11 @@ def test_every_declared_key_is_read(keys_read: set[str]) -> None:
     assert set(PROJECT_FILE["config"]) - keys_read == set()
 
 
+def test_the_keys_the_program_knows_are_those_it_reads(keys_read: set[str]) -> None:
+    """Any other key in the project's namespace is refused as unknown (a typo), so the list must be whole."""
+    assert config.KNOWN_KEYS == keys_read
+
+
 def test_declared_defaults_are_the_programs_defaults() -> None:
     with_declared_defaults = deploy("dev")
     without = deploy("dev", project_defaults=False)

@@ -1,1 +1,34 @@
-"""Reusable component resources: they take plain typed args and know no environment."""
+"""Reusable component resources: they take plain typed args and know no environment.
+
+The public API is what `__all__` lists; install the package with
+`pip install "orchestration-components @ git+https://<this repository>"` or `pip install <path to it>`.
+"""
+from components.app_image import AppImage, AppImageArgs
+from components.compose_app import ComposeApp, ComposeAppArgs
+from components.consul_catalog import ConsulCatalog, ConsulCatalogArgs, ExternalService
+from components.consul_cluster import ConsulCluster, ConsulClusterArgs, ConsulNodeSpec
+from components.consul_server import DNS_PORT, DOCKER_EMBEDDED_DNS, HTTP_PORT, ConsulServer, ConsulServerArgs, PublishedPort
+from components.distributed_app import DistributedApp, DistributedAppArgs
+from components.distributed_client import DistributedClient, DistributedClientArgs
+from components.docker_host import DockerHost, DockerHostArgs
+from components.docker_in_docker_host import DockerInDockerHost, DockerInDockerHostArgs
+from components.image_registry import ImageRegistry, ImageRegistryArgs
+from components.registry import RegistryLogin
+from components.swarm_cluster import SwarmCluster, SwarmClusterArgs, SwarmNode
+from components.swarm_service import SwarmService, SwarmServiceArgs
+
+__all__ = [
+    "AppImage", "AppImageArgs",
+    "ComposeApp", "ComposeAppArgs",
+    "ConsulCatalog", "ConsulCatalogArgs", "ExternalService",
+    "ConsulCluster", "ConsulClusterArgs", "ConsulNodeSpec",
+    "ConsulServer", "ConsulServerArgs", "PublishedPort", "HTTP_PORT", "DNS_PORT", "DOCKER_EMBEDDED_DNS",
+    "DistributedApp", "DistributedAppArgs",
+    "DistributedClient", "DistributedClientArgs",
+    "DockerHost", "DockerHostArgs",
+    "DockerInDockerHost", "DockerInDockerHostArgs",
+    "ImageRegistry", "ImageRegistryArgs",
+    "RegistryLogin",
+    "SwarmCluster", "SwarmClusterArgs", "SwarmNode",
+    "SwarmService", "SwarmServiceArgs",
+]

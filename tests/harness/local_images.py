@@ -21,6 +21,7 @@ CONSUL_IMAGE = "orchestration-e2e/consul:latest"
 # The sandbox's Docker-in-Docker hosts and its registry (apps/dind-host, apps/registry).
 DIND_HOST_IMAGE = "orchestration-e2e/dind-host:latest"
 REGISTRY_IMAGE = "orchestration-e2e/registry:2"
+WORKER_IMAGE = "orchestration-e2e/distributed_app:latest"
 
 
 def require_base_image(engine: docker.DockerClient) -> None:
@@ -59,6 +60,13 @@ def build_consul_image(engine: docker.DockerClient) -> str:
     require_base_image(engine)
     _build(["bash", "apps/build.sh", "consul", CONSUL_IMAGE], {"CONSUL_BIN": consul_binary()})
     return CONSUL_IMAGE
+
+
+def build_worker_image(engine: docker.DockerClient) -> str:
+    """The distributed_app worker, for programs that take its image rather than build it."""
+    require_base_image(engine)
+    _build(["bash", "apps/build.sh", "distributed_app", WORKER_IMAGE], {})
+    return WORKER_IMAGE
 
 
 def build_dind_host_image(engine: docker.DockerClient) -> str:

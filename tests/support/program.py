@@ -21,15 +21,15 @@ from pulumi.runtime.sync_await import _sync_await
 from tests.support.project_config import apply_project_config
 
 PROJECT_DIR = Path(__file__).resolve().parents[2]
-PROJECT_FILE = yaml.safe_load((PROJECT_DIR / "Pulumi.yaml").read_text())
-PROJECT = PROJECT_FILE["name"]
+PROJECT = yaml.safe_load((PROJECT_DIR / "Pulumi.yaml").read_text())["name"]
 
 
-def stack_config(stack: str) -> dict[str, Any]:
+def stack_config(stack: str, project_dir: Path = PROJECT_DIR) -> dict[str, Any]:
     """The `config:` map of Pulumi.<stack>.yaml, keys fully qualified."""
-    path = PROJECT_DIR / f"Pulumi.{stack}.yaml"
+    path = project_dir / f"Pulumi.{stack}.yaml"
     values = (yaml.safe_load(path.read_text()) or {}).get("config", {}) if path.exists() else {}
-    return {_qualified(key): value for key, value in values.items()}
+    project = _project_name(project_dir)
+    return {_qualified(key, project): value for key, value in values.items()}
 
 
 def run_program(
@@ -39,8 +39,9 @@ def run_program(
     secret_keys: tuple[str, ...] = (),
     monitor: MockMonitor | None = None,
     project_defaults: bool = True,
+    project_dir: Path = PROJECT_DIR,
 ) -> dict[str, Any]:
-    """Runs __main__.py for `stack` and returns its resolved stack outputs.
+    """Runs `project_dir`'s __main__.py (this project's by default) for `stack`; returns its resolved stack outputs.
 
     `overrides` are merged over the stack file; keys without a namespace belong to
     the project. As the CLI does, the config is then checked against Pulumi.yaml's
@@ -50,23 +51,25 @@ def run_program(
     config. Keys in `secret_keys` are marked secret. A custom `monitor` (built on
     `mocks`) can observe what the mocks alone do not.
     """
-    config = stack_config(stack)
-    config.update({_qualified(key): value for key, value in (overrides or {}).items()})
+    project_file = yaml.safe_load((project_dir / "Pulumi.yaml").read_text())
+    project = project_file["name"]
+    config = stack_config(stack, project_dir)
+    config.update({_qualified(key, project): value for key, value in (overrides or {}).items()})
+    secret = [_qualified(key, project) for key in secret_keys]
     if project_defaults:
-        config = apply_project_config(PROJECT_FILE, stack, config, frozenset(_qualified(key) for key in secret_keys))
+        config = apply_project_config(project_file, stack, config, frozenset(secret))
     settings.set_root_resource(None)  # type: ignore[arg-type]
     # Mocks with a monitor of their own (the apply harness) see registrations through it.
     monitor = monitor or getattr(mocks, "monitor", None)
-    pulumi.runtime.set_mocks(mocks, project=PROJECT, stack=stack, preview=False, monitor=monitor)
+    pulumi.runtime.set_mocks(mocks, project=project, stack=stack, preview=False, monitor=monitor)
     pulumi.runtime.set_all_config(
-        {key: value if isinstance(value, str) else json.dumps(value) for key, value in config.items()},
-        secret_keys=[_qualified(key) for key in secret_keys],
+        {key: value if isinstance(value, str) else json.dumps(value) for key, value in config.items()}, secret_keys=secret
     )
     root = settings.get_root_resource()
     settings.SETTINGS.rpc_manager.clear()
     settings.SETTINGS.outputs.clear()
     # run_pulumi_func waits for every registration, as the language host does.
-    _sync_await(run_pulumi_func(lambda: runpy.run_path(str(PROJECT_DIR / "__main__.py"), run_name="__main__")))
+    _sync_await(run_pulumi_func(lambda: runpy.run_path(str(project_dir / "__main__.py"), run_name="__main__")))
     return {name: _resolve(value) for name, value in root.outputs.items()}  # type: ignore[union-attr]
 
 
@@ -74,5 +77,9 @@ def _resolve(value: Any) -> Any:
     return _sync_await(pulumi.Output.from_input(value).future())
 
 
-def _qualified(key: str) -> str:
-    return key if ":" in key else f"{PROJECT}:{key}"
+def _project_name(project_dir: Path) -> str:
+    return yaml.safe_load((project_dir / "Pulumi.yaml").read_text())["name"]
+
+
+def _qualified(key: str, project: str = PROJECT) -> str:
+    return key if ":" in key else f"{project}:{key}"

@@ -1,0 +1,100 @@
+"""The seed's distributed_app: web workers that register themselves in Consul."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Optional, Sequence
+
+import pulumi
+import pulumi_docker as docker
+
+from components.options import child_options
+from components.pulled_image import pulled_image
+
+SERVICE_NAME = "distributed_app"
+CONTAINER_PORT = 8080
+
+
+@dataclass(frozen=True)
+class DistributedAppArgs:
+    name_prefix: str
+    worker_ids: Sequence[str]
+    """One container per id; each registers under its id (server1, server2, ...)."""
+    image: pulumi.Input[str]
+    consul_http_addr: pulumi.Input[str]
+    """The Consul agent the workers register with."""
+    network_name: pulumi.Input[str]
+    publish_address: Optional[str] = None
+    """Publish each worker on this host address from `first_port` on, and advertise that;
+    without it workers advertise their container address on the shared network."""
+    first_port: int = CONTAINER_PORT
+    kv_prefix: Optional[str] = None
+    dns: Sequence[pulumi.Input[str]] = ()
+    image_triggers: Sequence[pulumi.Input[str]] = ()
+
+
+def worker_environment(args: DistributedAppArgs, worker_id: str, port: int) -> list[pulumi.Input[str]]:
+    """What one worker is told: where Consul is, who it is, and what it advertises."""
+    env: list[pulumi.Input[str]] = [
+        pulumi.Output.concat("CONSUL_HTTP_ADDR=", args.consul_http_addr),
+        f"SERVICE_NAME={SERVICE_NAME}",
+        f"SERVICE_ID={worker_id}",
+        f"PORT={CONTAINER_PORT}",
+    ]
+    if args.publish_address:
+        env += [f"SERVICE_ADDRESS={args.publish_address}", f"SERVICE_PORT={port}"]
+    if args.kv_prefix:
+        env.append(f"CONSUL_KV_PREFIX={args.kv_prefix}")
+    return env
+
+
+# Healthy once Consul's agent reports this worker's own check passing: from then on the catalog
+# and Consul DNS list it, so `pulumi up` returns only when a user's next lookup finds every worker.
+REGISTERED_CHECK = (
+    "import os, urllib.request; "
+    "agent = os.environ['CONSUL_HTTP_ADDR'].rstrip('/'); "
+    "agent = agent if '://' in agent else 'http://' + agent; "
+    "urllib.request.urlopen(agent + '/v1/agent/health/service/id/' + os.environ['SERVICE_ID'], timeout=2)"
+)
+
+
+class DistributedApp(pulumi.ComponentResource):
+    worker_ids: tuple[str, ...]
+    workers: tuple[docker.Container, ...]
+    """Each is created only once registered and passing in Consul: depend on them to find them there."""
+    container_names: pulumi.Output[list[str]]
+
+    def __init__(self, name: str, args: DistributedAppArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("orchestration:apps:DistributedApp", name, None, opts)
+        image = pulled_image(
+            f"{name}-image", args.image, child_options(self, opts), triggers=list(args.image_triggers)
+        )
+        workers = []
+        for index, worker_id in enumerate(args.worker_ids):
+            port = args.first_port + index
+            workers.append(
+                docker.Container(
+                    f"{name}-{worker_id}",
+                    name=f"{args.name_prefix}-{worker_id}",
+                    hostname=worker_id,
+                    image=image.image_id,
+                    envs=worker_environment(args, worker_id, port),
+                    networks_advanced=[docker.ContainerNetworksAdvancedArgs(name=args.network_name, aliases=[worker_id])],
+                    ports=[docker.ContainerPortArgs(internal=CONTAINER_PORT, external=port, ip=args.publish_address)]
+                    if args.publish_address
+                    else None,
+                    dns=list(args.dns) or None,
+                    restart="unless-stopped",
+                    healthcheck=docker.ContainerHealthcheckArgs(
+                        tests=["CMD", "python3", "-c", REGISTERED_CHECK], interval="1s", timeout="3s", start_period="45s", retries=3
+                    ),
+                    wait=True,
+                    # Pulumi force-removes a container unless told to stop it first; stopped,
+                    # the worker deregisters itself from Consul on SIGTERM.
+                    destroy_grace_seconds=15,
+                    opts=child_options(self, opts, delete_before_replace=True),
+                )
+            )
+        self.workers = tuple(workers)
+        self.worker_ids = tuple(args.worker_ids)
+        self.container_names = pulumi.Output.all(*[worker.name for worker in workers])
+        self.register_outputs({"worker_ids": list(self.worker_ids), "container_names": self.container_names})

@@ -1,0 +1,57 @@
+"""The seed's client: finds distributed_app through Consul's HTTP API and its DNS."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Optional, Sequence
+
+import pulumi
+import pulumi_docker as docker
+
+from components.options import child_options
+from components.pulled_image import pulled_image
+
+
+@dataclass(frozen=True)
+class DistributedClientArgs:
+    container_name: str
+    image: pulumi.Input[str]
+    consul_http_addr: pulumi.Input[str]
+    consul_dns_server: pulumi.Input[str]
+    consul_dns_port: int
+    network_name: pulumi.Input[str]
+    interval_seconds: int = 10
+    """How often it reports; it runs as a long-lived container."""
+    kv_prefix: Optional[str] = None
+    dns: Sequence[pulumi.Input[str]] = ()
+    image_triggers: Sequence[pulumi.Input[str]] = ()
+
+
+class DistributedClient(pulumi.ComponentResource):
+    container_name: pulumi.Output[str]
+    """`docker logs` of this container shows the client's reports."""
+
+    def __init__(self, name: str, args: DistributedClientArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("orchestration:apps:DistributedClient", name, None, opts)
+        image = pulled_image(
+            f"{name}-image", args.image, child_options(self, opts), triggers=list(args.image_triggers)
+        )
+        envs: list[pulumi.Input[str]] = [
+            pulumi.Output.concat("CONSUL_HTTP_ADDR=", args.consul_http_addr),
+            pulumi.Output.concat("CONSUL_DNS_SERVER=", args.consul_dns_server),
+            f"CONSUL_DNS_PORT={args.consul_dns_port}",
+            f"INTERVAL={args.interval_seconds}",
+        ]
+        if args.kv_prefix:
+            envs.append(f"CONSUL_KV_PREFIX={args.kv_prefix}")
+        container = docker.Container(
+            f"{name}-container",
+            name=args.container_name,
+            image=image.image_id,
+            envs=envs,
+            networks_advanced=[docker.ContainerNetworksAdvancedArgs(name=args.network_name)],
+            dns=list(args.dns) or None,
+            restart="unless-stopped",
+            opts=child_options(self, opts, delete_before_replace=True),
+        )
+        self.container_name = container.name
+        self.register_outputs({"container_name": self.container_name})

@@ -1,0 +1,23 @@
+"""Resource options shared by every component's children."""
+from __future__ import annotations
+
+from typing import Any
+
+import pulumi
+
+
+def child_options(component: pulumi.Resource, opts: pulumi.ResourceOptions | None, **extra: Any) -> pulumi.ResourceOptions:
+    """Options for a component's child: parented to it and ordered after what the component depends on.
+
+    Pulumi does not hand a component's `depends_on` to its children, so without this a
+    worker could be created before the Consul cluster it registers with is ready.
+    """
+    inherited = _as_list(opts.depends_on) if opts else []
+    own = _as_list(extra.pop("depends_on", None))
+    return pulumi.ResourceOptions(parent=component, depends_on=inherited + own or None, **extra)
+
+
+def _as_list(depends_on: Any) -> list:
+    if depends_on is None:
+        return []
+    return list(depends_on) if isinstance(depends_on, (list, tuple)) else [depends_on]

@@ -1,0 +1,109 @@
+"""A Docker Swarm: `swarm init` on the manager, workers joined with a secret token.
+
+Each step is a pulumi-command `local.Command` running the docker CLI against one
+engine's URL (DOCKER_HOST): unix:// and tcp:// directly, ssh:// through the docker
+CLI's own SSH transport (keys from the user's ssh config or agent), so the same
+scripts drive a laptop and remote hosts.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Sequence
+
+import pulumi
+import pulumi_command as command
+
+from components.options import child_options
+
+MANAGER_PORT = 2377
+_NODE_STATE = "docker info --format '{{.Swarm.LocalNodeState}}'"
+
+# Idempotent: an engine already in a swarm is left as it is. `swarm init` prints the worker
+# join command, token included, and a command's output is logged and kept in the state: drop it.
+INIT_SCRIPT = f"""set -eu
+if [ "$({_NODE_STATE})" != active ]; then
+  docker swarm init --advertise-addr "$SWARM_ADVERTISE_ADDR" >/dev/null
+fi
+docker info --format '{{{{.Swarm.NodeID}}}}'
+"""
+LEAVE_SCRIPT = f"""set -eu
+if [ "$({_NODE_STATE})" = active ]; then docker swarm leave --force >&2; fi
+"""
+TOKEN_SCRIPT = "docker swarm join-token --quiet worker"
+JOIN_SCRIPT = f"""set -eu
+if [ "$({_NODE_STATE})" != active ]; then
+  docker swarm join --token "$SWARM_TOKEN" "$SWARM_MANAGER" >&2
+fi
+docker info --format '{{{{.Swarm.NodeID}}}}'
+"""
+# A worker leaves, then the manager forgets it, so `docker node ls` stays clean.
+WORKER_LEAVE_SCRIPT = f"""set -u
+if [ "$({_NODE_STATE})" = active ]; then docker swarm leave >&2; fi
+DOCKER_HOST="$SWARM_MANAGER_DOCKER_HOST" docker node rm --force "$PULUMI_COMMAND_STDOUT" >&2 || true
+"""
+
+
+@dataclass(frozen=True)
+class SwarmNode:
+    name: str
+    docker_url: str
+
+
+@dataclass(frozen=True)
+class SwarmClusterArgs:
+    manager: SwarmNode
+    advertise_address: str
+    """The manager's address, which workers join at."""
+    workers: Sequence[SwarmNode] = ()
+
+
+class SwarmCluster(pulumi.ComponentResource):
+    manager_node_id: pulumi.Output[str]
+    worker_token: pulumi.Output[str]
+    """Secret: whoever has it can join the swarm."""
+    ready: tuple[pulumi.Resource, ...]
+    """Services depend on these: the manager's init and every worker's join."""
+    worker_node_ids: pulumi.Output[dict[str, str]]
+
+    def __init__(self, name: str, args: SwarmClusterArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("orchestration:swarm:SwarmCluster", name, None, opts)
+        init = command.local.Command(
+            f"{name}-init",
+            create=INIT_SCRIPT,
+            delete=LEAVE_SCRIPT,
+            environment={"DOCKER_HOST": args.manager.docker_url, "SWARM_ADVERTISE_ADDR": args.advertise_address},
+            interpreter=["/bin/sh", "-c"],
+            opts=child_options(self, opts),
+        )
+        token = command.local.Command(
+            f"{name}-worker-token",
+            create=TOKEN_SCRIPT,
+            environment={"DOCKER_HOST": args.manager.docker_url},
+            # The token is a credential: never shown in logs, stored encrypted.
+            logging=command.local.Logging.STDERR,
+            triggers=[init.stdout],
+            opts=child_options(self, opts, additional_secret_outputs=["stdout"]),
+        )
+        self.worker_token = pulumi.Output.secret(token.stdout)
+        joins = {
+            worker.name: command.local.Command(
+                f"{name}-join-{worker.name}",
+                create=JOIN_SCRIPT,
+                delete=WORKER_LEAVE_SCRIPT,
+                environment={
+                    "DOCKER_HOST": worker.docker_url,
+                    "SWARM_MANAGER_DOCKER_HOST": args.manager.docker_url,
+                    "SWARM_MANAGER": f"{args.advertise_address}:{MANAGER_PORT}",
+                    "SWARM_TOKEN": self.worker_token,
+                },
+                interpreter=["/bin/sh", "-c"],
+                # A new swarm (manager replaced) must be joined again.
+                triggers=[init.stdout],
+                opts=child_options(self, opts),
+            )
+            for worker in args.workers
+        }
+        self.ready = (init, *joins.values())
+        self.manager_node_id = init.stdout
+        self.worker_node_ids = pulumi.Output.from_input({worker: join.stdout for worker, join in joins.items()})
+        self.register_outputs({"manager_node_id": self.manager_node_id, "worker_node_ids": self.worker_node_ids})

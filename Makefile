@@ -10,7 +10,10 @@ else
 export PULUMI_CONFIG_PASSPHRASE ?=
 endif
 
-.PHONY: up preview destroy test unit graph
+# A CLI that scripts/ensure_pulumi.py installed into the project, where none was on PATH.
+export PATH := $(CURDIR)/.pulumi-cli/bin:$(PATH)
+
+.PHONY: up preview destroy test unit graph cli
 
 $(VENV)/.installed: requirements.txt requirements-test.txt
 	python3 -m venv $(VENV)
@@ -18,11 +21,14 @@ $(VENV)/.installed: requirements.txt requirements-test.txt
 	$(PYTHON) -m pip install --quiet -r requirements.txt -r requirements-test.txt
 	touch $@
 
-up: $(VENV)/.installed
+cli: $(VENV)/.installed
+	@$(PYTHON) scripts/ensure_pulumi.py >/dev/null
+
+up: cli
 	pulumi stack select --create $(STACK) --secrets-provider passphrase
 	pulumi up --yes --stack $(STACK)
 
-preview: $(VENV)/.installed
+preview: cli
 	pulumi stack select --create $(STACK) --secrets-provider passphrase
 	pulumi preview --diff --stack $(STACK)
 

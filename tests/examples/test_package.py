@@ -16,10 +16,16 @@ EXAMPLE = PROJECT_DIR / "examples" / "five-servers"
 
 @pytest.fixture(scope="module")
 def clean_python(tmp_path_factory) -> Path:
-    environment = tmp_path_factory.mktemp("consumer") / "venv"
-    venv.create(environment, with_pip=True)
-    python = environment / "bin" / "python"
-    subprocess.run([python, "-m", "pip", "install", "--quiet", str(PROJECT_DIR), "pytest"], check=True, capture_output=True, text=True)
+    folder = tmp_path_factory.mktemp("consumer")
+    # What the package is made of, copied: pip builds in the source tree, which must stay clean.
+    source = folder / "source"
+    source.mkdir()
+    for name in ("pyproject.toml", "README.md"):
+        shutil.copy(PROJECT_DIR / name, source / name)
+    shutil.copytree(PROJECT_DIR / "components", source / "components", ignore=shutil.ignore_patterns("__pycache__"))
+    venv.create(folder / "venv", with_pip=True)
+    python = folder / "venv" / "bin" / "python"
+    subprocess.run([python, "-m", "pip", "install", "--quiet", str(source), "pytest"], check=True, capture_output=True, text=True)
     return python
 
 

@@ -21,9 +21,10 @@ def run_inline(
     project: str = "harness",
     stack: str = "test",
     config: Mapping[str, Any] | None = None,
+    monitor: Any = None,
 ) -> dict[str, Any]:
     settings.set_root_resource(None)  # type: ignore[arg-type]
-    pulumi.runtime.set_mocks(mocks, project=project, stack=stack, preview=False, monitor=getattr(mocks, "monitor", None))
+    pulumi.runtime.set_mocks(mocks, project=project, stack=stack, preview=False, monitor=monitor or getattr(mocks, "monitor", None))
     pulumi.runtime.set_all_config(
         {key: value if isinstance(value, str) else json.dumps(value) for key, value in (config or {}).items()}, secret_keys=[]
     )

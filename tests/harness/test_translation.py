@@ -747,6 +747,16 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
+def sleeping_container(prefix: str, name: str, **container_args):
+    """A program of one container from the base image that sleeps, with `container_args` added."""
+
+    def run() -> None:
+        image = pdocker.RemoteImage("base", name=BASE_IMAGE, keep_locally=True)
+        pdocker.Container(name, name=f"{prefix}-{name}", image=image.image_id, command=["sleep", "600"], **container_args)
+
+    return run
+
+
 def test_ports_are_diffed_as_the_provider_reads_them_back(harness, prefix) -> None:
     """pulumi-docker matches each stored binding with the first declared one of its container port:
     two bindings of one port and protocol never match and replace the container on every `pulumi up`,
@@ -754,17 +764,8 @@ def test_ports_are_diffed_as_the_provider_reads_them_back(harness, prefix) -> No
     ports = {"tcp": free_port(), "udp": free_port(), "second": free_port()}
 
     def program(bindings):
-        def run() -> None:
-            image = pdocker.RemoteImage("base", name=BASE_IMAGE, keep_locally=True)
-            pdocker.Container(
-                "published",
-                name=f"{prefix}-published",
-                image=image.image_id,
-                command=["sleep", "600"],
-                ports=[pdocker.ContainerPortArgs(internal=53, external=external, ip=ip, protocol=protocol) for external, ip, protocol in bindings],
-            )
-
-        return run
+        published = [pdocker.ContainerPortArgs(internal=53, external=external, ip=ip, protocol=protocol) for external, ip, protocol in bindings]
+        return sleeping_container(prefix, "published", ports=published)
 
     once_each = [(ports["tcp"], "127.0.0.1", "tcp"), (ports["udp"], "127.0.0.1", "udp")]
     harness.apply(lambda: run_inline(harness, program(once_each)))
@@ -785,17 +786,8 @@ def test_healthcheck_durations_are_diffed_as_go_prints_them(harness, prefix) -> 
     """The provider stores each healthcheck duration as Go prints it: "60s" is read back as "1m0s"."""
 
     def program(start_period: str):
-        def run() -> None:
-            image = pdocker.RemoteImage("base", name=BASE_IMAGE, keep_locally=True)
-            pdocker.Container(
-                "checked",
-                name=f"{prefix}-checked",
-                image=image.image_id,
-                command=["sleep", "600"],
-                healthcheck=pdocker.ContainerHealthcheckArgs(tests=["CMD", "true"], interval="2s", start_period=start_period),
-            )
-
-        return run
+        healthcheck = pdocker.ContainerHealthcheckArgs(tests=["CMD", "true"], interval="2s", start_period=start_period)
+        return sleeping_container(prefix, "checked", healthcheck=healthcheck)
 
     for start_period, second_run in (("1m0s", []), ("60s", [("update", "docker:index/container:Container", "checked")])):
         harness.apply(lambda: run_inline(harness, program(start_period)))

@@ -25,12 +25,16 @@ from components.docker_host import DockerHost, DockerHostArgs
 from components.registry import RegistryLogin
 from components.swarm_cluster import SwarmCluster, SwarmClusterArgs, SwarmNode
 from stacks.config import ClusterConfig, Host, StackConfig
+from stacks.reachability import check_engines_reachable
 from stacks.workloads import app_settings, build_images, heyworld_services
 
 
 def build(cfg: StackConfig) -> dict[str, pulumi.Input]:
     cluster = cfg.cluster
     assert cluster is not None, "the cluster builder needs the cluster config"
+    # Every `pulumi preview` and `pulumi up` plans first: fail there, before any provider hangs on a host.
+    if pulumi.runtime.is_dry_run():
+        check_engines_reachable({**{host.name: host.docker_url for host in cluster.hosts}, "build engine": cluster.build_docker_url})
     prefix = cfg.stack
     registry = cluster.registry
     engines = {host.name: DockerHost(host.name, _host_args(cluster, host, prefix, registry)) for host in cluster.hosts}

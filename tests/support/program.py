@@ -40,6 +40,7 @@ def run_program(
     monitor: MockMonitor | None = None,
     project_defaults: bool = True,
     project_dir: Path = PROJECT_DIR,
+    preview: bool = False,
 ) -> dict[str, Any]:
     """Runs `project_dir`'s __main__.py (this project's by default) for `stack`; returns its resolved stack outputs.
 
@@ -49,7 +50,7 @@ def run_program(
     its defaults, unless `project_defaults` is false (to see the program's own).
     Values that are not strings are passed as JSON, as the CLI does for structured
     config. Keys in `secret_keys` are marked secret. A custom `monitor` (built on
-    `mocks`) can observe what the mocks alone do not.
+    `mocks`) can observe what the mocks alone do not. `preview` runs it as `pulumi preview` does.
     """
     project_file = yaml.safe_load((project_dir / "Pulumi.yaml").read_text())
     project = project_file["name"]
@@ -61,7 +62,7 @@ def run_program(
     settings.set_root_resource(None)  # type: ignore[arg-type]
     # Mocks with a monitor of their own (the apply harness) see registrations through it.
     monitor = monitor or getattr(mocks, "monitor", None)
-    pulumi.runtime.set_mocks(mocks, project=project, stack=stack, preview=False, monitor=monitor)
+    pulumi.runtime.set_mocks(mocks, project=project, stack=stack, preview=preview, monitor=monitor)
     pulumi.runtime.set_all_config(
         {key: value if isinstance(value, str) else json.dumps(value) for key, value in config.items()}, secret_keys=secret
     )

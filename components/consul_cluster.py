@@ -1,6 +1,8 @@
 """N Consul servers, on one engine or one per host, and a readiness gate on their quorum."""
 from __future__ import annotations
 
+import base64
+import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Optional, Sequence
@@ -9,11 +11,13 @@ import pulumi
 import pulumi_command as command
 import pulumi_consul as consul
 import pulumi_docker as docker
+import pulumi_random as random
 
 from components.consul_server import ConsulServer, ConsulServerArgs, PublishedPort
 from components.options import child_options
 
 VALID_SERVER_COUNTS = (1, 3, 5)
+HEX_DIGITS = "0123456789abcdef"
 READINESS_SCRIPT = (Path(__file__).parent / "consul_readiness.py").read_text()
 
 
@@ -44,6 +48,8 @@ class ConsulClusterArgs:
     recursors: Sequence[str] = ()
     ready_timeout_seconds: int = 180
     acl_token: Optional[pulumi.Input[str]] = None
+    gossip_encryption: bool = False
+    """Encrypt the servers' gossip with a key generated once for the cluster and kept secret."""
 
 
 def retry_join_for(nodes: Sequence[ConsulNodeSpec], node: ConsulNodeSpec) -> list[str]:
@@ -64,6 +70,7 @@ class ConsulCluster(pulumi.ComponentResource):
         super().__init__("orchestration:consul:ConsulCluster", name, None, opts)
         if len(args.nodes) not in VALID_SERVER_COUNTS:
             raise ValueError(f"a Consul cluster needs {VALID_SERVER_COUNTS} servers, not {len(args.nodes)}")
+        secret_config = self._secret_config(name, args, opts)
         servers: list[ConsulServer] = []
         for node in args.nodes:
             servers.append(
@@ -81,6 +88,7 @@ class ConsulCluster(pulumi.ComponentResource):
                         published_ports=node.published_ports,
                         recursors=args.recursors,
                         ipv4_address=node.ipv4_address,
+                        secret_config=secret_config,
                     ),
                     # One server after the other, each once it serves (see SERVING_CHECK): an update
                     # that replaces every server never takes them all down at once.
@@ -113,4 +121,25 @@ class ConsulCluster(pulumi.ComponentResource):
         self.node_names = tuple(node.node_name for node in args.nodes)
         self.register_outputs(
             {"http_address": self.http_address, "dns_address": self.dns_address, "node_names": list(self.node_names)}
+        )
+
+    def _secret_config(
+        self, name: str, args: ConsulClusterArgs, opts: pulumi.ResourceOptions | None
+    ) -> Optional[pulumi.Output[str]]:
+        """The servers' secret agent configuration, or None when there is nothing secret to hand them."""
+        if not args.gossip_encryption:
+            return None
+        gossip_key = random.RandomPassword(
+            f"{name}-gossip-key",
+            # 64 hex digits, turned into Consul's 32 base64 bytes. A RandomPassword, not RandomBytes or
+            # RandomId: those carry their value in their resource id, which the state keeps in plain text.
+            length=64,
+            upper=False,
+            lower=False,
+            numeric=False,
+            override_special=HEX_DIGITS,
+            opts=child_options(self, opts),
+        )
+        return pulumi.Output.secret(
+            gossip_key.result.apply(lambda digits: json.dumps({"encrypt": base64.b64encode(bytes.fromhex(digits)).decode()}))
         )

@@ -19,6 +19,9 @@ DNS_PORT = 53
 SERVER_PORTS = (8300, 8301, 8302)
 SERF_PORTS = (8301, 8302)
 DATA_DIR = "/consul/data"
+# Secrets reach the agent in a file uploaded before it starts, never on its command line or in its
+# environment, where `docker inspect` shows them.
+SECRET_CONFIG_FILE = "/consul/config/secrets.json"
 # Healthy once this server follows a leader, or while it has never been part of a cluster (nothing
 # in its raft log yet: the servers of a new cluster must all start before any of them has a leader).
 # A replaced server keeps its raft log on the data volume, so it is healthy again only once it has
@@ -56,6 +59,8 @@ class ConsulServerArgs:
     ui: bool = True
     ipv4_address: Optional[str] = None
     """A fixed address on `network_name`, for containers that use this server as their DNS server."""
+    secret_config: Optional[pulumi.Input[str]] = None
+    """Agent configuration (JSON) holding secrets, such as the gossip key; give it as a secret."""
 
 
 def agent_command(args: ConsulServerArgs) -> list[str]:
@@ -78,6 +83,8 @@ def agent_command(args: ConsulServerArgs) -> list[str]:
     command += [f"-recursor={recursor}" for recursor in args.recursors]
     if args.ui:
         command.append("-ui")
+    if args.secret_config is not None:
+        command.append(f"-config-file={SECRET_CONFIG_FILE}")
     return command
 
 
@@ -133,6 +140,9 @@ class ConsulServer(pulumi.ComponentResource):
             ]
             or None,
             volumes=[docker.ContainerVolumeArgs(volume_name=data.name, container_path=DATA_DIR)],
+            uploads=[docker.ContainerUploadArgs(file=SECRET_CONFIG_FILE, content=args.secret_config)]
+            if args.secret_config is not None
+            else None,
             restart="unless-stopped",
             healthcheck=docker.ContainerHealthcheckArgs(
                 tests=["CMD-SHELL", SERVING_CHECK], interval="2s", timeout="3s", start_period="45s", retries=5

@@ -70,6 +70,7 @@ def build(cfg: StackConfig) -> dict[str, pulumi.Input]:
             http_address=f"{servers[0].address}:{HTTP_PORT}",
             dns_address=f"{servers[0].address}:{DNS_PORT}",
             recursors=[DOCKER_EMBEDDED_DNS],
+            gossip_encryption=cfg.workload.consul_gossip_encryption,
         ),
     )
     catalog = ConsulCatalog(

@@ -35,6 +35,7 @@ KNOWN_KEYS = frozenset(
         "swarmAdvertiseAddress", "redisThroughConsul", "hosts", "hostsFromStack", "swarmManager", "buildDockerHost",
         "registry", "registryUsername", "registryPassword", "dockerTlsCa", "dockerTlsCert", "dockerTlsKey",
         "sandboxHosts", "sandboxSubnet", "sandboxHostImage", "sandboxRegistryImage", "sandboxPrivileged",
+        "consulGossipEncryption",
     }
 )
 
@@ -87,6 +88,7 @@ class Workload:
     heyworld_replicas: int
     greeting: str
     kv_prefix: str
+    consul_gossip_encryption: bool
 
 
 @dataclass(frozen=True)
@@ -213,6 +215,7 @@ class _Reader(ConfigValues):
             heyworld_replicas=self.integer("heyworldReplicas", default=2, minimum=0),
             greeting=self.text("greeting", default="Hello from Consul KV"),
             kv_prefix=f"distributed_app/{self._stack}/",
+            consul_gossip_encryption=self.boolean("consulGossipEncryption", default=True),
         )
 
     def local_config(self, workload: Workload) -> LocalConfig:

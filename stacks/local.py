@@ -63,6 +63,7 @@ def build(cfg: StackConfig) -> dict[str, pulumi.Input]:
             http_address=f"{local.publish_address}:{local.consul_http_port}",
             dns_address=f"{local.publish_address}:{local.consul_dns_port}",
             recursors=[DOCKER_EMBEDDED_DNS],
+            gossip_encryption=cfg.workload.consul_gossip_encryption,
         ),
     )
     consul_dns = [local.consul_dns_address]

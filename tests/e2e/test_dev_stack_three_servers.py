@@ -2,10 +2,14 @@
 leader and all answer in DNS, and the web app finds Redis as `redis.service.consul`."""
 from __future__ import annotations
 
+import base64
+import json
 import re
 import urllib.request
 
 import pytest
+
+from components.consul_server import SECRET_CONFIG_FILE
 
 from .support import DevStack, build_stand_in_images
 
@@ -35,6 +39,24 @@ def test_three_servers_are_alive_with_one_leader(dev3: DevStack) -> None:
     assert alive == nodes
     assert len(dev3.consul("/v1/status/peers")) == 3
     assert leader.split(":")[0] in {dev3.container_ip(f"dev-{node}") for node in nodes}
+
+
+def test_gossip_is_encrypted_with_a_key_nothing_shows_in_plain_text(dev3: DevStack, engine) -> None:
+    nodes = ["consul-1", "consul-2", "consul-3"]
+    keys = set()
+    for node in nodes:
+        server = engine.containers.get(f"dev-{node}")
+        info = server.exec_run(["consul", "info"]).output.decode()
+        assert re.search(r"serf_lan:(?:\n\t.*)*\n\tencrypted = true", info), info
+        keys.add(json.loads(server.exec_run(["cat", SECRET_CONFIG_FILE]).output)["encrypt"])
+    [key] = keys
+    assert len(base64.b64decode(key)) == 32
+    # Not in any container's command line, environment or labels (what `docker inspect` shows), nor in a log.
+    for container in engine.containers.list(filters={"name": "dev-"}):
+        assert key not in json.dumps(container.attrs), container.name
+        assert key not in container.logs().decode(errors="replace"), container.name
+    assert key not in json.dumps(dev3.outputs)
+    assert dev3.harness.plaintext_exposures([key]) == []
 
 
 def test_every_server_resolves_through_consul_dns(dev3: DevStack) -> None:

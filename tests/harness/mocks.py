@@ -28,7 +28,7 @@ import pulumi
 from pulumi.runtime import MockCallArgs, MockResourceArgs
 from pulumi.runtime.mocks import MockMonitor
 
-from . import command_resources, consul_resources, docker_resources
+from . import command_resources, consul_resources, docker_resources, random_resources
 from .base import HarnessError, HarnessServices, ResourceContext, ResourceHandler
 from .engine import EnginePool, default_docker_host
 from .exposure import plaintext_exposures
@@ -38,7 +38,7 @@ from .values import contains_secret, plain, provider_inputs
 T = TypeVar("T")
 
 # Providers that need no configuration of their own to run (commands run locally or via docker exec).
-_NO_CONFIG_PROVIDERS = ("pulumi:providers:command",)
+_NO_CONFIG_PROVIDERS = ("pulumi:providers:command", "pulumi:providers:random")
 STACK_REFERENCE = "pulumi:pulumi:StackReference"
 
 
@@ -108,7 +108,12 @@ class ApplyHarness(pulumi.runtime.Mocks, HarnessServices):
         self._consul_clients: dict[str, consul_resources.ConsulClient] = {}
         self._handlers: dict[str, ResourceHandler] = {
             handler.type_token: handler
-            for handler in (*docker_resources.HANDLERS, *command_resources.HANDLERS, *consul_resources.HANDLERS)
+            for handler in (
+                *docker_resources.HANDLERS,
+                *command_resources.HANDLERS,
+                *consul_resources.HANDLERS,
+                *random_resources.HANDLERS,
+            )
         }
         self._handlers.update({token: _NoopProvider(token) for token in _NO_CONFIG_PROVIDERS})
         self._lock = threading.Lock()

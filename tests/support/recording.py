@@ -111,6 +111,13 @@ class ComputedOutputs(pulumi.runtime.Mocks):
         elif typ.startswith("command:"):
             outputs["stdout"] = f"stdout-of-{args.name}"
             outputs["stderr"] = ""
+        elif typ == "random:index/randomPassword:RandomPassword":
+            # The character set a test can see it asked for, one deterministic draw from it.
+            alphabet = outputs.get("overrideSpecial") or "abcdefghijklmnopqrstuvwxyz"
+            length = int(outputs.get("length", 16))
+            outputs["result"] = (alphabet * length)[:length]
+            outputs["bcryptHash"] = f"bcrypt-of-{args.name}"
+            return "none", outputs
         elif typ == "pulumi:pulumi:StackReference":
             if outputs["name"] not in self._stack_outputs:
                 raise LookupError(f"no stack named {outputs['name']!r}; the test gives {sorted(self._stack_outputs)}")

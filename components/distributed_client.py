@@ -24,6 +24,8 @@ class DistributedClientArgs:
     kv_prefix: Optional[str] = None
     dns: Sequence[pulumi.Input[str]] = ()
     image_triggers: Sequence[pulumi.Input[str]] = ()
+    consul_token: Optional[pulumi.Input[str]] = None
+    """The ACL token it reads Consul with, where ACLs are on; give it as a secret."""
 
 
 class DistributedClient(pulumi.ComponentResource):
@@ -43,6 +45,8 @@ class DistributedClient(pulumi.ComponentResource):
         ]
         if args.kv_prefix:
             envs.append(f"CONSUL_KV_PREFIX={args.kv_prefix}")
+        if args.consul_token is not None:
+            envs.append(pulumi.Output.concat("CONSUL_HTTP_TOKEN=", args.consul_token))
         container = docker.Container(
             f"{name}-container",
             name=args.container_name,

@@ -24,6 +24,7 @@ from components.distributed_client import DistributedClient, DistributedClientAr
 from components.docker_host import DockerHost, DockerHostArgs
 from components.registry import RegistryLogin
 from components.swarm_cluster import SwarmCluster, SwarmClusterArgs, SwarmNode
+from stacks.access import consul_tokens
 from stacks.config import ClusterConfig, Host, StackConfig
 from stacks.reachability import check_engines_reachable
 from stacks.workloads import app_settings, build_images, heyworld_services
@@ -71,15 +72,17 @@ def build(cfg: StackConfig) -> dict[str, pulumi.Input]:
             dns_address=f"{servers[0].address}:{DNS_PORT}",
             recursors=[DOCKER_EMBEDDED_DNS],
             gossip_encryption=cfg.workload.consul_gossip_encryption,
+            acl=cfg.workload.consul_acl,
         ),
     )
+    tokens = consul_tokens(cfg, consul)
     catalog = ConsulCatalog(
         "catalog",
         ConsulCatalogArgs(
             kv_prefix=cfg.workload.kv_prefix,
             kv=app_settings(cfg, worker_count=cfg.workload.app_workers * len(cluster.with_role("app"))),
         ),
-        opts=pulumi.ResourceOptions(providers={"consul": consul.provider}),
+        opts=pulumi.ResourceOptions(providers={"consul": tokens.catalog}),
     )
 
     def on(host: Host) -> pulumi.ResourceOptions:
@@ -102,6 +105,7 @@ def build(cfg: StackConfig) -> dict[str, pulumi.Input]:
                 first_port=cfg.workload.worker_port,
                 kv_prefix=cfg.workload.kv_prefix,
                 dns=[consul_address],
+                consul_token=tokens.app,
             ),
             opts=on(host),
         )
@@ -120,6 +124,7 @@ def build(cfg: StackConfig) -> dict[str, pulumi.Input]:
                 network_name=engines[host.name].network_name,
                 kv_prefix=cfg.workload.kv_prefix,
                 dns=[consul_address],
+                consul_token=tokens.client,
             ),
             # Its first report already lists every worker.
             opts=pulumi.ResourceOptions.merge(on(host), pulumi.ResourceOptions(depends_on=workers)),
@@ -144,6 +149,8 @@ def build(cfg: StackConfig) -> dict[str, pulumi.Input]:
         "consulHttpAddress": consul.http_address,
         "consulDnsAddress": consul.dns_address,
         "consulNodes": list(consul.node_names),
+        # Secret, as the management token is: `pulumi stack output --show-secrets consulManagementToken`.
+        **({"consulManagementToken": consul.management_token} if consul.management_token is not None else {}),
         "kvPrefix": catalog.kv_prefix,
         "clientContainers": {name: client.container_name for name, client in clients.items()},
         "swarmManager": manager.name,

@@ -35,7 +35,7 @@ KNOWN_KEYS = frozenset(
         "swarmAdvertiseAddress", "redisThroughConsul", "hosts", "hostsFromStack", "swarmManager", "buildDockerHost",
         "registry", "registryUsername", "registryPassword", "dockerTlsCa", "dockerTlsCert", "dockerTlsKey",
         "sandboxHosts", "sandboxSubnet", "sandboxHostImage", "sandboxRegistryImage", "sandboxPrivileged",
-        "consulGossipEncryption",
+        "consulGossipEncryption", "consulAcl",
     }
 )
 
@@ -89,6 +89,8 @@ class Workload:
     greeting: str
     kv_prefix: str
     consul_gossip_encryption: bool
+    consul_acl: bool
+    """Deny by default, each workload with a token of its own; on by default in the cluster only."""
 
 
 @dataclass(frozen=True)
@@ -179,7 +181,7 @@ class _Reader(ConfigValues):
             )
         self.refuse_unknown_keys(KNOWN_KEYS)
         environment = self.choice("environment", ENVIRONMENTS, default="local")
-        workload = self.workload()
+        workload = self.workload(environment)
         local = cluster = sandbox = None
         if environment == "local":
             local = self.local_config(workload)
@@ -206,7 +208,7 @@ class _Reader(ConfigValues):
         )
         return config
 
-    def workload(self) -> Workload:
+    def workload(self, environment: str) -> Workload:
         return Workload(
             web_port=self.port("webPort", default=5000),
             consul_servers=self.choice("consulServers", CONSUL_SERVER_COUNTS, default=1, parse=self.int_value),
@@ -216,6 +218,7 @@ class _Reader(ConfigValues):
             greeting=self.text("greeting", default="Hello from Consul KV"),
             kv_prefix=f"distributed_app/{self._stack}/",
             consul_gossip_encryption=self.boolean("consulGossipEncryption", default=True),
+            consul_acl=self.boolean("consulAcl", default=environment == "cluster"),
         )
 
     def local_config(self, workload: Workload) -> LocalConfig:

@@ -22,6 +22,7 @@ from components.distributed_app import DistributedApp, DistributedAppArgs
 from components.distributed_client import DistributedClient, DistributedClientArgs
 from components.docker_host import DockerHost, DockerHostArgs
 from components.swarm_cluster import SwarmCluster, SwarmClusterArgs, SwarmNode
+from stacks.access import consul_tokens
 from stacks.config import StackConfig
 from stacks.workloads import app_settings, build_images, heyworld_services
 
@@ -64,6 +65,7 @@ def build(cfg: StackConfig) -> dict[str, pulumi.Input]:
             dns_address=f"{local.publish_address}:{local.consul_dns_port}",
             recursors=[DOCKER_EMBEDDED_DNS],
             gossip_encryption=cfg.workload.consul_gossip_encryption,
+            acl=cfg.workload.consul_acl,
         ),
     )
     consul_dns = [local.consul_dns_address]
@@ -86,10 +88,12 @@ def build(cfg: StackConfig) -> dict[str, pulumi.Input]:
         opts=after_consul,
     )
     worker_ids = [f"server{index}" for index in range(1, cfg.workload.app_workers + 1)]
+    catalog_node = f"{prefix}-compose"
+    tokens = consul_tokens(cfg, consul, catalog_node=catalog_node, catalog_services=("redis", "web"))
     catalog = ConsulCatalog(
         "catalog",
         ConsulCatalogArgs(
-            node_name=f"{prefix}-compose",
+            node_name=catalog_node,
             node_address=local.network_gateway,
             services=[
                 ExternalService("redis", compose.redis_address, REDIS_PORT),
@@ -98,7 +102,7 @@ def build(cfg: StackConfig) -> dict[str, pulumi.Input]:
             kv_prefix=cfg.workload.kv_prefix,
             kv=app_settings(cfg, worker_count=len(worker_ids)),
         ),
-        opts=pulumi.ResourceOptions(providers={"consul": consul.provider}),
+        opts=pulumi.ResourceOptions(providers={"consul": tokens.catalog}),
     )
     # Workers read their settings from KV when they start.
     after_catalog = pulumi.ResourceOptions.merge(after_consul, pulumi.ResourceOptions(depends_on=[catalog]))
@@ -113,6 +117,7 @@ def build(cfg: StackConfig) -> dict[str, pulumi.Input]:
             network_name=host.network_name,
             kv_prefix=cfg.workload.kv_prefix,
             dns=consul_dns,
+            consul_token=tokens.app,
         ),
         opts=after_catalog,
     )
@@ -128,6 +133,7 @@ def build(cfg: StackConfig) -> dict[str, pulumi.Input]:
             network_name=host.network_name,
             kv_prefix=cfg.workload.kv_prefix,
             dns=consul_dns,
+            consul_token=tokens.client,
         ),
         # Its first report already lists every worker.
         opts=pulumi.ResourceOptions.merge(after_catalog, pulumi.ResourceOptions(depends_on=list(app.workers))),
@@ -148,6 +154,8 @@ def build(cfg: StackConfig) -> dict[str, pulumi.Input]:
         "consulHttpAddress": consul.http_address,
         "consulDnsAddress": consul.dns_address,
         "consulNodes": list(consul.node_names),
+        # Secret, as the management token is: `pulumi stack output --show-secrets consulManagementToken`.
+        **({"consulManagementToken": consul.management_token} if consul.management_token is not None else {}),
         "catalogServices": list(catalog.service_names),
         "kvPrefix": catalog.kv_prefix,
         "clientContainer": client.container_name,

@@ -30,6 +30,7 @@ class Settings:
     address: str  # empty: the local address that routes to Consul
     advertised_port: int
     kv_prefix: str
+    token: str  # Consul ACL token; empty where ACLs are off
     wait_seconds: float
     check_interval: str
     tags: list
@@ -49,6 +50,7 @@ def settings_from_env(env) -> Settings:
             address=env.get("SERVICE_ADDRESS", ""),
             advertised_port=int(env.get("SERVICE_PORT", port)),
             kv_prefix=env.get("CONSUL_KV_PREFIX", ""),
+            token=env.get("CONSUL_HTTP_TOKEN", ""),
             wait_seconds=float(env.get("CONSUL_WAIT_SECONDS", "60")),
             check_interval=env.get("CHECK_INTERVAL", "5s"),
             tags=[tag for tag in env.get("SERVICE_TAGS", "http").split(",") if tag],
@@ -61,6 +63,10 @@ def consul_url(address: str) -> str:
     """CONSUL_HTTP_ADDR may be given with or without a scheme, like Consul's own CLI accepts it."""
     address = address.strip().rstrip("/")
     return address if "://" in address else f"http://{address}"
+
+
+def consul_headers(settings: Settings) -> dict:
+    return {"X-Consul-Token": settings.token} if settings.token else {}
 
 
 def root_cause(error: BaseException) -> str:
@@ -97,7 +103,8 @@ def read_kv_config(settings: Settings) -> dict:
     if not settings.kv_prefix:
         return {}
     response = requests.get(
-        f"{settings.consul}/v1/kv/{quote(settings.kv_prefix)}", params={"recurse": "true"}, timeout=5
+        f"{settings.consul}/v1/kv/{quote(settings.kv_prefix)}", params={"recurse": "true"},
+        headers=consul_headers(settings), timeout=5,
     )
     if response.status_code == 404:  # Consul's answer for "no key under this prefix"
         return {}
@@ -137,7 +144,7 @@ def registration(settings: Settings, address: str) -> dict:
 
 def consul_put(settings: Settings, path: str, payload=None) -> None:
     try:
-        response = requests.put(f"{settings.consul}{path}", json=payload, timeout=5)
+        response = requests.put(f"{settings.consul}{path}", json=payload, headers=consul_headers(settings), timeout=5)
     except requests.RequestException as error:
         raise Fatal(f"Consul at {settings.consul} failed on PUT {path}: {root_cause(error)}") from None
     if not response.ok:

@@ -28,6 +28,7 @@ class Settings:
     dns_server: str  # empty: the host of the Consul HTTP address
     dns_port: int
     kv_prefix: str
+    token: str  # Consul ACL token; empty where ACLs are off
     interval: float
 
 
@@ -42,6 +43,7 @@ def settings_from_env(env) -> Settings:
             dns_server=env.get("CONSUL_DNS_SERVER", "") or urlsplit(consul).hostname,
             dns_port=int(env.get("CONSUL_DNS_PORT", "8600")),
             kv_prefix=env.get("CONSUL_KV_PREFIX", ""),
+            token=env.get("CONSUL_HTTP_TOKEN", ""),
             interval=float(env.get("INTERVAL") or 0),
         )
     except ValueError as error:
@@ -54,6 +56,10 @@ def consul_url(address: str) -> str:
     return address if "://" in address else f"http://{address}"
 
 
+def consul_headers(settings: Settings) -> dict:
+    return {"X-Consul-Token": settings.token} if settings.token else {}
+
+
 def root_cause(error: BaseException) -> str:
     """The innermost cause, e.g. 'Connection refused', instead of requests' nested wrapper text."""
     while error.__cause__ or error.__context__:
@@ -64,7 +70,7 @@ def root_cause(error: BaseException) -> str:
 def consul_get(settings: Settings, path: str, **params):
     """JSON of a Consul API answer; None for 404 (how KV says "no such key")."""
     try:
-        response = requests.get(f"{settings.consul}{path}", params=params, timeout=5)
+        response = requests.get(f"{settings.consul}{path}", params=params, headers=consul_headers(settings), timeout=5)
     except requests.RequestException as error:
         raise Fatal(f"Consul at {settings.consul} is unreachable: {root_cause(error)}") from None
     if response.status_code == 404:

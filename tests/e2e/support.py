@@ -129,8 +129,14 @@ class DevStack:
     def consul_text(self, path: str, **params: Any) -> str:
         return self._consul_get(path, params).text
 
+    @property
+    def management(self) -> dict[str, str]:
+        """The header that lets a probe past ACLs, where they are on."""
+        token = self.outputs.get("consulManagementToken")
+        return {"X-Consul-Token": token} if token else {}
+
     def _consul_get(self, path: str, params: dict[str, Any]) -> requests.Response:
-        response = requests.get(self.consul_http + path, params=params, timeout=10)
+        response = requests.get(self.consul_http + path, params=params, headers=self.management, timeout=10)
         response.raise_for_status()
         return response
 

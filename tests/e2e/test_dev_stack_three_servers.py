@@ -1,5 +1,7 @@
-"""The dev stack with `consulServers: 3` and `redisThroughConsul`: three Consul servers elect one
-leader and all answer in DNS, and the web app finds Redis as `redis.service.consul`."""
+"""The dev stack with `consulServers: 3`, `redisThroughConsul` and `consulAcl`: three Consul servers
+elect one leader and all answer in DNS, the web app finds Redis as `redis.service.consul`, gossip is
+encrypted, and with ACLs denying by default each workload does its job with its own token while a
+request without one can look names up but not write."""
 from __future__ import annotations
 
 import base64
@@ -8,6 +10,7 @@ import re
 import urllib.request
 
 import pytest
+import requests
 
 from components.consul_server import SECRET_CONFIG_FILE
 
@@ -19,7 +22,7 @@ pytestmark = pytest.mark.docker
 @pytest.fixture(scope="module")
 def dev3(engine) -> DevStack:
     build_stand_in_images(engine)
-    stack = DevStack(engine, {"consulServers": 3, "redisThroughConsul": True})
+    stack = DevStack(engine, {"consulServers": 3, "redisThroughConsul": True, "consulAcl": True})
     try:
         stack.apply("first apply (dev stack, consulServers=3)")
         yield stack
@@ -71,6 +74,41 @@ def test_workers_register_with_the_cluster(dev3: DevStack) -> None:
         return sorted(e["Service"]["ID"] for e in dev3.consul("/v1/health/service/distributed_app", passing="true"))
 
     assert passing() == ["server1", "server2"]
+
+
+def test_the_client_reads_with_its_own_token(dev3: DevStack, engine) -> None:
+    client = engine.containers.get(dev3.outputs["clientContainer"])
+    result = client.exec_run(["python", "app.py", "--json"], environment={"INTERVAL": "0"}, demux=True)
+    stdout, stderr = (part.decode() if part else "" for part in result.output)
+    assert result.exit_code == 0, stderr
+    report = json.loads(stdout.strip().splitlines()[-1])
+    assert sorted(entry["id"] for entry in report["http"]) == ["server1", "server2"]
+    assert report["kv"] == {"greeting": "Hello from Consul KV", "workers": "2"}
+
+
+def test_without_a_token_names_resolve_but_nothing_is_written_or_read(dev3: DevStack) -> None:
+    refused = requests.put(f"{dev3.consul_http}/v1/kv/e2e/anonymous", data="x", timeout=10)
+    assert refused.status_code == 403, refused.text
+    assert requests.get(f"{dev3.consul_http}/v1/kv/distributed_app/dev/greeting", timeout=10).status_code == 403
+    register = {"Node": "intruder", "Address": "10.9.9.9", "Service": {"Service": "fake"}}
+    assert requests.put(f"{dev3.consul_http}/v1/catalog/register", json=register, timeout=10).status_code == 403
+    assert sorted(r.address for r in dev3.resolve("distributed_app.service.consul")) == sorted(
+        dev3.container_ip(f"dev-server{n}") for n in (1, 2)
+    )
+    # The management token, which the stack keeps as a secret output, may.
+    allowed = requests.put(f"{dev3.consul_http}/v1/kv/e2e/managed", data="x", headers=dev3.management, timeout=10)
+    assert allowed.status_code == 200
+
+
+def test_no_token_reaches_the_state_or_a_container_log_in_plain_text(dev3: DevStack, engine) -> None:
+    tokens = [dev3.outputs["consulManagementToken"]]
+    for name in ("dev-server1", "dev-client"):
+        env = dict(item.split("=", 1) for item in engine.api.inspect_container(name)["Config"]["Env"])
+        tokens.append(env["CONSUL_HTTP_TOKEN"])
+    assert len(set(tokens)) == 3
+    assert dev3.harness.plaintext_exposures(tokens) == []
+    for container in engine.containers.list(filters={"name": "dev-"}):
+        assert not any(token in container.logs().decode(errors="replace") for token in tokens), container.name
 
 
 def test_web_counts_with_redis_found_through_consul(dev3: DevStack, engine) -> None:

@@ -28,7 +28,7 @@ import pulumi
 from pulumi.runtime import MockCallArgs, MockResourceArgs
 from pulumi.runtime.mocks import MockMonitor
 
-from . import command_resources, consul_resources, docker_resources, random_resources
+from . import command_resources, consul_acl_resources, consul_resources, docker_resources, random_resources
 from .base import HarnessError, HarnessServices, ResourceContext, ResourceHandler
 from .engine import EnginePool, default_docker_host
 from .exposure import plaintext_exposures
@@ -112,6 +112,7 @@ class ApplyHarness(pulumi.runtime.Mocks, HarnessServices):
                 *docker_resources.HANDLERS,
                 *command_resources.HANDLERS,
                 *consul_resources.HANDLERS,
+                *consul_acl_resources.HANDLERS,
                 *random_resources.HANDLERS,
             )
         }
@@ -218,6 +219,9 @@ class ApplyHarness(pulumi.runtime.Mocks, HarnessServices):
         docker_invoke = docker_resources.INVOKES.get(args.token)
         if docker_invoke:
             return docker_invoke(self.docker_client(self._provider_config(args.token, args.provider)), arguments)
+        consul_invoke = consul_acl_resources.INVOKES.get(args.token)
+        if consul_invoke:
+            return consul_invoke(self.consul_client(self._provider_config(args.token, args.provider)), arguments)
         raise HarnessError(f"apply harness: invoke {args.token!r} is not implemented")
 
     # ------------------------------------------------------------------ HarnessServices

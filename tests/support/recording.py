@@ -118,6 +118,8 @@ class ComputedOutputs(pulumi.runtime.Mocks):
             outputs["result"] = (alphabet * length)[:length]
             outputs["bcryptHash"] = f"bcrypt-of-{args.name}"
             return "none", outputs
+        elif typ == "consul:index/aclToken:AclToken":
+            outputs["accessorId"] = f"accessor-of-{args.name}"
         elif typ == "pulumi:pulumi:StackReference":
             if outputs["name"] not in self._stack_outputs:
                 raise LookupError(f"no stack named {outputs['name']!r}; the test gives {sorted(self._stack_outputs)}")
@@ -125,6 +127,9 @@ class ComputedOutputs(pulumi.runtime.Mocks):
         return f"{args.name}-id", outputs
 
     def call(self, args: pulumi.runtime.MockCallArgs) -> tuple[dict, Optional[list]]:
+        if args.token == "consul:index/getAclTokenSecretId:getAclTokenSecretId":
+            accessor = args.args["accessorId"]
+            return {"accessorId": accessor, "secretId": f"secret-of-{accessor}", "id": accessor}, []
         raise NotImplementedError(f"the program should not invoke {args.token}")
 
 

@@ -29,7 +29,7 @@ def servers(stack: tuple[str, Deployment]) -> list:
 
 def test_one_key_per_stack_drawn_as_hex_and_kept_secret(stack: tuple[str, Deployment]) -> None:
     _, deployment = stack
-    [key] = deployment.of_type(PASSWORD)
+    key = deployment.one(PASSWORD, "consul-gossip-key")
     assert key.name == "consul-gossip-key"
     assert deployment.by_urn(key.parent).type == "orchestration:consul:ConsulCluster"
     assert key.inputs["length"] == 64
@@ -40,26 +40,25 @@ def test_one_key_per_stack_drawn_as_hex_and_kept_secret(stack: tuple[str, Deploy
 
 def test_every_server_reads_the_same_32_byte_key_from_a_secret_file(stack: tuple[str, Deployment]) -> None:
     _, deployment = stack
-    [key] = deployment.of_type(PASSWORD)
+    key = deployment.one(PASSWORD, "consul-gossip-key")
     contents = set()
     for server in servers(stack):
-        [upload] = server.inputs["uploads"]
-        assert upload["file"] == SECRET_CONFIG_FILE
+        uploads = {upload["file"]: upload["content"] for upload in server.inputs["uploads"]}
         assert "uploads" in server.secret_inputs
         assert key.urn in server.dependencies
-        contents.add(upload["content"])
+        contents.add(uploads[SECRET_CONFIG_FILE])
         assert f"-config-file={SECRET_CONFIG_FILE}" in server.inputs["command"]
     [content] = contents
     encoded = json.loads(content)["encrypt"]
     assert len(base64.b64decode(encoded, validate=True)) == 32
     for server in servers(stack):
-        shown = json.dumps({key: server.inputs.get(key) for key in ("command", "envs", "labels", "healthcheck")})
+        shown = json.dumps({field: server.inputs.get(field) for field in ("command", "envs", "labels", "healthcheck")})
         assert encoded not in shown, "the key must not be on the command line or in the environment"
 
 
 def test_turned_off_there_is_no_key_and_no_file() -> None:
     deployment = deploy("dev", {"consulGossipEncryption": False})
-    assert deployment.of_type(PASSWORD) == []
+    assert not [r for r in deployment.of_type(PASSWORD) if r.name == "consul-gossip-key"]
     agent = deployment.one(CONTAINER, "consul-consul-1-agent").inputs
     assert not agent.get("uploads")
     assert not any(part.startswith("-config-file") for part in agent["command"])

@@ -51,6 +51,8 @@ class ConsulClusterArgs:
     """Encrypt the servers' gossip with a key generated once for the cluster and kept secret."""
     acl: bool = False
     """Deny by default; a management token generated once, kept secret, held by `provider`."""
+    retain_data: bool = False
+    """Keep the servers' data volumes on destroy; a new cluster of the same names takes them up again."""
 
 
 def retry_join_for(nodes: Sequence[ConsulNodeSpec], node: ConsulNodeSpec) -> list[str]:
@@ -94,6 +96,7 @@ class ConsulCluster(pulumi.ComponentResource):
                         ipv4_address=node.ipv4_address,
                         secret_config=secret_config,
                         cli_token=self.management_token,
+                        retain_data=args.retain_data,
                     ),
                     # One server after the other, each once it serves (see SERVING_CHECK): an update
                     # that replaces every server never takes them all down at once.

@@ -68,6 +68,8 @@ class ConsulServerArgs:
     """Agent configuration (JSON) holding secrets, such as the gossip key; give it as a secret."""
     cli_token: Optional[pulumi.Input[str]] = None
     """The ACL token the server's own `consul` commands use; give it as a secret."""
+    retain_data: bool = False
+    """Keep the data volume when the server is destroyed (Pulumi's retain_on_delete)."""
 
 
 def agent_command(args: ConsulServerArgs) -> list[str]:
@@ -132,7 +134,11 @@ class ConsulServer(pulumi.ComponentResource):
         super().__init__("orchestration:consul:ConsulServer", name, None, opts)
         published_once_each(args.published_ports)
         child = child_options(self, opts)
-        data = docker.Volume(f"{name}-data", name=f"{args.container_name}-data", opts=child)
+        data = docker.Volume(
+            f"{name}-data",
+            name=f"{args.container_name}-data",
+            opts=pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(retain_on_delete=args.retain_data)),
+        )
         container = docker.Container(
             f"{name}-agent",
             name=args.container_name,

@@ -73,6 +73,7 @@ def build(cfg: StackConfig) -> dict[str, pulumi.Input]:
             recursors=[DOCKER_EMBEDDED_DNS],
             gossip_encryption=cfg.workload.consul_gossip_encryption,
             acl=cfg.workload.consul_acl,
+            retain_data=cfg.workload.retain_data,
         ),
     )
     tokens = consul_tokens(cfg, consul)

@@ -35,7 +35,7 @@ KNOWN_KEYS = frozenset(
         "swarmAdvertiseAddress", "redisThroughConsul", "hosts", "hostsFromStack", "swarmManager", "buildDockerHost",
         "registry", "registryUsername", "registryPassword", "dockerTlsCa", "dockerTlsCert", "dockerTlsKey",
         "sandboxHosts", "sandboxSubnet", "sandboxHostImage", "sandboxRegistryImage", "sandboxPrivileged",
-        "consulGossipEncryption", "consulAcl",
+        "consulGossipEncryption", "consulAcl", "retainData",
     }
 )
 
@@ -91,6 +91,8 @@ class Workload:
     consul_gossip_encryption: bool
     consul_acl: bool
     """Deny by default, each workload with a token of its own; on by default in the cluster only."""
+    retain_data: bool
+    """Consul's and Redis's volumes outlive `pulumi destroy`, and a new stack of the same name takes them up."""
 
 
 @dataclass(frozen=True)
@@ -219,6 +221,7 @@ class _Reader(ConfigValues):
             kv_prefix=f"distributed_app/{self._stack}/",
             consul_gossip_encryption=self.boolean("consulGossipEncryption", default=True),
             consul_acl=self.boolean("consulAcl", default=environment == "cluster"),
+            retain_data=self.boolean("retainData", default=True),
         )
 
     def local_config(self, workload: Workload) -> LocalConfig:

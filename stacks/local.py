@@ -66,6 +66,7 @@ def build(cfg: StackConfig) -> dict[str, pulumi.Input]:
             recursors=[DOCKER_EMBEDDED_DNS],
             gossip_encryption=cfg.workload.consul_gossip_encryption,
             acl=cfg.workload.consul_acl,
+            retain_data=cfg.workload.retain_data,
         ),
     )
     consul_dns = [local.consul_dns_address]
@@ -84,6 +85,7 @@ def build(cfg: StackConfig) -> dict[str, pulumi.Input]:
             redis_host="redis.service.consul" if local.redis_through_consul else "redis",
             shared_network=host.network_name,
             dns=consul_dns,
+            retain_data=cfg.workload.retain_data,
         ),
         opts=after_consul,
     )

@@ -193,6 +193,8 @@ class Cluster(HarnessStack):
                 "appBaseImage": BASE_IMAGE,
                 # pip in those builds must trust this machine's TLS-re-signing proxy.
                 "buildCaCertificates": extra_ca_certificates(),
+                # Destroy leaves nothing behind on the hosts.
+                "retainData": False,
             },
             stack_outputs={SANDBOX_REFERENCE: sandbox.outputs},
         )

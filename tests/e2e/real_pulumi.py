@@ -149,6 +149,8 @@ def deployed(engine, stack: str = "dev", **overrides: Any) -> Iterator[RealProje
             "heyworldImage": BASE_IMAGE,
             "appBaseImage": BASE_IMAGE,
             "buildCaCertificates": extra_ca_certificates(),
+            # Destroy leaves nothing behind.
+            "retainData": False,
             **overrides,
         }
     )

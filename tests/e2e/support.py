@@ -83,6 +83,8 @@ class DevStack:
             "appBaseImage": BASE_IMAGE,
             # pip in our builds must trust this machine's TLS-re-signing proxy.
             "buildCaCertificates": extra_ca_certificates(),
+            # Destroy leaves nothing behind, unless a test is about the data that outlives it.
+            "retainData": False,
             **(overrides or {}),
         }
         STATE_DIR.mkdir(parents=True, exist_ok=True)

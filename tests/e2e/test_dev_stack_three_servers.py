@@ -5,24 +5,32 @@ request without one can look names up but not write."""
 from __future__ import annotations
 
 import base64
+import contextlib
+import io
 import json
 import re
 import urllib.request
 
+import docker.errors
 import pytest
 import requests
 
 from components.consul_server import SECRET_CONFIG_FILE
+from tests.harness.local_images import CONSUL_IMAGE, REDIS_IMAGE
 
 from .support import DevStack, build_stand_in_images
 
 pytestmark = pytest.mark.docker
 
+ROLLED_CONSUL = "orchestration-e2e/consul:rolled"
+ROLLED_REDIS = "orchestration-e2e/redis:rolled"
+RETAINED = ("dev-consul-1-data", "dev-consul-2-data", "dev-consul-3-data", "dev-redis-data")
+
 
 @pytest.fixture(scope="module")
 def dev3(engine) -> DevStack:
     build_stand_in_images(engine)
-    stack = DevStack(engine, {"consulServers": 3, "redisThroughConsul": True, "consulAcl": True})
+    stack = DevStack(engine, {"consulServers": 3, "redisThroughConsul": True, "consulAcl": True, "retainData": True})
     try:
         stack.apply("first apply (dev stack, consulServers=3)")
         yield stack
@@ -31,6 +39,9 @@ def dev3(engine) -> DevStack:
             stack.destroy()
         finally:
             stack.close()
+            for volume in RETAINED:
+                with contextlib.suppress(docker.errors.NotFound):
+                    engine.volumes.get(volume).remove(force=True)
 
 
 def test_three_servers_are_alive_with_one_leader(dev3: DevStack) -> None:
@@ -126,3 +137,35 @@ def test_web_counts_with_redis_found_through_consul(dev3: DevStack, engine) -> N
 def test_second_apply_changes_nothing(dev3: DevStack) -> None:
     dev3.apply("second apply (consulServers=3, no change)")
     assert dev3.harness.last_run.changes() == []
+
+
+def test_data_outlives_new_images_and_a_destroy(dev3: DevStack, engine) -> None:
+    def kept() -> str:
+        return dev3.consul_text("/v1/kv/e2e/kept", raw="true")
+
+    def seen() -> int:
+        body = urllib.request.urlopen(dev3.outputs["webUrl"] + "/", timeout=5).read().decode()
+        return int(re.search(r"seen (\d+) times", body).group(1))
+
+    written = requests.put(f"{dev3.consul_http}/v1/kv/e2e/kept", data="before", headers=dev3.management, timeout=10)
+    assert written.status_code == 200
+    count = seen()
+
+    # New images replace Consul's servers (one after the other) and Redis: their volumes stay.
+    for image, rolled in ((CONSUL_IMAGE, ROLLED_CONSUL), (REDIS_IMAGE, ROLLED_REDIS)):
+        engine.images.build(fileobj=io.BytesIO(f"FROM {image}\nLABEL rolled=yes\n".encode()), tag=rolled, rm=True)
+    dev3.overrides.update(consulImage=ROLLED_CONSUL, redisImage=ROLLED_REDIS)
+    dev3.apply("apply with new Consul and Redis images")
+    replaced = {name for op, _, name in dev3.harness.last_run.changes() if op == "replace"}
+    assert {"consul-consul-1-agent", "consul-consul-2-agent", "consul-consul-3-agent", "compose-redis"} <= replaced
+    assert kept() == "before"
+    assert seen() == count + 1
+
+    dev3.destroy()
+    assert {volume.name for volume in engine.volumes.list()} >= set(RETAINED)
+
+    # The same stack again, with a new management token: the data is there and ACLs still hold.
+    dev3.apply("apply again after destroy")
+    assert kept() == "before"
+    assert seen() == count + 2
+    assert requests.put(f"{dev3.consul_http}/v1/kv/e2e/anonymous", data="x", timeout=10).status_code == 403

@@ -64,6 +64,8 @@ class RegistrationOptions(threading.local):
 
     urn: str = ""
     additional_secret_outputs: tuple[str, ...] = ()
+    retain_on_delete: bool = False
+    dependencies: tuple[str, ...] = ()
 
 
 class HarnessMonitor(MockMonitor):
@@ -77,6 +79,10 @@ class HarnessMonitor(MockMonitor):
         # new_resource runs on this thread, inside super().RegisterResource.
         self._options.urn = self.make_urn(request.parent, request.type, request.name)
         self._options.additional_secret_outputs = tuple(request.additionalSecretOutputs)
+        self._options.retain_on_delete = bool(request.retainOnDelete)
+        # What must outlive this resource on delete: what it depends on, and its provider.
+        provider = [request.provider.rsplit("::", 1)[0]] if request.provider else []
+        self._options.dependencies = tuple(request.dependencies) + tuple(provider)
         return super().RegisterResource(request)
 
 
@@ -155,7 +161,7 @@ class ApplyHarness(pulumi.runtime.Mocks, HarnessServices):
         """Deletes resources in state that this run did not declare, newest first."""
         self.wait_idle()
         run = self._current_run()
-        for record in self.state.newest_first():
+        for record in self.state.deletion_order():
             if record.urn not in self._registered:
                 self._delete(record, run)
         self._run = None
@@ -166,7 +172,7 @@ class ApplyHarness(pulumi.runtime.Mocks, HarnessServices):
         self.wait_idle()
         run = self.begin_run("destroy")
         failures = []
-        for record in self.state.newest_first():
+        for record in self.state.deletion_order():
             try:
                 self._delete(record, run)
             except Exception as error:  # noqa: BLE001 - keep deleting the rest, report at the end
@@ -267,12 +273,14 @@ class ApplyHarness(pulumi.runtime.Mocks, HarnessServices):
             resource_id, outputs = handler.update(ctx, old)
         else:
             if op == "replace":
-                handler.delete(self._context_for(old), old)
+                self._delete_remotely(old)
                 self.state.remove(ctx.urn)
             resource_id, outputs = handler.create(ctx)
         record = ResourceRecord(
             ctx.urn, ctx.type, ctx.name, resource_id, ctx.inputs, outputs, ctx.provider_config, fingerprint,
             order=old.order if op == "update" else 0, secret_outputs=secret_outputs,
+            retain_on_delete=self.registering.retain_on_delete,
+            dependencies=list(self.registering.dependencies),
         )
         self.state.put(record, new_order=op != "update")
         run.add(Operation(op, ctx.type, ctx.name, time.monotonic() - started))
@@ -280,9 +288,14 @@ class ApplyHarness(pulumi.runtime.Mocks, HarnessServices):
 
     def _delete(self, record: ResourceRecord, run: RunRecord) -> None:
         started = time.monotonic()
-        self._handlers[record.type].delete(self._context_for(record), record)
+        self._delete_remotely(record)
         self.state.remove(record.urn)
         run.add(Operation("delete", record.type, record.name, time.monotonic() - started))
+
+    def _delete_remotely(self, record: ResourceRecord) -> None:
+        """The provider's delete, unless the resource is retained: then it only leaves the state, as it does in Pulumi."""
+        if not record.retain_on_delete:
+            self._handlers[record.type].delete(self._context_for(record), record)
 
     def _context_for(self, record: ResourceRecord) -> ResourceContext:
         return ResourceContext(record.type, record.name, record.urn, record.inputs, record.provider_config, self.project_dir, self)

@@ -30,6 +30,7 @@ class Registration:
     dependencies: frozenset[str]
     additional_secret_outputs: tuple[str, ...]
     delete_before_replace: bool
+    retain_on_delete: bool = False
 
     @property
     def provider_urn(self) -> str:
@@ -79,6 +80,7 @@ class RecordingMonitor(MockMonitor):
             dependencies=frozenset(request.dependencies),
             additional_secret_outputs=tuple(request.additionalSecretOutputs),
             delete_before_replace=request.deleteBeforeReplace,
+            retain_on_delete=request.retainOnDelete,
         )
         with self._lock:
             self.registrations.append(registration)

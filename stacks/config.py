@@ -7,6 +7,7 @@ the cluster's hosts come from another stack's outputs, read (not registered) fir
 from __future__ import annotations
 
 import ipaddress
+import os
 import re
 from dataclasses import dataclass
 from typing import Any, Optional
@@ -14,6 +15,7 @@ from typing import Any, Optional
 import pulumi
 from pulumi.runtime.sync_await import _sync_await
 
+from components.compose_project import ComposeFileError, Project, load_project
 from components.registry import RegistryLogin
 from stacks.config_values import DNS_LABEL, ConfigError, ConfigValues
 
@@ -36,6 +38,7 @@ KNOWN_KEYS = frozenset(
         "registry", "registryUsername", "registryPassword", "dockerTlsCa", "dockerTlsCert", "dockerTlsKey",
         "sandboxHosts", "sandboxSubnet", "sandboxHostImage", "sandboxRegistryImage", "sandboxPrivileged",
         "consulGossipEncryption", "consulAcl",
+        "composeFile", "composeVariables",
     }
 )
 
@@ -152,6 +155,16 @@ class SandboxConfig:
 
 
 @dataclass(frozen=True)
+class ComposeConfig:
+    """A compose file the stack declares as it is (`ComposeProject`), already checked."""
+
+    file: str
+    variables: dict[str, str]
+    """What its `${VAR}` interpolate from: the process environment, with `composeVariables` over it."""
+    project: Project
+
+
+@dataclass(frozen=True)
 class StackConfig:
     stack: str
     environment: str
@@ -161,6 +174,7 @@ class StackConfig:
     local: Optional[LocalConfig]
     cluster: Optional[ClusterConfig]
     sandbox: Optional[SandboxConfig]
+    compose: Optional[ComposeConfig] = None
 
 
 def load(config: pulumi.Config | None = None, stack: str | None = None) -> StackConfig:
@@ -189,6 +203,7 @@ class _Reader(ConfigValues):
             cluster = self.cluster_config(workload)
         else:
             sandbox = self.sandbox_config()
+        compose = self.compose_config(environment)
         config = StackConfig(
             stack=self._stack,
             environment=environment,
@@ -205,8 +220,29 @@ class _Reader(ConfigValues):
             local=local,
             cluster=cluster,
             sandbox=sandbox,
+            compose=compose,
         )
         return config
+
+    def compose_config(self, environment: str) -> Optional[ComposeConfig]:
+        file = self._config.get("composeFile")
+        given = self.json_value("composeVariables", default={})
+        if not isinstance(given, dict) or not all(isinstance(value, (str, int, float, bool)) for value in given.values()):
+            raise self.fail("composeVariables", f"{given!r}: expected a map of variable names to strings")
+        if file is None:
+            if given:
+                raise self.fail("composeVariables", "is only read with `orchestration:composeFile`")
+            return None
+        if environment == "sandbox":
+            raise self.fail("composeFile", "the sandbox environment runs only the hosts; deploy the file from `cluster` (hostsFromStack)")
+        if not os.path.isfile(file):
+            raise self.fail("composeFile", f"{file!r} is not a file (paths are relative to the project folder)")
+        variables = {**os.environ, **{name: _variable_text(value) for name, value in given.items()}}
+        try:
+            project = load_project(file, variables)
+        except ComposeFileError as error:
+            raise self.fail("composeFile", str(error)) from None
+        return ComposeConfig(file=file, variables=variables, project=project)
 
     def workload(self, environment: str) -> Workload:
         return Workload(
@@ -393,6 +429,12 @@ class _Reader(ConfigValues):
         if duplicates:
             raise self.fail("sandboxHosts", f"duplicate host name {duplicates}; each host needs its own")
         return tuple(names)
+
+
+def _variable_text(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
 
 
 class _ReferencedStack:

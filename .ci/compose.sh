@@ -7,9 +7,8 @@
 #   GO               go binary to use (default: `go` on PATH, else /usr/local/go/bin/go)
 # All logs go to stderr; only the binary path goes to stdout. A cold build takes about 5 minutes.
 #
-# Why a throwaway module: compose's main package is github.com/docker/compose/v2/cmd, and building it
-# as a dependency takes compose's own go.mod requirements (and no replace directives, which it has none of
-# that matter for the binary).
+# Why a throwaway module that requires compose: `go build -o` there names the binary and stamps its
+# version as compose's Makefile does (`go install .../cmd@version` would install an unversioned `cmd`).
 set -euo pipefail
 
 COMPOSE_VERSION="${COMPOSE_VERSION:-2.40.3}"

@@ -112,6 +112,8 @@ class Network:
     internal: bool = False
     attachable: bool = False
     labels: Mapping[str, str] = field(default_factory=dict)
+    subnets: tuple[Mapping[str, str], ...] = ()
+    """`ipam.config`: each a `subnet` with optional `gateway` and `ip_range`."""
 
 
 @dataclass(frozen=True)
@@ -439,6 +441,7 @@ class _Reader:
             internal=bool(raw.get("internal", False)),
             attachable=bool(raw.get("attachable", False)),
             labels=self.mapping(raw.get("labels")),
+            subnets=tuple(dict(pool) for pool in (raw.get("ipam") or {}).get("config") or ()),
         )
 
     def volume(self, project: str, key: str, raw: dict) -> Volume:

@@ -1,6 +1,9 @@
 """A compose file declared as Pulumi resources: Compose's names and labels, Pulumi's dependency graph."""
 from __future__ import annotations
 
+import dataclasses
+import hashlib
+import json
 import os
 from dataclasses import dataclass, field
 from typing import Callable, Mapping, Optional
@@ -20,6 +23,8 @@ SERVICE_LABEL = "com.docker.compose.service"
 NETWORK_LABEL = "com.docker.compose.network"
 VOLUME_LABEL = "com.docker.compose.volume"
 DEPENDS_ON_LABEL = "com.docker.compose.depends_on"
+# `docker compose ps` lists only containers that carry one (its value tells Compose when to recreate).
+CONFIG_HASH_LABEL = "com.docker.compose.config-hash"
 
 
 @dataclass(frozen=True)
@@ -116,6 +121,11 @@ class ComposeProject(pulumi.ComponentResource):
                 driver=network.driver or ("overlay" if key in overlay else None),
                 internal=network.internal or None,
                 attachable=(network.attachable or key in overlay) or None,
+                ipam_configs=[
+                    docker.NetworkIpamConfigArgs(subnet=pool.get("subnet"), gateway=pool.get("gateway"), ip_range=pool.get("ip_range"))
+                    for pool in network.subnets
+                ]
+                or None,
                 labels=[
                     docker.NetworkLabelArgs(label=label, value=value)
                     for label, value in _labels(network.labels, {PROJECT_LABEL: project.name, NETWORK_LABEL: key}).items()
@@ -165,6 +175,7 @@ class ComposeProject(pulumi.ComponentResource):
             SERVICE_LABEL: service.name,
             "com.docker.compose.container-number": "1",
             "com.docker.compose.oneoff": "False",
+            CONFIG_HASH_LABEL: config_hash(service),
         }
         if service.depends_on:
             compose_labels[DEPENDS_ON_LABEL] = self._depends_on_label(project, service)
@@ -250,6 +261,11 @@ class _Reference:
     name: pulumi.Input[str]
     triggers: Optional[list] = None
     """A build's digest: re-resolves the image when the build makes a new one."""
+
+
+def config_hash(service: Service) -> str:
+    """A digest of everything the file says about the service, as Compose keeps one."""
+    return hashlib.sha256(json.dumps(dataclasses.asdict(service), sort_keys=True, default=str).encode()).hexdigest()
 
 
 def _labels(own: Mapping[str, str], compose: Mapping[str, pulumi.Input[str]]) -> dict[str, pulumi.Input[str]]:

@@ -38,7 +38,12 @@ SUPPORTED: dict[str, Any] = {
     "version": LEAF,
     "name": LEAF,
     "services": {ANY_KEY: _SERVICE},
-    "networks": {ANY_KEY: dict.fromkeys(("name", "driver", "external", "internal", "attachable", "labels"), LEAF)},
+    "networks": {
+        ANY_KEY: {
+            **dict.fromkeys(("name", "driver", "external", "internal", "attachable", "labels"), LEAF),
+            "ipam": {"config": {ITEMS: dict.fromkeys(("subnet", "gateway", "ip_range"), LEAF)}},
+        }
+    },
     "volumes": {ANY_KEY: dict.fromkeys(("name", "driver", "driver_opts", "external", "labels"), LEAF)},
 }
 

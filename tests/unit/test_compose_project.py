@@ -7,7 +7,8 @@ from typing import Any, Optional
 import pulumi
 import pytest
 
-from components.compose_project import ComposeProject, ComposeProjectArgs
+from components.compose_project import ComposeProject, ComposeProjectArgs, load_project
+from components.compose_project.project import config_hash
 from tests.harness.inline import run_inline
 from tests.support.recording import ComputedOutputs, RecordingMonitor, Registration
 from tests.unit.conftest import Deployment, deploy, deploy_rejected
@@ -63,7 +64,8 @@ def test_the_chapters_file_builds_web_and_runs_it_after_redis() -> None:
     assert depends_on(deployment, web) == {"app-redis"}
     assert web.inputs["ports"] == [{"internal": 5000, "external": 5000, "protocol": "tcp"}]
     assert web.inputs["networksAdvanced"] == [{"name": "composeapp_default", "aliases": ["web"]}]
-    assert labels(web) == {
+    assert labels(web).pop("com.docker.compose.config-hash") == config_hash(load_project(str(CHAPTER), {}).service("web"))
+    assert {key: value for key, value in labels(web).items() if key != "com.docker.compose.config-hash"} == {
         "com.docker.compose.project": "composeapp",
         "com.docker.compose.service": "web",
         "com.docker.compose.container-number": "1",
@@ -122,6 +124,7 @@ def test_several_networks_with_aliases_an_internal_one_and_binds() -> None:
     assert sorted(r.inputs["name"] for r in deployment.of_type(NETWORK)) == ["tiers_backend", "tiers_frontend"]
     backend = deployment.one(NETWORK, "app-network-backend")
     assert backend.inputs["internal"] is True and labels(backend)["tier"] == "data"
+    assert backend.inputs["ipamConfigs"] == [{"subnet": "192.168.41.0/24"}]
     api = deployment.one(CONTAINER, "app-api")
     assert api.inputs["networksAdvanced"] == [
         {"name": "tiers_frontend", "aliases": ["api", "backend-api"]},

@@ -224,7 +224,7 @@ class _Reader:
             build=build,
             command=self.words(raw.get("command")),
             entrypoint=self.words(raw.get("entrypoint")),
-            environment={**self.env_files(at + ("env_file",), raw.get("env_file")), **self.environment(raw.get("environment"))},
+            environment={**self.env_files(at + ("env_file",), raw.get("env_file")), **self.mapping(raw.get("environment"), unset_from_variables=True)},
             ports=tuple(port for index, item in enumerate(raw.get("ports") or []) for port in self.ports(at + ("ports", index), item)),
             expose=tuple(str(port) for port in raw.get("expose") or []),
             mounts=tuple(self.mount(at + ("volumes", index), item) for index, item in enumerate(raw.get("volumes") or [])),
@@ -252,7 +252,7 @@ class _Reader:
         return Build(
             context=str(context),
             dockerfile=spec.get("dockerfile"),
-            args={key: value for key, value in self.mapping(spec.get("args"), unset_from_variables=True).items()},
+            args=self.mapping(spec.get("args"), unset_from_variables=True),
             target=spec.get("target"),
         )
 
@@ -284,9 +284,6 @@ class _Reader:
                 continue
             result[key] = _scalar_text(value)
         return result
-
-    def environment(self, raw: Any) -> dict[str, str]:
-        return self.mapping(raw, unset_from_variables=True)
 
     def env_files(self, at: Path, raw: Any) -> dict[str, str]:
         if raw is None:

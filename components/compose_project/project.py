@@ -61,7 +61,10 @@ class ComposeProject(pulumi.ComponentResource):
                 name=volume.name,
                 driver=volume.driver,
                 driver_opts=dict(volume.driver_opts) or None,
-                labels=[docker.VolumeLabelArgs(label=label, value=value) for label, value in _labels(volume.labels, {PROJECT_LABEL: project.name, VOLUME_LABEL: key}).items()],
+                labels=[
+                    docker.VolumeLabelArgs(label=label, value=value)
+                    for label, value in _labels(volume.labels, {PROJECT_LABEL: project.name, VOLUME_LABEL: key}).items()
+                ],
                 opts=child,
             ).name
             for key, volume in project.volumes.items()
@@ -69,6 +72,7 @@ class ComposeProject(pulumi.ComponentResource):
         }
         volumes.update({key: volume.name for key, volume in project.volumes.items() if volume.external})
 
+        # By service, for callers that need a container's addresses or order after a service.
         self.containers: dict[str, docker.Container] = {}
         self.swarm_services: dict[str, SwarmService] = {}
         declared: dict[str, pulumi.Resource] = {}
@@ -76,8 +80,9 @@ class ComposeProject(pulumi.ComponentResource):
             reference = self._reference(name, service, project, child)
             after = [declared[dependency] for dependency in service.depends_on]
             if service.deploy and args.swarm:
+                network_ids = {key: networks[key].id() for key in service.networks}
                 declared[service.name] = self.swarm_services[service.name] = swarm_service(
-                    f"{name}-{service.name}", project, service, reference.name, {key: ref.id() for key, ref in networks.items() if key in service.networks}, child_options(self, opts, depends_on=after)
+                    f"{name}-{service.name}", project, service, reference.name, network_ids, child_options(self, opts, depends_on=after)
                 )
                 continue
             if service.deploy:
@@ -113,7 +118,10 @@ class ComposeProject(pulumi.ComponentResource):
         found: dict[str, _NetworkRef] = {}
         for key, network in project.networks.items():
             if network.external:
-                found[key] = _NetworkRef(network.name, lambda name=network.name: docker.get_network_output(name=name, opts=pulumi.InvokeOptions(parent=self)).id)
+                found[key] = _NetworkRef(
+                    network.name,
+                    lambda name=network.name: docker.get_network_output(name=name, opts=pulumi.InvokeOptions(parent=self)).id,
+                )
                 continue
             created = docker.Network(
                 f"{name}-network-{key}",
@@ -187,7 +195,11 @@ class ComposeProject(pulumi.ComponentResource):
             command=list(service.command) if service.command is not None else None,
             entrypoints=list(service.entrypoint) if service.entrypoint is not None else None,
             envs=[f"{key}={value}" for key, value in service.environment.items()] or None,
-            ports=[docker.ContainerPortArgs(internal=port.target, external=port.published, ip=port.host_ip, protocol=port.protocol) for port in service.ports] or None,
+            ports=[
+                docker.ContainerPortArgs(internal=port.target, external=port.published, ip=port.host_ip, protocol=port.protocol)
+                for port in service.ports
+            ]
+            or None,
             networks_advanced=[
                 # Compose makes every container reachable by its service's name on each of its networks.
                 docker.ContainerNetworksAdvancedArgs(name=networks[key].name, aliases=[service.name, *aliases])
@@ -208,7 +220,9 @@ class ComposeProject(pulumi.ComponentResource):
             ) if health else None,
             restart=service.restart,
             max_retry_count=service.max_retry_count,
-            labels=[docker.ContainerLabelArgs(label=label, value=value) for label, value in _labels(service.labels, compose_labels).items()],
+            labels=[
+                docker.ContainerLabelArgs(label=label, value=value) for label, value in _labels(service.labels, compose_labels).items()
+            ],
             hostname=service.hostname,
             dns=list(service.dns) or None,
             user=service.user,

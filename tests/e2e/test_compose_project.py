@@ -80,6 +80,8 @@ def prefix(engine: docker.DockerClient) -> Iterator[str]:
     value = f"cx{secrets.token_hex(3)}"
     yield value
     leftovers = objects_named_with(engine, value)
+    for name in leftovers["services"]:
+        engine.api.remove_service(name)
     for name in leftovers["containers"]:
         engine.api.remove_container(name, force=True, v=True)
     for name in leftovers["networks"]:
@@ -133,6 +135,62 @@ def test_the_harness_and_docker_compose_bring_up_the_same_project(
         harness.destroy()
         harness.close()
         subprocess.run([*compose, "down", "-v"], env=compose_env, capture_output=True, text=True, timeout=300)
+
+
+@pytest.fixture
+def swarm(engine: docker.DockerClient) -> Iterator[None]:
+    """A one-node swarm on the engine; left again afterwards only if this fixture made it."""
+    state = engine.info()["Swarm"]["LocalNodeState"]
+    if state != "active":
+        subprocess.run(["docker", "swarm", "init", "--advertise-addr", "127.0.0.1"], check=True, capture_output=True)
+    yield
+    if state != "active":
+        subprocess.run(["docker", "swarm", "leave", "--force"], check=True, capture_output=True)
+
+
+def test_deploy_on_a_swarm_runs_as_swarm_services(engine: docker.DockerClient, swarm: None, prefix: str, tmp_path: Path) -> None:
+    """The `deploy` file on the engine's swarm through the harness: what `docker stack deploy` would make
+    of it (which refuses the file's top-level `name`, so it cannot bring up the same file)."""
+    require_base_image(engine)
+    project = f"{prefix}-pulumi"
+    jobs = engine.networks.create(
+        f"{prefix}-jobs", driver="overlay", attachable=True, ipam=docker.types.IPAMConfig(pool_configs=[docker.types.IPAMPool(subnet="10.213.51.0/24")])
+    )
+    variables = {"API_IMAGE": BASE_IMAGE, "WORKER_IMAGE": BASE_IMAGE, "API_PORT": "18781", "API_REPLICAS": "2", "JOBS_NETWORK": jobs.name}
+    harness = ApplyHarness(project_dir=PROJECT_DIR, state_file=tmp_path / "state.json", keep_images=(BASE_IMAGE,))
+    file = str(DATA / "deploy" / "compose.yaml")
+    try:
+        with phase("compose deploy: swarm services through the harness"):
+            harness.apply(
+                lambda: run_inline(
+                    harness,
+                    lambda: ComposeProject("compose", ComposeProjectArgs(file=file, variables=variables, project_name=project, swarm=True)),
+                )
+            )
+        api = engine.api.inspect_service(f"{project}_api")["Spec"]
+        task = api["TaskTemplate"]
+        assert api["Mode"] == {"Replicated": {"Replicas": 2}}
+        assert task["Placement"]["Constraints"] == ["node.role == manager"]
+        assert task["Resources"]["Limits"] == {"NanoCPUs": 500_000_000, "MemoryBytes": 128 * 1024**2}
+        assert task["Resources"]["Reservations"] == {"MemoryBytes": 64 * 1024**2}
+        assert (api["UpdateConfig"]["Parallelism"], api["UpdateConfig"]["Order"], api["UpdateConfig"]["FailureAction"]) == (1, "start-first", "rollback")
+        assert (api["RollbackConfig"]["Parallelism"], api["RollbackConfig"]["MaxFailureRatio"]) == (2, 0.5)
+        default = engine.api.inspect_network(f"{project}_default")
+        assert (default["Driver"], default["Attachable"]) == ("overlay", True)
+        assert [network["Target"] for network in task["Networks"]] == [default["Id"]]
+        worker = engine.api.inspect_service(f"{project}_worker")["Spec"]
+        assert "Global" in worker["Mode"]
+        assert [network["Target"] for network in worker["TaskTemplate"]["Networks"]] == [jobs.id]
+        running = [t for t in engine.api.tasks(filters={"service": f"{project}_api", "desired-state": "running"}) if t["Status"]["State"] == "running"]
+        assert len(running) == 2
+        # Published on the ingress network. (Its routing mesh does not answer on this workplace's engine,
+        # not even for `docker service create --publish`, so the port is checked as the swarm records it.)
+        ports = engine.api.inspect_service(f"{project}_api")["Endpoint"]["Ports"]
+        assert [(p["TargetPort"], p["PublishedPort"], p["PublishMode"]) for p in ports] == [(8000, 18781, "ingress")]
+    finally:
+        harness.destroy()
+        harness.close()
+        jobs.remove()
 
 
 def observe(engine: docker.DockerClient, project: str) -> dict[str, Any]:

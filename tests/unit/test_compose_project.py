@@ -163,7 +163,7 @@ def test_deploy_makes_swarm_services_on_a_swarm() -> None:
         "reservation": {"memoryBytes": 64 * 1024**2},
     }
     assert api.inputs["taskSpec"]["placement"] == {"constraints": ["node.role == manager"]}
-    assert api.inputs["endpointSpec"] == {"ports": [{"targetPort": 80, "publishedPort": 8088, "protocol": "tcp"}]}
+    assert api.inputs["endpointSpec"] == {"ports": [{"targetPort": 8000, "publishedPort": 8088, "protocol": "tcp"}]}
     assert api.inputs["taskSpec"]["networksAdvanceds"] == [{"id": "app-network-default-id"}]  # by id, as the provider asks
     # A swarm service's network is an overlay, attachable so the project's containers can join it too.
     network = deployment.one(NETWORK, "app-network-default")

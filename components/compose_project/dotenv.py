@@ -2,13 +2,17 @@
 from __future__ import annotations
 
 import re
-from typing import Callable, Optional
+from typing import Callable, Mapping, Optional
 
 _LINE = re.compile(r"^(?:export\s+)?([A-Za-z_][A-Za-z0-9_.-]*)\s*(?:=(.*))?$")
 
 
-def parse(text: str, interpolate: Callable[[str], str]) -> dict[str, Optional[str]]:
-    """KEY -> value; a bare KEY maps to None (its value comes from the environment). Raises ValueError."""
+Interpolate = Callable[[str, Mapping[str, str]], str]
+
+
+def parse(text: str, interpolate: Interpolate) -> dict[str, Optional[str]]:
+    """KEY -> value; a bare KEY maps to None (its value comes from the environment). Values are
+    interpolated with the earlier lines' values at hand. Raises ValueError."""
     values: dict[str, Optional[str]] = {}
     for number, line in enumerate(text.splitlines(), start=1):
         stripped = line.strip()
@@ -18,7 +22,8 @@ def parse(text: str, interpolate: Callable[[str], str]) -> dict[str, Optional[st
         if match is None:
             raise ValueError(f"line {number}: {stripped!r} is not KEY=VALUE")
         key, raw = match.group(1), match.group(2)
-        values[key] = None if raw is None else _value(raw.strip(), interpolate)
+        earlier = {name: value for name, value in values.items() if value is not None}
+        values[key] = None if raw is None else _value(raw.strip(), lambda value: interpolate(value, earlier))
     return values
 
 

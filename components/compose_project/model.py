@@ -158,12 +158,15 @@ def normalize_project_name(name: str) -> str:
 
 
 def load_project(file: str, variables: Mapping[str, str], project_name: Optional[str] = None) -> Project:
-    """Reads, interpolates, schema-checks and types the compose file; every problem raises ComposeFileError."""
+    """Reads, interpolates, schema-checks and types the compose file; every problem raises ComposeFileError.
+
+    As in Compose, a `.env` file beside it gives variables that `variables` (the shell's) override."""
     path = FilePath(file).resolve()
     try:
         text = path.read_text()
     except OSError as error:
         raise ComposeFileError(f"{file}: cannot read the compose file: {error.strerror}") from None
+    variables = {**_dot_env(path.parent / ".env", variables), **variables}
     raw, source = parse(text, file)
     warnings: list[str] = []
     data = interpolate(raw, variables, source, warnings.append)
@@ -175,6 +178,19 @@ def load_project(file: str, variables: Mapping[str, str], project_name: Optional
             + "\n  ".join(unsupported)
         )
     return _Reader(data, source, path, variables, warnings).project(project_name)
+
+
+def _dot_env(file: FilePath, variables: Mapping[str, str]) -> dict[str, str]:
+    if not file.is_file():
+        return {}
+    found: dict[str, str] = {}
+    try:
+        values = dotenv.parse(file.read_text(), lambda text, earlier: substitute(text, {**earlier, **variables}, lambda _: None))
+    except ValueError as error:
+        raise ComposeFileError(f"{file}: {error}") from None
+    for key, value in values.items():
+        found[key] = value if value is not None else variables.get(key, "")
+    return found
 
 
 class _Reader:
@@ -299,7 +315,9 @@ class _Reader:
                     continue
                 raise self.source.error(where, f"env file {str(file)!r} not found")
             try:
-                values = dotenv.parse(file.read_text(), lambda text: substitute(text, {**self.variables, **result}, lambda _: None))
+                values = dotenv.parse(
+                    file.read_text(), lambda text, earlier: substitute(text, {**self.variables, **result, **earlier}, lambda _: None)
+                )
             except ValueError as error:
                 raise self.source.error(where, f"{file}: {error}") from None
             result.update({key: value if value is not None else self.variables.get(key, "") for key, value in values.items()})

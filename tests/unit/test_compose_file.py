@@ -233,3 +233,22 @@ def test_a_published_range_for_one_port_cannot_be_declared(tmp_path: Path) -> No
 def test_the_real_world_files_load(name: str) -> None:
     project = load_project(str(DATA / name / "compose.yaml"), {})
     assert project.services
+
+
+def test_a_dot_env_beside_the_file_gives_variables_the_callers_override(tmp_path: Path) -> None:
+    (tmp_path / ".env").write_text("# defaults\nTAG=1.0\nIMAGE=shop/web:${TAG}\nPORT='8000'\n")
+    (tmp_path / "web.env").write_text('GREETING="hello ${WHO}"\nexport DEBUG=1\nUNSET_HERE\n')
+    file = write(
+        tmp_path,
+        """
+        services:
+          web:
+            image: ${IMAGE}
+            ports: ["${PORT}:80"]
+            env_file: [web.env]
+        """,
+    )
+    web = load_project(file, {"PORT": "9000", "WHO": "world", "UNSET_HERE": "from shell"}).service("web")
+    assert web.image == "shop/web:1.0"
+    assert web.ports[0].published == 9000
+    assert dict(web.environment) == {"GREETING": "hello world", "DEBUG": "1", "UNSET_HERE": "from shell"}

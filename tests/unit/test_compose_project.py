@@ -236,3 +236,16 @@ def test_a_bad_compose_file_stops_the_stack_before_anything_is_declared(tmp_path
 def test_compose_config_errors_name_the_key(overrides: dict[str, Any], expected: str) -> None:
     message, _ = deploy_rejected("dev", overrides)
     assert expected in message
+
+
+def test_the_cluster_stack_deploys_the_file_on_the_swarm_manager(tmp_path: Path) -> None:
+    file = tmp_path / "compose.yaml"
+    file.write_text("name: fleet\nservices:\n  api:\n    image: nginx\n    deploy: {replicas: 3}\n  cache:\n    image: redis\n")
+    deployment = deploy("cluster", {"composeFile": str(file)})
+    project = deployment.one("orchestration:compose:ComposeProject", "compose-file")
+    manager = deployment.one("pulumi:providers:docker", "larry-engine")
+    ours = [r for r in deployment.registrations if r.custom and project.urn in [a.urn for a in deployment.ancestors(r)]]
+    assert {r.type for r in ours} >= {SERVICE, CONTAINER, NETWORK}
+    assert all(r.provider_urn == manager.urn for r in ours)
+    assert deployment.outputs["composeSwarmServices"] == {"api": "fleet_api"}
+    assert deployment.outputs["composeContainers"] == {"cache": "fleet-cache-1"}

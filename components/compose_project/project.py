@@ -229,6 +229,9 @@ class ComposeProject(pulumi.ComponentResource):
             working_dir=service.working_dir,
             stop_timeout=service.stop_grace_seconds,
             memory=service.memory_mb,
+            # What the engine sets when only a memory limit is given (as Compose gives it): twice the limit.
+            # The provider reads it back, so leaving it unset would propose an update on every run.
+            memory_swap=2 * service.memory_mb if service.memory_mb else None,
             cpus=service.cpus,
             # A dependency others wait on healthy counts as created only once healthy (`service_healthy`).
             wait=True if "service_healthy" in dependents else None,

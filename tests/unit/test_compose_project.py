@@ -93,7 +93,7 @@ def test_a_database_on_a_named_volume_is_waited_for_healthy_and_migrated_first()
     assert db.inputs["wait"] is True  # others depend on it being healthy
     assert db.inputs["healthcheck"] == {"tests": ["CMD", "redis-cli", "ping"], "interval": "1s", "timeout": "3s", "retries": 30}
     assert db.inputs["volumes"] == [{"volumeName": "shop_db-data", "containerPath": "/data"}]
-    assert (db.inputs["memory"], db.inputs["cpus"], db.inputs["restart"]) == (256, "0.5", "always")
+    assert (db.inputs["memory"], db.inputs["memorySwap"], db.inputs["cpus"], db.inputs["restart"]) == (256, 512, "0.5", "always")
     # The one-shot migration runs to its end before web; the provider then leaves it stopped.
     assert (migrate.inputs["attach"], migrate.inputs["mustRun"]) == (True, False)
     assert depends_on(deployment, migrate) == {"app-db"}

@@ -9,7 +9,7 @@ from typing import Any, Mapping, Optional
 
 from components.compose_project import dotenv
 from components.compose_project.interpolation import interpolate, substitute
-from components.compose_project.source import ComposeFileError, Path, Source, parse
+from components.compose_project.source import ComposeFileError, Path, Source, dotted, parse
 from components.compose_project.support import unsupported_keys
 from components.compose_project.validation import validate
 
@@ -183,14 +183,11 @@ def load_project(file: str, variables: Mapping[str, str], project_name: Optional
 def _dot_env(file: FilePath, variables: Mapping[str, str]) -> dict[str, str]:
     if not file.is_file():
         return {}
-    found: dict[str, str] = {}
     try:
         values = dotenv.parse(file.read_text(), lambda text, earlier: substitute(text, {**earlier, **variables}, lambda _: None))
     except ValueError as error:
         raise ComposeFileError(f"{file}: {error}") from None
-    for key, value in values.items():
-        found[key] = value if value is not None else variables.get(key, "")
-    return found
+    return {key: value if value is not None else variables.get(key, "") for key, value in values.items()}
 
 
 class _Reader:
@@ -217,13 +214,13 @@ class _Reader:
             networks[DEFAULT_NETWORK] = Network(DEFAULT_NETWORK, f"{name}_{DEFAULT_NETWORK}")
         volumes = {key: self.volume(name, key, value or {}) for key, value in (self.data.get("volumes") or {}).items()}
         for service in services:
-            self.check_references(service, networks, volumes, {service.name for service in services})
+            self.check_references(service, networks, {service.name for service in services})
         project = Project(name, str(self.path), services, networks, volumes, tuple(self.warnings))
         self.check_cycles(project)
         return project
 
     def warn(self, path: Path, message: str) -> None:
-        self.warnings.append(f"{self.source.filename}:{self.source.line(path)}: `{'.'.join(map(str, path))}`: {message}")
+        self.warnings.append(f"{self.source.filename}:{self.source.line(path)}: `{dotted(path)}`: {message}")
 
     def service(self, name: str, raw: dict) -> Service:
         at: Path = ("services", name)
@@ -470,7 +467,7 @@ class _Reader:
             labels=self.mapping(raw.get("labels")),
         )
 
-    def check_references(self, service: Service, networks: Mapping[str, Network], volumes: Mapping[str, Volume], names: set[str]) -> None:
+    def check_references(self, service: Service, networks: Mapping[str, Network], names: set[str]) -> None:
         at: Path = ("services", service.name)
         for key in service.networks:
             if key not in networks:

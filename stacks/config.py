@@ -204,6 +204,8 @@ class _Reader(ConfigValues):
         else:
             sandbox = self.sandbox_config()
         compose = self.compose_config(environment)
+        if compose and local:
+            self.check_compose_ports(compose.project, workload, local)
         config = StackConfig(
             stack=self._stack,
             environment=environment,
@@ -277,6 +279,17 @@ class _Reader(ConfigValues):
             if others:
                 raise self.fail(name, f"port {port} is also published by `{self.key(others[0])}` on the same engine")
         return local
+
+    def check_compose_ports(self, project: Project, workload: Workload, local: LocalConfig) -> None:
+        ours = {"webPort": workload.web_port, "consulHttpPort": local.consul_http_port, "consulDnsPort": local.consul_dns_port}
+        published = _published(project)
+        for name, port in ours.items():
+            if port in published:
+                raise self.fail(
+                    "composeFile",
+                    f"service {published[port]!r} publishes port {port}, which `{self.key(name)}` publishes on the same engine; "
+                    f"change one of them",
+                )
 
     def cluster_config(self, workload: Workload) -> ClusterConfig:
         hosts_stack = self.hosts_stack()
@@ -429,6 +442,11 @@ class _Reader(ConfigValues):
         if duplicates:
             raise self.fail("sandboxHosts", f"duplicate host name {duplicates}; each host needs its own")
         return tuple(names)
+
+
+def _published(project: Project) -> dict[int, str]:
+    """Host port -> the service publishing it."""
+    return {port.published: service.name for service in project.services for port in service.ports if port.published}
 
 
 def _variable_text(value: Any) -> str:

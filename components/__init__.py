@@ -5,6 +5,7 @@ The public API is what `__all__` lists; install the package with
 """
 from components.app_image import AppImage, AppImageArgs
 from components.compose_app import ComposeApp, ComposeAppArgs
+from components.compose_project import ComposeFileError, ComposeProject, ComposeProjectArgs
 from components.consul_catalog import ConsulCatalog, ConsulCatalogArgs, ExternalService
 from components.consul_cluster import ConsulCluster, ConsulClusterArgs, ConsulNodeSpec
 from components.consul_server import DNS_PORT, DOCKER_EMBEDDED_DNS, HTTP_PORT, ConsulServer, ConsulServerArgs, PublishedPort
@@ -20,6 +21,7 @@ from components.swarm_service import SwarmService, SwarmServiceArgs
 __all__ = [
     "AppImage", "AppImageArgs",
     "ComposeApp", "ComposeAppArgs",
+    "ComposeProject", "ComposeProjectArgs", "ComposeFileError",
     "ConsulCatalog", "ConsulCatalogArgs", "ExternalService",
     "ConsulCluster", "ConsulClusterArgs", "ConsulNodeSpec",
     "ConsulServer", "ConsulServerArgs", "PublishedPort", "HTTP_PORT", "DNS_PORT", "DOCKER_EMBEDDED_DNS",

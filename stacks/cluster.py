@@ -3,14 +3,15 @@
 Deploys a Consul server on every `consul-server` host (ports published on the host's
 private address only), the distributed app's workers on every `app` host, the client
 on every `client` host, the app's settings in Consul KV, and a swarm managed from
-`swarmManager` that every other host joins, running `heyworld` and `heyworld_global`.
-Our images are built once and pushed to the registry every host pulls from.
+`swarmManager` that every other host joins, running `heyworld` and `heyworld_global`;
+with `composeFile`, that compose file on the manager. Our images are built once and pushed to the registry every host pulls from.
 """
 from __future__ import annotations
 
 import pulumi
 import pulumi_docker as docker
 
+from components.compose_project import ComposeProject, ComposeProjectArgs
 from components.consul_catalog import ConsulCatalog, ConsulCatalogArgs
 from components.consul_cluster import ConsulCluster, ConsulClusterArgs, ConsulNodeSpec
 from components.consul_server import (
@@ -144,7 +145,18 @@ def build(cfg: StackConfig) -> dict[str, pulumi.Input]:
         cfg,
         pulumi.ResourceOptions(providers={"docker": engines[manager.name].provider}, depends_on=list(swarm.ready)),
     )
+    outputs: dict[str, pulumi.Input] = {}
+    if cfg.compose:
+        # On the manager: its plain services run there, its `deploy` services across the swarm.
+        project = ComposeProject(
+            "compose-file",
+            ComposeProjectArgs(file=cfg.compose.file, variables=cfg.compose.variables, swarm=True),
+            opts=pulumi.ResourceOptions(providers={"docker": engines[manager.name].provider}, depends_on=list(swarm.ready)),
+        )
+        outputs["composeContainers"] = project.container_names
+        outputs["composeSwarmServices"] = project.swarm_service_names
     return {
+        **outputs,
         "hosts": [host.name for host in cluster.hosts],
         "consulUiUrl": f"http://{consul.http_address}/ui",
         "consulHttpAddress": consul.http_address,

@@ -7,6 +7,7 @@ the cluster's hosts come from another stack's outputs, read (not registered) fir
 from __future__ import annotations
 
 import ipaddress
+import os
 import re
 from dataclasses import dataclass
 from typing import Any, Optional
@@ -14,6 +15,7 @@ from typing import Any, Optional
 import pulumi
 from pulumi.runtime.sync_await import _sync_await
 
+from components.compose_project import ComposeFileError, Project, load_project
 from components.registry import RegistryLogin
 from stacks.config_values import DNS_LABEL, ConfigError, ConfigValues
 
@@ -36,6 +38,7 @@ KNOWN_KEYS = frozenset(
         "registry", "registryUsername", "registryPassword", "dockerTlsCa", "dockerTlsCert", "dockerTlsKey",
         "sandboxHosts", "sandboxSubnet", "sandboxHostImage", "sandboxRegistryImage", "sandboxPrivileged",
         "consulGossipEncryption", "consulAcl", "retainData",
+        "composeFile", "composeVariables",
     }
 )
 
@@ -154,6 +157,16 @@ class SandboxConfig:
 
 
 @dataclass(frozen=True)
+class ComposeConfig:
+    """A compose file the stack declares as it is (`ComposeProject`), already checked."""
+
+    file: str
+    variables: dict[str, str]
+    """What its `${VAR}` interpolate from: the process environment, with `composeVariables` over it."""
+    project: Project
+
+
+@dataclass(frozen=True)
 class StackConfig:
     stack: str
     environment: str
@@ -163,6 +176,7 @@ class StackConfig:
     local: Optional[LocalConfig]
     cluster: Optional[ClusterConfig]
     sandbox: Optional[SandboxConfig]
+    compose: Optional[ComposeConfig] = None
 
 
 def load(config: pulumi.Config | None = None, stack: str | None = None) -> StackConfig:
@@ -191,6 +205,9 @@ class _Reader(ConfigValues):
             cluster = self.cluster_config(workload)
         else:
             sandbox = self.sandbox_config()
+        compose = self.compose_config(environment)
+        if compose and local:
+            self.check_compose_ports(compose.project, workload, local)
         config = StackConfig(
             stack=self._stack,
             environment=environment,
@@ -207,8 +224,29 @@ class _Reader(ConfigValues):
             local=local,
             cluster=cluster,
             sandbox=sandbox,
+            compose=compose,
         )
         return config
+
+    def compose_config(self, environment: str) -> Optional[ComposeConfig]:
+        file = self._config.get("composeFile")
+        given = self.json_value("composeVariables", default={})
+        if not isinstance(given, dict) or not all(isinstance(value, (str, int, float, bool)) for value in given.values()):
+            raise self.fail("composeVariables", f"{given!r}: expected a map of variable names to strings")
+        if file is None:
+            if given:
+                raise self.fail("composeVariables", "is only read with `orchestration:composeFile`")
+            return None
+        if environment == "sandbox":
+            raise self.fail("composeFile", "the sandbox environment runs only the hosts; deploy the file from `cluster` (hostsFromStack)")
+        if not os.path.isfile(file):
+            raise self.fail("composeFile", f"{file!r} is not a file (paths are relative to the project folder)")
+        variables = {**os.environ, **{name: _variable_text(value) for name, value in given.items()}}
+        try:
+            project = load_project(file, variables)
+        except ComposeFileError as error:
+            raise self.fail("composeFile", str(error)) from None
+        return ComposeConfig(file=file, variables=variables, project=project)
 
     def workload(self, environment: str) -> Workload:
         return Workload(
@@ -244,6 +282,17 @@ class _Reader(ConfigValues):
             if others:
                 raise self.fail(name, f"port {port} is also published by `{self.key(others[0])}` on the same engine")
         return local
+
+    def check_compose_ports(self, project: Project, workload: Workload, local: LocalConfig) -> None:
+        ours = {"webPort": workload.web_port, "consulHttpPort": local.consul_http_port, "consulDnsPort": local.consul_dns_port}
+        published = _published(project)
+        for name, port in ours.items():
+            if port in published:
+                raise self.fail(
+                    "composeFile",
+                    f"service {published[port]!r} publishes port {port}, which `{self.key(name)}` publishes on the same engine; "
+                    f"change one of them",
+                )
 
     def cluster_config(self, workload: Workload) -> ClusterConfig:
         hosts_stack = self.hosts_stack()
@@ -396,6 +445,17 @@ class _Reader(ConfigValues):
         if duplicates:
             raise self.fail("sandboxHosts", f"duplicate host name {duplicates}; each host needs its own")
         return tuple(names)
+
+
+def _published(project: Project) -> dict[int, str]:
+    """Host port -> the service publishing it."""
+    return {port.published: service.name for service in project.services for port in service.ports if port.published}
+
+
+def _variable_text(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
 
 
 class _ReferencedStack:

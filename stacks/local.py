@@ -2,13 +2,15 @@
 
 Deploys the compose app (web + Redis), a Consul cluster of 1, 3 or 5 servers, the
 distributed app's workers, the client, Redis and web in Consul's catalog, the app's
-settings in Consul KV, and a one-node swarm running `heyworld` and `heyworld_global`.
+settings in Consul KV, and a one-node swarm running `heyworld` and `heyworld_global`; with
+`composeFile`, that compose file as it is (services with `deploy` as swarm services).
 """
 from __future__ import annotations
 
 import pulumi
 
 from components.compose_app import REDIS_PORT, WEB_PORT, ComposeApp, ComposeAppArgs
+from components.compose_project import ComposeProject, ComposeProjectArgs
 from components.consul_catalog import ConsulCatalog, ConsulCatalogArgs, ExternalService
 from components.consul_cluster import ConsulCluster, ConsulClusterArgs, ConsulNodeSpec
 from components.consul_server import (
@@ -150,7 +152,18 @@ def build(cfg: StackConfig) -> dict[str, pulumi.Input]:
     heyworld, heyworld_global = heyworld_services(
         cfg, pulumi.ResourceOptions(providers={"docker": host.provider}, depends_on=list(swarm.ready))
     )
+    outputs: dict[str, pulumi.Input] = {}
+    if cfg.compose:
+        project = ComposeProject(
+            "compose-file",
+            ComposeProjectArgs(file=cfg.compose.file, variables=cfg.compose.variables, swarm=True),
+            # Its `deploy` services go to the swarm, which must exist first.
+            opts=pulumi.ResourceOptions(providers={"docker": host.provider}, depends_on=list(swarm.ready)),
+        )
+        outputs["composeContainers"] = project.container_names
+        outputs["composeSwarmServices"] = project.swarm_service_names
     return {
+        **outputs,
         "webUrl": compose.url,
         "consulUiUrl": f"http://{consul.http_address}/ui",
         "consulHttpAddress": consul.http_address,

@@ -371,7 +371,7 @@ class _Reader(ConfigValues):
             ),
             subnet=subnet,
             registry_address=str(network[SANDBOX_REGISTRY_NUMBER]),
-            host_image=self.text("sandboxHostImage", default="orchestration/dind-host"),
+            host_image=self.text("sandboxHostImage", default="orchestration/dind-host:bookworm"),
             registry_image=self.text("sandboxRegistryImage", default="registry:2"),
             privileged=self.boolean("sandboxPrivileged", default=True),
         )

@@ -37,17 +37,20 @@ def _code(cell: str) -> str:
 
 
 def catalogue_rows(text: str) -> list[Row]:
-    rows, header_seen = [], False
+    """The rows of every table whose header is HEADER (other tables, such as the workloads', are prose)."""
+    rows, in_catalogue, previous = [], False, ""
     for line in text.splitlines():
-        if not line.startswith("|"):
+        is_row, starts_table = line.startswith("|"), line.startswith("|") and not previous.startswith("|")
+        previous = line
+        if not is_row:
             continue
         cells = [cell.strip() for cell in line.strip().strip("|").split(" | ")]
-        if cells == HEADER:
-            header_seen = True
+        if starts_table:
+            in_catalogue = cells == HEADER
             continue
-        if set("".join(cells)) <= set("-: "):
+        if not in_catalogue or set("".join(cells)) <= set("-: "):
             continue
-        assert header_seen and len(cells) == len(HEADER), f"a row outside a catalogue table, or with a cell too many: {line}"
+        assert len(cells) == len(HEADER), f"a row with a cell too many or too few: {line}"
         what, stack, settings, secrets, error = cells
         rows.append(
             Row(

@@ -10,6 +10,9 @@ else
 export PULUMI_CONFIG_PASSPHRASE ?=
 endif
 
+# The stack's exceptions to the policy pack's rules, where it declares any (policy/README.md).
+POLICY_CONFIG := $(if $(wildcard policy/config/$(STACK).json),--policy-pack-config policy/config/$(STACK).json)
+
 # A CLI that scripts/ensure_pulumi.py installed into the project, where none was on PATH.
 export PATH := $(CURDIR)/.pulumi-cli/bin:$(PATH)
 
@@ -30,7 +33,7 @@ up: cli
 
 preview: cli
 	pulumi stack select --create $(STACK) --secrets-provider passphrase
-	pulumi preview --diff --stack $(STACK) --policy-pack policy --policy-pack-config policy/config/$(STACK).json
+	pulumi preview --diff --stack $(STACK) --policy-pack policy $(POLICY_CONFIG)
 
 destroy:
 	pulumi destroy --yes --stack $(STACK)

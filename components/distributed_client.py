@@ -10,6 +10,13 @@ import pulumi_docker as docker
 from components.options import child_options
 from components.pulled_image import pulled_image
 
+# Healthy while the Consul agent it reports from answers: without it, every report fails.
+CONSUL_ANSWERS_CHECK = (
+    "import os, urllib.request; "
+    "agent = os.environ['CONSUL_HTTP_ADDR'].rstrip('/'); "
+    "agent = agent if '://' in agent else 'http://' + agent; "
+    "urllib.request.urlopen(agent + '/v1/status/leader', timeout=2)"
+)
 
 @dataclass(frozen=True)
 class DistributedClientArgs:
@@ -55,6 +62,9 @@ class DistributedClient(pulumi.ComponentResource):
             networks_advanced=[docker.ContainerNetworksAdvancedArgs(name=args.network_name)],
             dns=list(args.dns) or None,
             restart="unless-stopped",
+            healthcheck=docker.ContainerHealthcheckArgs(
+                tests=["CMD", "python3", "-c", CONSUL_ANSWERS_CHECK], interval="10s", timeout="3s", start_period="30s", retries=3
+            ),
             opts=child_options(self, opts, delete_before_replace=True),
         )
         self.container_name = container.name

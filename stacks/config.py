@@ -6,6 +6,7 @@ the cluster's hosts come from another stack's outputs, read (not registered) fir
 """
 from __future__ import annotations
 
+import difflib
 import ipaddress
 import os
 import re
@@ -41,6 +42,16 @@ KNOWN_KEYS = frozenset(
         "composeFile", "composeVariables",
     }
 )
+
+# Keys only the cluster environment reads: elsewhere they would be ignored, so given there they are a mistake
+# (most often a forgotten `environment: cluster`). Keys with a default in Pulumi.yaml cannot be told apart
+# from their default, so only these, which have none, are checked.
+CLUSTER_ONLY_KEYS = (
+    "hosts", "hostsFromStack", "swarmManager", "buildDockerHost", "registry", "registryUsername", "registryPassword",
+    "dockerTlsCa", "dockerTlsCert", "dockerTlsKey",
+)
+HOST_FIELDS = ("name", "docker", "address", "roles")
+LAST_PORT = 65535
 
 # Docker's own rule for container, network and volume names.
 _DOCKER_NAME = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9_.-]*$")
@@ -197,6 +208,12 @@ class _Reader(ConfigValues):
             )
         self.refuse_unknown_keys(KNOWN_KEYS)
         environment = self.choice("environment", ENVIRONMENTS, default="local")
+        if environment != "cluster":
+            for name in CLUSTER_ONLY_KEYS:
+                if self._config.get(name) is not None:
+                    raise self.fail(
+                        name, f"applies to the cluster environment only, and `{self.key('environment')}` is {environment!r}"
+                    )
         workload = self.workload(environment)
         local = cluster = sandbox = None
         if environment == "local":
@@ -213,11 +230,11 @@ class _Reader(ConfigValues):
             environment=environment,
             datacenter=self.dns_label("datacenter", default="dc1"),
             images=Images(
-                redis=self.text("redisImage", default="redis:7"),
-                consul=self.text("consulImage", default="hashicorp/consul:1.16"),
-                heyworld=self.text("heyworldImage", default="alpine:3.20"),
-                app_base=self.text("appBaseImage", default="python:3.12-slim"),
-                platform=self.text("buildPlatform", default="linux/amd64"),
+                redis=self.image("redisImage", default="redis:7"),
+                consul=self.image("consulImage", default="hashicorp/consul:1.16"),
+                heyworld=self.image("heyworldImage", default="alpine:3.20"),
+                app_base=self.image("appBaseImage", default="python:3.12-slim"),
+                platform=self.platform("buildPlatform", default="linux/amd64"),
                 build_ca_certificates=self._config.get("buildCaCertificates") or None,
             ),
             workload=workload,
@@ -325,7 +342,7 @@ class _Reader(ConfigValues):
         name = self._config.get("hostsFromStack")
         if name is None:
             return None
-        if self._config.get_object("hosts") is not None:
+        if self.json_value("hosts", default=None) is not None:
             raise self.fail("hostsFromStack", "set either it or `orchestration:hosts`, not both")
         if not name.strip():
             raise self.fail("hostsFromStack", "must not be empty: e.g. organization/orchestration/sandbox")
@@ -339,7 +356,7 @@ class _Reader(ConfigValues):
                     "hostsFromStack", f"stack {hosts_stack.name!r} has no `hosts` output; deploy it first (environment sandbox)"
                 )
             return raw
-        raw = self._config.get_object("hosts")
+        raw = self.json_value("hosts", default=None)
         if raw is None:
             raise self.fail(
                 "hosts", "required for the cluster environment: a list of {name, docker, address, roles}, or `hostsFromStack`"
@@ -361,9 +378,14 @@ class _Reader(ConfigValues):
     def host(self, where: str, item: Any) -> Host:
         if not isinstance(item, dict):
             raise self.fail(where, "expected an object {name, docker, address, roles}")
-        unknown = sorted(set(item) - {"name", "docker", "address", "roles"})
+        unknown = sorted(set(item) - set(HOST_FIELDS))
         if unknown:
-            raise self.fail(where, f"unknown fields {unknown}; expected name, docker, address, roles")
+            closest = difflib.get_close_matches(unknown[0], HOST_FIELDS, n=1)
+            hint = f"; did you mean {closest[0]!r}?" if closest else ""
+            raise self.fail(where, f"unknown fields {unknown}; expected {', '.join(HOST_FIELDS)}{hint}")
+        missing = [field for field in HOST_FIELDS[:3] if item.get(field) is None]
+        if missing:
+            raise self.fail(where, f"missing fields {missing}; expected name, docker, address and optionally roles")
         name = item.get("name")
         if not isinstance(name, str) or not DNS_LABEL.match(name):
             raise self.fail(f"{where}.name", f"{name!r} is not a lowercase DNS label (letters, digits, '-')")
@@ -381,6 +403,11 @@ class _Reader(ConfigValues):
         # Consul's ports share each host's private address with the workers'.
         consul_ports = {8300, 8301, 8302, 8500, 8600}
         worker_ports = range(workload.worker_port, workload.worker_port + workload.app_workers)
+        if worker_ports[-1] > LAST_PORT:
+            raise self.fail(
+                "workerPort",
+                f"{workload.app_workers} workers from port {workload.worker_port} need ports up to {worker_ports[-1]}, past {LAST_PORT}",
+            )
         clash = sorted(consul_ports.intersection(worker_ports))
         if clash:
             raise self.fail("workerPort", f"workers would publish {clash}, which Consul publishes on the same address")
@@ -398,7 +425,7 @@ class _Reader(ConfigValues):
                 "required for the cluster environment: the hosts pull the images built here from it (e.g. registry.example.com:5000)",
             )
         return RegistryLogin(
-            server=server,
+            server=self.check_server_address("registry", server),
             username=self._config.get("registryUsername"),
             password=self.secret("registryPassword"),
         )
@@ -429,8 +456,8 @@ class _Reader(ConfigValues):
             ),
             subnet=subnet,
             registry_address=str(network[SANDBOX_REGISTRY_NUMBER]),
-            host_image=self.text("sandboxHostImage", default="orchestration/dind-host"),
-            registry_image=self.text("sandboxRegistryImage", default="registry:2"),
+            host_image=self.image("sandboxHostImage", default="orchestration/dind-host:bookworm"),
+            registry_image=self.image("sandboxRegistryImage", default="registry:2"),
             privileged=self.boolean("sandboxPrivileged", default=True),
         )
 

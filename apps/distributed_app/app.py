@@ -99,7 +99,7 @@ def wait_for_consul(settings: Settings, stop: threading.Event) -> bool:
 
 
 def read_kv_config(settings: Settings) -> dict:
-    """All keys under the prefix, relative to it, with their values as text."""
+    """All keys under the prefix, relative to it, with their values as bytes."""
     if not settings.kv_prefix:
         return {}
     response = requests.get(
@@ -110,10 +110,20 @@ def read_kv_config(settings: Settings) -> dict:
         return {}
     response.raise_for_status()
     return {
-        entry["Key"][len(settings.kv_prefix):]: base64.b64decode(entry["Value"]).decode("utf-8", "replace")
+        entry["Key"][len(settings.kv_prefix):]: base64.b64decode(entry["Value"])
         for entry in response.json()
         if entry["Value"] is not None
     }
+
+
+def kv_text(settings: Settings, config: dict, key: str, default: str) -> str:
+    """A setting the worker uses as text: UTF-8, whatever else is kept beside it."""
+    if key not in config:
+        return default
+    try:
+        return config[key].decode("utf-8")
+    except UnicodeDecodeError:
+        raise Fatal(f"KV {settings.kv_prefix}{key} holds {len(config[key])} bytes that are not UTF-8 text") from None
 
 
 def local_address_towards(url: str) -> str:
@@ -181,12 +191,13 @@ def run(settings: Settings, stop: threading.Event) -> None:
     if not wait_for_consul(settings, stop):
         return
     try:
-        config = read_kv_config(settings)
+        raw_config = read_kv_config(settings)
     except requests.RequestException as error:
         raise Fatal(f"reading KV {settings.kv_prefix!r} from {settings.consul} failed: "
                     f"{root_cause(error)}") from None
     address = settings.address or local_address_towards(settings.consul)
-    greeting = config.get("greeting", "Hello")
+    greeting = kv_text(settings, raw_config, "greeting", "Hello")
+    config = {key: value.decode("utf-8", "replace") for key, value in raw_config.items()}
     page = {
         "service_id": settings.service_id,
         "service_name": settings.service_name,

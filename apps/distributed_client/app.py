@@ -110,6 +110,16 @@ def kv_config(settings: Settings) -> dict:
     }
 
 
+def expected_workers(settings: Settings, kv: dict):
+    """How many workers the stack deploys, as it keeps it in KV (`workers`); None where it keeps none."""
+    raw = kv.get("workers")
+    if raw is None:
+        return None
+    if not raw.strip().isdigit():
+        raise Fatal(f"KV {settings.kv_prefix}workers holds {raw!r}, not a whole number of workers")
+    return int(raw)
+
+
 def instances_over_dns(settings: Settings) -> tuple:
     """A addresses and SRV records of <service>.service.consul, from Consul's DNS interface."""
     resolver = dns.resolver.Resolver(configure=False)
@@ -152,6 +162,12 @@ def collect_report(settings: Settings) -> dict:
     healthy = instances_over_http(settings, passing_only=True)
     registered = instances_over_http(settings, passing_only=False)
     dns_a, dns_srv = instances_over_dns(settings)
+    if healthy and not dns_a and not dns_srv:
+        # Consul's DNS answers from the same catalog: an empty answer means something else answered.
+        raise Fatal(f"DNS at {settings.dns_server}:{settings.dns_port} answered {settings.service_name}.service.consul "
+                    f"with no records while Consul's HTTP API lists {len(healthy)} healthy instance(s): "
+                    f"are CONSUL_DNS_SERVER and CONSUL_DNS_PORT Consul's DNS interface?")
+    kv = kv_config(settings)
     return {
         "service": settings.service_name,
         "consul": settings.consul,
@@ -160,15 +176,17 @@ def collect_report(settings: Settings) -> dict:
         "dns_a": dns_a,
         "dns_srv": dns_srv,
         "kv_prefix": settings.kv_prefix,
-        "kv": kv_config(settings),
+        "kv": kv,
+        "expected": expected_workers(settings, kv),
     }
 
 
 def human_report(report: dict) -> str:
     name, healthy, registered = report["service"], report["http"], report["registered"]
+    expected = "" if report["expected"] is None else f", {report['expected']} expected"
     lines = [f"Service {name!r} in Consul at {report['consul']}"]
     if healthy:
-        lines.append(f"HTTP API: {len(healthy)} healthy instance(s) of {registered} registered:")
+        lines.append(f"HTTP API: {len(healthy)} healthy instance(s) of {registered} registered{expected}:")
         lines += [f"  {i['id']} on node {i['node']} at {i['address']}:{i['port']}" for i in healthy]
     elif registered:
         lines.append(f"HTTP API: {registered} instance(s) registered, none passing its health check.")

@@ -44,8 +44,8 @@ def run_program(
 ) -> dict[str, Any]:
     """Runs `project_dir`'s __main__.py (this project's by default) for `stack`; returns its resolved stack outputs.
 
-    `overrides` are merged over the stack file; keys without a namespace belong to
-    the project. As the CLI does, the config is then checked against Pulumi.yaml's
+    `overrides` are merged over the stack file (None unsets a key); keys without a
+    namespace belong to the project. As the CLI does, the config is then checked against Pulumi.yaml's
     schema (ProjectConfigError where `pulumi preview` would stop) and completed with
     its defaults, unless `project_defaults` is false (to see the program's own).
     Values that are not strings are passed as JSON, as the CLI does for structured
@@ -56,6 +56,8 @@ def run_program(
     project = project_file["name"]
     config = stack_config(stack, project_dir)
     config.update({_qualified(key, project): value for key, value in (overrides or {}).items()})
+    # An override of None unsets what the stack file sets.
+    config = {key: value for key, value in config.items() if value is not None}
     secret = [_qualified(key, project) for key in secret_keys]
     if project_defaults:
         config = apply_project_config(project_file, stack, config, frozenset(secret))

@@ -13,7 +13,7 @@ endif
 # A CLI that scripts/ensure_pulumi.py installed into the project, where none was on PATH.
 export PATH := $(CURDIR)/.pulumi-cli/bin:$(PATH)
 
-.PHONY: up preview destroy test unit graph cli
+.PHONY: up preview destroy test unit graph cli schema
 
 $(VENV)/.installed: requirements.txt requirements-test.txt
 	python3 -m venv $(VENV)
@@ -43,3 +43,7 @@ unit: $(VENV)/.installed
 
 graph: $(VENV)/.installed
 	$(PYTHON) -m tests.support.graph
+
+# provider/schema.json, after a change to a component's args or outputs (a unit test compares them).
+schema: $(VENV)/.installed
+	$(PYTHON) scripts/provider_schema.py

@@ -16,7 +16,7 @@ POLICY_CONFIG := $(if $(wildcard policy/config/$(STACK).json),--policy-pack-conf
 # A CLI that scripts/ensure_pulumi.py installed into the project, where none was on PATH.
 export PATH := $(CURDIR)/.pulumi-cli/bin:$(PATH)
 
-.PHONY: up preview destroy test unit policy graph cli
+.PHONY: up preview destroy test unit policy graph cli schema
 
 $(VENV)/.installed: requirements.txt requirements-test.txt policy/requirements.txt
 	python3 -m venv $(VENV)
@@ -50,3 +50,7 @@ policy: $(VENV)/.installed
 
 graph: $(VENV)/.installed
 	$(PYTHON) -m tests.support.graph
+
+# provider/schema.json, after a change to a component's args or outputs (a unit test compares them).
+schema: $(VENV)/.installed
+	$(PYTHON) scripts/provider_schema.py

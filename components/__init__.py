@@ -2,6 +2,7 @@
 
 The public API is what `__all__` lists; install the package with
 `pip install "orchestration-components @ git+https://<this repository>"` or `pip install <path to it>`.
+Other languages get the same components through the provider in provider/ (`components.cross_language`).
 """
 from components.app_image import AppImage, AppImageArgs
 from components.compose_app import ComposeApp, ComposeAppArgs

@@ -23,6 +23,8 @@ READINESS_SCRIPT = (Path(__file__).parent / "consul_readiness.py").read_text()
 
 @dataclass(frozen=True)
 class ConsulNodeSpec:
+    """One server of the cluster: its name, the engine it runs on and how the others reach it."""
+
     node_name: str
     provider: docker.Provider
     """The engine this server runs on."""

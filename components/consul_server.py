@@ -39,6 +39,8 @@ DOCKER_EMBEDDED_DNS = "127.0.0.11"
 
 @dataclass(frozen=True)
 class PublishedPort:
+    """A container port published on the engine's host: `ip:external` reaches `internal`."""
+
     internal: int
     external: int
     ip: str

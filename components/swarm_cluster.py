@@ -45,6 +45,8 @@ DOCKER_HOST="$SWARM_MANAGER_DOCKER_HOST" docker node rm --force "$PULUMI_COMMAND
 
 @dataclass(frozen=True)
 class SwarmNode:
+    """A swarm member: its name and the URL of its Docker engine."""
+
     name: str
     docker_url: str
 
@@ -61,7 +63,7 @@ class SwarmCluster(pulumi.ComponentResource):
     manager_node_id: pulumi.Output[str]
     worker_token: pulumi.Output[str]
     """Secret: whoever has it can join the swarm."""
-    ready: tuple[pulumi.Resource, ...]
+    ready: tuple[command.local.Command, ...]
     """Services depend on these: the manager's init and every worker's join."""
     worker_node_ids: pulumi.Output[dict[str, str]]
 

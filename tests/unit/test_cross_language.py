@@ -82,7 +82,7 @@ def test_what_the_python_api_takes_plain_is_plain_and_inputs_stay_inputs(generat
     cluster = resource(generated, "ConsulCluster")["inputProperties"]
     assert cluster["namePrefix"] == {"type": "string", "plain": True}
     assert cluster["readyTimeoutSeconds"] == {"type": "integer", "plain": True}
-    assert cluster["aclToken"] == {"type": "string"}
+    assert {key: cluster["acl"][key] for key in ("type", "plain")} == {"type": "boolean", "plain": True}
     assert cluster["nodes"]["items"]["$ref"] == f"#/types/{PACKAGE}:index:ConsulNodeSpec"
     node = generated["types"][f"{PACKAGE}:index:ConsulNodeSpec"]["properties"]
     assert node["networkName"] == {"type": "string"}

@@ -8,6 +8,7 @@ end. Phase durations are collected in PHASES and printed by the e2e conftest.
 from __future__ import annotations
 
 import contextlib
+import json
 import tempfile
 import time
 from pathlib import Path
@@ -160,3 +161,11 @@ class DevStack:
     def running_tasks(self, service: str) -> int:
         tasks = self.engine.api.tasks(filters={"service": service, "desired-state": "running"})
         return sum(task["Status"]["State"] == "running" for task in tasks)
+
+
+def client_report(engine: docker.DockerClient, container: str) -> dict[str, Any]:
+    """The client's one-shot JSON report, run inside its container (the human report goes to stderr)."""
+    result = engine.containers.get(container).exec_run(["python", "app.py", "--json"], environment={"INTERVAL": "0"}, demux=True)
+    stdout, stderr = (part.decode() if part else "" for part in result.output)
+    assert result.exit_code == 0, stderr
+    return json.loads(stdout.strip().splitlines()[-1])

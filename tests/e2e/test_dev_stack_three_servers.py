@@ -18,7 +18,7 @@ import requests
 from components.consul_server import SECRET_CONFIG_FILE
 from tests.harness.local_images import CONSUL_IMAGE, REDIS_IMAGE
 
-from .support import DevStack, build_stand_in_images
+from .support import DevStack, build_stand_in_images, client_report
 
 pytestmark = pytest.mark.docker
 
@@ -88,11 +88,7 @@ def test_workers_register_with_the_cluster(dev3: DevStack) -> None:
 
 
 def test_the_client_reads_with_its_own_token(dev3: DevStack, engine) -> None:
-    client = engine.containers.get(dev3.outputs["clientContainer"])
-    result = client.exec_run(["python", "app.py", "--json"], environment={"INTERVAL": "0"}, demux=True)
-    stdout, stderr = (part.decode() if part else "" for part in result.output)
-    assert result.exit_code == 0, stderr
-    report = json.loads(stdout.strip().splitlines()[-1])
+    report = client_report(engine, dev3.outputs["clientContainer"])
     assert sorted(entry["id"] for entry in report["http"]) == ["server1", "server2"]
     assert report["kv"] == {"greeting": "Hello from Consul KV", "workers": "2"}
 

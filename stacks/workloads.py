@@ -11,7 +11,9 @@ from components.swarm_service import SwarmService, SwarmServiceArgs
 from stacks.config import StackConfig
 
 APPS = ("composeapp", "distributed_app", "distributed_client")
-HEYWORLD_ARGS = ("sh", "-c", "while true; do echo hey world from $(hostname); sleep 10; done")
+# A shell as PID 1 ignores SIGTERM unless it traps it; trapped, a task stops at once instead of after
+# Swarm's 10 s grace, and `sleep` runs in the background so the trap fires without waiting for it.
+HEYWORLD_ARGS = ("sh", "-c", "trap 'exit 0' TERM; while true; do echo hey world from $(hostname); sleep 10 & wait $!; done")
 
 
 def build_images(

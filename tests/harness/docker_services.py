@@ -20,9 +20,6 @@ from .docker_containers import mount_spec
 from .state import ResourceRecord
 from .values import drop_none, duration_ns, duration_seconds, label_list, labels, short_duration
 
-# The provider waits for task containers only with stopGracePeriod; the harness always does, so the
-# deletes that follow (networks, the swarm itself) never race a stopping task.
-SERVICE_TASKS_GONE_TIMEOUT_SECONDS = 120
 
 # --------------------------------------------------------------------------- service
 
@@ -95,14 +92,18 @@ class Service(ResourceHandler):
         }
 
     def delete(self, ctx: ResourceContext, record: ResourceRecord) -> None:
+        # As the provider does: only with a stopGracePeriod (other than 0s) does it wait, that long at
+        # most, for each task container to go, then force-removes it. Without one, tasks stop on their
+        # own after the delete returns, and a network they use goes once its delete's retries see them gone.
         api = ctx.docker().api
+        grace = duration_seconds(((record.inputs.get("taskSpec") or {}).get("containerSpec") or {}).get("stopGracePeriod"), 0)
+        containers = api.containers(all=True, filters={"label": f"com.docker.swarm.service.id={record.id}"}) if grace else []
         ignore_missing(api.remove_service, record.id)
-        # Tasks stop asynchronously; networks they use cannot go until their containers are gone.
-        deadline = time.monotonic() + SERVICE_TASKS_GONE_TIMEOUT_SECONDS
-        while api.containers(all=True, filters={"label": f"com.docker.swarm.service.id={record.id}"}):
-            if time.monotonic() > deadline:
-                raise HarnessError(f"service {ctx.name}: task containers still present {SERVICE_TASKS_GONE_TIMEOUT_SECONDS}s after removal")
-            time.sleep(0.5)
+        for container in containers:
+            deadline = time.monotonic() + grace
+            while api.containers(all=True, filters={"id": container["Id"]}) and time.monotonic() < deadline:
+                time.sleep(0.5)
+            ignore_missing(api.remove_container, container["Id"], force=True, v=True)
 
     def _converge(self, ctx: ResourceContext, service_id: str) -> None:
         """With convergeConfig the provider waits until every desired task runs (as `docker service create` does)."""

@@ -650,7 +650,11 @@ def test_service_replicas_update_in_place_and_global_runs_per_node(swarm, harnes
 
     harness.destroy()
     assert leftovers(engine, prefix)["services"] == []
-    assert not engine.api.containers(all=True, filters={"label": f"com.docker.swarm.service.id={first['rep_id']}"})
+    # Without a stopGracePeriod the provider returns at once; Swarm removes the task containers after.
+    deadline = time.monotonic() + 30
+    while engine.api.containers(all=True, filters={"label": f"com.docker.swarm.service.id={first['rep_id']}"}):
+        assert time.monotonic() < deadline, "task containers still there 30 s after the service went"
+        time.sleep(0.5)
 
 
 def test_a_restart_policy_without_a_window_differs_from_what_the_provider_reads_back(swarm, harness, engine, prefix) -> None:

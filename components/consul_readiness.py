@@ -24,7 +24,7 @@ def cluster_state(http_address: str) -> tuple[str, list[str]]:
     return leader, peers
 
 
-def wait_until_ready(http_address: str, expected_servers: int, timeout: float, interval: float = 2.0) -> str:
+def wait_until_ready(http_address: str, expected_servers: int, timeout: float, interval: float = 0.5) -> str:
     """Returns the leader once there are `expected_servers` peers; raises TimeoutError with the last state."""
     deadline = time.monotonic() + timeout
     last_state = "no answer yet"

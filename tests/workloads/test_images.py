@@ -160,3 +160,11 @@ def test_worker_and_client_images_with_consul_image(image, sandbox, consul_bin):
 
     assert sandbox.stop("server1") == 0, sandbox.logs("server1")
     assert requests.get(f"{api}/v1/agent/services", timeout=5).json() == {}
+
+
+@pytest.mark.parametrize("app", ["composeapp", "distributed_app", "distributed_client"])
+def test_our_images_run_as_a_user_without_privileges(image, app):
+    tag = image(app)
+    assert docker("image", "inspect", tag, "--format", "{{.Config.User}}").stdout.strip() == "app"
+    uid = docker("run", "--rm", "--entrypoint", "id", tag, "-u").stdout.strip()
+    assert uid != "0"

@@ -7,7 +7,7 @@ from typing import Optional, Sequence
 import pulumi
 import pulumi_docker as docker
 
-from components.options import child_options
+from components.options import child_options, preparation_options
 from components.pulled_image import pulled_image
 
 WEB_PORT = 5000
@@ -42,17 +42,16 @@ class ComposeApp(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: ComposeAppArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("orchestration:compose:ComposeApp", name, None, opts)
-        child = child_options(self, opts)
-        network = docker.Network(f"{name}-network", name=f"{args.name_prefix}-compose", driver="bridge", opts=child)
+        network = docker.Network(f"{name}-network", name=f"{args.name_prefix}-compose", driver="bridge", opts=preparation_options(self))
         data = docker.Volume(
             f"{name}-redis-data",
             name=f"{args.name_prefix}-redis-data",
-            opts=pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(retain_on_delete=args.retain_data)),
+            opts=preparation_options(self, retain_on_delete=args.retain_data),
         )
         redis = docker.Container(
             f"{name}-redis",
             name=f"{args.name_prefix}-redis",
-            image=pulled_image(f"{name}-redis-image", args.redis_image, child).image_id,
+            image=pulled_image(f"{name}-redis-image", args.redis_image, preparation_options(self)).image_id,
             command=["redis-server", "--appendonly", "yes"],
             networks_advanced=_networks(network.name, args.shared_network, "redis"),
             volumes=[docker.ContainerVolumeArgs(volume_name=data.name, container_path="/data")],
@@ -68,7 +67,7 @@ class ComposeApp(pulumi.ComponentResource):
         web = docker.Container(
             f"{name}-web",
             name=f"{args.name_prefix}-web",
-            image=pulled_image(f"{name}-web-image", args.web_image, child, triggers=list(args.web_image_triggers)).image_id,
+            image=pulled_image(f"{name}-web-image", args.web_image, preparation_options(self), triggers=list(args.web_image_triggers)).image_id,
             envs=[
                 f"REDIS_HOST={args.redis_host}",
                 f"REDIS_PORT={REDIS_PORT}",

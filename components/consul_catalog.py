@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Mapping, Sequence
+from typing import Mapping, Optional, Sequence
 
 import pulumi
 import pulumi_consul as consul
@@ -41,6 +41,8 @@ class ConsulCatalog(pulumi.ComponentResource):
 
     service_names: tuple[str, ...]
     kv_prefix: str
+    settings: Optional[consul.Keys]
+    """The KV keys; what reads them at start depends on this, not on the whole catalog."""
 
     def __init__(self, name: str, args: ConsulCatalogArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("orchestration:consul:ConsulCatalog", name, None, opts)
@@ -59,8 +61,9 @@ class ConsulCatalog(pulumi.ComponentResource):
                     tags=list(service.tags) or None,
                     opts=child,
                 )
+        self.settings = None
         if args.kv:
-            consul.Keys(
+            self.settings = consul.Keys(
                 f"{name}-kv",
                 keys=[consul.KeysKeyArgs(path=path, value=value) for path, value in kv_paths(args.kv_prefix, args.kv).items()],
                 opts=child,

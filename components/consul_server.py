@@ -7,7 +7,7 @@ from typing import Optional, Sequence
 import pulumi
 import pulumi_docker as docker
 
-from components.options import child_options
+from components.options import child_options, preparation_options
 from components.pulled_image import pulled_image
 
 HTTP_PORT = 8500
@@ -135,17 +135,16 @@ class ConsulServer(pulumi.ComponentResource):
     def __init__(self, name: str, args: ConsulServerArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("orchestration:consul:ConsulServer", name, None, opts)
         published_once_each(args.published_ports)
-        child = child_options(self, opts)
         data = docker.Volume(
             f"{name}-data",
             name=f"{args.container_name}-data",
-            opts=pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(retain_on_delete=args.retain_data)),
+            opts=preparation_options(self, retain_on_delete=args.retain_data),
         )
         container = docker.Container(
             f"{name}-agent",
             name=args.container_name,
             hostname=args.node_name,
-            image=pulled_image(f"{name}-image", args.image, child).image_id,
+            image=pulled_image(f"{name}-image", args.image, preparation_options(self)).image_id,
             command=agent_command(args),
             networks_advanced=[
                 docker.ContainerNetworksAdvancedArgs(

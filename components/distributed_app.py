@@ -7,7 +7,7 @@ from typing import Optional, Sequence
 import pulumi
 import pulumi_docker as docker
 
-from components.options import child_options
+from components.options import child_options, preparation_options
 from components.pulled_image import pulled_image
 
 SERVICE_NAME = "distributed_app"
@@ -72,7 +72,7 @@ class DistributedApp(pulumi.ComponentResource):
     def __init__(self, name: str, args: DistributedAppArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("orchestration:apps:DistributedApp", name, None, opts)
         image = pulled_image(
-            f"{name}-image", args.image, child_options(self, opts), triggers=list(args.image_triggers)
+            f"{name}-image", args.image, preparation_options(self), triggers=list(args.image_triggers)
         )
         workers = []
         for index, worker_id in enumerate(args.worker_ids):

@@ -7,7 +7,7 @@ from typing import Optional, Sequence
 import pulumi
 import pulumi_docker as docker
 
-from components.options import child_options
+from components.options import child_options, preparation_options
 from components.pulled_image import pulled_image
 
 # Healthy while the Consul agent it reports from answers: without it, every report fails.
@@ -42,7 +42,7 @@ class DistributedClient(pulumi.ComponentResource):
     def __init__(self, name: str, args: DistributedClientArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("orchestration:apps:DistributedClient", name, None, opts)
         image = pulled_image(
-            f"{name}-image", args.image, child_options(self, opts), triggers=list(args.image_triggers)
+            f"{name}-image", args.image, preparation_options(self), triggers=list(args.image_triggers)
         )
         envs: list[pulumi.Input[str]] = [
             pulumi.Output.concat("CONSUL_HTTP_ADDR=", args.consul_http_addr),

@@ -17,6 +17,15 @@ def child_options(component: pulumi.Resource, opts: pulumi.ResourceOptions | Non
     return pulumi.ResourceOptions(parent=component, depends_on=inherited + own or None, **extra)
 
 
+def preparation_options(component: pulumi.Resource, **extra: Any) -> pulumi.ResourceOptions:
+    """Options for a child that only prepares (an image pulled, a volume or a network made).
+
+    Parented to the component but not ordered after what it waits for, so it is made while that
+    work goes on; what uses it still waits for it, through its outputs.
+    """
+    return pulumi.ResourceOptions(parent=component, **extra)
+
+
 def _as_list(depends_on: Any) -> list:
     if depends_on is None:
         return []

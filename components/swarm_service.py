@@ -7,7 +7,7 @@ from typing import Mapping, Optional, Sequence
 import pulumi
 import pulumi_docker as docker
 
-from components.options import child_options
+from components.options import child_options, preparation_options
 from components.pulled_image import pulled_image
 
 MODES = ("replicated", "global")
@@ -52,7 +52,7 @@ class SwarmService(pulumi.ComponentResource):
         # Swarm pins a task's image to the digest its registry serves, and pulumi-docker stores that:
         # declaring the tag would show a change on every `pulumi up`. An image no registry serves
         # (built on this engine) has no digest and stays as named.
-        pulled = pulled_image(f"{name}-image", args.image, child_options(self, opts))
+        pulled = pulled_image(f"{name}-image", args.image, preparation_options(self))
         image = pulumi.Output.all(pulled.repo_digest, args.image).apply(lambda found: found[0] or found[1])
         service = docker.Service(
             f"{name}-service",

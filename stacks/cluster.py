@@ -89,7 +89,7 @@ def build(cfg: StackConfig) -> dict[str, pulumi.Input]:
 
     def on(host: Host) -> pulumi.ResourceOptions:
         # Workers read their settings from KV when they start.
-        return pulumi.ResourceOptions(providers={"docker": engines[host.name].provider}, depends_on=[consul.ready, catalog])
+        return pulumi.ResourceOptions(providers={"docker": engines[host.name].provider}, depends_on=[consul.ready, catalog.settings])
 
     worker_ids = [f"server{index}" for index in range(1, cfg.workload.app_workers + 1)]
     workers = []

@@ -109,7 +109,7 @@ def build(cfg: StackConfig) -> dict[str, pulumi.Input]:
         opts=pulumi.ResourceOptions(providers={"consul": tokens.catalog}),
     )
     # Workers read their settings from KV when they start.
-    after_catalog = pulumi.ResourceOptions.merge(after_consul, pulumi.ResourceOptions(depends_on=[catalog]))
+    after_catalog = pulumi.ResourceOptions.merge(after_consul, pulumi.ResourceOptions(depends_on=[catalog.settings]))
     app = DistributedApp(
         "app",
         DistributedAppArgs(

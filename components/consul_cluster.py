@@ -57,6 +57,8 @@ class ConsulCluster(pulumi.ComponentResource):
     node_names: tuple[str, ...]
     ready: command.local.Command
     """Completes once there is a leader and every server is a raft peer; depend on it."""
+    container_names: dict[str, str]
+    """Node name -> the server's container name on its engine."""
     provider: consul.Provider
     """Manages what lives in this cluster; it waits for `ready`, so nothing is tried against a cluster that isn't there."""
 
@@ -111,6 +113,7 @@ class ConsulCluster(pulumi.ComponentResource):
         self.http_address = args.http_address
         self.dns_address = args.dns_address
         self.node_names = tuple(node.node_name for node in args.nodes)
+        self.container_names = {node.node_name: f"{args.name_prefix}-{node.node_name}" for node in args.nodes}
         self.register_outputs(
             {"http_address": self.http_address, "dns_address": self.dns_address, "node_names": list(self.node_names)}
         )

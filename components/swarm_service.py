@@ -1,14 +1,27 @@
-"""A Swarm service, replicated or global, with a rolling update policy."""
+"""A Swarm service, replicated or global: placed, sized, health-checked and rolled out as `components.swarm_policy` says."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Sequence
+from typing import Optional, Sequence
 
 import pulumi
 import pulumi_docker as docker
 
 from components.options import child_options
 from components.pulled_image import pulled_image
+from components.swarm_policy import (
+    HealthCheck,
+    Placement,
+    MeshPort,
+    Resources,
+    Rollout,
+    endpoint_args,
+    health_check_args,
+    placement_args,
+    resources_args,
+    rollback_config_args,
+    update_config_args,
+)
 
 MODES = ("replicated", "global")
 
@@ -21,12 +34,22 @@ class SwarmServiceArgs:
     mode: str = "replicated"
     replicas: int = 1
     """Ignored for global services, which run one task per node."""
-    update_parallelism: int = 1
-    update_delay: str = "10s"
+    rollout: Rollout = Rollout()
+    placement: Placement = Placement()
+    resources: Resources = Resources()
+    health_check: Optional[HealthCheck] = None
+    published_ports: Sequence[MeshPort] = ()
+    converge_timeout: str = "3m"
+    """How long `pulumi up` waits for every replica to run before it fails (a task no node can take never does)."""
 
 
 class SwarmService(pulumi.ComponentResource):
     service_name: pulumi.Output[str]
+    mode: str
+    replicas: Optional[int]
+    """None for a global service."""
+    image: pulumi.Output[str]
+    """The image the tasks run, pinned by digest where a registry serves it."""
 
     def __init__(self, name: str, args: SwarmServiceArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("orchestration:swarm:SwarmService", name, None, opts)
@@ -46,21 +69,27 @@ class SwarmService(pulumi.ComponentResource):
             f"{name}-service",
             name=args.service_name,
             task_spec=docker.ServiceTaskSpecArgs(
-                container_spec=docker.ServiceTaskSpecContainerSpecArgs(image=image, args=list(args.args) or None),
+                container_spec=docker.ServiceTaskSpecContainerSpecArgs(
+                    image=image,
+                    args=list(args.args) or None,
+                    healthcheck=health_check_args(args.health_check) if args.health_check else None,
+                ),
+                placement=placement_args(args.placement),
+                resources=resources_args(args.resources),
                 # The provider stores an unset window as "0s" (pulumi/pulumi-docker#1285): say it.
                 restart_policy=docker.ServiceTaskSpecRestartPolicyArgs(condition="any", delay="5s", window="0s"),
             ),
             mode=mode,
             # `pulumi up` returns once every replica runs. Replicated only: pulumi-docker's wait
             # fails on a global service ("no replica count").
-            converge_config=docker.ServiceConvergeConfigArgs(delay="1s", timeout="3m") if args.mode == "replicated" else None,
-            update_config=docker.ServiceUpdateConfigArgs(
-                parallelism=args.update_parallelism,
-                delay=args.update_delay,
-                failure_action="rollback",
-                order="start-first",
-            ),
+            converge_config=docker.ServiceConvergeConfigArgs(delay="1s", timeout=args.converge_timeout) if args.mode == "replicated" else None,
+            update_config=update_config_args(args.rollout),
+            rollback_config=rollback_config_args(args.rollout),
+            endpoint_spec=endpoint_args(args.published_ports),
             opts=child_options(self, opts),
         )
         self.service_name = service.name
-        self.register_outputs({"service_name": self.service_name})
+        self.mode = args.mode
+        self.replicas = args.replicas if args.mode == "replicated" else None
+        self.image = image
+        self.register_outputs({"service_name": self.service_name, "image": self.image})

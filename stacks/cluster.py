@@ -25,7 +25,7 @@ from components.docker_host import DockerHost, DockerHostArgs
 from components.registry import RegistryLogin
 from components.swarm_cluster import SwarmCluster, SwarmClusterArgs, SwarmNode
 from stacks.config import ClusterConfig, Host, StackConfig
-from stacks.workloads import app_settings, build_images, heyworld_services
+from stacks.workloads import app_settings, build_images, configured_services, heyworld_services, inventory
 
 
 def build(cfg: StackConfig) -> dict[str, pulumi.Input]:
@@ -83,6 +83,9 @@ def build(cfg: StackConfig) -> dict[str, pulumi.Input]:
 
     worker_ids = [f"server{index}" for index in range(1, cfg.workload.app_workers + 1)]
     workers = []
+    containers: dict[str, dict] = {
+        host.name: {consul.container_names[host.name]: cfg.images.consul} for host in cluster.hosts if host in servers
+    }
     for host in cluster.with_role("app"):
         consul_address = _consul_address(cluster, host)
         app = DistributedApp(
@@ -101,6 +104,7 @@ def build(cfg: StackConfig) -> dict[str, pulumi.Input]:
             opts=on(host),
         )
         workers += app.workers
+        containers.setdefault(host.name, {}).update({worker.name: images["distributed_app"].reference for worker in app.workers})
     clients = {}
     for host in cluster.with_role("client"):
         consul_address = _consul_address(cluster, host)
@@ -119,20 +123,25 @@ def build(cfg: StackConfig) -> dict[str, pulumi.Input]:
             # Its first report already lists every worker.
             opts=pulumi.ResourceOptions.merge(on(host), pulumi.ResourceOptions(depends_on=workers)),
         )
+        containers.setdefault(host.name, {})[clients[host.name].container_name] = images["distributed_client"].reference
 
     manager = cluster.host(cluster.swarm_manager)
+    def node(host: Host) -> SwarmNode:
+        return SwarmNode(
+            host.name, host.docker_url, labels=cluster.nodes.labels.get(host.name, {}), drain=host.name in cluster.nodes.drained
+        )
+
     swarm = SwarmCluster(
         "swarm",
         SwarmClusterArgs(
-            manager=SwarmNode(manager.name, manager.docker_url),
+            manager=node(manager),
             advertise_address=manager.address,
-            workers=[SwarmNode(host.name, host.docker_url) for host in cluster.hosts if host is not manager],
+            workers=[node(host) for host in cluster.hosts if host is not manager],
         ),
     )
-    heyworld, heyworld_global = heyworld_services(
-        cfg,
-        pulumi.ResourceOptions(providers={"docker": engines[manager.name].provider}, depends_on=list(swarm.ready)),
-    )
+    on_swarm = pulumi.ResourceOptions(providers={"docker": engines[manager.name].provider}, depends_on=list(swarm.ready))
+    heyworld, heyworld_global = heyworld_services(cfg, on_swarm)
+    services = (heyworld, heyworld_global, *configured_services(cfg, on_swarm))
     return {
         "hosts": [host.name for host in cluster.hosts],
         "consulUiUrl": f"http://{consul.http_address}/ui",
@@ -142,8 +151,9 @@ def build(cfg: StackConfig) -> dict[str, pulumi.Input]:
         "kvPrefix": catalog.kv_prefix,
         "clientContainers": {name: client.container_name for name, client in clients.items()},
         "swarmManager": manager.name,
-        "swarmServices": [heyworld.service_name, heyworld_global.service_name],
+        "swarmServices": [service.service_name for service in services],
         "images": {app: image.reference for app, image in images.items()},
+        "inventory": inventory(containers, services),
     }
 
 

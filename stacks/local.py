@@ -23,7 +23,7 @@ from components.distributed_client import DistributedClient, DistributedClientAr
 from components.docker_host import DockerHost, DockerHostArgs
 from components.swarm_cluster import SwarmCluster, SwarmClusterArgs, SwarmNode
 from stacks.config import StackConfig
-from stacks.workloads import app_settings, build_images, heyworld_services
+from stacks.workloads import app_settings, build_images, configured_services, heyworld_services, inventory
 
 
 def build(cfg: StackConfig) -> dict[str, pulumi.Input]:
@@ -138,9 +138,9 @@ def build(cfg: StackConfig) -> dict[str, pulumi.Input]:
             manager=SwarmNode("local", local.docker_url), advertise_address=local.swarm_advertise_address
         ),
     )
-    heyworld, heyworld_global = heyworld_services(
-        cfg, pulumi.ResourceOptions(providers={"docker": host.provider}, depends_on=list(swarm.ready))
-    )
+    on_swarm = pulumi.ResourceOptions(providers={"docker": host.provider}, depends_on=list(swarm.ready))
+    heyworld, heyworld_global = heyworld_services(cfg, on_swarm)
+    services = (heyworld, heyworld_global, *configured_services(cfg, on_swarm))
     return {
         "webUrl": compose.url,
         "consulUiUrl": f"http://{consul.http_address}/ui",
@@ -150,5 +150,5 @@ def build(cfg: StackConfig) -> dict[str, pulumi.Input]:
         "catalogServices": list(catalog.service_names),
         "kvPrefix": catalog.kv_prefix,
         "clientContainer": client.container_name,
-        "swarmServices": [heyworld.service_name, heyworld_global.service_name],
+        "swarmServices": [service.service_name for service in services],
     }

@@ -1,0 +1,129 @@
+"""Swarm settings under mocks: placement, resources, health checks, rollouts, node labels, drains and the inventory."""
+from __future__ import annotations
+
+import pytest
+
+from stacks.swarm_config import _short_duration
+from tests.unit.conftest import Deployment, deploy
+from tests.unit.test_config_errors import cluster as cluster_config
+
+SERVICE = "docker:index/service:Service"
+COMMAND = "command:local:Command"
+MIB = 1024 * 1024
+WEB = {
+    "image": "registry.example.com/web:1",
+    "args": ["python3", "-m", "http.server", "8000"],
+    "replicas": 3,
+    "ports": [{"published": 8090, "target": 8000}],
+    "healthCheck": {"test": ["CMD", "python3", "-c", "import urllib.request as u; u.urlopen('http://127.0.0.1:8000/')"], "interval": "1s", "retries": 2},
+    "constraints": ["node.hostname!=moe"],
+    "spread": "node.labels.zone",
+    "resources": {"cpuLimit": 0.5, "memoryLimitMb": 128, "cpuReservation": 0.1, "memoryReservationMb": 32},
+    "rollout": {"parallelism": 1, "delay": "2000ms", "order": "start-first", "monitor": "5s"},
+    "convergeTimeout": "90s",
+}
+
+
+@pytest.fixture(scope="module")
+def defaults() -> Deployment:
+    return deploy("cluster", cluster_config())
+
+
+@pytest.fixture(scope="module")
+def configured() -> Deployment:
+    return deploy(
+        "cluster",
+        cluster_config(
+            swarmServices={"web": WEB},
+            heyworldDeploy={"rollout": {"strategy": "all-at-once"}, "constraints": ["node.labels.zone==a"]},
+            nodeLabels={"larry": {"zone": "a"}, "curly": {"zone": "b", "disk": "ssd"}},
+            drainedHosts=["moe"],
+        ),
+    )
+
+
+def test_by_default_services_roll_one_at_a_time_start_first_and_roll_back(defaults: Deployment) -> None:
+    heyworld = defaults.one(SERVICE, "heyworld-service").inputs
+    assert heyworld["updateConfig"] == {"parallelism": 1, "delay": "10s", "failureAction": "rollback", "order": "start-first"}
+    # A rollback goes back the same way, so it too keeps tasks running.
+    assert heyworld["rollbackConfig"] == {"parallelism": 1, "delay": "10s", "order": "start-first"}
+    task = heyworld["taskSpec"]
+    assert "placement" not in task and "resources" not in task and "healthcheck" not in task["containerSpec"]
+    assert "endpointSpec" not in heyworld
+    # Nothing declared for any node: no node settings at all.
+    assert not [r for r in defaults.of_type(COMMAND) if r.name.startswith("swarm-node-")]
+
+
+def test_a_configured_service_is_placed_sized_health_checked_and_published_on_the_mesh(configured: Deployment) -> None:
+    web = configured.one(SERVICE, "service-web-service")
+    inputs = web.inputs
+    assert inputs["name"] == "cluster-web"
+    assert inputs["mode"] == {"replicated": {"replicas": 3}}
+    task = inputs["taskSpec"]
+    assert task["containerSpec"]["args"] == WEB["args"]
+    assert task["containerSpec"]["healthcheck"] == {
+        "tests": WEB["healthCheck"]["test"], "interval": "1s", "timeout": "3s", "startPeriod": "0s", "retries": 2,
+    }
+    # The provider hands each pref to Swarm as the spread descriptor itself.
+    assert task["placement"] == {"constraints": ["node.hostname!=moe"], "prefs": ["node.labels.zone"]}
+    assert task["resources"] == {
+        "limits": {"nanoCpus": 500_000_000, "memoryBytes": 128 * MIB},
+        "reservation": {"nanoCpus": 100_000_000, "memoryBytes": 32 * MIB},
+    }
+    # Durations as the provider reads them back, so the next up finds nothing changed.
+    assert inputs["updateConfig"] == {"parallelism": 1, "delay": "2s", "failureAction": "rollback", "monitor": "5s", "order": "start-first"}
+    assert inputs["rollbackConfig"] == {"parallelism": 1, "delay": "2s", "monitor": "5s", "order": "start-first"}
+    assert inputs["convergeConfig"] == {"delay": "1s", "timeout": "1m30s"}
+    assert inputs["endpointSpec"] == {"ports": [{"targetPort": 8000, "publishedPort": 8090, "publishMode": "ingress"}]}
+    # On the manager's engine, after the swarm and the node labels it may be constrained by.
+    assert web.provider_urn == configured.one("pulumi:providers:docker", "larry-engine").urn
+    assert {configured.one(COMMAND, f"swarm-node-{host}").urn for host in ("larry", "curly", "moe")} <= set(web.dependencies)
+
+
+def test_all_at_once_stops_every_task_then_starts_the_new_ones(configured: Deployment) -> None:
+    for name in ("heyworld-service", "heyworld-global-service"):
+        inputs = configured.one(SERVICE, name).inputs
+        assert inputs["updateConfig"] == {"parallelism": 0, "failureAction": "rollback", "order": "stop-first"}, name
+        assert inputs["taskSpec"]["placement"] == {"constraints": ["node.labels.zone==a"]}, name
+
+
+def test_node_labels_and_drains_run_against_the_manager_for_each_node(configured: Deployment) -> None:
+    settings = {host: configured.one(COMMAND, f"swarm-node-{host}") for host in ("larry", "curly", "moe")}
+    environments = {host: command.inputs["environment"] for host, command in settings.items()}
+    assert {host: env["DOCKER_HOST"] for host, env in environments.items()} == dict.fromkeys(settings, "tcp://10.0.0.11:2376")
+    assert environments["curly"]["NODE_LABELS"] == "disk=ssd\nzone=b"
+    assert environments["curly"]["NODE_LABEL_KEYS"] == "disk zone"
+    assert {host: env["NODE_AVAILABILITY"] for host, env in environments.items()} == {"larry": "active", "curly": "active", "moe": "drain"}
+    # Each node's id comes from its init or join, so the settings wait for it.
+    assert configured.one(COMMAND, "swarm-join-curly").urn in settings["curly"].dependencies
+    assert configured.one(COMMAND, "swarm-init").urn in settings["larry"].dependencies
+    assert all(command.parent == configured.one("orchestration:swarm:SwarmCluster", "swarm").urn for command in settings.values())
+
+
+def test_the_inventory_lists_each_hosts_containers_and_each_services_mode_replicas_and_image(configured: Deployment) -> None:
+    inventory = configured.outputs["inventory"]
+    assert sorted(inventory["hosts"]) == ["curly", "larry", "moe"]
+    assert sorted(inventory["hosts"]["larry"]) == ["cluster-larry", "cluster-server1", "cluster-server2"]
+    assert inventory["hosts"]["larry"]["cluster-larry"] == "hashicorp/consul:1.16"
+    assert inventory["hosts"]["moe"]["cluster-client"].startswith("10.0.0.11:5000/orchestration/distributed_client")
+    # The image as the tasks run it: pinned to the digest the registry serves.
+    assert inventory["services"]["cluster-web"] == {"mode": "replicated", "replicas": 3, "image": f"{WEB['image']}@sha256:service-web-image"}
+    assert inventory["services"]["cluster-heyworld_global"]["mode"] == "global"
+    assert inventory["services"]["cluster-heyworld_global"]["replicas"] is None
+    assert configured.outputs["swarmServices"] == ["cluster-heyworld", "cluster-heyworld_global", "cluster-web"]
+
+
+def test_the_local_swarm_runs_configured_services_too() -> None:
+    dev = deploy("dev", {"swarmServices": {"web": {"image": "web:1", "mode": "global"}}})
+    web = dev.one(SERVICE, "service-web-service").inputs
+    assert web["name"] == "dev-web" and web["mode"] == {"global": True}
+    # The provider's wait fails on a global service, so it has none.
+    assert "convergeConfig" not in web
+
+
+@pytest.mark.parametrize(
+    "milliseconds, text",
+    [(0, "0s"), (500, "500ms"), (2000, "2s"), (1500, "1.5s"), (90_000, "1m30s"), (120_000, "2m"), (3_600_000, "1h"), (3_660_000, "1h1m")],
+)
+def test_durations_are_written_as_the_provider_reads_them_back(milliseconds: int, text: str) -> None:
+    assert _short_duration(milliseconds) == text

@@ -62,12 +62,17 @@ class HealthCheck:
     retries: int = 3
 
 
+PUBLISH_MODES = ("ingress", "host")
+
+
 @dataclass(frozen=True)
 class MeshPort:
-    """A port of the routing mesh: every node answers on `published` and balances over the tasks."""
+    """A published port. `ingress` (the routing mesh): every node answers and balances over the tasks;
+    `host`: only a node running a task answers, and it holds the port, so a node takes one task at most."""
 
     target: int
     published: int
+    mode: str = "ingress"
 
 
 def placement_args(placement: Placement) -> Optional[docker.ServiceTaskSpecPlacementArgs]:
@@ -137,7 +142,7 @@ def endpoint_args(ports: Sequence[MeshPort]) -> Optional[docker.ServiceEndpointS
         return None
     return docker.ServiceEndpointSpecArgs(
         ports=[
-            docker.ServiceEndpointSpecPortArgs(target_port=port.target, published_port=port.published, publish_mode="ingress")
+            docker.ServiceEndpointSpecPortArgs(target_port=port.target, published_port=port.published, publish_mode=port.mode)
             for port in ports
         ]
     )

@@ -10,6 +10,7 @@ from typing import Any, Mapping, Optional
 
 from components.swarm_policy import (
     FAILURE_ACTIONS,
+    PUBLISH_MODES,
     ROLLOUT_STRATEGIES,
     UPDATE_ORDERS,
     HealthCheck,
@@ -211,14 +212,15 @@ def _health_check(values: ConfigValues, where: str, raw: Any) -> HealthCheck:
 
 
 def _port(values: ConfigValues, where: str, raw: Any) -> MeshPort:
-    _require_object(values, where, raw, ("published", "target"))
+    _require_object(values, where, raw, ("published", "target", "mode"))
     ports = {}
     for name in ("published", "target"):
         port = _integer(values, f"{where}.{name}", raw.get(name), minimum=1)
         if port > 65535:
             raise values.fail(f"{where}.{name}", f"{port} is not a TCP port (1-65535)")
         ports[name] = port
-    return MeshPort(target=ports["target"], published=ports["published"])
+    mode = _choice(values, f"{where}.mode", raw.get("mode", "ingress"), PUBLISH_MODES)
+    return MeshPort(target=ports["target"], published=ports["published"], mode=mode)
 
 
 def _constraint(values: ConfigValues, where: str, raw: Any) -> str:

@@ -12,6 +12,7 @@ import pulumi_docker as docker
 
 from components.consul_server import ConsulServer, ConsulServerArgs, PublishedPort
 from components.options import child_options
+from components.swarm_policy import Resources
 
 VALID_SERVER_COUNTS = (1, 3, 5)
 READINESS_SCRIPT = (Path(__file__).parent / "consul_readiness.py").read_text()
@@ -44,6 +45,8 @@ class ConsulClusterArgs:
     recursors: Sequence[str] = ()
     ready_timeout_seconds: int = 180
     acl_token: Optional[pulumi.Input[str]] = None
+    resources: Resources = Resources()
+    """CPU and memory limits of each server's container."""
 
 
 def retry_join_for(nodes: Sequence[ConsulNodeSpec], node: ConsulNodeSpec) -> list[str]:
@@ -83,6 +86,7 @@ class ConsulCluster(pulumi.ComponentResource):
                         published_ports=node.published_ports,
                         recursors=args.recursors,
                         ipv4_address=node.ipv4_address,
+                        resources=args.resources,
                     ),
                     # One server after the other, each once it serves (see SERVING_CHECK): an update
                     # that replaces every server never takes them all down at once.

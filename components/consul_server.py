@@ -7,8 +7,10 @@ from typing import Optional, Sequence
 import pulumi
 import pulumi_docker as docker
 
+from components.container_resources import container_resource_args
 from components.options import child_options
 from components.pulled_image import pulled_image
+from components.swarm_policy import Resources
 
 HTTP_PORT = 8500
 # Consul answers DNS on 53 inside its container (Consul's default is 8600): a container's resolv.conf
@@ -55,6 +57,8 @@ class ConsulServerArgs:
     """Upstream DNS servers for names outside `.consul`."""
     ui: bool = True
     ipv4_address: Optional[str] = None
+    resources: Resources = Resources()
+    """CPU and memory limits of the agent's container."""
     """A fixed address on `network_name`, for containers that use this server as their DNS server."""
 
 
@@ -116,6 +120,7 @@ class ConsulServer(pulumi.ComponentResource):
         data = docker.Volume(f"{name}-data", name=f"{args.container_name}-data", opts=child)
         container = docker.Container(
             f"{name}-agent",
+            **container_resource_args(args.resources),
             name=args.container_name,
             hostname=args.node_name,
             image=pulled_image(f"{name}-image", args.image, child).image_id,

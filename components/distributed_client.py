@@ -8,7 +8,9 @@ import pulumi
 import pulumi_docker as docker
 
 from components.options import child_options
+from components.container_resources import container_resource_args
 from components.pulled_image import pulled_image
+from components.swarm_policy import Resources
 
 
 @dataclass(frozen=True)
@@ -24,6 +26,8 @@ class DistributedClientArgs:
     kv_prefix: Optional[str] = None
     dns: Sequence[pulumi.Input[str]] = ()
     image_triggers: Sequence[pulumi.Input[str]] = ()
+    resources: Resources = Resources()
+    """CPU and memory limits of its container."""
 
 
 class DistributedClient(pulumi.ComponentResource):
@@ -45,6 +49,7 @@ class DistributedClient(pulumi.ComponentResource):
             envs.append(f"CONSUL_KV_PREFIX={args.kv_prefix}")
         container = docker.Container(
             f"{name}-container",
+            **container_resource_args(args.resources),
             name=args.container_name,
             image=image.image_id,
             envs=envs,

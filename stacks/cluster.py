@@ -49,6 +49,7 @@ def build(cfg: StackConfig) -> dict[str, pulumi.Input]:
     consul = ConsulCluster(
         "consul",
         ConsulClusterArgs(
+            resources=cfg.containers.consul,
             name_prefix=prefix,
             datacenter=cfg.datacenter,
             image=cfg.images.consul,
@@ -91,6 +92,7 @@ def build(cfg: StackConfig) -> dict[str, pulumi.Input]:
         app = DistributedApp(
             f"app-{host.name}",
             DistributedAppArgs(
+                resources=cfg.containers.workers,
                 name_prefix=prefix,
                 worker_ids=worker_ids,
                 image=images["distributed_app"].reference,
@@ -111,6 +113,7 @@ def build(cfg: StackConfig) -> dict[str, pulumi.Input]:
         clients[host.name] = DistributedClient(
             f"client-{host.name}",
             DistributedClientArgs(
+                resources=cfg.containers.client,
                 container_name=f"{prefix}-client",
                 image=images["distributed_client"].reference,
                 consul_http_addr=f"http://{consul_address}:{HTTP_PORT}",

@@ -16,7 +16,14 @@ from pulumi.runtime.sync_await import _sync_await
 
 from components.registry import RegistryLogin
 from stacks.config_values import DNS_LABEL, ConfigError, ConfigValues
-from stacks.swarm_config import NodeSettings, SwarmWorkloads, node_settings, swarm_workloads
+from stacks.deploy_config import (
+    ContainerResources,
+    NodeSettings,
+    SwarmWorkloads,
+    container_resources,
+    node_settings,
+    swarm_workloads,
+)
 
 ENVIRONMENTS = ("local", "cluster", "sandbox")
 CONSUL_SERVER_COUNTS = (1, 3, 5)
@@ -36,7 +43,7 @@ KNOWN_KEYS = frozenset(
         "swarmAdvertiseAddress", "redisThroughConsul", "hosts", "hostsFromStack", "swarmManager", "buildDockerHost",
         "registry", "registryUsername", "registryPassword", "dockerTlsCa", "dockerTlsCert", "dockerTlsKey",
         "sandboxHosts", "sandboxSubnet", "sandboxHostImage", "sandboxRegistryImage", "sandboxPrivileged",
-        "heyworldDeploy", "swarmServices", "nodeLabels", "drainedHosts",
+        "heyworldDeploy", "swarmServices", "nodeLabels", "drainedHosts", "containerResources",
     }
 )
 
@@ -160,6 +167,8 @@ class StackConfig:
     workload: Workload
     swarm: SwarmWorkloads
     """How the swarm services are placed and rolled out, and the services config adds."""
+    containers: ContainerResources
+    """CPU and memory limits of the Consul servers', the workers' and the client's containers."""
     local: Optional[LocalConfig]
     cluster: Optional[ClusterConfig]
     sandbox: Optional[SandboxConfig]
@@ -205,6 +214,7 @@ class _Reader(ConfigValues):
             ),
             workload=workload,
             swarm=swarm_workloads(self),
+            containers=container_resources(self),
             local=local,
             cluster=cluster,
             sandbox=sandbox,

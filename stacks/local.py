@@ -46,6 +46,7 @@ def build(cfg: StackConfig) -> dict[str, pulumi.Input]:
     consul = ConsulCluster(
         "consul",
         ConsulClusterArgs(
+            resources=cfg.containers.consul,
             name_prefix=prefix,
             datacenter=cfg.datacenter,
             image=cfg.images.consul,
@@ -104,6 +105,7 @@ def build(cfg: StackConfig) -> dict[str, pulumi.Input]:
     app = DistributedApp(
         "app",
         DistributedAppArgs(
+            resources=cfg.containers.workers,
             name_prefix=prefix,
             worker_ids=worker_ids,
             image=images["distributed_app"].reference,
@@ -118,6 +120,7 @@ def build(cfg: StackConfig) -> dict[str, pulumi.Input]:
     client = DistributedClient(
         "client",
         DistributedClientArgs(
+            resources=cfg.containers.client,
             container_name=f"{prefix}-client",
             image=images["distributed_client"].reference,
             image_triggers=[images["distributed_client"].digest],
@@ -151,4 +154,16 @@ def build(cfg: StackConfig) -> dict[str, pulumi.Input]:
         "kvPrefix": catalog.kv_prefix,
         "clientContainer": client.container_name,
         "swarmServices": [service.service_name for service in services],
+        "inventory": inventory(
+            {
+                "local": {
+                    compose.redis_container_name: cfg.images.redis,
+                    compose.web_container_name: images["composeapp"].reference,
+                    **dict.fromkeys(consul.container_names.values(), cfg.images.consul),
+                    **{worker.name: images["distributed_app"].reference for worker in app.workers},
+                    client.container_name: images["distributed_client"].reference,
+                }
+            },
+            services,
+        ),
     }

@@ -9,7 +9,7 @@ from components.app_image import AppImage, AppImageArgs
 from components.registry import RegistryLogin
 from components.swarm_service import SwarmService, SwarmServiceArgs
 from stacks.config import StackConfig
-from stacks.swarm_config import ServiceDeploy
+from stacks.deploy_config import ServiceDeploy
 
 APPS = ("composeapp", "distributed_app", "distributed_client")
 HEYWORLD_ARGS = ("sh", "-c", "while true; do echo hey world from $(hostname); sleep 10; done")

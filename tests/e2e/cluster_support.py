@@ -338,9 +338,9 @@ class Traffic:
             time.sleep(0.05)
 
 
-def build_broken_image(engine: docker.DockerClient, tag: str) -> None:
-    """An image whose every container exits at once with status 1, whatever its arguments."""
-    dockerfile = f"FROM {BASE_IMAGE}\nENTRYPOINT [\"/bin/false\"]\n"
+def build_on_base(engine: docker.DockerClient, tag: str, instruction: str) -> None:
+    """The base image with one more Dockerfile instruction: an image of its own, with a digest of its own."""
+    dockerfile = f"FROM {BASE_IMAGE}\n{instruction}\n"
     engine.images.build(fileobj=io.BytesIO(dockerfile.encode()), tag=tag, rm=True)
 
 

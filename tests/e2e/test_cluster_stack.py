@@ -28,7 +28,7 @@ from .cluster_support import (
     Cluster,
     Sandbox,
     Traffic,
-    build_broken_image,
+    build_on_base,
     build_sandbox_images,
     clear_earlier_runs,
     leftovers,
@@ -310,10 +310,11 @@ def web_service(image: str) -> dict:
     }
 
 
-def test_node_labels_and_a_constraint_keep_heyworld_off_moe(cluster: Cluster, sandbox: Sandbox, engine) -> None:
-    with phase("web images for the rollout tests: the base as v2, and one that cannot start"):
-        engine.images.get(BASE_IMAGE).tag(WEB_V2)
-        build_broken_image(engine, BROKEN)
+def test_node_labels_and_a_constraint_keep_heyworld_off_moe_and_the_client_gets_a_memory_limit(cluster: Cluster, sandbox: Sandbox, engine) -> None:
+    with phase("web images for the rollout tests: a v2 of the base, and one that cannot start"):
+        # Content of its own: the same bytes under another tag would pin the service to the same digest.
+        build_on_base(engine, WEB_V2, "LABEL orchestration.e2e.web=v2")
+        build_on_base(engine, BROKEN, 'ENTRYPOINT ["/bin/false"]')
     sandbox.seed_registry([WEB_V2, BROKEN])
     service = f"{CLUSTER_STACK}-heyworld"
     cluster.apply(
@@ -321,6 +322,7 @@ def test_node_labels_and_a_constraint_keep_heyworld_off_moe(cluster: Cluster, sa
         nodeLabels={"larry": {"zone": "a"}, "curly": {"zone": "b"}, "moe": {"zone": "c"}},
         heyworldDeploy={"constraints": ["node.labels.zone!=c"], "rollout": {"delay": "1s"}},
         swarmServices={"web": web_service(sandbox.registry_images[BASE_IMAGE])},
+        containerResources={"client": {"memoryLimitMb": 256, "memoryReservationMb": 64}},
     )
     assert {op for op, _, name in cluster.changes() if name.startswith("swarm-node-")} == {"create"}
     assert ("update", SERVICE, "heyworld-service") in cluster.changes()
@@ -330,7 +332,12 @@ def test_node_labels_and_a_constraint_keep_heyworld_off_moe(cluster: Cluster, sa
     assert "moe" not in placed and sum(placed.values()) == 3, placed
     # The global service is constrained the same way.
     assert cluster.running_tasks_by_node(f"{CLUSTER_STACK}-heyworld_global").get("moe") is None
+    # A memory limit changes in place (docker update), as the provider does it.
+    assert ("update", CONTAINER, "client-moe-container") in cluster.changes()
+    limits = sandbox.docker("moe").api.inspect_container(f"{CLUSTER_STACK}-client")["HostConfig"]
+    assert (limits["Memory"], limits["MemorySwap"], limits["MemoryReservation"]) == (256 * 2**20, 256 * 2**20, 64 * 2**20)
     inventory = cluster.outputs["inventory"]
+    assert inventory["hosts"]["moe"] == {f"{CLUSTER_STACK}-moe": sandbox.registry_images[CONSUL_IMAGE], f"{CLUSTER_STACK}-client": cluster.outputs["images"]["distributed_client"]}
     assert inventory["services"][f"{CLUSTER_STACK}-web"]["replicas"] == 2
     assert inventory["services"][f"{CLUSTER_STACK}-heyworld"]["mode"] == "replicated"
     assert sorted(inventory["hosts"]) == sorted(HOSTS)
@@ -344,7 +351,7 @@ def test_a_healthy_image_rolls_task_by_task_without_a_failed_request(cluster: Cl
         wait_for("web answers", lambda: traffic.requests > 5 and traffic.answered_by, timeout=30)
         cluster.apply("cluster apply: web rolls to v2", swarmServices={"web": web_service(sandbox.registry_images[WEB_V2])})
         time.sleep(2)
-    assert cluster.changes() == [("update", SERVICE, "service-web-service")]
+    assert ("update", SERVICE, "service-web-service") in cluster.changes(), cluster.changes()
     assert traffic.failed == 0 and traffic.requests > 20, (traffic.failed, traffic.requests, traffic.answered_by)
     PHASES.append((f"  rolling update: {traffic.requests} requests, {traffic.failed} failed", 0.0))
     tasks = cluster.manager.api.tasks(filters={"service": service})
@@ -365,10 +372,15 @@ def test_a_broken_image_rolls_back_by_itself_and_the_service_keeps_answering(clu
         with pytest.raises(HarnessError, match="service rollback completed"):
             cluster.apply("cluster apply: web to an image that cannot start", swarmServices={"web": web_service(sandbox.registry_images[BROKEN])})
         cluster.config["swarmServices"] = {"web": healthy}  # what the stack runs again, as a user would set it back
+        # The provider fails as soon as every slot runs again during the rollback; the engine finishes it.
+        wait_for(
+            "the engine completes the rollback",
+            lambda: cluster.manager.api.inspect_service(service)["UpdateStatus"]["State"] == "rollback_completed",
+            timeout=60,
+        )
     assert traffic.failed == 0, (traffic.failed, traffic.requests)
     PHASES.append((f"  failed rollout: {traffic.requests} requests, {traffic.failed} failed", 0.0))
     inspected = cluster.manager.api.inspect_service(service)
-    assert inspected["UpdateStatus"]["State"] == "rollback_completed"
     assert WEB_V2.split(":")[0] in inspected["Spec"]["TaskTemplate"]["ContainerSpec"]["Image"]
     assert _running(cluster, service, 2)
     cluster.apply("cluster apply with web's healthy image again")
@@ -385,12 +397,17 @@ def test_a_drained_host_loses_its_tasks_and_gets_them_back_when_undrained(cluste
     # `up` returned once nothing was meant to run there any more.
     on_curly = [t for t in cluster.manager.api.tasks(filters={"node": "curly", "desired-state": "running"})]
     assert on_curly == []
-    assert _running(cluster, f"{CLUSTER_STACK}-heyworld", 3) and "curly" not in cluster.running_tasks_by_node(f"{CLUSTER_STACK}-heyworld")
+    # Their replacements start elsewhere (larry: moe is kept out by heyworld's constraint).
+    moved = wait_for("heyworld's 3 tasks running again, none on curly", lambda: _running(cluster, f"{CLUSTER_STACK}-heyworld", 3), timeout=60)
+    assert moved == {"larry": 3}, moved
     cluster.apply("cluster apply: curly undrained", drainedHosts=None)
     assert cluster.nodes()["curly"]["availability"] == "active"
     wait_for("heyworld_global back on curly", lambda: cluster.running_tasks_by_node(global_).get("curly") == 1, timeout=60)
     # What placement and drains added goes, so the destroy below checks the stack as it was.
-    cluster.apply("cluster apply without node labels, constraints and web", nodeLabels=None, heyworldDeploy=None, swarmServices=None)
+    cluster.apply(
+        "cluster apply without node labels, constraints, web and limits",
+        nodeLabels=None, heyworldDeploy=None, swarmServices=None, containerResources=None,
+    )
     assert {node["Description"]["Hostname"]: node["Spec"].get("Labels") or {} for node in cluster.manager.api.nodes()} == dict.fromkeys(HOSTS, {})
 
 

@@ -134,6 +134,14 @@ BAD_CONFIGS = {
         {"swarmServices": {"a": {"image": "a:1", "ports": [{"published": 8090, "target": 80}]}, "b": {"image": "b:1", "ports": [{"published": 8090, "target": 80}]}}},
         "config `orchestration:swarmServices.a.ports`: port 8090 is also published by service 'b'",
     ),
+    "a CPU reservation for a container": (
+        {"containerResources": {"consul": {"cpuReservation": 0.5}}},
+        "config `orchestration:containerResources.consul.cpuReservation`: a container cannot reserve CPUs (only a swarm service can)",
+    ),
+    "an unknown kind of container": (
+        {"containerResources": {"redis": {"memoryLimitMb": 64}}},
+        "config `orchestration:containerResources`: unknown fields ['redis']; expected consul, workers, client",
+    ),
     "labels for a host that is not one": (
         cluster(nodeLabels={"shemp": {"zone": "a"}}),
         "config `orchestration:nodeLabels.shemp`: 'shemp' is not a host; expected one of ['larry', 'curly', 'moe']",

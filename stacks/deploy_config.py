@@ -1,4 +1,5 @@
-"""Swarm settings from config: how services are placed, sized and rolled out, extra services, node labels and drains.
+"""How workloads are deployed, from config: swarm services placed, sized and rolled out, extra services,
+node labels and drains, and the containers' CPU and memory limits.
 
 Each function checks one key's object and names the failing field as `<key>.<field>` in its error.
 """
@@ -26,6 +27,7 @@ DEPLOY_FIELDS = ("constraints", "spread", "resources", "rollout", "convergeTimeo
 SERVICE_FIELDS = ("image", "args", "mode", "replicas", "ports", "healthCheck", *DEPLOY_FIELDS)
 RESOURCE_FIELDS = ("cpuLimit", "memoryLimitMb", "cpuReservation", "memoryReservationMb")
 ROLLOUT_FIELDS = ("strategy", "parallelism", "delay", "order", "monitor", "failureAction")
+CONTAINER_KINDS = ("consul", "workers", "client")
 HEALTH_CHECK_FIELDS = ("test", "interval", "timeout", "startPeriod", "retries")
 # Docker's label keys; values are free text.
 _LABEL_KEY = re.compile(r"^[a-zA-Z0-9]([a-zA-Z0-9._-]*[a-zA-Z0-9])?$")
@@ -63,6 +65,15 @@ class SwarmWorkloads:
 
 
 @dataclass(frozen=True)
+class ContainerResources:
+    """CPU and memory limits per kind of container (key `containerResources`)."""
+
+    consul: Resources = Resources()
+    workers: Resources = Resources()
+    client: Resources = Resources()
+
+
+@dataclass(frozen=True)
 class NodeSettings:
     labels: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
     """Host name -> node labels."""
@@ -81,6 +92,18 @@ def swarm_workloads(values: ConfigValues) -> SwarmWorkloads:
         if others:
             raise values.fail(f"swarmServices.{name}.ports", f"port {port} is also published by service {others[0]!r}")
     return SwarmWorkloads(heyworld=deploy(values, "heyworldDeploy", heyworld), services=services)
+
+
+def container_resources(values: ConfigValues) -> ContainerResources:
+    raw = values.json_value("containerResources", default={})
+    _require_object(values, "containerResources", raw, CONTAINER_KINDS)
+    by_kind = {}
+    for kind, spec in raw.items():
+        where = f"containerResources.{kind}"
+        if isinstance(spec, dict) and "cpuReservation" in spec:
+            raise values.fail(f"{where}.cpuReservation", "a container cannot reserve CPUs (only a swarm service can); limit them with cpuLimit")
+        by_kind[kind] = _resources(values, where, spec)
+    return ContainerResources(**by_kind)
 
 
 def node_settings(values: ConfigValues, host_names: tuple[str, ...]) -> NodeSettings:

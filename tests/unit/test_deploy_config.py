@@ -1,13 +1,16 @@
-"""Swarm settings under mocks: placement, resources, health checks, rollouts, node labels, drains and the inventory."""
+"""Deploy settings under mocks: placement, resources, health checks, rollouts, node labels, drains, the inventory,
+and the containers' CPU and memory limits."""
 from __future__ import annotations
 
 import pytest
 
-from stacks.swarm_config import _short_duration
+from components.container_resources import cpus_text
+from stacks.deploy_config import _short_duration
 from tests.unit.conftest import Deployment, deploy
 from tests.unit.test_config_errors import cluster as cluster_config
 
 SERVICE = "docker:index/service:Service"
+CONTAINER = "docker:index/container:Container"
 COMMAND = "command:local:Command"
 MIB = 1024 * 1024
 WEB = {
@@ -113,12 +116,19 @@ def test_the_inventory_lists_each_hosts_containers_and_each_services_mode_replic
     assert configured.outputs["swarmServices"] == ["cluster-heyworld", "cluster-heyworld_global", "cluster-web"]
 
 
-def test_the_local_swarm_runs_configured_services_too() -> None:
+def test_the_local_swarm_runs_configured_services_too_and_the_inventory_lists_one_host() -> None:
     dev = deploy("dev", {"swarmServices": {"web": {"image": "web:1", "mode": "global"}}})
     web = dev.one(SERVICE, "service-web-service").inputs
     assert web["name"] == "dev-web" and web["mode"] == {"global": True}
     # The provider's wait fails on a global service, so it has none.
     assert "convergeConfig" not in web
+    inventory = dev.outputs["inventory"]
+    assert sorted(inventory["hosts"]["local"]) == [
+        "dev-client", "dev-consul-1", "dev-redis", "dev-server1", "dev-server2", "dev-web",
+    ]
+    assert inventory["hosts"]["local"]["dev-redis"] == "redis:7"
+    assert inventory["services"]["dev-web"] == {"mode": "global", "replicas": None, "image": "web:1@sha256:service-web-image"}
+    assert inventory["services"]["dev-heyworld"]["replicas"] == 2
 
 
 @pytest.mark.parametrize(
@@ -127,3 +137,30 @@ def test_the_local_swarm_runs_configured_services_too() -> None:
 )
 def test_durations_are_written_as_the_provider_reads_them_back(milliseconds: int, text: str) -> None:
     assert _short_duration(milliseconds) == text
+
+
+def test_container_limits_apply_to_each_kind_of_container_as_the_provider_reads_them_back() -> None:
+    limits = {
+        "consul": {"cpuLimit": 1, "memoryLimitMb": 256, "memoryReservationMb": 128},
+        "workers": {"cpuLimit": 0.25, "memoryLimitMb": 64},
+        "client": {"memoryReservationMb": 16},
+    }
+    cluster = deploy("cluster", cluster_config(containerResources=limits))
+    consul = cluster.one(CONTAINER, "consul-curly-agent").inputs
+    # cpus as the provider writes it back ("1.0"), and no swap beyond the limit (the engine would double it).
+    assert (consul["cpus"], consul["memory"], consul["memorySwap"], consul["memoryReservation"]) == ("1.0", 256, 256, 128)
+    for worker in ("app-larry-server1", "app-curly-server2"):
+        inputs = cluster.one(CONTAINER, worker).inputs
+        assert (inputs["cpus"], inputs["memory"], inputs["memorySwap"]) == ("0.25", 64, 64), worker
+        assert "memoryReservation" not in inputs, worker
+    client = cluster.one(CONTAINER, "client-moe-container").inputs
+    assert client["memoryReservation"] == 16 and "memory" not in client and "cpus" not in client
+    # Unset, nothing is declared: the dev stack's containers are as before.
+    dev = deploy("dev")
+    for container in dev.of_type(CONTAINER):
+        assert not {"cpus", "memory", "memorySwap", "memoryReservation"} & set(container.inputs), container.name
+
+
+@pytest.mark.parametrize("cpus, text", [(1, "1.0"), (2.0, "2.0"), (0.5, "0.5"), (0.25, "0.25"), (1.5, "1.5"), (0.001, "0.001")])
+def test_cpus_are_written_as_the_provider_reads_them_back(cpus: float, text: str) -> None:
+    assert cpus_text(cpus) == text

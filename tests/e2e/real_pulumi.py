@@ -106,10 +106,25 @@ class RealProject:
 
     def set_config(self, values: dict[str, Any]) -> None:
         for key, value in values.items():
-            if isinstance(value, str) and "\n" in value:  # PEM text goes in on stdin, as `--` would not help
+            if isinstance(value, (dict, list)):
+                self._set_structured(key, value)
+            elif isinstance(value, str) and "\n" in value:  # PEM text goes in on stdin, as `--` would not help
                 self.run("config", "set", key, stdin=value, label=f"config set {key}")
             else:
                 self.run("config", "set", key, str(value).lower() if isinstance(value, bool) else str(value), label=f"config set {key}")
+
+    def _set_structured(self, path: str, value: Any) -> None:
+        """An object or list, leaf by leaf, as a user would: `pulumi config set --path a.b[0] x --type int`."""
+        if isinstance(value, dict):
+            for key, item in value.items():
+                self._set_structured(f"{path}.{key}", item)
+        elif isinstance(value, list):
+            for index, item in enumerate(value):
+                self._set_structured(f"{path}[{index}]", item)
+        else:
+            kind = {bool: "bool", int: "int", float: "float"}.get(type(value), "string")
+            text = str(value).lower() if isinstance(value, bool) else str(value)
+            self.run("config", "set", "--path", path, text, "--type", kind, label=f"config set {path}")
 
     def outputs(self) -> dict[str, Any]:
         return json.loads(self.run("stack", "output", "--json").stdout)

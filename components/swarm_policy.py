@@ -75,13 +75,13 @@ class MeshPort:
     mode: str = "ingress"
 
 
-def placement_args(placement: Placement) -> Optional[docker.ServiceTaskSpecPlacementArgs]:
-    if not placement.constraints and not placement.spread:
-        return None
+def placement_args(placement: Placement) -> docker.ServiceTaskSpecPlacementArgs:
+    # Declared even when empty: the provider keeps a placement left out of the config (Optional and
+    # Computed), so constraints taken out of the config would stay on the service.
     return docker.ServiceTaskSpecPlacementArgs(
-        constraints=list(placement.constraints) or None,
+        constraints=list(placement.constraints),
         # The provider passes each pref as it is as the spread descriptor (no `spread=` prefix).
-        prefs=[placement.spread] if placement.spread else None,
+        prefs=[placement.spread] if placement.spread else [],
     )
 
 

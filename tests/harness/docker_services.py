@@ -35,6 +35,7 @@ class Service(ResourceHandler):
 
     def changed(self, old: ResourceRecord, new_inputs: Mapping[str, Any]) -> set[str]:
         """taskSpec as the provider diffs it: the image and restart policy against what it read back."""
+        new_inputs = kept_when_absent(old.inputs, new_inputs)
         changed = changed_keys({**old.inputs, "taskSpec": None}, {**new_inputs, "taskSpec": None})
         stored = {**(old.inputs.get("taskSpec") or {}), **stored_task_spec(old.outputs.get("taskSpec") or {})}
         if as_planned(new_inputs.get("taskSpec") or {}) != as_planned(stored):
@@ -61,6 +62,7 @@ class Service(ResourceHandler):
         return service_id, self.read(ctx, service_id)
 
     def update(self, ctx: ResourceContext, old: ResourceRecord) -> tuple[str, dict[str, Any]]:
+        ctx.inputs = kept_when_absent(old.inputs, ctx.inputs)
         api = ctx.docker().api
         current = api.inspect_service(old.id)
         spec = pinned(ctx, service_spec(ctx.inputs))
@@ -214,6 +216,29 @@ def pinned(ctx: ResourceContext, spec: dict[str, Any]) -> dict[str, Any]:
     return spec
 
 
+# Optional and Computed in the provider's schema: left out of the config, the provider keeps what it has.
+KEPT_TASK_FIELDS = ("placement", "resources")
+
+
+def kept_when_absent(old: Mapping[str, Any], new: Mapping[str, Any]) -> dict[str, Any]:
+    """The new inputs with the Optional+Computed blocks they leave out taken from the old ones."""
+    kept = dict(new)
+    old_task, task = old.get("taskSpec") or {}, dict(new.get("taskSpec") or {})
+    for field in KEPT_TASK_FIELDS:
+        if field not in task and field in old_task:
+            task[field] = old_task[field]
+    old_container, container = old_task.get("containerSpec") or {}, dict(task.get("containerSpec") or {})
+    if "healthcheck" not in container and "healthcheck" in old_container:
+        container["healthcheck"] = old_container["healthcheck"]
+    if container:
+        task["containerSpec"] = container
+    if task:
+        kept["taskSpec"] = task
+    if "endpointSpec" not in kept and "endpointSpec" in old:
+        kept["endpointSpec"] = old["endpointSpec"]
+    return kept
+
+
 def read_restart_policy(policy: Mapping[str, Any]) -> dict[str, Any]:
     """flattenTaskRestartPolicy: what the provider stores."""
     read: dict[str, Any] = {}
@@ -334,6 +359,10 @@ def service_spec(i: Mapping[str, Any]) -> dict[str, Any]:
             "Resources": resources_spec(task.get("resources")),
         }
     )
+    # createServiceTaskSpec sends both even when undeclared, empty (nil, the engine's updater can crash
+    # on a placement-only change).
+    task_template.setdefault("Placement", {})
+    task_template.setdefault("Resources", {})
     if mode.get("global"):
         mode_spec: dict[str, Any] = {"Global": {}}
     else:

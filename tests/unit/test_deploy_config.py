@@ -51,7 +51,9 @@ def test_by_default_services_roll_one_at_a_time_start_first_and_roll_back(defaul
     # A rollback goes back the same way, so it too keeps tasks running.
     assert heyworld["rollbackConfig"] == {"parallelism": 1, "delay": "10s", "order": "start-first"}
     task = heyworld["taskSpec"]
-    assert "placement" not in task and "resources" not in task and "healthcheck" not in task["containerSpec"]
+    # An empty placement all the same: the provider keeps one left out, so lifted constraints would stay.
+    assert task["placement"] == {"constraints": [], "prefs": []}
+    assert "resources" not in task and "healthcheck" not in task["containerSpec"]
     assert "endpointSpec" not in heyworld
     # Nothing declared for any node: no node settings at all.
     assert not [r for r in defaults.of_type(COMMAND) if r.name.startswith("swarm-node-")]
@@ -87,7 +89,7 @@ def test_all_at_once_stops_every_task_then_starts_the_new_ones(configured: Deplo
     for name in ("heyworld-service", "heyworld-global-service"):
         inputs = configured.one(SERVICE, name).inputs
         assert inputs["updateConfig"] == {"parallelism": 0, "failureAction": "rollback", "order": "stop-first"}, name
-        assert inputs["taskSpec"]["placement"] == {"constraints": ["node.labels.zone==a"]}, name
+        assert inputs["taskSpec"]["placement"] == {"constraints": ["node.labels.zone==a"], "prefs": []}, name
 
 
 def test_node_labels_and_drains_run_against_the_manager_for_each_node(configured: Deployment) -> None:

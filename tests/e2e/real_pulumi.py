@@ -74,10 +74,13 @@ class RealProject:
         }
         self.timings: dict[str, float] = {}
 
-    def run(self, *arguments: str, label: str | None = None, check: bool = True, stdin: str | None = None) -> subprocess.CompletedProcess:
+    def run(
+        self, *arguments: str, label: str | None = None, check: bool = True, stdin: str | None = None, values: tuple[str, ...] = ()
+    ) -> subprocess.CompletedProcess:
+        """`values` go last, after `--`, so one that starts with a dash is not read as a flag."""
         started = time.monotonic()
         completed = subprocess.run(
-            ["pulumi", *arguments, "--stack", self.stack, "--non-interactive"],
+            ["pulumi", *arguments, "--stack", self.stack, "--non-interactive", *(("--", *values) if values else ())],
             cwd=self.dir,
             env=self.environment,
             input=stdin,
@@ -124,7 +127,7 @@ class RealProject:
         else:
             kind = {bool: "bool", int: "int", float: "float"}.get(type(value), "string")
             text = str(value).lower() if isinstance(value, bool) else str(value)
-            self.run("config", "set", "--path", path, text, "--type", kind, label=f"config set {path}")
+            self.run("config", "set", "--path", "--type", kind, label=f"config set {path}", values=(path, text))
 
     def outputs(self) -> dict[str, Any]:
         return json.loads(self.run("stack", "output", "--json").stdout)

@@ -21,8 +21,7 @@ DEPLOY = {
     "swarmServices": {
         "web": {
             "image": BASE_IMAGE,
-            # Without a leading dash: `pulumi config set` would read one as a flag.
-            "args": ["python3", "/usr/lib/python3.11/http/server.py", str(WEB_PORT)],
+            "args": ["python3", "-m", "http.server", str(WEB_PORT)],
             "replicas": 1,
             # Host mode: the routing mesh needs IPVS, which this machine's kernel lacks.
             "ports": [{"published": WEB_PORT, "target": WEB_PORT, "mode": "host"}],

@@ -1,10 +1,13 @@
 """A Swarm service, replicated or global: placed, sized, health-checked and rolled out as `components.swarm_policy` says."""
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Optional, Sequence
 
 import pulumi
+import pulumi_command as command
 import pulumi_docker as docker
 
 from components.options import child_options
@@ -24,6 +27,7 @@ from components.swarm_policy import (
 )
 
 MODES = ("replicated", "global")
+PLACEMENT_SCRIPT = (Path(__file__).parent / "swarm_placement.py").read_text()
 
 
 @dataclass(frozen=True)
@@ -41,6 +45,9 @@ class SwarmServiceArgs:
     published_ports: Sequence[MeshPort] = ()
     converge_timeout: str = "3m"
     """How long `pulumi up` waits for every replica to run before it fails (a task no node can take never does)."""
+    manager_docker_url: Optional[str] = None
+    """The manager's engine URL. With it, a service with constraints or reservations is first checked
+    against the nodes, and `pulumi up` stops at once saying why no node can take it."""
 
 
 class SwarmService(pulumi.ComponentResource):
@@ -63,6 +70,7 @@ class SwarmService(pulumi.ComponentResource):
         # Swarm pins a task's image to the digest its registry serves, and pulumi-docker stores that:
         # declaring the tag would show a change on every `pulumi up`. An image no registry serves
         # (built on this engine) has no digest and stays as named.
+        checks = _placement_check(name, self, args, opts)
         pulled = pulled_image(f"{name}-image", args.image, child_options(self, opts))
         image = pulumi.Output.all(pulled.repo_digest, args.image).apply(lambda found: found[0] or found[1])
         service = docker.Service(
@@ -86,10 +94,34 @@ class SwarmService(pulumi.ComponentResource):
             update_config=update_config_args(args.rollout),
             rollback_config=rollback_config_args(args.rollout),
             endpoint_spec=endpoint_args(args.published_ports),
-            opts=child_options(self, opts),
+            opts=child_options(self, opts, depends_on=checks),
         )
         self.service_name = service.name
         self.mode = args.mode
         self.replicas = args.replicas if args.mode == "replicated" else None
         self.image = image
         self.register_outputs({"service_name": self.service_name, "image": self.image})
+
+
+def _placement_check(name: str, service: SwarmService, args: SwarmServiceArgs, opts) -> list[pulumi.Resource]:
+    """A command that fails, naming each node and why, when no node meets the constraints and reservation."""
+    reservation = args.resources
+    if args.manager_docker_url is None or not (
+        args.placement.constraints or reservation.cpu_reservation or reservation.memory_reservation_mb
+    ):
+        return []
+    check = command.local.Command(
+        f"{name}-placement",
+        # The script goes in on stdin, so it runs wherever Pulumi does, from any directory.
+        create="python3 -",
+        stdin=PLACEMENT_SCRIPT,
+        environment={
+            "DOCKER_HOST": args.manager_docker_url,
+            "SERVICE_NAME": args.service_name,
+            "SERVICE_CONSTRAINTS": json.dumps(list(args.placement.constraints)),
+            "SERVICE_NANO_CPUS": str(round((reservation.cpu_reservation or 0) * 1e9)),
+            "SERVICE_MEMORY_BYTES": str((reservation.memory_reservation_mb or 0) * 1024 * 1024),
+        },
+        opts=child_options(service, opts),
+    )
+    return [check]

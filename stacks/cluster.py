@@ -143,8 +143,8 @@ def build(cfg: StackConfig) -> dict[str, pulumi.Input]:
         ),
     )
     on_swarm = pulumi.ResourceOptions(providers={"docker": engines[manager.name].provider}, depends_on=list(swarm.ready))
-    heyworld, heyworld_global = heyworld_services(cfg, on_swarm)
-    services = (heyworld, heyworld_global, *configured_services(cfg, on_swarm))
+    heyworld, heyworld_global = heyworld_services(cfg, on_swarm, manager.docker_url)
+    services = (heyworld, heyworld_global, *configured_services(cfg, on_swarm, manager.docker_url))
     return {
         "hosts": [host.name for host in cluster.hosts],
         "consulUiUrl": f"http://{consul.http_address}/ui",

@@ -142,8 +142,8 @@ def build(cfg: StackConfig) -> dict[str, pulumi.Input]:
         ),
     )
     on_swarm = pulumi.ResourceOptions(providers={"docker": host.provider}, depends_on=list(swarm.ready))
-    heyworld, heyworld_global = heyworld_services(cfg, on_swarm)
-    services = (heyworld, heyworld_global, *configured_services(cfg, on_swarm))
+    heyworld, heyworld_global = heyworld_services(cfg, on_swarm, local.docker_url)
+    services = (heyworld, heyworld_global, *configured_services(cfg, on_swarm, local.docker_url))
     return {
         "webUrl": compose.url,
         "consulUiUrl": f"http://{consul.http_address}/ui",

@@ -43,7 +43,7 @@ def build_images(
     }
 
 
-def heyworld_services(cfg: StackConfig, opts: pulumi.ResourceOptions) -> tuple[SwarmService, SwarmService]:
+def heyworld_services(cfg: StackConfig, opts: pulumi.ResourceOptions, manager_docker_url: str) -> tuple[SwarmService, SwarmService]:
     """The seed's two services: `heyworld` replicated, `heyworld_global` on every node, both as `heyworldDeploy` says."""
     deploy = cfg.swarm.heyworld
     replicated = SwarmService(
@@ -53,6 +53,7 @@ def heyworld_services(cfg: StackConfig, opts: pulumi.ResourceOptions) -> tuple[S
             image=cfg.images.heyworld,
             args=HEYWORLD_ARGS,
             replicas=cfg.workload.heyworld_replicas,
+            manager_docker_url=manager_docker_url,
             **_deploy_args(deploy),
         ),
         opts=opts,
@@ -64,6 +65,7 @@ def heyworld_services(cfg: StackConfig, opts: pulumi.ResourceOptions) -> tuple[S
             image=cfg.images.heyworld,
             args=HEYWORLD_ARGS,
             mode="global",
+            manager_docker_url=manager_docker_url,
             **_deploy_args(deploy),
         ),
         opts=opts,
@@ -71,7 +73,7 @@ def heyworld_services(cfg: StackConfig, opts: pulumi.ResourceOptions) -> tuple[S
     return replicated, global_
 
 
-def configured_services(cfg: StackConfig, opts: pulumi.ResourceOptions) -> tuple[SwarmService, ...]:
+def configured_services(cfg: StackConfig, opts: pulumi.ResourceOptions, manager_docker_url: str) -> tuple[SwarmService, ...]:
     """The services `swarmServices` lists, named `<stack>-<name>` on the swarm."""
     return tuple(
         SwarmService(
@@ -84,6 +86,7 @@ def configured_services(cfg: StackConfig, opts: pulumi.ResourceOptions) -> tuple
                 replicas=service.replicas,
                 health_check=service.health_check,
                 published_ports=service.ports,
+                manager_docker_url=manager_docker_url,
                 **_deploy_args(service.deploy),
             ),
             opts=opts,

@@ -313,6 +313,16 @@ def test_node_labels_and_a_constraint_keep_heyworld_off_moe_and_the_client_gets_
     assert sorted(inventory["hosts"]) == sorted(HOSTS)
 
 
+def test_a_service_no_node_can_take_stops_up_saying_why(cluster: Cluster, sandbox: Sandbox) -> None:
+    services = cluster.config["swarmServices"]
+    huge = {"image": sandbox.registry_images[BASE_IMAGE], "args": ["sleep", "600"], "constraints": ["node.labels.zone!=a"], "resources": {"cpuReservation": 64}}
+    with pytest.raises(HarnessError, match=r"swarm service e2e-cluster-huge cannot be placed on any node:\n  curly: reserves 64 CPUs, has \d+\n  larry: node.labels.zone!=a \(node.labels.zone is 'a'\); reserves 64 CPUs"):
+        cluster.apply("cluster apply: a service reserving 64 CPUs", swarmServices={**services, "huge": huge})
+    # Stopped before the service was created, not after pulumi-docker's 3 minutes of waiting.
+    assert f"{CLUSTER_STACK}-huge" not in {service.name for service in cluster.manager.services.list()}
+    cluster.apply("cluster apply without it", swarmServices=services)
+
+
 def test_a_healthy_image_rolls_task_by_task_without_a_failed_request(cluster: Cluster, sandbox: Sandbox) -> None:
     service = f"{CLUSTER_STACK}-web"
     addresses = [sandbox.address(host) for host in HOSTS]

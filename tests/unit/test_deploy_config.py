@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from components.container_resources import cpus_text
+from components.swarm_service import PLACEMENT_SCRIPT
 from stacks.deploy_config import _short_duration
 from tests.unit.conftest import Deployment, deploy
 from tests.unit.test_config_errors import cluster as cluster_config
@@ -55,6 +56,8 @@ def test_by_default_services_roll_one_at_a_time_start_first_and_roll_back(defaul
     assert task["placement"] == {"constraints": [], "prefs": []}
     assert "resources" not in task and "healthcheck" not in task["containerSpec"]
     assert "endpointSpec" not in heyworld
+    # No constraint or reservation: nothing to check before the service.
+    assert not [r for r in defaults.of_type(COMMAND) if r.name.endswith("-placement")]
     # Nothing declared for any node: no node settings at all.
     assert not [r for r in defaults.of_type(COMMAND) if r.name.startswith("swarm-node-")]
 
@@ -83,6 +86,17 @@ def test_a_configured_service_is_placed_sized_health_checked_and_published_on_th
     # On the manager's engine, after the swarm and the node labels it may be constrained by.
     assert web.provider_urn == configured.one("pulumi:providers:docker", "larry-engine").urn
     assert {configured.one(COMMAND, f"swarm-node-{host}").urn for host in ("larry", "curly", "moe")} <= set(web.dependencies)
+    # Checked against the nodes first, on the manager, with the constraints and the reservation.
+    check = configured.one(COMMAND, "service-web-placement")
+    assert check.urn in web.dependencies and check.parent == web.parent
+    assert check.inputs["create"] == "python3 -" and check.inputs["stdin"] == PLACEMENT_SCRIPT
+    assert check.inputs["environment"] == {
+        "DOCKER_HOST": "tcp://10.0.0.11:2376",
+        "SERVICE_NAME": "cluster-web",
+        "SERVICE_CONSTRAINTS": '["node.hostname!=moe"]',
+        "SERVICE_NANO_CPUS": "100000000",
+        "SERVICE_MEMORY_BYTES": str(32 * MIB),
+    }
 
 
 def test_all_at_once_stops_every_task_then_starts_the_new_ones(configured: Deployment) -> None:

@@ -10,12 +10,15 @@ else
 export PULUMI_CONFIG_PASSPHRASE ?=
 endif
 
+# The stack's exceptions to the policy pack's rules, where it declares any (policy/README.md).
+POLICY_CONFIG := $(if $(wildcard policy/config/$(STACK).json),--policy-pack-config policy/config/$(STACK).json)
+
 # A CLI that scripts/ensure_pulumi.py installed into the project, where none was on PATH.
 export PATH := $(CURDIR)/.pulumi-cli/bin:$(PATH)
 
-.PHONY: up preview destroy test unit graph cli
+.PHONY: up preview destroy test unit policy graph cli schema
 
-$(VENV)/.installed: requirements.txt requirements-test.txt
+$(VENV)/.installed: requirements.txt requirements-test.txt policy/requirements.txt
 	python3 -m venv $(VENV)
 	$(PYTHON) -m pip install --quiet --upgrade pip
 	$(PYTHON) -m pip install --quiet -r requirements.txt -r requirements-test.txt
@@ -30,7 +33,7 @@ up: cli
 
 preview: cli
 	pulumi stack select --create $(STACK) --secrets-provider passphrase
-	pulumi preview --diff --stack $(STACK)
+	pulumi preview --diff --stack $(STACK) --policy-pack policy $(POLICY_CONFIG)
 
 destroy:
 	pulumi destroy --yes --stack $(STACK)
@@ -41,5 +44,13 @@ test: $(VENV)/.installed
 unit: $(VENV)/.installed
 	$(PYTHON) -m pytest tests/unit
 
+# The policy pack's rules, and the pack over each stack's graph under mocks (no CLI needed).
+policy: $(VENV)/.installed
+	$(PYTHON) -m pytest tests/policy
+
 graph: $(VENV)/.installed
 	$(PYTHON) -m tests.support.graph
+
+# provider/schema.json, after a change to a component's args or outputs (a unit test compares them).
+schema: $(VENV)/.installed
+	$(PYTHON) scripts/provider_schema.py

@@ -34,31 +34,10 @@ consul_ok() {
   [ "${out%%$'\n'*}" = "Consul v$CONSUL_VERSION" ]
 }
 
-# Fast path: already built.
-if consul_ok "$BIN"; then
-  printf '%s\n' "$BIN"
-  exit 0
-fi
+. "$(dirname "$0")/go-tool.sh"
+reuse_cached consul_ok
 
-# Serialise concurrent builds of the same version (best effort, if flock exists).
-if command -v flock >/dev/null 2>&1; then
-  exec 9>"$ORCH_CACHE/.consul-$CONSUL_VERSION.lock"
-  flock 9
-  if consul_ok "$BIN"; then   # another process finished the build while we waited
-    printf '%s\n' "$BIN"
-    exit 0
-  fi
-fi
-
-GO="${GO:-$(command -v go 2>/dev/null || echo /usr/local/go/bin/go)}"
-[ -x "$GO" ] || die "Go toolchain not found (set GO=/path/to/go or put go on PATH)"
-log "go: $("$GO" version)"
-
-export GOMODCACHE="$ORCH_CACHE/go/mod"
-export GOCACHE="$ORCH_CACHE/go/build"
-export GOFLAGS="-mod=mod -buildvcs=false"
-export CGO_ENABLED="${CGO_ENABLED:-0}"
-export GOWORK=off
+go_build_env
 
 WORK="$ORCH_CACHE/consul-build-$CONSUL_VERSION"
 mkdir -p "$WORK"

@@ -2,9 +2,11 @@
 
 The public API is what `__all__` lists; install the package with
 `pip install "orchestration-components @ git+https://<this repository>"` or `pip install <path to it>`.
+Other languages get the same components through the provider in provider/ (`components.cross_language`).
 """
 from components.app_image import AppImage, AppImageArgs
 from components.compose_app import ComposeApp, ComposeAppArgs
+from components.compose_project import ComposeFileError, ComposeProject, ComposeProjectArgs
 from components.consul_catalog import ConsulCatalog, ConsulCatalogArgs, ExternalService
 from components.consul_cluster import ConsulCluster, ConsulClusterArgs, ConsulNodeSpec
 from components.consul_server import DNS_PORT, DOCKER_EMBEDDED_DNS, HTTP_PORT, ConsulServer, ConsulServerArgs, PublishedPort
@@ -21,6 +23,7 @@ from components.swarm_service import SwarmService, SwarmServiceArgs
 __all__ = [
     "AppImage", "AppImageArgs",
     "ComposeApp", "ComposeAppArgs",
+    "ComposeProject", "ComposeProjectArgs", "ComposeFileError",
     "ConsulCatalog", "ConsulCatalogArgs", "ExternalService",
     "ConsulCluster", "ConsulClusterArgs", "ConsulNodeSpec",
     "ConsulServer", "ConsulServerArgs", "PublishedPort", "HTTP_PORT", "DNS_PORT", "DOCKER_EMBEDDED_DNS",

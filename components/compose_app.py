@@ -28,6 +28,8 @@ class ComposeAppArgs:
     shared_network: Optional[pulumi.Input[str]] = None
     """A network both containers also join, whose addresses they are registered under elsewhere."""
     dns: Sequence[pulumi.Input[str]] = ()
+    retain_data: bool = False
+    """Keep Redis's data volume when the app is destroyed (Pulumi's retain_on_delete)."""
 
 
 class ComposeApp(pulumi.ComponentResource):
@@ -47,7 +49,7 @@ class ComposeApp(pulumi.ComponentResource):
         data = docker.Volume(
             f"{name}-redis-data",
             name=f"{args.name_prefix}-redis-data",
-            opts=child,
+            opts=pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(retain_on_delete=args.retain_data)),
         )
         redis = docker.Container(
             f"{name}-redis",

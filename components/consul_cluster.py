@@ -1,6 +1,8 @@
 """N Consul servers, on one engine or one per host, and a readiness gate on their quorum."""
 from __future__ import annotations
 
+import base64
+import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Optional, Sequence
@@ -9,17 +11,21 @@ import pulumi
 import pulumi_command as command
 import pulumi_consul as consul
 import pulumi_docker as docker
+import pulumi_random as random
 
 from components.consul_server import ConsulServer, ConsulServerArgs, PublishedPort
 from components.options import child_options
 from components.swarm_policy import Resources
 
 VALID_SERVER_COUNTS = (1, 3, 5)
+HEX_DIGITS = "0123456789abcdef"
 READINESS_SCRIPT = (Path(__file__).parent / "consul_readiness.py").read_text()
 
 
 @dataclass(frozen=True)
 class ConsulNodeSpec:
+    """One server of the cluster: its name, the engine it runs on and how the others reach it."""
+
     node_name: str
     provider: docker.Provider
     """The engine this server runs on."""
@@ -44,7 +50,12 @@ class ConsulClusterArgs:
     """host:port of the DNS interface as seen from where Pulumi runs."""
     recursors: Sequence[str] = ()
     ready_timeout_seconds: int = 180
-    acl_token: Optional[pulumi.Input[str]] = None
+    gossip_encryption: bool = False
+    """Encrypt the servers' gossip with a key generated once for the cluster and kept secret."""
+    acl: bool = False
+    """Deny by default; a management token generated once, kept secret, held by `provider`."""
+    retain_data: bool = False
+    """Keep the servers' data volumes on destroy; a new cluster of the same names takes them up again."""
     resources: Resources = Resources()
     """CPU and memory limits of each server's container."""
 
@@ -64,11 +75,15 @@ class ConsulCluster(pulumi.ComponentResource):
     """Node name -> the server's container name on its engine."""
     provider: consul.Provider
     """Manages what lives in this cluster; it waits for `ready`, so nothing is tried against a cluster that isn't there."""
+    management_token: Optional[pulumi.Output[str]]
+    """With ACLs, the secret management token `provider` holds; None without."""
 
     def __init__(self, name: str, args: ConsulClusterArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("orchestration:consul:ConsulCluster", name, None, opts)
         if len(args.nodes) not in VALID_SERVER_COUNTS:
             raise ValueError(f"a Consul cluster needs {VALID_SERVER_COUNTS} servers, not {len(args.nodes)}")
+        self.management_token = self._hex_secret(f"{name}-management-token", 32, opts).apply(_as_uuid) if args.acl else None
+        secret_config = self._secret_config(name, args, opts)
         servers: list[ConsulServer] = []
         for node in args.nodes:
             servers.append(
@@ -87,6 +102,9 @@ class ConsulCluster(pulumi.ComponentResource):
                         recursors=args.recursors,
                         ipv4_address=node.ipv4_address,
                         resources=args.resources,
+                        secret_config=secret_config,
+                        cli_token=self.management_token,
+                        retain_data=args.retain_data,
                     ),
                     # One server after the other, each once it serves (see SERVING_CHECK): an update
                     # that replaces every server never takes them all down at once.
@@ -102,6 +120,7 @@ class ConsulCluster(pulumi.ComponentResource):
                 "CONSUL_HTTP_ADDR": args.http_address,
                 "CONSUL_EXPECTED_SERVERS": str(len(args.nodes)),
                 "CONSUL_READY_TIMEOUT": str(args.ready_timeout_seconds),
+                **({"CONSUL_HTTP_TOKEN": self.management_token} if self.management_token is not None else {}),
             },
             # A replaced server must be waited for again.
             triggers=[server.container_id for server in servers],
@@ -111,7 +130,7 @@ class ConsulCluster(pulumi.ComponentResource):
             f"{name}-api",
             address=args.http_address,
             datacenter=args.datacenter,
-            token=args.acl_token,
+            token=self.management_token,
             opts=child_options(self, opts, depends_on=[self.ready]),
         )
         self.http_address = args.http_address
@@ -121,3 +140,53 @@ class ConsulCluster(pulumi.ComponentResource):
         self.register_outputs(
             {"http_address": self.http_address, "dns_address": self.dns_address, "node_names": list(self.node_names)}
         )
+
+    def _secret_config(
+        self, name: str, args: ConsulClusterArgs, opts: pulumi.ResourceOptions | None
+    ) -> Optional[pulumi.Output[str]]:
+        """The servers' secret agent configuration, or None when there is nothing secret to hand them."""
+        parts: list[pulumi.Output[dict]] = []
+        if args.gossip_encryption:
+            gossip_key = self._hex_secret(f"{name}-gossip-key", 64, opts)
+            parts.append(gossip_key.apply(lambda digits: {"encrypt": base64.b64encode(bytes.fromhex(digits)).decode()}))
+        if self.management_token is not None:
+            parts.append(self.management_token.apply(_acl_config))
+        if not parts:
+            return None
+        return pulumi.Output.secret(
+            pulumi.Output.all(*parts).apply(lambda found: json.dumps({k: v for part in found for k, v in part.items()}))
+        )
+
+    def _hex_secret(self, name: str, digits: int, opts: pulumi.ResourceOptions | None) -> pulumi.Output[str]:
+        """`digits` random hex digits, drawn once and kept secret.
+
+        A RandomPassword over the hex digits, not RandomBytes, RandomId or RandomUuid: those carry
+        their value in their resource id, which the state keeps in plain text.
+        """
+        drawn = random.RandomPassword(
+            name,
+            length=digits,
+            upper=False,
+            lower=False,
+            numeric=False,
+            override_special=HEX_DIGITS,
+            opts=child_options(self, opts),
+        )
+        return pulumi.Output.secret(drawn.result)
+
+
+def _as_uuid(digits: str) -> str:
+    """Consul's tokens are UUIDs: 32 hex digits as 8-4-4-4-12."""
+    return "-".join((digits[:8], digits[8:12], digits[12:16], digits[16:20], digits[20:32]))
+
+
+def _acl_config(management_token: str) -> dict:
+    return {
+        "acl": {
+            "enabled": True,
+            "default_policy": "deny",
+            # The servers' own registration in the catalog needs node write; their config file already
+            # holds the management token, so it grants nothing a reader of the file does not have.
+            "tokens": {"initial_management": management_token, "agent": management_token},
+        }
+    }

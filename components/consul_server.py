@@ -21,11 +21,19 @@ DNS_PORT = 53
 SERVER_PORTS = (8300, 8301, 8302)
 SERF_PORTS = (8301, 8302)
 DATA_DIR = "/consul/data"
+# Secrets reach the agent in a file uploaded before it starts, never on its command line or in its
+# environment, where `docker inspect` shows them.
+SECRET_CONFIG_FILE = "/consul/config/secrets.json"
+# Where the server's own `consul` commands (its health check, an operator's `docker exec`) find a token
+# once ACLs deny by default.
+TOKEN_FILE = "/consul/config/cli.token"
 # Healthy once this server follows a leader, or while it has never been part of a cluster (nothing
 # in its raft log yet: the servers of a new cluster must all start before any of them has a leader).
 # A replaced server keeps its raft log on the data volume, so it is healthy again only once it has
-# rejoined: the cluster waits for that before it replaces the next server.
-SERVING_CHECK = "consul info | grep -Eq 'leader_addr = [0-9a-f]|last_log_index = 0$'"
+# rejoined: the cluster waits for that before it replaces the next server. With ACLs, a cluster that
+# never had a leader refuses `consul info` ("ACL system must be bootstrapped"): that is the new
+# cluster's case too, whereas a server holding the cluster's data resolves its token itself.
+SERVING_CHECK = "consul info 2>&1 | grep -Eq 'leader_addr = [0-9a-f]|last_log_index = 0$|ACL system must be bootstrapped'"
 # Docker's embedded DNS, as seen from inside the Consul container: a recursor that knows the
 # containers on the server's network and forwards everything else to the engine's own resolvers.
 DOCKER_EMBEDDED_DNS = "127.0.0.11"
@@ -33,6 +41,8 @@ DOCKER_EMBEDDED_DNS = "127.0.0.11"
 
 @dataclass(frozen=True)
 class PublishedPort:
+    """A container port published on the engine's host: `ip:external` reaches `internal`."""
+
     internal: int
     external: int
     ip: str
@@ -60,6 +70,12 @@ class ConsulServerArgs:
     resources: Resources = Resources()
     """CPU and memory limits of the agent's container."""
     """A fixed address on `network_name`, for containers that use this server as their DNS server."""
+    secret_config: Optional[pulumi.Input[str]] = None
+    """Agent configuration (JSON) holding secrets, such as the gossip key; give it as a secret."""
+    cli_token: Optional[pulumi.Input[str]] = None
+    """The ACL token the server's own `consul` commands use; give it as a secret."""
+    retain_data: bool = False
+    """Keep the data volume when the server is destroyed (Pulumi's retain_on_delete)."""
 
 
 def agent_command(args: ConsulServerArgs) -> list[str]:
@@ -82,7 +98,14 @@ def agent_command(args: ConsulServerArgs) -> list[str]:
     command += [f"-recursor={recursor}" for recursor in args.recursors]
     if args.ui:
         command.append("-ui")
+    if args.secret_config is not None:
+        command.append(f"-config-file={SECRET_CONFIG_FILE}")
     return command
+
+
+def secret_uploads(args: ConsulServerArgs) -> list[docker.ContainerUploadArgs]:
+    files = {SECRET_CONFIG_FILE: args.secret_config, TOKEN_FILE: args.cli_token}
+    return [docker.ContainerUploadArgs(file=path, content=content) for path, content in files.items() if content is not None]
 
 
 def host_ports(address: str) -> tuple[PublishedPort, ...]:
@@ -117,7 +140,11 @@ class ConsulServer(pulumi.ComponentResource):
         super().__init__("orchestration:consul:ConsulServer", name, None, opts)
         published_once_each(args.published_ports)
         child = child_options(self, opts)
-        data = docker.Volume(f"{name}-data", name=f"{args.container_name}-data", opts=child)
+        data = docker.Volume(
+            f"{name}-data",
+            name=f"{args.container_name}-data",
+            opts=pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(retain_on_delete=args.retain_data)),
+        )
         container = docker.Container(
             f"{name}-agent",
             **container_resource_args(args.resources),
@@ -131,13 +158,15 @@ class ConsulServer(pulumi.ComponentResource):
                 )
             ],
             # The official image drops to an unprivileged user; this lets Consul still bind DNS_PORT.
-            envs=["CONSUL_ALLOW_PRIVILEGED_PORTS=yes"],
+            envs=["CONSUL_ALLOW_PRIVILEGED_PORTS=yes"]
+            + ([f"CONSUL_HTTP_TOKEN_FILE={TOKEN_FILE}"] if args.cli_token is not None else []),
             ports=[
                 docker.ContainerPortArgs(internal=p.internal, external=p.external, ip=p.ip, protocol=p.protocol)
                 for p in args.published_ports
             ]
             or None,
             volumes=[docker.ContainerVolumeArgs(volume_name=data.name, container_path=DATA_DIR)],
+            uploads=secret_uploads(args) or None,
             restart="unless-stopped",
             healthcheck=docker.ContainerHealthcheckArgs(
                 tests=["CMD-SHELL", SERVING_CHECK], interval="2s", timeout="3s", start_period="45s", retries=5

@@ -10,18 +10,30 @@ from typing import Any, Optional
 
 from components.swarm_policy import Resources
 
+_MEBIBYTE = 1024 * 1024
+
 
 def container_resource_args(resources: Resources) -> dict[str, Any]:
     """Keyword arguments for docker.Container. A container has no CPU reservation: that is refused."""
     if resources.cpu_reservation is not None:
         raise ValueError("a container cannot reserve CPUs (only a swarm service can); limit them with cpu_limit")
+    memory_mb = _mebibytes(resources.memory_limit_bytes)
     return {
         "cpus": cpus_text(resources.cpu_limit),
-        "memory": resources.memory_limit_mb,
+        "memory": memory_mb,
         # No swap beyond the limit: the limit is what the container gets.
-        "memory_swap": resources.memory_limit_mb,
-        "memory_reservation": resources.memory_reservation_mb,
+        "memory_swap": memory_mb,
+        "memory_reservation": _mebibytes(resources.memory_reservation_bytes),
     }
+
+
+def _mebibytes(amount: Optional[int]) -> Optional[int]:
+    """The provider takes a container's memory in MiB."""
+    if amount is None:
+        return None
+    if amount % _MEBIBYTE:
+        raise ValueError(f"a container's memory is set in whole MiB, not {amount} bytes")
+    return amount // _MEBIBYTE
 
 
 def cpus_text(cpus: Optional[float]) -> Optional[str]:

@@ -34,6 +34,8 @@ class DistributedAppArgs:
     image_triggers: Sequence[pulumi.Input[str]] = ()
     resources: Resources = Resources()
     """CPU and memory limits of each worker's container."""
+    consul_token: Optional[pulumi.Input[str]] = None
+    """The ACL token the workers register with, where ACLs are on; give it as a secret."""
 
 
 def worker_environment(args: DistributedAppArgs, worker_id: str, port: int) -> list[pulumi.Input[str]]:
@@ -48,6 +50,8 @@ def worker_environment(args: DistributedAppArgs, worker_id: str, port: int) -> l
         env += [f"SERVICE_ADDRESS={args.publish_address}", f"SERVICE_PORT={port}"]
     if args.kv_prefix:
         env.append(f"CONSUL_KV_PREFIX={args.kv_prefix}")
+    if args.consul_token is not None:
+        env.append(pulumi.Output.concat("CONSUL_HTTP_TOKEN=", args.consul_token))
     return env
 
 
@@ -57,7 +61,9 @@ REGISTERED_CHECK = (
     "import os, urllib.request; "
     "agent = os.environ['CONSUL_HTTP_ADDR'].rstrip('/'); "
     "agent = agent if '://' in agent else 'http://' + agent; "
-    "urllib.request.urlopen(agent + '/v1/agent/health/service/id/' + os.environ['SERVICE_ID'], timeout=2)"
+    "token = {'X-Consul-Token': os.environ['CONSUL_HTTP_TOKEN']} if os.environ.get('CONSUL_HTTP_TOKEN') else {}; "
+    "urllib.request.urlopen(urllib.request.Request("
+    "agent + '/v1/agent/health/service/id/' + os.environ['SERVICE_ID'], headers=token), timeout=2)"
 )
 
 

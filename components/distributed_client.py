@@ -12,6 +12,13 @@ from components.container_resources import container_resource_args
 from components.pulled_image import pulled_image
 from components.swarm_policy import Resources
 
+# Healthy while the Consul agent it reports from answers: without it, every report fails.
+CONSUL_ANSWERS_CHECK = (
+    "import os, urllib.request; "
+    "agent = os.environ['CONSUL_HTTP_ADDR'].rstrip('/'); "
+    "agent = agent if '://' in agent else 'http://' + agent; "
+    "urllib.request.urlopen(agent + '/v1/status/leader', timeout=2)"
+)
 
 @dataclass(frozen=True)
 class DistributedClientArgs:
@@ -28,6 +35,8 @@ class DistributedClientArgs:
     image_triggers: Sequence[pulumi.Input[str]] = ()
     resources: Resources = Resources()
     """CPU and memory limits of its container."""
+    consul_token: Optional[pulumi.Input[str]] = None
+    """The ACL token it reads Consul with, where ACLs are on; give it as a secret."""
 
 
 class DistributedClient(pulumi.ComponentResource):
@@ -47,6 +56,8 @@ class DistributedClient(pulumi.ComponentResource):
         ]
         if args.kv_prefix:
             envs.append(f"CONSUL_KV_PREFIX={args.kv_prefix}")
+        if args.consul_token is not None:
+            envs.append(pulumi.Output.concat("CONSUL_HTTP_TOKEN=", args.consul_token))
         container = docker.Container(
             f"{name}-container",
             **container_resource_args(args.resources),
@@ -56,6 +67,9 @@ class DistributedClient(pulumi.ComponentResource):
             networks_advanced=[docker.ContainerNetworksAdvancedArgs(name=args.network_name)],
             dns=list(args.dns) or None,
             restart="unless-stopped",
+            healthcheck=docker.ContainerHealthcheckArgs(
+                tests=["CMD", "python3", "-c", CONSUL_ANSWERS_CHECK], interval="10s", timeout="3s", start_period="30s", retries=3
+            ),
             opts=child_options(self, opts, delete_before_replace=True),
         )
         self.container_name = container.name

@@ -11,6 +11,8 @@ from components.pulled_image import pulled_image
 
 REGISTRY_PORT = 5000
 DATA_DIR = "/var/lib/registry"
+# The registry API's base endpoint answers 200 once the registry serves (registry:2 has busybox's wget).
+SERVING_CHECK = ("CMD", "wget", "-q", "-O", "/dev/null", f"http://127.0.0.1:{REGISTRY_PORT}/v2/")
 
 
 @dataclass(frozen=True)
@@ -43,6 +45,9 @@ class ImageRegistry(pulumi.ComponentResource):
             networks_advanced=[docker.ContainerNetworksAdvancedArgs(name=args.network_name, ipv4_address=args.address)],
             volumes=[docker.ContainerVolumeArgs(volume_name=data.name, container_path=DATA_DIR)],
             restart="unless-stopped",
+            healthcheck=docker.ContainerHealthcheckArgs(
+                tests=list(SERVING_CHECK), interval="5s", timeout="3s", start_period="10s", retries=3
+            ),
             # A fixed container name and address cannot exist twice, even for a moment.
             opts=child_options(self, opts, delete_before_replace=True),
         )

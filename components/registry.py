@@ -9,6 +9,8 @@ import pulumi
 
 @dataclass(frozen=True)
 class RegistryLogin:
+    """Where an image registry is, and the login to it when it needs one."""
+
     server: str
     """host[:port] of the registry."""
     username: Optional[str] = None

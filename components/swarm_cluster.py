@@ -76,6 +76,8 @@ docker node update --availability active "$NODE_ID" >/dev/null 2>&1 || true
 
 @dataclass(frozen=True)
 class SwarmNode:
+    """A swarm member: its name and the URL of its Docker engine."""
+
     name: str
     docker_url: str
     labels: Mapping[str, str] = field(default_factory=dict)
@@ -96,7 +98,7 @@ class SwarmCluster(pulumi.ComponentResource):
     manager_node_id: pulumi.Output[str]
     worker_token: pulumi.Output[str]
     """Secret: whoever has it can join the swarm."""
-    ready: tuple[pulumi.Resource, ...]
+    ready: tuple[command.local.Command, ...]
     """Services depend on these: the manager's init, every worker's join and every node's labels."""
     worker_node_ids: pulumi.Output[dict[str, str]]
 

@@ -13,7 +13,6 @@ import pulumi_docker as docker
 ROLLOUT_STRATEGIES = ("rolling", "all-at-once")
 UPDATE_ORDERS = ("start-first", "stop-first")
 FAILURE_ACTIONS = ("rollback", "pause", "continue")
-_MEBIBYTE = 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -29,9 +28,9 @@ class Resources:
     """Per task; a reservation a node cannot give keeps the task pending (`no suitable node`)."""
 
     cpu_limit: Optional[float] = None
-    memory_limit_mb: Optional[int] = None
+    memory_limit_bytes: Optional[int] = None
     cpu_reservation: Optional[float] = None
-    memory_reservation_mb: Optional[int] = None
+    memory_reservation_bytes: Optional[int] = None
 
 
 @dataclass(frozen=True)
@@ -71,8 +70,10 @@ class MeshPort:
     `host`: only a node running a task answers, and it holds the port, so a node takes one task at most."""
 
     target: int
-    published: int
+    published: Optional[int] = None
+    """None: the engine picks one."""
     mode: str = "ingress"
+    protocol: str = "tcp"
 
 
 def placement_args(placement: Placement) -> docker.ServiceTaskSpecPlacementArgs:
@@ -86,22 +87,19 @@ def placement_args(placement: Placement) -> docker.ServiceTaskSpecPlacementArgs:
 
 
 def resources_args(resources: Resources) -> Optional[docker.ServiceTaskSpecResourcesArgs]:
-    limits = _resource_args(docker.ServiceTaskSpecResourcesLimitsArgs, resources.cpu_limit, resources.memory_limit_mb)
+    limits = _resource_args(docker.ServiceTaskSpecResourcesLimitsArgs, resources.cpu_limit, resources.memory_limit_bytes)
     reservation = _resource_args(
-        docker.ServiceTaskSpecResourcesReservationArgs, resources.cpu_reservation, resources.memory_reservation_mb
+        docker.ServiceTaskSpecResourcesReservationArgs, resources.cpu_reservation, resources.memory_reservation_bytes
     )
     if limits is None and reservation is None:
         return None
     return docker.ServiceTaskSpecResourcesArgs(limits=limits, reservation=reservation)
 
 
-def _resource_args(kind, cpus: Optional[float], memory_mb: Optional[int]):
-    if cpus is None and memory_mb is None:
+def _resource_args(kind, cpus: Optional[float], memory_bytes: Optional[int]):
+    if cpus is None and memory_bytes is None:
         return None
-    return kind(
-        nano_cpus=round(cpus * 1e9) if cpus is not None else None,
-        memory_bytes=memory_mb * _MEBIBYTE if memory_mb is not None else None,
-    )
+    return kind(nano_cpus=round(cpus * 1e9) if cpus is not None else None, memory_bytes=memory_bytes)
 
 
 def update_config_args(rollout: Rollout) -> docker.ServiceUpdateConfigArgs:
@@ -142,7 +140,13 @@ def endpoint_args(ports: Sequence[MeshPort]) -> Optional[docker.ServiceEndpointS
         return None
     return docker.ServiceEndpointSpecArgs(
         ports=[
-            docker.ServiceEndpointSpecPortArgs(target_port=port.target, published_port=port.published, publish_mode=port.mode)
+            docker.ServiceEndpointSpecPortArgs(
+                target_port=port.target,
+                published_port=port.published,
+                protocol=port.protocol,
+                # Ingress is the provider's default.
+                publish_mode=port.mode if port.mode != "ingress" else None,
+            )
             for port in ports
         ]
     )

@@ -2,9 +2,9 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Optional, Sequence
+from typing import Mapping, Optional, Sequence
 
 import pulumi
 import pulumi_command as command
@@ -38,6 +38,11 @@ class SwarmServiceArgs:
     mode: str = "replicated"
     replicas: int = 1
     """Ignored for global services, which run one task per node."""
+    command: Sequence[str] = ()
+    """Replaces the image's entrypoint."""
+    env: Mapping[str, str] = field(default_factory=dict)
+    networks: Sequence[pulumi.Input[str]] = ()
+    """Ids of the (overlay) networks its tasks join."""
     rollout: Rollout = Rollout()
     placement: Placement = Placement()
     resources: Resources = Resources()
@@ -48,6 +53,10 @@ class SwarmServiceArgs:
     manager_docker_url: Optional[str] = None
     """The manager's engine URL. With it, a service with constraints or reservations is first checked
     against the nodes, and `pulumi up` stops at once saying why no node can take it."""
+    # Compose files' `deploy.update_config` and `rollback_config` as written, the provider's defaults
+    # for what they leave out: each, when given, replaces the block `rollout` makes.
+    update_config: Optional[docker.ServiceUpdateConfigArgs] = None
+    rollback_config: Optional[docker.ServiceRollbackConfigArgs] = None
 
 
 class SwarmService(pulumi.ComponentResource):
@@ -80,8 +89,11 @@ class SwarmService(pulumi.ComponentResource):
                 container_spec=docker.ServiceTaskSpecContainerSpecArgs(
                     image=image,
                     args=list(args.args) or None,
+                    commands=list(args.command) or None,
+                    env=dict(args.env) or None,
                     healthcheck=health_check_args(args.health_check) if args.health_check else None,
                 ),
+                networks_advanceds=[docker.ServiceTaskSpecNetworksAdvancedArgs(id=network) for network in args.networks] or None,
                 placement=placement_args(args.placement),
                 resources=resources_args(args.resources),
                 # The provider stores an unset window as "0s" (pulumi/pulumi-docker#1285): say it.
@@ -91,8 +103,8 @@ class SwarmService(pulumi.ComponentResource):
             # `pulumi up` returns once every replica runs. Replicated only: pulumi-docker's wait
             # fails on a global service ("no replica count").
             converge_config=docker.ServiceConvergeConfigArgs(delay="1s", timeout=args.converge_timeout) if args.mode == "replicated" else None,
-            update_config=update_config_args(args.rollout),
-            rollback_config=rollback_config_args(args.rollout),
+            update_config=args.update_config or update_config_args(args.rollout),
+            rollback_config=args.rollback_config or rollback_config_args(args.rollout),
             endpoint_spec=endpoint_args(args.published_ports),
             opts=child_options(self, opts, depends_on=checks),
         )
@@ -107,7 +119,7 @@ def _placement_check(name: str, service: SwarmService, args: SwarmServiceArgs, o
     """A command that fails, naming each node and why, when no node meets the constraints and reservation."""
     reservation = args.resources
     if args.manager_docker_url is None or not (
-        args.placement.constraints or reservation.cpu_reservation or reservation.memory_reservation_mb
+        args.placement.constraints or reservation.cpu_reservation or reservation.memory_reservation_bytes
     ):
         return []
     check = command.local.Command(
@@ -120,7 +132,7 @@ def _placement_check(name: str, service: SwarmService, args: SwarmServiceArgs, o
             "SERVICE_NAME": args.service_name,
             "SERVICE_CONSTRAINTS": json.dumps(list(args.placement.constraints)),
             "SERVICE_NANO_CPUS": str(round((reservation.cpu_reservation or 0) * 1e9)),
-            "SERVICE_MEMORY_BYTES": str((reservation.memory_reservation_mb or 0) * 1024 * 1024),
+            "SERVICE_MEMORY_BYTES": str(reservation.memory_reservation_bytes or 0),
         },
         opts=child_options(service, opts),
     )

@@ -3,14 +3,15 @@
 Deploys a Consul server on every `consul-server` host (ports published on the host's
 private address only), the distributed app's workers on every `app` host, the client
 on every `client` host, the app's settings in Consul KV, and a swarm managed from
-`swarmManager` that every other host joins, running `heyworld` and `heyworld_global`.
-Our images are built once and pushed to the registry every host pulls from.
+`swarmManager` that every other host joins, running `heyworld` and `heyworld_global`;
+with `composeFile`, that compose file on the manager. Our images are built once and pushed to the registry every host pulls from.
 """
 from __future__ import annotations
 
 import pulumi
 import pulumi_docker as docker
 
+from components.compose_project import ComposeProject, ComposeProjectArgs
 from components.consul_catalog import ConsulCatalog, ConsulCatalogArgs
 from components.consul_cluster import ConsulCluster, ConsulClusterArgs, ConsulNodeSpec
 from components.consul_server import (
@@ -24,13 +25,18 @@ from components.distributed_client import DistributedClient, DistributedClientAr
 from components.docker_host import DockerHost, DockerHostArgs
 from components.registry import RegistryLogin
 from components.swarm_cluster import SwarmCluster, SwarmClusterArgs, SwarmNode
+from stacks.access import consul_tokens
 from stacks.config import ClusterConfig, Host, StackConfig
+from stacks.reachability import check_engines_reachable
 from stacks.workloads import app_settings, build_images, configured_services, heyworld_services, inventory
 
 
 def build(cfg: StackConfig) -> dict[str, pulumi.Input]:
     cluster = cfg.cluster
     assert cluster is not None, "the cluster builder needs the cluster config"
+    # Every `pulumi preview` and `pulumi up` plans first: fail there, before any provider hangs on a host.
+    if pulumi.runtime.is_dry_run():
+        check_engines_reachable({**{host.name: host.docker_url for host in cluster.hosts}, "build engine": cluster.build_docker_url})
     prefix = cfg.stack
     registry = cluster.registry
     engines = {host.name: DockerHost(host.name, _host_args(cluster, host, prefix, registry)) for host in cluster.hosts}
@@ -67,15 +73,19 @@ def build(cfg: StackConfig) -> dict[str, pulumi.Input]:
             http_address=f"{servers[0].address}:{HTTP_PORT}",
             dns_address=f"{servers[0].address}:{DNS_PORT}",
             recursors=[DOCKER_EMBEDDED_DNS],
+            gossip_encryption=cfg.workload.consul_gossip_encryption,
+            acl=cfg.workload.consul_acl,
+            retain_data=cfg.workload.retain_data,
         ),
     )
+    tokens = consul_tokens(cfg, consul)
     catalog = ConsulCatalog(
         "catalog",
         ConsulCatalogArgs(
             kv_prefix=cfg.workload.kv_prefix,
             kv=app_settings(cfg, worker_count=cfg.workload.app_workers * len(cluster.with_role("app"))),
         ),
-        opts=pulumi.ResourceOptions(providers={"consul": consul.provider}),
+        opts=pulumi.ResourceOptions(providers={"consul": tokens.catalog}),
     )
 
     def on(host: Host) -> pulumi.ResourceOptions:
@@ -102,6 +112,7 @@ def build(cfg: StackConfig) -> dict[str, pulumi.Input]:
                 first_port=cfg.workload.worker_port,
                 kv_prefix=cfg.workload.kv_prefix,
                 dns=[consul_address],
+                consul_token=tokens.app,
             ),
             opts=on(host),
         )
@@ -122,6 +133,7 @@ def build(cfg: StackConfig) -> dict[str, pulumi.Input]:
                 network_name=engines[host.name].network_name,
                 kv_prefix=cfg.workload.kv_prefix,
                 dns=[consul_address],
+                consul_token=tokens.client,
             ),
             # Its first report already lists every worker.
             opts=pulumi.ResourceOptions.merge(on(host), pulumi.ResourceOptions(depends_on=workers)),
@@ -145,12 +157,25 @@ def build(cfg: StackConfig) -> dict[str, pulumi.Input]:
     on_swarm = pulumi.ResourceOptions(providers={"docker": engines[manager.name].provider}, depends_on=list(swarm.ready))
     heyworld, heyworld_global = heyworld_services(cfg, on_swarm, manager.docker_url)
     services = (heyworld, heyworld_global, *configured_services(cfg, on_swarm, manager.docker_url))
+    outputs: dict[str, pulumi.Input] = {}
+    if cfg.compose:
+        # On the manager: its plain services run there, its `deploy` services across the swarm.
+        project = ComposeProject(
+            "compose-file",
+            ComposeProjectArgs(file=cfg.compose.file, variables=cfg.compose.variables, swarm=True),
+            opts=on_swarm,
+        )
+        outputs["composeContainers"] = project.container_names
+        outputs["composeSwarmServices"] = project.swarm_service_names
     return {
+        **outputs,
         "hosts": [host.name for host in cluster.hosts],
         "consulUiUrl": f"http://{consul.http_address}/ui",
         "consulHttpAddress": consul.http_address,
         "consulDnsAddress": consul.dns_address,
         "consulNodes": list(consul.node_names),
+        # Secret, as the management token is: `pulumi stack output --show-secrets consulManagementToken`.
+        **({"consulManagementToken": consul.management_token} if consul.management_token is not None else {}),
         "kvPrefix": catalog.kv_prefix,
         "clientContainers": {name: client.container_name for name, client in clients.items()},
         "swarmManager": manager.name,

@@ -6,7 +6,9 @@ the cluster's hosts come from another stack's outputs, read (not registered) fir
 """
 from __future__ import annotations
 
+import difflib
 import ipaddress
+import os
 import re
 from dataclasses import dataclass
 from typing import Any, Optional
@@ -14,6 +16,7 @@ from typing import Any, Optional
 import pulumi
 from pulumi.runtime.sync_await import _sync_await
 
+from components.compose_project import ComposeFileError, Project, load_project
 from components.registry import RegistryLogin
 from stacks.config_values import DNS_LABEL, ConfigError, ConfigValues
 from stacks.deploy_config import (
@@ -44,8 +47,20 @@ KNOWN_KEYS = frozenset(
         "registry", "registryUsername", "registryPassword", "dockerTlsCa", "dockerTlsCert", "dockerTlsKey",
         "sandboxHosts", "sandboxSubnet", "sandboxHostImage", "sandboxRegistryImage", "sandboxPrivileged",
         "heyworldDeploy", "swarmServices", "nodeLabels", "drainedHosts", "containerResources",
+        "consulGossipEncryption", "consulAcl", "retainData",
+        "composeFile", "composeVariables",
     }
 )
+
+# Keys only the cluster environment reads: elsewhere they would be ignored, so given there they are a mistake
+# (most often a forgotten `environment: cluster`). Keys with a default in Pulumi.yaml cannot be told apart
+# from their default, so only these, which have none, are checked.
+CLUSTER_ONLY_KEYS = (
+    "hosts", "hostsFromStack", "swarmManager", "buildDockerHost", "registry", "registryUsername", "registryPassword",
+    "dockerTlsCa", "dockerTlsCert", "dockerTlsKey",
+)
+HOST_FIELDS = ("name", "docker", "address", "roles")
+LAST_PORT = 65535
 
 # Docker's own rule for container, network and volume names.
 _DOCKER_NAME = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9_.-]*$")
@@ -96,6 +111,11 @@ class Workload:
     heyworld_replicas: int
     greeting: str
     kv_prefix: str
+    consul_gossip_encryption: bool
+    consul_acl: bool
+    """Deny by default, each workload with a token of its own; on by default in the cluster only."""
+    retain_data: bool
+    """Consul's and Redis's volumes outlive `pulumi destroy`, and a new stack of the same name takes them up."""
 
 
 @dataclass(frozen=True)
@@ -159,6 +179,16 @@ class SandboxConfig:
 
 
 @dataclass(frozen=True)
+class ComposeConfig:
+    """A compose file the stack declares as it is (`ComposeProject`), already checked."""
+
+    file: str
+    variables: dict[str, str]
+    """What its `${VAR}` interpolate from: the process environment, with `composeVariables` over it."""
+    project: Project
+
+
+@dataclass(frozen=True)
 class StackConfig:
     stack: str
     environment: str
@@ -172,6 +202,7 @@ class StackConfig:
     local: Optional[LocalConfig]
     cluster: Optional[ClusterConfig]
     sandbox: Optional[SandboxConfig]
+    compose: Optional[ComposeConfig] = None
 
 
 def load(config: pulumi.Config | None = None, stack: str | None = None) -> StackConfig:
@@ -192,7 +223,13 @@ class _Reader(ConfigValues):
             )
         self.refuse_unknown_keys(KNOWN_KEYS)
         environment = self.choice("environment", ENVIRONMENTS, default="local")
-        workload = self.workload()
+        if environment != "cluster":
+            for name in CLUSTER_ONLY_KEYS:
+                if self._config.get(name) is not None:
+                    raise self.fail(
+                        name, f"applies to the cluster environment only, and `{self.key('environment')}` is {environment!r}"
+                    )
+        workload = self.workload(environment)
         local = cluster = sandbox = None
         if environment == "local":
             local = self.local_config(workload)
@@ -200,16 +237,19 @@ class _Reader(ConfigValues):
             cluster = self.cluster_config(workload)
         else:
             sandbox = self.sandbox_config()
+        compose = self.compose_config(environment)
+        if compose and local:
+            self.check_compose_ports(compose.project, workload, local)
         config = StackConfig(
             stack=self._stack,
             environment=environment,
             datacenter=self.dns_label("datacenter", default="dc1"),
             images=Images(
-                redis=self.text("redisImage", default="redis:7"),
-                consul=self.text("consulImage", default="hashicorp/consul:1.16"),
-                heyworld=self.text("heyworldImage", default="alpine:3.20"),
-                app_base=self.text("appBaseImage", default="python:3.12-slim"),
-                platform=self.text("buildPlatform", default="linux/amd64"),
+                redis=self.image("redisImage", default="redis:7"),
+                consul=self.image("consulImage", default="hashicorp/consul:1.16"),
+                heyworld=self.image("heyworldImage", default="alpine:3.20"),
+                app_base=self.image("appBaseImage", default="python:3.12-slim"),
+                platform=self.platform("buildPlatform", default="linux/amd64"),
                 build_ca_certificates=self._config.get("buildCaCertificates") or None,
             ),
             workload=workload,
@@ -218,10 +258,31 @@ class _Reader(ConfigValues):
             local=local,
             cluster=cluster,
             sandbox=sandbox,
+            compose=compose,
         )
         return config
 
-    def workload(self) -> Workload:
+    def compose_config(self, environment: str) -> Optional[ComposeConfig]:
+        file = self._config.get("composeFile")
+        given = self.json_value("composeVariables", default={})
+        if not isinstance(given, dict) or not all(isinstance(value, (str, int, float, bool)) for value in given.values()):
+            raise self.fail("composeVariables", f"{given!r}: expected a map of variable names to strings")
+        if file is None:
+            if given:
+                raise self.fail("composeVariables", "is only read with `orchestration:composeFile`")
+            return None
+        if environment == "sandbox":
+            raise self.fail("composeFile", "the sandbox environment runs only the hosts; deploy the file from `cluster` (hostsFromStack)")
+        if not os.path.isfile(file):
+            raise self.fail("composeFile", f"{file!r} is not a file (paths are relative to the project folder)")
+        variables = {**os.environ, **{name: _variable_text(value) for name, value in given.items()}}
+        try:
+            project = load_project(file, variables)
+        except ComposeFileError as error:
+            raise self.fail("composeFile", str(error)) from None
+        return ComposeConfig(file=file, variables=variables, project=project)
+
+    def workload(self, environment: str) -> Workload:
         return Workload(
             web_port=self.port("webPort", default=5000),
             consul_servers=self.choice("consulServers", CONSUL_SERVER_COUNTS, default=1, parse=self.int_value),
@@ -230,6 +291,9 @@ class _Reader(ConfigValues):
             heyworld_replicas=self.integer("heyworldReplicas", default=2, minimum=0),
             greeting=self.text("greeting", default="Hello from Consul KV"),
             kv_prefix=f"distributed_app/{self._stack}/",
+            consul_gossip_encryption=self.boolean("consulGossipEncryption", default=True),
+            consul_acl=self.boolean("consulAcl", default=environment == "cluster"),
+            retain_data=self.boolean("retainData", default=True),
         )
 
     def local_config(self, workload: Workload) -> LocalConfig:
@@ -252,6 +316,17 @@ class _Reader(ConfigValues):
             if others:
                 raise self.fail(name, f"port {port} is also published by `{self.key(others[0])}` on the same engine")
         return local
+
+    def check_compose_ports(self, project: Project, workload: Workload, local: LocalConfig) -> None:
+        ours = {"webPort": workload.web_port, "consulHttpPort": local.consul_http_port, "consulDnsPort": local.consul_dns_port}
+        published = _published(project)
+        for name, port in ours.items():
+            if port in published:
+                raise self.fail(
+                    "composeFile",
+                    f"service {published[port]!r} publishes port {port}, which `{self.key(name)}` publishes on the same engine; "
+                    f"change one of them",
+                )
 
     def cluster_config(self, workload: Workload) -> ClusterConfig:
         hosts_stack = self.hosts_stack()
@@ -285,7 +360,7 @@ class _Reader(ConfigValues):
         name = self._config.get("hostsFromStack")
         if name is None:
             return None
-        if self._config.get_object("hosts") is not None:
+        if self.json_value("hosts", default=None) is not None:
             raise self.fail("hostsFromStack", "set either it or `orchestration:hosts`, not both")
         if not name.strip():
             raise self.fail("hostsFromStack", "must not be empty: e.g. organization/orchestration/sandbox")
@@ -299,7 +374,7 @@ class _Reader(ConfigValues):
                     "hostsFromStack", f"stack {hosts_stack.name!r} has no `hosts` output; deploy it first (environment sandbox)"
                 )
             return raw
-        raw = self._config.get_object("hosts")
+        raw = self.json_value("hosts", default=None)
         if raw is None:
             raise self.fail(
                 "hosts", "required for the cluster environment: a list of {name, docker, address, roles}, or `hostsFromStack`"
@@ -321,9 +396,14 @@ class _Reader(ConfigValues):
     def host(self, where: str, item: Any) -> Host:
         if not isinstance(item, dict):
             raise self.fail(where, "expected an object {name, docker, address, roles}")
-        unknown = sorted(set(item) - {"name", "docker", "address", "roles"})
+        unknown = sorted(set(item) - set(HOST_FIELDS))
         if unknown:
-            raise self.fail(where, f"unknown fields {unknown}; expected name, docker, address, roles")
+            closest = difflib.get_close_matches(unknown[0], HOST_FIELDS, n=1)
+            hint = f"; did you mean {closest[0]!r}?" if closest else ""
+            raise self.fail(where, f"unknown fields {unknown}; expected {', '.join(HOST_FIELDS)}{hint}")
+        missing = [field for field in HOST_FIELDS[:3] if item.get(field) is None]
+        if missing:
+            raise self.fail(where, f"missing fields {missing}; expected name, docker, address and optionally roles")
         name = item.get("name")
         if not isinstance(name, str) or not DNS_LABEL.match(name):
             raise self.fail(f"{where}.name", f"{name!r} is not a lowercase DNS label (letters, digits, '-')")
@@ -341,6 +421,11 @@ class _Reader(ConfigValues):
         # Consul's ports share each host's private address with the workers'.
         consul_ports = {8300, 8301, 8302, 8500, 8600}
         worker_ports = range(workload.worker_port, workload.worker_port + workload.app_workers)
+        if worker_ports[-1] > LAST_PORT:
+            raise self.fail(
+                "workerPort",
+                f"{workload.app_workers} workers from port {workload.worker_port} need ports up to {worker_ports[-1]}, past {LAST_PORT}",
+            )
         clash = sorted(consul_ports.intersection(worker_ports))
         if clash:
             raise self.fail("workerPort", f"workers would publish {clash}, which Consul publishes on the same address")
@@ -358,7 +443,7 @@ class _Reader(ConfigValues):
                 "required for the cluster environment: the hosts pull the images built here from it (e.g. registry.example.com:5000)",
             )
         return RegistryLogin(
-            server=server,
+            server=self.check_server_address("registry", server),
             username=self._config.get("registryUsername"),
             password=self.secret("registryPassword"),
         )
@@ -389,8 +474,8 @@ class _Reader(ConfigValues):
             ),
             subnet=subnet,
             registry_address=str(network[SANDBOX_REGISTRY_NUMBER]),
-            host_image=self.text("sandboxHostImage", default="orchestration/dind-host"),
-            registry_image=self.text("sandboxRegistryImage", default="registry:2"),
+            host_image=self.image("sandboxHostImage", default="orchestration/dind-host:bookworm"),
+            registry_image=self.image("sandboxRegistryImage", default="registry:2"),
             privileged=self.boolean("sandboxPrivileged", default=True),
         )
 
@@ -405,6 +490,17 @@ class _Reader(ConfigValues):
         if duplicates:
             raise self.fail("sandboxHosts", f"duplicate host name {duplicates}; each host needs its own")
         return tuple(names)
+
+
+def _published(project: Project) -> dict[int, str]:
+    """Host port -> the service publishing it."""
+    return {port.published: service.name for service in project.services for port in service.ports if port.published}
+
+
+def _variable_text(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
 
 
 class _ReferencedStack:

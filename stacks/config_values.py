@@ -5,6 +5,7 @@ import difflib
 import ipaddress
 import re
 from typing import Any, Callable, TypeVar
+from urllib.parse import urlsplit
 
 import pulumi
 from pulumi.runtime.config import CONFIG, get_config_env, is_config_secret
@@ -12,6 +13,15 @@ from pulumi.runtime.config import CONFIG, get_config_env, is_config_secret
 DOCKER_URL_SCHEMES = ("unix", "tcp", "ssh")
 # Host and node names become DNS labels (`<name>.node.consul`).
 DNS_LABEL = re.compile(r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$")
+# Docker's reference grammar (distribution/reference): [host[:port]/]path[:tag][@digest], the path lowercase.
+_PATH_COMPONENT = r"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*"
+_DOMAIN = r"(?:[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?(?:\.[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?)*|\[[0-9a-fA-F:]+\])(?::[0-9]+)?"
+IMAGE_REFERENCE = re.compile(
+    rf"^(?:{_DOMAIN}/)?{_PATH_COMPONENT}(?:/{_PATH_COMPONENT})*(?::[\w][\w.-]{{0,127}})?(?:@sha256:[0-9a-f]{{64}})?$"
+)
+SERVER_ADDRESS = re.compile(rf"^{_DOMAIN}$")
+# os/architecture[/variant], as BuildKit's --platform takes it.
+PLATFORM = re.compile(r"^[a-z0-9]+/[a-z0-9_]+(/[a-z0-9]+)?$")
 
 T = TypeVar("T")
 
@@ -107,7 +117,11 @@ class ConfigValues:
         try:
             network = ipaddress.ip_network(value)
         except ValueError:
-            raise self.fail(name, f"{value!r} is not a subnet in CIDR form (e.g. 172.29.0.0/24)") from None
+            try:
+                meant = ipaddress.ip_network(value, strict=False)
+            except ValueError:
+                raise self.fail(name, f"{value!r} is not a subnet in CIDR form (e.g. 172.29.0.0/24)") from None
+            raise self.fail(name, f"{value!r} has host bits set: the subnet is {meant}") from None
         if network.version != 4 or network.num_addresses < 16:
             raise self.fail(name, f"{value!r}: expected an IPv4 subnet of /28 or larger")
         return str(network)
@@ -122,18 +136,52 @@ class ConfigValues:
         return self.check_ip(name, self.text(name, default))
 
     def check_ip(self, name: str, value: Any) -> str:
+        # ip_address also takes a number (10 is 0.0.0.10): an address is written as text.
         try:
-            return str(ipaddress.ip_address(value))
+            return str(ipaddress.ip_address(value if isinstance(value, str) else ""))
         except ValueError:
             raise self.fail(name, f"{value!r} is not an IP address") from None
+
+    def image(self, name: str, default: str) -> str:
+        value = self.text(name, default)
+        if not IMAGE_REFERENCE.match(value):
+            raise self.fail(
+                name, f"{value!r} is not an image reference Docker accepts: [registry/]lowercase/path[:tag][@sha256:digest]"
+            )
+        return value
+
+    def platform(self, name: str, default: str) -> str:
+        value = self.text(name, default)
+        if not PLATFORM.match(value):
+            raise self.fail(name, f"{value!r} is not a platform: expected os/architecture, e.g. linux/amd64 or linux/arm64")
+        return value
+
+    def check_server_address(self, name: str, value: str) -> str:
+        if not SERVER_ADDRESS.match(value):
+            raise self.fail(name, f"{value!r} is not host[:port] (no scheme, no path), e.g. registry.example.com:5000")
+        return value
 
     def docker_url(self, name: str, default: str) -> str:
         return self.check_docker_url(name, self.text(name, default))
 
     def check_docker_url(self, name: str, value: Any) -> str:
-        scheme = value.split("://", 1)[0] if isinstance(value, str) and "://" in value else None
-        if scheme not in DOCKER_URL_SCHEMES:
+        if not _docker_url_target(value):
             raise self.fail(
                 name, f"{value!r} is not a Docker host URL: expected unix:///path, tcp://host:port or ssh://user@host"
             )
         return value
+
+
+def _docker_url_target(value: Any) -> str | None:
+    """The socket path of a unix:// URL, the host of a tcp:// or ssh:// one; None for anything else."""
+    if not isinstance(value, str) or "://" not in value:
+        return None
+    try:
+        parts = urlsplit(value)
+        if parts.scheme == "unix":
+            return parts.path or None
+        # .port raises ValueError for a port that is not a number from 0 to 65535.
+        port_is_a_number = parts.port is None or parts.port >= 0
+        return parts.hostname if parts.scheme in DOCKER_URL_SCHEMES and port_is_a_number else None
+    except ValueError:
+        return None

@@ -200,10 +200,14 @@ def _resources(values: ConfigValues, where: str, raw: Any) -> Resources:
             raise values.fail(f"{where}.{kind}Reservation{'Mb' if kind == 'memory' else ''}", f"{reservation} is above the limit of {limit}")
     return Resources(
         cpu_limit=cpus["cpuLimit"],
-        memory_limit_mb=memory["memoryLimitMb"],
+        memory_limit_bytes=_bytes(memory["memoryLimitMb"]),
         cpu_reservation=cpus["cpuReservation"],
-        memory_reservation_mb=memory["memoryReservationMb"],
+        memory_reservation_bytes=_bytes(memory["memoryReservationMb"]),
     )
+
+
+def _bytes(mebibytes: Optional[int]) -> Optional[int]:
+    return None if mebibytes is None else mebibytes * 1024 * 1024
 
 
 def _rollout(values: ConfigValues, where: str, raw: Any) -> Rollout:

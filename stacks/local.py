@@ -2,13 +2,15 @@
 
 Deploys the compose app (web + Redis), a Consul cluster of 1, 3 or 5 servers, the
 distributed app's workers, the client, Redis and web in Consul's catalog, the app's
-settings in Consul KV, and a one-node swarm running `heyworld` and `heyworld_global`.
+settings in Consul KV, and a one-node swarm running `heyworld` and `heyworld_global`; with
+`composeFile`, that compose file as it is (services with `deploy` as swarm services).
 """
 from __future__ import annotations
 
 import pulumi
 
 from components.compose_app import REDIS_PORT, WEB_PORT, ComposeApp, ComposeAppArgs
+from components.compose_project import ComposeProject, ComposeProjectArgs
 from components.consul_catalog import ConsulCatalog, ConsulCatalogArgs, ExternalService
 from components.consul_cluster import ConsulCluster, ConsulClusterArgs, ConsulNodeSpec
 from components.consul_server import (
@@ -22,6 +24,7 @@ from components.distributed_app import DistributedApp, DistributedAppArgs
 from components.distributed_client import DistributedClient, DistributedClientArgs
 from components.docker_host import DockerHost, DockerHostArgs
 from components.swarm_cluster import SwarmCluster, SwarmClusterArgs, SwarmNode
+from stacks.access import consul_tokens
 from stacks.config import StackConfig
 from stacks.workloads import app_settings, build_images, configured_services, heyworld_services, inventory
 
@@ -64,6 +67,9 @@ def build(cfg: StackConfig) -> dict[str, pulumi.Input]:
             http_address=f"{local.publish_address}:{local.consul_http_port}",
             dns_address=f"{local.publish_address}:{local.consul_dns_port}",
             recursors=[DOCKER_EMBEDDED_DNS],
+            gossip_encryption=cfg.workload.consul_gossip_encryption,
+            acl=cfg.workload.consul_acl,
+            retain_data=cfg.workload.retain_data,
         ),
     )
     consul_dns = [local.consul_dns_address]
@@ -82,14 +88,17 @@ def build(cfg: StackConfig) -> dict[str, pulumi.Input]:
             redis_host="redis.service.consul" if local.redis_through_consul else "redis",
             shared_network=host.network_name,
             dns=consul_dns,
+            retain_data=cfg.workload.retain_data,
         ),
         opts=after_consul,
     )
     worker_ids = [f"server{index}" for index in range(1, cfg.workload.app_workers + 1)]
+    catalog_node = f"{prefix}-compose"
+    tokens = consul_tokens(cfg, consul, catalog_node=catalog_node, catalog_services=("redis", "web"))
     catalog = ConsulCatalog(
         "catalog",
         ConsulCatalogArgs(
-            node_name=f"{prefix}-compose",
+            node_name=catalog_node,
             node_address=local.network_gateway,
             services=[
                 ExternalService("redis", compose.redis_address, REDIS_PORT),
@@ -98,7 +107,7 @@ def build(cfg: StackConfig) -> dict[str, pulumi.Input]:
             kv_prefix=cfg.workload.kv_prefix,
             kv=app_settings(cfg, worker_count=len(worker_ids)),
         ),
-        opts=pulumi.ResourceOptions(providers={"consul": consul.provider}),
+        opts=pulumi.ResourceOptions(providers={"consul": tokens.catalog}),
     )
     # Workers read their settings from KV when they start.
     after_catalog = pulumi.ResourceOptions.merge(after_consul, pulumi.ResourceOptions(depends_on=[catalog]))
@@ -114,6 +123,7 @@ def build(cfg: StackConfig) -> dict[str, pulumi.Input]:
             network_name=host.network_name,
             kv_prefix=cfg.workload.kv_prefix,
             dns=consul_dns,
+            consul_token=tokens.app,
         ),
         opts=after_catalog,
     )
@@ -130,6 +140,7 @@ def build(cfg: StackConfig) -> dict[str, pulumi.Input]:
             network_name=host.network_name,
             kv_prefix=cfg.workload.kv_prefix,
             dns=consul_dns,
+            consul_token=tokens.client,
         ),
         # Its first report already lists every worker.
         opts=pulumi.ResourceOptions.merge(after_catalog, pulumi.ResourceOptions(depends_on=list(app.workers))),
@@ -144,12 +155,25 @@ def build(cfg: StackConfig) -> dict[str, pulumi.Input]:
     on_swarm = pulumi.ResourceOptions(providers={"docker": host.provider}, depends_on=list(swarm.ready))
     heyworld, heyworld_global = heyworld_services(cfg, on_swarm, local.docker_url)
     services = (heyworld, heyworld_global, *configured_services(cfg, on_swarm, local.docker_url))
+    outputs: dict[str, pulumi.Input] = {}
+    if cfg.compose:
+        project = ComposeProject(
+            "compose-file",
+            ComposeProjectArgs(file=cfg.compose.file, variables=cfg.compose.variables, swarm=True),
+            # Its `deploy` services go to the swarm, which must exist first.
+            opts=on_swarm,
+        )
+        outputs["composeContainers"] = project.container_names
+        outputs["composeSwarmServices"] = project.swarm_service_names
     return {
+        **outputs,
         "webUrl": compose.url,
         "consulUiUrl": f"http://{consul.http_address}/ui",
         "consulHttpAddress": consul.http_address,
         "consulDnsAddress": consul.dns_address,
         "consulNodes": list(consul.node_names),
+        # Secret, as the management token is: `pulumi stack output --show-secrets consulManagementToken`.
+        **({"consulManagementToken": consul.management_token} if consul.management_token is not None else {}),
         "catalogServices": list(catalog.service_names),
         "kvPrefix": catalog.kv_prefix,
         "clientContainer": client.container_name,

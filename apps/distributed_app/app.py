@@ -30,6 +30,7 @@ class Settings:
     address: str  # empty: the local address that routes to Consul
     advertised_port: int
     kv_prefix: str
+    token: str  # Consul ACL token; empty where ACLs are off
     wait_seconds: float
     check_interval: str
     tags: list
@@ -49,6 +50,7 @@ def settings_from_env(env) -> Settings:
             address=env.get("SERVICE_ADDRESS", ""),
             advertised_port=int(env.get("SERVICE_PORT", port)),
             kv_prefix=env.get("CONSUL_KV_PREFIX", ""),
+            token=env.get("CONSUL_HTTP_TOKEN", ""),
             wait_seconds=float(env.get("CONSUL_WAIT_SECONDS", "60")),
             check_interval=env.get("CHECK_INTERVAL", "5s"),
             tags=[tag for tag in env.get("SERVICE_TAGS", "http").split(",") if tag],
@@ -61,6 +63,10 @@ def consul_url(address: str) -> str:
     """CONSUL_HTTP_ADDR may be given with or without a scheme, like Consul's own CLI accepts it."""
     address = address.strip().rstrip("/")
     return address if "://" in address else f"http://{address}"
+
+
+def consul_headers(settings: Settings) -> dict:
+    return {"X-Consul-Token": settings.token} if settings.token else {}
 
 
 def root_cause(error: BaseException) -> str:
@@ -93,20 +99,31 @@ def wait_for_consul(settings: Settings, stop: threading.Event) -> bool:
 
 
 def read_kv_config(settings: Settings) -> dict:
-    """All keys under the prefix, relative to it, with their values as text."""
+    """All keys under the prefix, relative to it, with their values as bytes."""
     if not settings.kv_prefix:
         return {}
     response = requests.get(
-        f"{settings.consul}/v1/kv/{quote(settings.kv_prefix)}", params={"recurse": "true"}, timeout=5
+        f"{settings.consul}/v1/kv/{quote(settings.kv_prefix)}", params={"recurse": "true"},
+        headers=consul_headers(settings), timeout=5,
     )
     if response.status_code == 404:  # Consul's answer for "no key under this prefix"
         return {}
     response.raise_for_status()
     return {
-        entry["Key"][len(settings.kv_prefix):]: base64.b64decode(entry["Value"]).decode("utf-8", "replace")
+        entry["Key"][len(settings.kv_prefix):]: base64.b64decode(entry["Value"])
         for entry in response.json()
         if entry["Value"] is not None
     }
+
+
+def kv_text(settings: Settings, config: dict, key: str, default: str) -> str:
+    """A setting the worker uses as text: UTF-8, whatever else is kept beside it."""
+    if key not in config:
+        return default
+    try:
+        return config[key].decode("utf-8")
+    except UnicodeDecodeError:
+        raise Fatal(f"KV {settings.kv_prefix}{key} holds {len(config[key])} bytes that are not UTF-8 text") from None
 
 
 def local_address_towards(url: str) -> str:
@@ -137,7 +154,7 @@ def registration(settings: Settings, address: str) -> dict:
 
 def consul_put(settings: Settings, path: str, payload=None) -> None:
     try:
-        response = requests.put(f"{settings.consul}{path}", json=payload, timeout=5)
+        response = requests.put(f"{settings.consul}{path}", json=payload, headers=consul_headers(settings), timeout=5)
     except requests.RequestException as error:
         raise Fatal(f"Consul at {settings.consul} failed on PUT {path}: {root_cause(error)}") from None
     if not response.ok:
@@ -174,12 +191,13 @@ def run(settings: Settings, stop: threading.Event) -> None:
     if not wait_for_consul(settings, stop):
         return
     try:
-        config = read_kv_config(settings)
+        raw_config = read_kv_config(settings)
     except requests.RequestException as error:
         raise Fatal(f"reading KV {settings.kv_prefix!r} from {settings.consul} failed: "
                     f"{root_cause(error)}") from None
     address = settings.address or local_address_towards(settings.consul)
-    greeting = config.get("greeting", "Hello")
+    greeting = kv_text(settings, raw_config, "greeting", "Hello")
+    config = {key: value.decode("utf-8", "replace") for key, value in raw_config.items()}
     page = {
         "service_id": settings.service_id,
         "service_name": settings.service_name,

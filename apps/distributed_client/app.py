@@ -28,6 +28,7 @@ class Settings:
     dns_server: str  # empty: the host of the Consul HTTP address
     dns_port: int
     kv_prefix: str
+    token: str  # Consul ACL token; empty where ACLs are off
     interval: float
 
 
@@ -42,6 +43,7 @@ def settings_from_env(env) -> Settings:
             dns_server=env.get("CONSUL_DNS_SERVER", "") or urlsplit(consul).hostname,
             dns_port=int(env.get("CONSUL_DNS_PORT", "8600")),
             kv_prefix=env.get("CONSUL_KV_PREFIX", ""),
+            token=env.get("CONSUL_HTTP_TOKEN", ""),
             interval=float(env.get("INTERVAL") or 0),
         )
     except ValueError as error:
@@ -54,6 +56,10 @@ def consul_url(address: str) -> str:
     return address if "://" in address else f"http://{address}"
 
 
+def consul_headers(settings: Settings) -> dict:
+    return {"X-Consul-Token": settings.token} if settings.token else {}
+
+
 def root_cause(error: BaseException) -> str:
     """The innermost cause, e.g. 'Connection refused', instead of requests' nested wrapper text."""
     while error.__cause__ or error.__context__:
@@ -64,7 +70,7 @@ def root_cause(error: BaseException) -> str:
 def consul_get(settings: Settings, path: str, **params):
     """JSON of a Consul API answer; None for 404 (how KV says "no such key")."""
     try:
-        response = requests.get(f"{settings.consul}{path}", params=params, timeout=5)
+        response = requests.get(f"{settings.consul}{path}", params=params, headers=consul_headers(settings), timeout=5)
     except requests.RequestException as error:
         raise Fatal(f"Consul at {settings.consul} is unreachable: {root_cause(error)}") from None
     if response.status_code == 404:
@@ -102,6 +108,16 @@ def kv_config(settings: Settings) -> dict:
         for entry in entries
         if entry["Value"] is not None  # "folders" carry no value
     }
+
+
+def expected_workers(settings: Settings, kv: dict):
+    """How many workers the stack deploys, as it keeps it in KV (`workers`); None where it keeps none."""
+    raw = kv.get("workers")
+    if raw is None:
+        return None
+    if not raw.strip().isdigit():
+        raise Fatal(f"KV {settings.kv_prefix}workers holds {raw!r}, not a whole number of workers")
+    return int(raw)
 
 
 def instances_over_dns(settings: Settings) -> tuple:
@@ -146,6 +162,12 @@ def collect_report(settings: Settings) -> dict:
     healthy = instances_over_http(settings, passing_only=True)
     registered = instances_over_http(settings, passing_only=False)
     dns_a, dns_srv = instances_over_dns(settings)
+    if healthy and not dns_a and not dns_srv:
+        # Consul's DNS answers from the same catalog: an empty answer means something else answered.
+        raise Fatal(f"DNS at {settings.dns_server}:{settings.dns_port} answered {settings.service_name}.service.consul "
+                    f"with no records while Consul's HTTP API lists {len(healthy)} healthy instance(s): "
+                    f"are CONSUL_DNS_SERVER and CONSUL_DNS_PORT Consul's DNS interface?")
+    kv = kv_config(settings)
     return {
         "service": settings.service_name,
         "consul": settings.consul,
@@ -154,15 +176,17 @@ def collect_report(settings: Settings) -> dict:
         "dns_a": dns_a,
         "dns_srv": dns_srv,
         "kv_prefix": settings.kv_prefix,
-        "kv": kv_config(settings),
+        "kv": kv,
+        "expected": expected_workers(settings, kv),
     }
 
 
 def human_report(report: dict) -> str:
     name, healthy, registered = report["service"], report["http"], report["registered"]
+    expected = "" if report["expected"] is None else f", {report['expected']} expected"
     lines = [f"Service {name!r} in Consul at {report['consul']}"]
     if healthy:
-        lines.append(f"HTTP API: {len(healthy)} healthy instance(s) of {registered} registered:")
+        lines.append(f"HTTP API: {len(healthy)} healthy instance(s) of {registered} registered{expected}:")
         lines += [f"  {i['id']} on node {i['node']} at {i['address']}:{i['port']}" for i in healthy]
     elif registered:
         lines.append(f"HTTP API: {registered} instance(s) registered, none passing its health check.")

@@ -196,6 +196,8 @@ class Cluster(HarnessStack):
                 "appBaseImage": BASE_IMAGE,
                 # pip in those builds must trust this machine's TLS-re-signing proxy.
                 "buildCaCertificates": extra_ca_certificates(),
+                # Destroy leaves nothing behind on the hosts.
+                "retainData": False,
             },
             stack_outputs={SANDBOX_REFERENCE: sandbox.outputs},
         )
@@ -214,20 +216,32 @@ class Cluster(HarnessStack):
 
     # ------------------------------------------------------------------ Consul probes
 
+    @property
+    def management(self) -> dict[str, str]:
+        """The header that lets a probe past ACLs, where they are on."""
+        token = self.outputs.get("consulManagementToken")
+        return {"X-Consul-Token": token} if token else {}
+
     def consul(self, host: str, path: str, **params: Any) -> Any:
-        response = requests.get(f"http://{self.sandbox.address(host)}:{CONSUL_HTTP_PORT}{path}", params=params, timeout=10)
+        response = requests.get(
+            f"http://{self.sandbox.address(host)}:{CONSUL_HTTP_PORT}{path}", params=params, headers=self.management, timeout=10
+        )
         response.raise_for_status()
         return response.json() if response.text else None
 
     def kv_put(self, host: str, key: str, value: str) -> None:
-        response = requests.put(f"http://{self.sandbox.address(host)}:{CONSUL_HTTP_PORT}/v1/kv/{key}", data=value, timeout=10)
+        response = requests.put(
+            f"http://{self.sandbox.address(host)}:{CONSUL_HTTP_PORT}/v1/kv/{key}", data=value, headers=self.management, timeout=10
+        )
         response.raise_for_status()
         assert response.json() is True, response.text
 
     def kv_get(self, host: str, key: str, stale: bool = False) -> str | None:
         """A key's value from `host`'s server; `stale` answers from that server's own copy of the data."""
         params = {"raw": "true", **({"stale": "true"} if stale else {})}
-        response = requests.get(f"http://{self.sandbox.address(host)}:{CONSUL_HTTP_PORT}/v1/kv/{key}", params=params, timeout=10)
+        response = requests.get(
+            f"http://{self.sandbox.address(host)}:{CONSUL_HTTP_PORT}/v1/kv/{key}", params=params, headers=self.management, timeout=10
+        )
         if response.status_code == 404:
             return None
         response.raise_for_status()

@@ -2,7 +2,7 @@
 
 No registry serves the CLI or the plugins, so CI has neither and these tests skip there, with the
 reason; on a machine where `pulumi` is on PATH and `pulumi plugin ls` lists the docker, command
-and consul plugins at the versions the Python SDKs ask for, they run the lifecycle Pulumi's own
+consul and random plugins at the versions the Python SDKs ask for, they run the lifecycle Pulumi's own
 ProgramTester runs: preview, up, a preview that must propose nothing, an edit, destroy.
 
 The project is copied to a temporary folder whose `Pulumi.yaml` keeps state there too, so neither
@@ -30,7 +30,7 @@ from tests.support.program import PROJECT_DIR
 
 from .support import PHASES, build_stand_in_images
 
-PLUGINS = {"docker": "pulumi_docker", "command": "pulumi_command", "consul": "pulumi_consul"}
+PLUGINS = {"docker": "pulumi_docker", "command": "pulumi_command", "consul": "pulumi_consul", "random": "pulumi_random"}
 COMMAND_TIMEOUT_SECONDS = 900
 
 
@@ -167,6 +167,8 @@ def deployed(engine, stack: str = "dev", **overrides: Any) -> Iterator[RealProje
             "heyworldImage": BASE_IMAGE,
             "appBaseImage": BASE_IMAGE,
             "buildCaCertificates": extra_ca_certificates(),
+            # Destroy leaves nothing behind.
+            "retainData": False,
             **overrides,
         }
     )

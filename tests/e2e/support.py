@@ -8,6 +8,7 @@ end. Phase durations are collected in PHASES and printed by the e2e conftest.
 from __future__ import annotations
 
 import contextlib
+import json
 import tempfile
 import time
 from pathlib import Path
@@ -83,6 +84,8 @@ class DevStack:
             "appBaseImage": BASE_IMAGE,
             # pip in our builds must trust this machine's TLS-re-signing proxy.
             "buildCaCertificates": extra_ca_certificates(),
+            # Destroy leaves nothing behind, unless a test is about the data that outlives it.
+            "retainData": False,
             **(overrides or {}),
         }
         STATE_DIR.mkdir(parents=True, exist_ok=True)
@@ -129,8 +132,14 @@ class DevStack:
     def consul_text(self, path: str, **params: Any) -> str:
         return self._consul_get(path, params).text
 
+    @property
+    def management(self) -> dict[str, str]:
+        """The header that lets a probe past ACLs, where they are on."""
+        token = self.outputs.get("consulManagementToken")
+        return {"X-Consul-Token": token} if token else {}
+
     def _consul_get(self, path: str, params: dict[str, Any]) -> requests.Response:
-        response = requests.get(self.consul_http + path, params=params, timeout=10)
+        response = requests.get(self.consul_http + path, params=params, headers=self.management, timeout=10)
         response.raise_for_status()
         return response
 
@@ -152,3 +161,11 @@ class DevStack:
     def running_tasks(self, service: str) -> int:
         tasks = self.engine.api.tasks(filters={"service": service, "desired-state": "running"})
         return sum(task["Status"]["State"] == "running" for task in tasks)
+
+
+def client_report(engine: docker.DockerClient, container: str) -> dict[str, Any]:
+    """The client's one-shot JSON report, run inside its container (the human report goes to stderr)."""
+    result = engine.containers.get(container).exec_run(["python", "app.py", "--json"], environment={"INTERVAL": "0"}, demux=True)
+    stdout, stderr = (part.decode() if part else "" for part in result.output)
+    assert result.exit_code == 0, stderr
+    return json.loads(stdout.strip().splitlines()[-1])

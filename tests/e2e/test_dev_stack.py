@@ -17,7 +17,7 @@ import pytest
 from stacks.workloads import APPS
 from tests.harness.engine import objects_named_with
 
-from .support import DevStack, build_stand_in_images, wait_for
+from .support import DevStack, build_stand_in_images, client_report, wait_for
 
 pytestmark = pytest.mark.docker
 
@@ -91,11 +91,7 @@ def test_both_workers_are_registered_passing_and_in_dns(dev: DevStack) -> None:
 
 def test_client_reports_the_workers_over_http_and_dns(dev: DevStack, engine) -> None:
     client = engine.containers.get(dev.outputs["clientContainer"])
-    # One-shot JSON mode: the JSON line on stdout, the human report on stderr.
-    result = client.exec_run(["python", "app.py", "--json"], environment={"INTERVAL": "0"}, demux=True)
-    stdout, stderr = (part.decode() if part else "" for part in result.output)
-    assert result.exit_code == 0, stderr
-    report = json.loads(stdout.strip().splitlines()[-1])
+    report = client_report(engine, dev.outputs["clientContainer"])
     worker_ips = sorted(dev.container_ip(f"dev-server{n}") for n in (1, 2))
     assert sorted(entry["id"] for entry in report["http"]) == ["server1", "server2"]
     assert sorted(report["dns_a"]) == worker_ips

@@ -1,21 +1,36 @@
-"""The dev stack with `consulServers: 3` and `redisThroughConsul`: three Consul servers elect one
-leader and all answer in DNS, and the web app finds Redis as `redis.service.consul`."""
+"""The dev stack with `consulServers: 3`, `redisThroughConsul` and `consulAcl`: three Consul servers
+elect one leader and all answer in DNS, the web app finds Redis as `redis.service.consul`, gossip is
+encrypted, and with ACLs denying by default each workload does its job with its own token while a
+request without one can look names up but not write."""
 from __future__ import annotations
 
+import base64
+import contextlib
+import io
+import json
 import re
 import urllib.request
 
+import docker.errors
 import pytest
+import requests
 
-from .support import DevStack, build_stand_in_images
+from components.consul_server import SECRET_CONFIG_FILE
+from tests.harness.local_images import CONSUL_IMAGE, REDIS_IMAGE
+
+from .support import DevStack, build_stand_in_images, client_report
 
 pytestmark = pytest.mark.docker
+
+ROLLED_CONSUL = "orchestration-e2e/consul:rolled"
+ROLLED_REDIS = "orchestration-e2e/redis:rolled"
+RETAINED = ("dev-consul-1-data", "dev-consul-2-data", "dev-consul-3-data", "dev-redis-data")
 
 
 @pytest.fixture(scope="module")
 def dev3(engine) -> DevStack:
     build_stand_in_images(engine)
-    stack = DevStack(engine, {"consulServers": 3, "redisThroughConsul": True})
+    stack = DevStack(engine, {"consulServers": 3, "redisThroughConsul": True, "consulAcl": True, "retainData": True})
     try:
         stack.apply("first apply (dev stack, consulServers=3)")
         yield stack
@@ -24,6 +39,9 @@ def dev3(engine) -> DevStack:
             stack.destroy()
         finally:
             stack.close()
+            for volume in RETAINED:
+                with contextlib.suppress(docker.errors.NotFound):
+                    engine.volumes.get(volume).remove(force=True)
 
 
 def test_three_servers_are_alive_with_one_leader(dev3: DevStack) -> None:
@@ -35,6 +53,24 @@ def test_three_servers_are_alive_with_one_leader(dev3: DevStack) -> None:
     assert alive == nodes
     assert len(dev3.consul("/v1/status/peers")) == 3
     assert leader.split(":")[0] in {dev3.container_ip(f"dev-{node}") for node in nodes}
+
+
+def test_gossip_is_encrypted_with_a_key_nothing_shows_in_plain_text(dev3: DevStack, engine) -> None:
+    nodes = ["consul-1", "consul-2", "consul-3"]
+    keys = set()
+    for node in nodes:
+        server = engine.containers.get(f"dev-{node}")
+        info = server.exec_run(["consul", "info"]).output.decode()
+        assert re.search(r"serf_lan:(?:\n\t.*)*\n\tencrypted = true", info), info
+        keys.add(json.loads(server.exec_run(["cat", SECRET_CONFIG_FILE]).output)["encrypt"])
+    [key] = keys
+    assert len(base64.b64decode(key)) == 32
+    # Not in any container's command line, environment or labels (what `docker inspect` shows), nor in a log.
+    for container in engine.containers.list(filters={"name": "dev-"}):
+        assert key not in json.dumps(container.attrs), container.name
+        assert key not in container.logs().decode(errors="replace"), container.name
+    assert key not in json.dumps(dev3.outputs)
+    assert dev3.harness.plaintext_exposures([key]) == []
 
 
 def test_every_server_resolves_through_consul_dns(dev3: DevStack) -> None:
@@ -49,6 +85,37 @@ def test_workers_register_with_the_cluster(dev3: DevStack) -> None:
         return sorted(e["Service"]["ID"] for e in dev3.consul("/v1/health/service/distributed_app", passing="true"))
 
     assert passing() == ["server1", "server2"]
+
+
+def test_the_client_reads_with_its_own_token(dev3: DevStack, engine) -> None:
+    report = client_report(engine, dev3.outputs["clientContainer"])
+    assert sorted(entry["id"] for entry in report["http"]) == ["server1", "server2"]
+    assert report["kv"] == {"greeting": "Hello from Consul KV", "workers": "2"}
+
+
+def test_without_a_token_names_resolve_but_nothing_is_written_or_read(dev3: DevStack) -> None:
+    refused = requests.put(f"{dev3.consul_http}/v1/kv/e2e/anonymous", data="x", timeout=10)
+    assert refused.status_code == 403, refused.text
+    assert requests.get(f"{dev3.consul_http}/v1/kv/distributed_app/dev/greeting", timeout=10).status_code == 403
+    register = {"Node": "intruder", "Address": "10.9.9.9", "Service": {"Service": "fake"}}
+    assert requests.put(f"{dev3.consul_http}/v1/catalog/register", json=register, timeout=10).status_code == 403
+    assert sorted(r.address for r in dev3.resolve("distributed_app.service.consul")) == sorted(
+        dev3.container_ip(f"dev-server{n}") for n in (1, 2)
+    )
+    # The management token, which the stack keeps as a secret output, may.
+    allowed = requests.put(f"{dev3.consul_http}/v1/kv/e2e/managed", data="x", headers=dev3.management, timeout=10)
+    assert allowed.status_code == 200
+
+
+def test_no_token_reaches_the_state_or_a_container_log_in_plain_text(dev3: DevStack, engine) -> None:
+    tokens = [dev3.outputs["consulManagementToken"]]
+    for name in ("dev-server1", "dev-client"):
+        env = dict(item.split("=", 1) for item in engine.api.inspect_container(name)["Config"]["Env"])
+        tokens.append(env["CONSUL_HTTP_TOKEN"])
+    assert len(set(tokens)) == 3
+    assert dev3.harness.plaintext_exposures(tokens) == []
+    for container in engine.containers.list(filters={"name": "dev-"}):
+        assert not any(token in container.logs().decode(errors="replace") for token in tokens), container.name
 
 
 def test_web_counts_with_redis_found_through_consul(dev3: DevStack, engine) -> None:
@@ -66,3 +133,35 @@ def test_web_counts_with_redis_found_through_consul(dev3: DevStack, engine) -> N
 def test_second_apply_changes_nothing(dev3: DevStack) -> None:
     dev3.apply("second apply (consulServers=3, no change)")
     assert dev3.harness.last_run.changes() == []
+
+
+def test_data_outlives_new_images_and_a_destroy(dev3: DevStack, engine) -> None:
+    def kept() -> str:
+        return dev3.consul_text("/v1/kv/e2e/kept", raw="true")
+
+    def seen() -> int:
+        body = urllib.request.urlopen(dev3.outputs["webUrl"] + "/", timeout=5).read().decode()
+        return int(re.search(r"seen (\d+) times", body).group(1))
+
+    written = requests.put(f"{dev3.consul_http}/v1/kv/e2e/kept", data="before", headers=dev3.management, timeout=10)
+    assert written.status_code == 200
+    count = seen()
+
+    # New images replace Consul's servers (one after the other) and Redis: their volumes stay.
+    for image, rolled in ((CONSUL_IMAGE, ROLLED_CONSUL), (REDIS_IMAGE, ROLLED_REDIS)):
+        engine.images.build(fileobj=io.BytesIO(f"FROM {image}\nLABEL rolled=yes\n".encode()), tag=rolled, rm=True)
+    dev3.overrides.update(consulImage=ROLLED_CONSUL, redisImage=ROLLED_REDIS)
+    dev3.apply("apply with new Consul and Redis images")
+    replaced = {name for op, _, name in dev3.harness.last_run.changes() if op == "replace"}
+    assert {"consul-consul-1-agent", "consul-consul-2-agent", "consul-consul-3-agent", "compose-redis"} <= replaced
+    assert kept() == "before"
+    assert seen() == count + 1
+
+    dev3.destroy()
+    assert {volume.name for volume in engine.volumes.list()} >= set(RETAINED)
+
+    # The same stack again, with a new management token: the data is there and ACLs still hold.
+    dev3.apply("apply again after destroy")
+    assert kept() == "before"
+    assert seen() == count + 2
+    assert requests.put(f"{dev3.consul_http}/v1/kv/e2e/anonymous", data="x", timeout=10).status_code == 403

@@ -1,13 +1,17 @@
-"""Three Consul servers through the real Pulumi CLI and providers (see real_pulumi.py): a new image
-replaces them one after the other, each once the one before it serves again, and a leader remains."""
+"""Three Consul servers with ACLs through the real Pulumi CLI and providers (see real_pulumi.py): the
+workloads work with their own tokens, a request without one cannot write, no secret is in the state
+in plain text; a new image replaces the servers one after the other, each once the one before it
+serves again, and a leader remains."""
 from __future__ import annotations
 
+import json
 import re
 import subprocess
 
 import pytest
 import requests
 
+from components.consul_server import SECRET_CONFIG_FILE
 from tests.harness.local_images import CONSUL_IMAGE
 
 from .real_pulumi import RealProject, deployed
@@ -20,7 +24,7 @@ AGENTS = ("consul-consul-1-agent", "consul-consul-2-agent", "consul-consul-3-age
 
 @pytest.fixture(scope="module")
 def real3(engine) -> RealProject:
-    with deployed(engine, consulServers=3) as project:
+    with deployed(engine, consulServers=3, consulAcl=True) as project:
         yield project
 
 
@@ -28,6 +32,27 @@ def test_three_servers_elect_a_leader_and_a_second_preview_proposes_nothing(real
     consul = f"http://{real3.outputs()['consulHttpAddress']}"
     assert len(requests.get(f"{consul}/v1/status/peers", timeout=5).json()) == 3
     assert real3.preview_changes("real: no-change preview") == []
+
+
+def test_workloads_use_their_tokens_and_anonymous_writes_are_refused(real3: RealProject) -> None:
+    outputs = real3.outputs()
+    consul = f"http://{outputs['consulHttpAddress']}"
+    assert outputs["consulManagementToken"] == "[secret]"
+    management = json.loads(real3.run("stack", "output", "--json", "--show-secrets").stdout)["consulManagementToken"]
+    headers = {"X-Consul-Token": management}
+    passing = requests.get(f"{consul}/v1/health/service/distributed_app", params={"passing": "true"}, headers=headers, timeout=5)
+    assert sorted(entry["Service"]["ID"] for entry in passing.json()) == ["server1", "server2"]
+    assert requests.put(f"{consul}/v1/kv/real/anonymous", data="x", timeout=5).status_code == 403
+    tokens = [management]
+    for name in ("dev-server1", "dev-client"):
+        inspected = json.loads(subprocess.run(["docker", "inspect", name], capture_output=True, text=True, check=True).stdout)[0]
+        tokens += [item.split("=", 1)[1] for item in inspected["Config"]["Env"] if item.startswith("CONSUL_HTTP_TOKEN=")]
+    gossip = subprocess.run(["docker", "exec", "dev-consul-1", "cat", SECRET_CONFIG_FILE], capture_output=True, text=True, check=True)
+    tokens.append(json.loads(gossip.stdout)["encrypt"])
+    assert len(set(tokens)) == 4
+    state = real3.exported_state()
+    assert [token for token in tokens if token in state] == []
+    assert [token for token in tokens if token in real3.up_output] == []
 
 
 def test_a_new_image_replaces_the_servers_one_after_the_other(real3: RealProject) -> None:

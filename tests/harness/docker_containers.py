@@ -39,9 +39,13 @@ class Container(ResourceHandler):
     )
 
     def changed(self, old: ResourceRecord, new_inputs: Mapping[str, Any]) -> set[str]:
-        """As the provider diffs: `ports` and `healthcheck` against what it read back from the engine."""
-        read_back = {"ports": None, "healthcheck": None}
+        """As the provider diffs: `ports`, `healthcheck` and `memorySwap` against what it read back from the engine."""
+        read_back = {"ports": None, "healthcheck": None, "memorySwap": None}
         changed = changed_keys({**old.inputs, **read_back}, {**new_inputs, **read_back})
+        # The engine gives a container with a memory limit and no swap limit twice the limit as swap;
+        # the provider reads that back, so leaving memorySwap unset proposes an update (seen with the real CLI).
+        if (new_inputs.get("memorySwap") or 0) != (old.outputs.get("memorySwap", old.inputs.get("memorySwap")) or 0):
+            changed.add("memorySwap")
         if not ports_diff_suppressed(old.outputs.get("ports") or [], with_port_defaults(new_inputs.get("ports") or [])):
             changed.add("ports")
         if with_healthcheck_defaults(new_inputs.get("healthcheck")) != old.outputs.get("healthcheck"):
@@ -84,6 +88,7 @@ class Container(ResourceHandler):
             "restart": found["HostConfig"]["RestartPolicy"]["Name"] or "no",
             "ports": published_ports(settings.get("Ports") or {}),
             "healthcheck": read_healthcheck(found["Config"].get("Healthcheck")),
+            "memorySwap": read_megabytes(found["HostConfig"].get("MemorySwap") or 0),
             "ipAddress": first.get("IPAddress"),
             "ipPrefixLength": first.get("IPPrefixLen"),
             "gateway": first.get("Gateway"),
@@ -244,6 +249,11 @@ def recent_logs(api, container_id: str, lines: int = 20) -> str:
         if logs or time.monotonic() > deadline:
             return logs
         time.sleep(0.2)
+
+
+def read_megabytes(value: int) -> int:
+    """A byte count the engine reports, in the provider's MB; 0 (unset) and -1 (unlimited) as they are."""
+    return value // (1024 * 1024) if value > 0 else value
 
 
 def mebibytes(value: int | None) -> int | None:

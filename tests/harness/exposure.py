@@ -21,6 +21,8 @@ def plaintext_exposures(records: Iterable[ResourceRecord], credentials: Iterable
     needles = [credential for credential in credentials if credential]
     found = []
     for record in records:
+        if _holds(record.id, needles):
+            found.append(f"{record.type} {record.name}: its id, which the state never encrypts")
         for kind, properties in (("input", record.inputs), ("output", record.outputs)):
             for key, value in properties.items():
                 if key not in record.secret_outputs and _holds(value, needles):

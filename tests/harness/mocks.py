@@ -29,7 +29,7 @@ import pulumi
 from pulumi.runtime import MockCallArgs, MockResourceArgs
 from pulumi.runtime.mocks import MockMonitor
 
-from . import command_resources, consul_resources, docker_resources
+from . import command_resources, consul_acl_resources, consul_resources, docker_resources, random_resources
 from .base import HarnessError, HarnessServices, ResourceContext, ResourceHandler
 from .engine import EnginePool, default_docker_host
 from .exposure import plaintext_exposures
@@ -39,7 +39,7 @@ from .values import contains_secret, plain, provider_inputs
 T = TypeVar("T")
 
 # Providers that need no configuration of their own to run (commands run locally or via docker exec).
-_NO_CONFIG_PROVIDERS = ("pulumi:providers:command",)
+_NO_CONFIG_PROVIDERS = ("pulumi:providers:command", "pulumi:providers:random")
 STACK_REFERENCE = "pulumi:pulumi:StackReference"
 # Packages whose providers are Terraform providers behind pulumi-terraform-bridge (pulumi-command is native).
 TERRAFORM_BRIDGED = frozenset({"docker", "consul"})
@@ -67,6 +67,8 @@ class RegistrationOptions(threading.local):
 
     urn: str = ""
     additional_secret_outputs: tuple[str, ...] = ()
+    retain_on_delete: bool = False
+    dependencies: tuple[str, ...] = ()
 
 
 class HarnessMonitor(MockMonitor):
@@ -80,6 +82,10 @@ class HarnessMonitor(MockMonitor):
         # new_resource runs on this thread, inside super().RegisterResource.
         self._options.urn = self.make_urn(request.parent, request.type, request.name)
         self._options.additional_secret_outputs = tuple(request.additionalSecretOutputs)
+        self._options.retain_on_delete = bool(request.retainOnDelete)
+        # What must outlive this resource on delete: what it depends on, and its provider.
+        provider = [request.provider.rsplit("::", 1)[0]] if request.provider else []
+        self._options.dependencies = tuple(request.dependencies) + tuple(provider)
         return super().RegisterResource(request)
 
 
@@ -111,7 +117,13 @@ class ApplyHarness(pulumi.runtime.Mocks, HarnessServices):
         self._consul_clients: dict[str, consul_resources.ConsulClient] = {}
         self._handlers: dict[str, ResourceHandler] = {
             handler.type_token: handler
-            for handler in (*docker_resources.HANDLERS, *command_resources.HANDLERS, *consul_resources.HANDLERS)
+            for handler in (
+                *docker_resources.HANDLERS,
+                *command_resources.HANDLERS,
+                *consul_resources.HANDLERS,
+                *consul_acl_resources.HANDLERS,
+                *random_resources.HANDLERS,
+            )
         }
         self._handlers.update({token: _NoopProvider(token) for token in _NO_CONFIG_PROVIDERS})
         self._lock = threading.Lock()
@@ -152,7 +164,7 @@ class ApplyHarness(pulumi.runtime.Mocks, HarnessServices):
         """Deletes resources in state that this run did not declare, newest first."""
         self.wait_idle()
         run = self._current_run()
-        for record in self.state.newest_first():
+        for record in self.state.deletion_order():
             if record.urn not in self._registered:
                 self._delete(record, run)
         self._run = None
@@ -163,7 +175,7 @@ class ApplyHarness(pulumi.runtime.Mocks, HarnessServices):
         self.wait_idle()
         run = self.begin_run("destroy")
         failures = []
-        for record in self.state.newest_first():
+        for record in self.state.deletion_order():
             try:
                 self._delete(record, run)
             except Exception as error:  # noqa: BLE001 - keep deleting the rest, report at the end
@@ -216,6 +228,9 @@ class ApplyHarness(pulumi.runtime.Mocks, HarnessServices):
         docker_invoke = docker_resources.INVOKES.get(args.token)
         if docker_invoke:
             return docker_invoke(self.docker_client(self._provider_config(args.token, args.provider)), arguments)
+        consul_invoke = consul_acl_resources.INVOKES.get(args.token)
+        if consul_invoke:
+            return consul_invoke(self.consul_client(self._provider_config(args.token, args.provider)), arguments)
         raise HarnessError(f"apply harness: invoke {args.token!r} is not implemented")
 
     # ------------------------------------------------------------------ HarnessServices
@@ -268,12 +283,14 @@ class ApplyHarness(pulumi.runtime.Mocks, HarnessServices):
                 raise
         else:
             if op == "replace":
-                handler.delete(self._context_for(old), old)
+                self._delete_remotely(old)
                 self.state.remove(ctx.urn)
             resource_id, outputs = handler.create(ctx)
         record = ResourceRecord(
             ctx.urn, ctx.type, ctx.name, resource_id, ctx.inputs, outputs, ctx.provider_config, fingerprint,
             order=old.order if op == "update" else 0, secret_outputs=secret_outputs,
+            retain_on_delete=self.registering.retain_on_delete,
+            dependencies=list(self.registering.dependencies),
         )
         self.state.put(record, new_order=op != "update")
         run.add(Operation(op, ctx.type, ctx.name, time.monotonic() - started))
@@ -281,9 +298,14 @@ class ApplyHarness(pulumi.runtime.Mocks, HarnessServices):
 
     def _delete(self, record: ResourceRecord, run: RunRecord) -> None:
         started = time.monotonic()
-        self._handlers[record.type].delete(self._context_for(record), record)
+        self._delete_remotely(record)
         self.state.remove(record.urn)
         run.add(Operation("delete", record.type, record.name, time.monotonic() - started))
+
+    def _delete_remotely(self, record: ResourceRecord) -> None:
+        """The provider's delete, unless the resource is retained: then it only leaves the state, as it does in Pulumi."""
+        if not record.retain_on_delete:
+            self._handlers[record.type].delete(self._context_for(record), record)
 
     def _context_for(self, record: ResourceRecord) -> ResourceContext:
         return ResourceContext(record.type, record.name, record.urn, record.inputs, record.provider_config, self.project_dir, self)

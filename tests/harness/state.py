@@ -30,6 +30,10 @@ class ResourceRecord:
     order: int = 0
     # Top-level properties the engine stores encrypted (additionalSecretOutputs, or a secret input).
     secret_outputs: list[str] = dataclasses.field(default_factory=list)
+    # The retainOnDelete option: replace and destroy drop it from the state without deleting it.
+    retain_on_delete: bool = False
+    # URNs of the resources (and provider) it depends on: deleted only after it.
+    dependencies: list[str] = dataclasses.field(default_factory=list)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -101,6 +105,20 @@ class StateStore:
     def newest_first(self) -> list[ResourceRecord]:
         with self._lock:
             return sorted(self._records.values(), key=lambda record: record.order, reverse=True)
+
+    def deletion_order(self) -> list[ResourceRecord]:
+        """Newest first, but each only after everything that depends on it, as the engine deletes.
+
+        Creation order alone is not enough: a replaced resource is newer than what depends on it.
+        """
+        remaining = self.newest_first()
+        ordered: list[ResourceRecord] = []
+        while remaining:
+            needed = {urn for record in remaining for urn in record.dependencies}
+            ready = next((record for record in remaining if record.urn not in needed), remaining[0])
+            ordered.append(ready)
+            remaining.remove(ready)
+        return ordered
 
     def find_provider(self, provider_id: str) -> ResourceRecord | None:
         with self._lock:

@@ -803,6 +803,17 @@ def test_ports_are_diffed_as_the_provider_reads_them_back(harness, prefix) -> No
     assert harness.last_run.changes() == [("replace", "docker:index/container:Container", "published")]
 
 
+def test_a_memory_limit_without_a_swap_limit_is_diffed_against_the_swap_the_engine_gave(harness, prefix) -> None:
+    """The engine gives twice the memory limit as swap when none is set, and the provider reads it back:
+    without `memory_swap` every `pulumi up` proposes an in-place update (as the real CLI does); with
+    the engine's own value, nothing."""
+    for memory_swap, second_run in ((None, [("update", "docker:index/container:Container", "limited")]), (128, [])):
+        program = sleeping_container(prefix, "limited", memory=64, **({"memory_swap": memory_swap} if memory_swap else {}))
+        harness.apply(lambda: run_inline(harness, program))
+        harness.apply(lambda: run_inline(harness, program))
+        assert harness.last_run.changes() == second_run, memory_swap
+
+
 def test_healthcheck_durations_are_diffed_as_go_prints_them(harness, prefix) -> None:
     """The provider stores each healthcheck duration as Go prints it: "60s" is read back as "1m0s"."""
 

@@ -40,28 +40,31 @@ def run_program(
     monitor: MockMonitor | None = None,
     project_defaults: bool = True,
     project_dir: Path = PROJECT_DIR,
+    preview: bool = False,
 ) -> dict[str, Any]:
     """Runs `project_dir`'s __main__.py (this project's by default) for `stack`; returns its resolved stack outputs.
 
-    `overrides` are merged over the stack file; keys without a namespace belong to
-    the project. As the CLI does, the config is then checked against Pulumi.yaml's
+    `overrides` are merged over the stack file (None unsets a key); keys without a
+    namespace belong to the project. As the CLI does, the config is then checked against Pulumi.yaml's
     schema (ProjectConfigError where `pulumi preview` would stop) and completed with
     its defaults, unless `project_defaults` is false (to see the program's own).
     Values that are not strings are passed as JSON, as the CLI does for structured
     config. Keys in `secret_keys` are marked secret. A custom `monitor` (built on
-    `mocks`) can observe what the mocks alone do not.
+    `mocks`) can observe what the mocks alone do not. `preview` runs it as `pulumi preview` does.
     """
     project_file = yaml.safe_load((project_dir / "Pulumi.yaml").read_text())
     project = project_file["name"]
     config = stack_config(stack, project_dir)
     config.update({_qualified(key, project): value for key, value in (overrides or {}).items()})
+    # An override of None unsets what the stack file sets.
+    config = {key: value for key, value in config.items() if value is not None}
     secret = [_qualified(key, project) for key in secret_keys]
     if project_defaults:
         config = apply_project_config(project_file, stack, config, frozenset(secret))
     settings.set_root_resource(None)  # type: ignore[arg-type]
     # Mocks with a monitor of their own (the apply harness) see registrations through it.
     monitor = monitor or getattr(mocks, "monitor", None)
-    pulumi.runtime.set_mocks(mocks, project=project, stack=stack, preview=False, monitor=monitor)
+    pulumi.runtime.set_mocks(mocks, project=project, stack=stack, preview=preview, monitor=monitor)
     pulumi.runtime.set_all_config(
         {key: value if isinstance(value, str) else json.dumps(value) for key, value in config.items()}, secret_keys=secret
     )

@@ -30,6 +30,7 @@ class Registration:
     dependencies: frozenset[str]
     additional_secret_outputs: tuple[str, ...]
     delete_before_replace: bool
+    retain_on_delete: bool = False
 
     @property
     def provider_urn(self) -> str:
@@ -79,6 +80,7 @@ class RecordingMonitor(MockMonitor):
             dependencies=frozenset(request.dependencies),
             additional_secret_outputs=tuple(request.additionalSecretOutputs),
             delete_before_replace=request.deleteBeforeReplace,
+            retain_on_delete=request.retainOnDelete,
         )
         with self._lock:
             self.registrations.append(registration)
@@ -111,6 +113,15 @@ class ComputedOutputs(pulumi.runtime.Mocks):
         elif typ.startswith("command:"):
             outputs["stdout"] = f"stdout-of-{args.name}"
             outputs["stderr"] = ""
+        elif typ == "random:index/randomPassword:RandomPassword":
+            # The character set a test can see it asked for, one deterministic draw from it.
+            alphabet = outputs.get("overrideSpecial") or "abcdefghijklmnopqrstuvwxyz"
+            length = int(outputs.get("length", 16))
+            outputs["result"] = (alphabet * length)[:length]
+            outputs["bcryptHash"] = f"bcrypt-of-{args.name}"
+            return "none", outputs
+        elif typ == "consul:index/aclToken:AclToken":
+            outputs["accessorId"] = f"accessor-of-{args.name}"
         elif typ == "pulumi:pulumi:StackReference":
             if outputs["name"] not in self._stack_outputs:
                 raise LookupError(f"no stack named {outputs['name']!r}; the test gives {sorted(self._stack_outputs)}")
@@ -118,6 +129,9 @@ class ComputedOutputs(pulumi.runtime.Mocks):
         return f"{args.name}-id", outputs
 
     def call(self, args: pulumi.runtime.MockCallArgs) -> tuple[dict, Optional[list]]:
+        if args.token == "consul:index/getAclTokenSecretId:getAclTokenSecretId":
+            accessor = args.args["accessorId"]
+            return {"accessorId": accessor, "secretId": f"secret-of-{accessor}", "id": accessor}, []
         raise NotImplementedError(f"the program should not invoke {args.token}")
 
 

@@ -41,20 +41,26 @@ class Deployment:
 
 
 def deploy(
-    stack: str, overrides: dict[str, Any] | None = None, secret_keys: tuple[str, ...] = (), project_defaults: bool = True
+    stack: str,
+    overrides: dict[str, Any] | None = None,
+    secret_keys: tuple[str, ...] = (),
+    project_defaults: bool = True,
+    preview: bool = False,
 ) -> Deployment:
     mocks = ComputedOutputs()
     monitor = RecordingMonitor(mocks)
-    outputs = run_program(mocks, stack, overrides, secret_keys, monitor=monitor, project_defaults=project_defaults)
+    outputs = run_program(
+        mocks, stack, overrides, secret_keys, monitor=monitor, project_defaults=project_defaults, preview=preview
+    )
     return Deployment(outputs, list(monitor.registrations))
 
 
 def deploy_rejected(
-    stack: str, overrides: dict[str, Any], secret_keys: tuple[str, ...] = ()
+    stack: str, overrides: dict[str, Any], secret_keys: tuple[str, ...] = (), preview: bool = False
 ) -> tuple[str, list[Registration]]:
     """Runs a config the CLI or the program must refuse: the error's message, and what was registered anyway."""
     mocks = ComputedOutputs()
     monitor = RecordingMonitor(mocks)
     with pytest.raises((ProjectConfigError, ConfigError)) as refused:
-        run_program(mocks, stack, overrides, secret_keys, monitor=monitor)
+        run_program(mocks, stack, overrides, secret_keys, monitor=monitor, preview=preview)
     return str(refused.value), list(monitor.registrations)

@@ -1,7 +1,6 @@
 """`make up` on a machine with Docker, Python and make only: the CLI it needs, or one clear line."""
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 from pathlib import Path

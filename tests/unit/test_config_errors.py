@@ -88,7 +88,7 @@ BAD_CONFIGS = {
     ),
     "host without docker URL": (
         cluster(hosts=[LARRY, CURLY, {k: v for k, v in MOE.items() if k != "docker"}]),
-        "config `orchestration:hosts[2].docker`: None is not a Docker host URL",
+        "config `orchestration:hosts[2]`: missing fields ['docker']; expected name, docker, address and optionally roles",
     ),
     "host with unknown field": (
         cluster(hosts=[LARRY, CURLY, host(MOE, ip="10.0.0.13")]),

@@ -82,7 +82,8 @@ def test_a_configured_service_is_placed_sized_health_checked_and_published_on_th
     assert inputs["updateConfig"] == {"parallelism": 1, "delay": "2s", "failureAction": "rollback", "monitor": "5s", "order": "start-first"}
     assert inputs["rollbackConfig"] == {"parallelism": 1, "delay": "2s", "monitor": "5s", "order": "start-first"}
     assert inputs["convergeConfig"] == {"delay": "1s", "timeout": "1m30s"}
-    assert inputs["endpointSpec"] == {"ports": [{"targetPort": 8000, "publishedPort": 8090, "publishMode": "ingress"}]}
+    # Ingress, the provider's default, goes unsaid.
+    assert inputs["endpointSpec"] == {"ports": [{"targetPort": 8000, "publishedPort": 8090, "protocol": "tcp"}]}
     # On the manager's engine, after the swarm and the node labels it may be constrained by.
     assert web.provider_urn == configured.one("pulumi:providers:docker", "larry-engine").urn
     assert {configured.one(COMMAND, f"swarm-node-{host}").urn for host in ("larry", "curly", "moe")} <= set(web.dependencies)

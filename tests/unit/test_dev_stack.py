@@ -42,6 +42,7 @@ def test_resource_types_and_counts(dev: Deployment) -> None:
         "consul:index/node:Node": 1,
         "consul:index/service:Service": 2,
         "consul:index/keys:Keys": 1,
+        "random:index/randomPassword:RandomPassword": 1,
     }
 
 

@@ -63,7 +63,7 @@ def test_each_host_runs_its_own_engine_trusting_the_registry(sandbox: Deployment
         assert container["healthcheck"]["tests"] == ["CMD", "docker", "info"]
         assert container["wait"] is True
         image = sandbox.one("docker:index/remoteImage:RemoteImage", f"{host}-image")
-        assert image.inputs["name"] == "orchestration/dind-host"
+        assert image.inputs["name"] == "orchestration/dind-host:bookworm"
         assert image.urn in sandbox.one(CONTAINER, f"{host}-container").dependencies
 
 

@@ -34,3 +34,15 @@ def test_previews_post_one_comment_per_stack_and_edit_it() -> None:
     assert pulumi["with"]["diff"] is True and pulumi["with"]["comment-on-pr"] is True and pulumi["with"]["edit-pr-comment"] is True
     # The backend comes from the repository's settings, through the variable that wins over Pulumi.yaml's.
     assert preview["jobs"]["preview"]["env"]["PULUMI_BACKEND_URL"] == "${{ vars.PULUMI_BACKEND_URL }}"
+
+
+def test_the_policy_pack_runs_under_mocks_and_on_every_preview_with_its_stacks_config() -> None:
+    preview = yaml.safe_load((PROJECT_DIR / ".github" / "workflows" / "preview.yml").read_text())
+    assert {"name": "Policy pack over every stack's graph under mocks", "run": "make policy"} in preview["jobs"]["unit"]["steps"]
+    pulumi = next(step for step in preview["jobs"]["preview"]["steps"] if step.get("uses", "").startswith("pulumi/actions@"))
+    assert pulumi["with"]["policyPacks"] == "policy"
+    assert pulumi["with"]["policyPackConfigs"] == "policy/config/${{ matrix.stack }}.json"
+    for stack in preview["jobs"]["preview"]["strategy"]["matrix"]["stack"]:
+        assert (PROJECT_DIR / "policy" / "config" / f"{stack}.json").is_file(), stack
+    installs = [step["run"] for step in preview["jobs"]["preview"]["steps"] if "pip install" in step.get("run", "")]
+    assert installs and all("-r policy/requirements.txt" in run for run in installs)

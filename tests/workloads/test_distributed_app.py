@@ -103,3 +103,18 @@ def test_worker_registered_on_one_server_is_seen_across_the_cluster(consul_clust
     # A follower answers DNS from its own replica of the catalog (stale reads), a moment behind the leader.
     wait_until(lambda: [record.address for record in third.dns(DNS_NAME, "A")] == ["127.0.0.2"], 5,
                "server1 in consul3's DNS")
+
+
+def test_worker_with_a_greeting_that_is_not_text_fails_clearly(consul, start_worker):
+    consul.put("/v1/kv/distributed_app/dev/greeting", data=b"\xff\xfe\x00binary")
+    consul.put("/v1/kv/distributed_app/dev/blob", data=b"\xff")  # not read as text: no reason to refuse it
+    worker = start_worker(consul, "server1", "127.0.0.2", CONSUL_KV_PREFIX="distributed_app/dev/")
+    assert_one_line_failure(worker, "KV distributed_app/dev/greeting holds 9 bytes that are not UTF-8 text", 15)
+    assert consul.catalog_ids(SERVICE) == []
+
+
+def test_worker_serves_kv_values_that_are_not_text_as_best_it_can(consul, start_worker):
+    consul.put("/v1/kv/distributed_app/dev/blob", data=b"ok\xff")
+    worker = start_worker(consul, "server1", "127.0.0.2", CONSUL_KV_PREFIX="distributed_app/dev/")
+    page = wait_until(lambda: requests.get(f"http://127.0.0.2:{worker.port}/", timeout=2).json(), 15, "the worker's page")
+    assert (page["greeting"], page["config"]) == ("Hello", {"blob": "ok\ufffd"})

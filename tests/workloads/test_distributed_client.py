@@ -1,7 +1,12 @@
 """distributed_client's report against a real Consul agent with real workers."""
 import json
+import socket
 import subprocess
 import sys
+import threading
+
+import dns.message
+import pytest
 
 from .support import APPS, app_env, free_port, wait_until
 
@@ -85,3 +90,52 @@ def test_client_without_consul_address_fails_clearly():
 def test_client_with_unreachable_consul_fails_clearly():
     result = run_client(None, CONSUL_HTTP_ADDR=f"127.0.0.1:{free_port()}")
     assert_one_line_failure(result, "is unreachable: Connection refused")
+
+
+def test_report_counts_the_workers_the_stack_expects(consul):
+    consul.put("/v1/kv/distributed_app/dev/workers", data="2")
+    report = json_report(consul, CONSUL_KV_PREFIX="distributed_app/dev/")
+    assert (report["expected"], report["kv"]) == (2, {"workers": "2"})
+    assert json_report(consul)["expected"] is None
+
+
+@pytest.mark.parametrize("workers", ["two", "-1", "1.5"])
+def test_a_worker_count_that_is_not_a_whole_number_fails_clearly(consul, workers):
+    consul.put("/v1/kv/distributed_app/dev/workers", data=workers)
+    result = run_client(consul, CONSUL_KV_PREFIX="distributed_app/dev/")
+    assert_one_line_failure(result, f"KV distributed_app/dev/workers holds {workers!r}, not a whole number of workers")
+
+
+@pytest.fixture
+def empty_dns():
+    """A DNS server on a free port that answers every question with no records (NOERROR, empty)."""
+    server = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    server.bind(("127.0.0.1", 0))
+    server.settimeout(0.2)
+    stop = threading.Event()
+
+    def answer():
+        while not stop.is_set():
+            try:
+                wire, peer = server.recvfrom(4096)
+            except socket.timeout:
+                continue
+            server.sendto(dns.message.make_response(dns.message.from_wire(wire)).to_wire(), peer)
+
+    thread = threading.Thread(target=answer, daemon=True)
+    thread.start()
+    yield server.getsockname()[1]
+    stop.set()
+    thread.join()
+    server.close()
+
+
+def test_a_dns_answer_with_no_records_for_healthy_workers_fails_clearly(consul, start_worker, empty_dns):
+    start_worker(consul, "server1", "127.0.0.2")
+    wait_until(lambda: consul.passing_ids("distributed_app") == ["server1"], 15, "server1 passing")
+    result = run_client(None, CONSUL_HTTP_ADDR=consul.url, CONSUL_DNS_SERVER="127.0.0.1", CONSUL_DNS_PORT=empty_dns)
+    assert_one_line_failure(
+        result,
+        f"DNS at 127.0.0.1:{empty_dns} answered distributed_app.service.consul with no records while Consul's HTTP API "
+        "lists 1 healthy instance(s): are CONSUL_DNS_SERVER and CONSUL_DNS_PORT Consul's DNS interface?",
+    )

@@ -1,0 +1,515 @@
+"""A checked compose file as typed values, named the way Compose names what it creates."""
+from __future__ import annotations
+
+import re
+import shlex
+from dataclasses import dataclass, field
+from pathlib import Path as FilePath
+from typing import Any, Mapping, Optional
+
+from components.compose_project import dotenv
+from components.compose_project.interpolation import interpolate, substitute
+from components.compose_project.source import ComposeFileError, Path, Source, dotted, parse
+from components.compose_project.support import unsupported_keys
+from components.compose_project.validation import validate
+
+DEFAULT_NETWORK = "default"
+CONDITIONS = ("service_started", "service_healthy", "service_completed_successfully")
+_MEMORY = re.compile(r"^(\d+(?:\.\d+)?)\s*([bkmg]?)b?$", re.IGNORECASE)
+_MEMORY_UNITS = {"": 1, "b": 1, "k": 1024, "m": 1024**2, "g": 1024**3}
+# Go's time.ParseDuration, which Compose reads durations with.
+_DURATION = re.compile(r"^(0|((\d+(\.\d*)?|\.\d+)(ns|us|µs|ms|s|m|h))+)$")
+_DURATION_PART = re.compile(r"(\d+(?:\.\d*)?|\.\d+)(ns|us|µs|ms|s|m|h)")
+_DURATION_SECONDS = {"ns": 1e-9, "us": 1e-6, "µs": 1e-6, "ms": 1e-3, "s": 1, "m": 60, "h": 3600}
+_PORT = re.compile(r"^(?:(?P<ip>\d{1,3}(?:\.\d{1,3}){3}):)?(?:(?P<published>\d+(?:-\d+)?)?:)?(?P<target>\d+(?:-\d+)?)(?:/(?P<protocol>tcp|udp|sctp))?$")
+
+
+@dataclass(frozen=True)
+class Port:
+    target: int
+    published: Optional[int] = None
+    """None: a random host port, as Compose publishes it."""
+    host_ip: Optional[str] = None
+    protocol: str = "tcp"
+
+
+@dataclass(frozen=True)
+class Mount:
+    target: str
+    source: Optional[str] = None
+    """A project volume's key, an absolute host path (bind), or None for an anonymous volume."""
+    bind: bool = False
+    read_only: bool = False
+
+
+@dataclass(frozen=True)
+class Healthcheck:
+    test: tuple[str, ...]
+    interval: Optional[str] = None
+    timeout: Optional[str] = None
+    start_period: Optional[str] = None
+    start_interval: Optional[str] = None
+    retries: Optional[int] = None
+
+
+@dataclass(frozen=True)
+class Build:
+    context: str
+    """Absolute path of the build context."""
+    dockerfile: Optional[str] = None
+    args: Mapping[str, str] = field(default_factory=dict)
+    target: Optional[str] = None
+
+
+@dataclass(frozen=True)
+class Deploy:
+    mode: str = "replicated"
+    replicas: int = 1
+    update_config: Mapping[str, Any] = field(default_factory=dict)
+    rollback_config: Mapping[str, Any] = field(default_factory=dict)
+    limits: Mapping[str, Any] = field(default_factory=dict)
+    """`cpus` (a number) and `memory` (bytes)."""
+    reservations: Mapping[str, Any] = field(default_factory=dict)
+    constraints: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Service:
+    name: str
+    image: Optional[str]
+    build: Optional[Build] = None
+    command: Optional[tuple[str, ...]] = None
+    entrypoint: Optional[tuple[str, ...]] = None
+    environment: Mapping[str, str] = field(default_factory=dict)
+    ports: tuple[Port, ...] = ()
+    expose: tuple[str, ...] = ()
+    mounts: tuple[Mount, ...] = ()
+    networks: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    """Network key -> aliases declared for it."""
+    depends_on: Mapping[str, str] = field(default_factory=dict)
+    """Service -> condition."""
+    healthcheck: Optional[Healthcheck] = None
+    restart: Optional[str] = None
+    max_retry_count: Optional[int] = None
+    labels: Mapping[str, str] = field(default_factory=dict)
+    hostname: Optional[str] = None
+    dns: tuple[str, ...] = ()
+    user: Optional[str] = None
+    working_dir: Optional[str] = None
+    stop_grace_seconds: Optional[int] = None
+    memory_mb: Optional[int] = None
+    cpus: Optional[str] = None
+    deploy: Optional[Deploy] = None
+
+
+@dataclass(frozen=True)
+class Network:
+    key: str
+    name: str
+    """The Docker name: `<project>_<key>`, or the `name` the file gives."""
+    external: bool = False
+    driver: Optional[str] = None
+    internal: bool = False
+    attachable: bool = False
+    labels: Mapping[str, str] = field(default_factory=dict)
+    subnets: tuple[Mapping[str, str], ...] = ()
+    """`ipam.config`: each a `subnet` with optional `gateway` and `ip_range`."""
+
+
+@dataclass(frozen=True)
+class Volume:
+    key: str
+    name: str
+    external: bool = False
+    driver: Optional[str] = None
+    driver_opts: Mapping[str, str] = field(default_factory=dict)
+    labels: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Project:
+    name: str
+    file: str
+    """Absolute path of the compose file."""
+    services: tuple[Service, ...]
+    networks: Mapping[str, Network]
+    volumes: Mapping[str, Volume]
+    warnings: tuple[str, ...] = ()
+
+    def service(self, name: str) -> Service:
+        return next(service for service in self.services if service.name == name)
+
+    def start_order(self) -> tuple[Service, ...]:
+        """Services with each after those it depends on (the file's order otherwise)."""
+        ordered: list[Service] = []
+        def visit(service: Service) -> None:
+            if service not in ordered:
+                for dependency in service.depends_on:
+                    visit(self.service(dependency))
+                ordered.append(service)
+        for service in self.services:
+            visit(service)
+        return tuple(ordered)
+
+
+def normalize_project_name(name: str) -> str:
+    """Compose's rule: lowercase letters, digits, `-` and `_`, starting with a letter or digit."""
+    return re.sub(r"^[^a-z0-9]+", "", re.sub(r"[^a-z0-9_-]", "", name.lower()))
+
+
+def load_project(file: str, variables: Mapping[str, str], project_name: Optional[str] = None) -> Project:
+    """Reads, interpolates, schema-checks and types the compose file; every problem raises ComposeFileError.
+
+    As in Compose, a `.env` file beside it gives variables that `variables` (the shell's) override."""
+    path = FilePath(file).resolve()
+    try:
+        text = path.read_text()
+    except OSError as error:
+        raise ComposeFileError(f"{file}: cannot read the compose file: {error.strerror}") from None
+    variables = {**_dot_env(path.parent / ".env", variables), **variables}
+    raw, source = parse(text, file)
+    warnings: list[str] = []
+    data = interpolate(raw, variables, source, warnings.append)
+    validate(data, source)
+    unsupported = unsupported_keys(data, source)
+    if unsupported:
+        raise ComposeFileError(
+            "keys valid in Compose that this program does not declare (remove them or declare them another way):\n  "
+            + "\n  ".join(unsupported)
+        )
+    return _Reader(data, source, path, variables, warnings).project(project_name)
+
+
+def _dot_env(file: FilePath, variables: Mapping[str, str]) -> dict[str, str]:
+    if not file.is_file():
+        return {}
+    try:
+        values = dotenv.parse(file.read_text(), lambda text, earlier: substitute(text, {**earlier, **variables}, lambda _: None))
+    except ValueError as error:
+        raise ComposeFileError(f"{file}: {error}") from None
+    return {key: value if value is not None else variables.get(key, "") for key, value in values.items()}
+
+
+class _Reader:
+    def __init__(self, data: dict, source: Source, path: FilePath, variables: Mapping[str, str], warnings: list[str]) -> None:
+        self.data = data
+        self.source = source
+        self.directory = path.parent
+        self.path = path
+        self.variables = variables
+        self.warnings = warnings
+
+    def project(self, project_name: Optional[str]) -> Project:
+        if "version" in self.data:
+            self.warn(("version",), "the attribute `version` is obsolete, it will be ignored")
+        name = normalize_project_name(project_name or self.data.get("name") or self.directory.name)
+        if not name:
+            raise self.source.error(("name",), "no project name: give `name` letters or digits")
+        raw_services = self.data.get("services") or {}
+        if not raw_services:
+            raise self.source.error(("services",), "no services: a compose project needs at least one")
+        services = tuple(self.service(key, value or {}) for key, value in raw_services.items())
+        networks = {key: self.network(name, key, value or {}) for key, value in (self.data.get("networks") or {}).items()}
+        if any(DEFAULT_NETWORK in service.networks for service in services) and DEFAULT_NETWORK not in networks:
+            networks[DEFAULT_NETWORK] = Network(DEFAULT_NETWORK, f"{name}_{DEFAULT_NETWORK}")
+        volumes = {key: self.volume(name, key, value or {}) for key, value in (self.data.get("volumes") or {}).items()}
+        for service in services:
+            self.check_references(service, networks, {service.name for service in services})
+        project = Project(name, str(self.path), services, networks, volumes, tuple(self.warnings))
+        self.check_cycles(project)
+        return project
+
+    def warn(self, path: Path, message: str) -> None:
+        self.warnings.append(f"{self.source.filename}:{self.source.line(path)}: `{dotted(path)}`: {message}")
+
+    def service(self, name: str, raw: dict) -> Service:
+        at: Path = ("services", name)
+        build = self.build(at + ("build",), raw["build"]) if "build" in raw else None
+        if "image" not in raw and build is None:
+            raise self.source.error(at, "has neither `image` nor `build`")
+        restart, retries = self.restart(at + ("restart",), raw.get("restart"))
+        if "expose" in raw:
+            self.warn(at + ("expose",), "not declared: pulumi-docker's Container has no exposed-ports input; "
+                      "every port is reachable on the project's networks anyway")
+        return Service(
+            name=name,
+            image=raw.get("image"),
+            build=build,
+            command=self.words(raw.get("command")),
+            entrypoint=self.words(raw.get("entrypoint")),
+            environment={**self.env_files(at + ("env_file",), raw.get("env_file")), **self.mapping(raw.get("environment"), unset_from_variables=True)},
+            ports=tuple(port for index, item in enumerate(raw.get("ports") or []) for port in self.ports(at + ("ports", index), item)),
+            expose=tuple(str(port) for port in raw.get("expose") or []),
+            mounts=tuple(self.mount(at + ("volumes", index), item) for index, item in enumerate(raw.get("volumes") or [])),
+            networks=self.service_networks(raw.get("networks")),
+            depends_on=self.depends_on(raw.get("depends_on")),
+            healthcheck=self.healthcheck(at + ("healthcheck",), raw.get("healthcheck")),
+            restart=restart,
+            max_retry_count=retries,
+            labels=self.mapping(raw.get("labels")),
+            hostname=raw.get("hostname"),
+            dns=tuple([raw["dns"]] if isinstance(raw.get("dns"), str) else raw.get("dns") or ()),
+            user=str(raw["user"]) if "user" in raw else None,
+            working_dir=raw.get("working_dir"),
+            stop_grace_seconds=int(self.seconds(at + ("stop_grace_period",), raw["stop_grace_period"])) if "stop_grace_period" in raw else None,
+            memory_mb=self.megabytes(at + ("mem_limit",), raw["mem_limit"]) if "mem_limit" in raw else None,
+            cpus=_number_text(raw["cpus"]) if "cpus" in raw else None,
+            deploy=self.deploy(at + ("deploy",), raw["deploy"]) if "deploy" in raw else None,
+        )
+
+    def build(self, at: Path, raw: Any) -> Build:
+        spec = {"context": raw} if isinstance(raw, str) else raw
+        context = (self.directory / spec.get("context", ".")).resolve()
+        if not context.is_dir():
+            raise self.source.error(at, f"build context {str(context)!r} is not a directory")
+        return Build(
+            context=str(context),
+            dockerfile=spec.get("dockerfile"),
+            args=self.mapping(spec.get("args"), unset_from_variables=True),
+            target=spec.get("target"),
+        )
+
+    def restart(self, at: Path, raw: Optional[str]) -> tuple[Optional[str], Optional[int]]:
+        if raw is None:
+            return None, None
+        policy, _, count = raw.partition(":")
+        if policy not in ("no", "always", "on-failure", "unless-stopped") or (count and policy != "on-failure") or (count and not count.isdigit()):
+            raise self.source.error(at, f"{raw!r} is not a restart policy: no, always, on-failure[:N] or unless-stopped")
+        return policy, int(count) if count else None
+
+    @staticmethod
+    def words(raw: Any) -> Optional[tuple[str, ...]]:
+        if raw is None:
+            return None
+        return tuple(shlex.split(raw)) if isinstance(raw, str) else tuple(str(word) for word in raw)
+
+    def mapping(self, raw: Any, unset_from_variables: bool = False) -> dict[str, str]:
+        """A Compose map or `KEY=VALUE` list; a bare KEY (or null value) takes its value from the variables
+        where `unset_from_variables`, and is left out when they lack it."""
+        if raw is None:
+            return {}
+        items = raw.items() if isinstance(raw, dict) else (_split_assignment(item) for item in raw)
+        result = {}
+        for key, value in items:
+            if value is None:
+                if unset_from_variables and key in self.variables:
+                    result[key] = self.variables[key]
+                continue
+            result[key] = _scalar_text(value)
+        return result
+
+    def env_files(self, at: Path, raw: Any) -> dict[str, str]:
+        if raw is None:
+            return {}
+        entries = [raw] if isinstance(raw, str) else raw
+        result: dict[str, str] = {}
+        for index, entry in enumerate(entries):
+            spec = {"path": entry} if isinstance(entry, str) else entry
+            file = self.directory / spec["path"]
+            where = at if isinstance(raw, str) else at + (index,)
+            if not file.is_file():
+                if spec.get("required", True) in (False, "false"):
+                    continue
+                raise self.source.error(where, f"env file {str(file)!r} not found")
+            try:
+                values = dotenv.parse(
+                    file.read_text(), lambda text, earlier: substitute(text, {**self.variables, **result, **earlier}, lambda _: None)
+                )
+            except ValueError as error:
+                raise self.source.error(where, f"{file}: {error}") from None
+            result.update({key: value if value is not None else self.variables.get(key, "") for key, value in values.items()})
+        return result
+
+    def ports(self, at: Path, raw: Any) -> list[Port]:
+        if isinstance(raw, dict):
+            published = raw.get("published")
+            if isinstance(published, str) and "-" in published:
+                raise self.source.error(at + ("published",), f"a published range {published!r} for one target port cannot be declared; give one port")
+            return [Port(int(raw["target"]), int(published) if published not in (None, "") else None, raw.get("host_ip"), raw.get("protocol", "tcp"))]
+        match = _PORT.match(str(raw))
+        if match is None:
+            raise self.source.error(at, f"{raw!r} is not a port mapping this program reads: [IP:][HOST:]CONTAINER[/PROTOCOL], ranges as A-B")
+        targets = _port_range(match.group("target"))
+        published = _port_range(match.group("published")) if match.group("published") else None
+        if published is not None and len(published) != len(targets):
+            raise self.source.error(at, f"{raw!r}: the published range and the container range differ in size; Compose would pick one port, "
+                                    "which cannot be declared")
+        return [
+            Port(target, published[index] if published else None, match.group("ip"), match.group("protocol") or "tcp")
+            for index, target in enumerate(targets)
+        ]
+
+    def mount(self, at: Path, raw: Any) -> Mount:
+        if isinstance(raw, dict):
+            kind = raw.get("type")
+            if kind not in ("volume", "bind"):
+                raise self.source.error(at + ("type",), f"volume type {kind!r} is not declared by this program (volume and bind are)")
+            source = raw.get("source")
+            return self.mount_of(at, source, raw["target"], kind == "bind", bool(raw.get("read_only", False)))
+        parts = str(raw).split(":")
+        if len(parts) == 1:
+            return Mount(target=parts[0])
+        if len(parts) > 3:
+            raise self.source.error(at, f"{raw!r} is not SOURCE:TARGET[:MODE]")
+        mode = parts[2].split(",") if len(parts) == 3 else []
+        unknown = [option for option in mode if option not in ("ro", "rw")]
+        if unknown:
+            raise self.source.error(at, f"volume options {unknown} are not declared by this program (ro and rw are)")
+        source = parts[0]
+        bind = source.startswith((".", "/", "~"))
+        return self.mount_of(at, source, parts[1], bind, "ro" in mode)
+
+    def mount_of(self, at: Path, source: Optional[str], target: str, bind: bool, read_only: bool) -> Mount:
+        if bind:
+            if not source:
+                raise self.source.error(at, "a bind mount needs a source")
+            source = str((self.directory / FilePath(source).expanduser()).resolve())
+        elif source is not None and source not in (self.data.get("volumes") or {}):
+            raise self.source.error(at, f"uses volume {source!r}, which the top-level `volumes` does not declare")
+        return Mount(target=target, source=source, bind=bind, read_only=read_only)
+
+    @staticmethod
+    def service_networks(raw: Any) -> dict[str, tuple[str, ...]]:
+        if raw is None:
+            return {DEFAULT_NETWORK: ()}
+        if isinstance(raw, list):
+            return {key: () for key in raw}
+        return {key: tuple((value or {}).get("aliases") or ()) for key, value in raw.items()}
+
+    @staticmethod
+    def depends_on(raw: Any) -> dict[str, str]:
+        if raw is None:
+            return {}
+        if isinstance(raw, list):
+            return {key: "service_started" for key in raw}
+        return {key: (value or {}).get("condition", "service_started") for key, value in raw.items()}
+
+    def healthcheck(self, at: Path, raw: Optional[dict]) -> Optional[Healthcheck]:
+        if raw is None:
+            return None
+        if raw.get("disable"):
+            return Healthcheck(test=("NONE",))
+        test = raw.get("test")
+        if test is None:
+            raise self.source.error(at, "a healthcheck without `test` (changing the image's) cannot be declared with pulumi-docker")
+        durations = {key: self.duration(at + (key,), raw.get(key)) for key in ("interval", "timeout", "start_period", "start_interval")}
+        return Healthcheck(
+            test=("CMD-SHELL", test) if isinstance(test, str) else tuple(test), retries=raw.get("retries"), **durations
+        )
+
+    def duration(self, at: Path, raw: Optional[str]) -> Optional[str]:
+        if raw is not None and not _DURATION.match(str(raw)):
+            raise self.source.error(at, f"{raw!r} is not a duration (e.g. 1m30s, 500ms)")
+        return raw
+
+    def seconds(self, at: Path, raw: str) -> float:
+        # Compose truncates to whole seconds where Docker takes seconds (stop_grace_period).
+        duration = self.duration(at, raw)
+        return sum(float(number) * _DURATION_SECONDS[unit] for number, unit in _DURATION_PART.findall(str(duration)))
+
+    def megabytes(self, at: Path, raw: Any) -> int:
+        amount = self.bytes(at, raw)
+        if amount % (1024**2):
+            raise self.source.error(at, f"{raw!r} is not a whole number of megabytes, the unit pulumi-docker takes")
+        return amount // (1024**2)
+
+    def bytes(self, at: Path, raw: Any) -> int:
+        if isinstance(raw, int):
+            return raw
+        match = _MEMORY.match(str(raw).strip())
+        if match is None:
+            raise self.source.error(at, f"{raw!r} is not a size (e.g. 512m, 1g)")
+        return int(float(match.group(1)) * _MEMORY_UNITS[match.group(2).lower()])
+
+    def deploy(self, at: Path, raw: dict) -> Deploy:
+        resources = raw.get("resources") or {}
+
+        def amounts(part: str) -> dict[str, Any]:
+            given = resources.get(part) or {}
+            result: dict[str, Any] = {}
+            if "cpus" in given:
+                result["cpus"] = float(given["cpus"])
+            if "memory" in given:
+                result["memory"] = self.bytes(at + ("resources", part, "memory"), given["memory"])
+            return result
+
+        return Deploy(
+            mode=raw.get("mode", "replicated"),
+            replicas=int(raw.get("replicas", 1)),
+            update_config=dict(raw.get("update_config") or {}),
+            rollback_config=dict(raw.get("rollback_config") or {}),
+            limits=amounts("limits"),
+            reservations=amounts("reservations"),
+            constraints=tuple((raw.get("placement") or {}).get("constraints") or ()),
+        )
+
+    def network(self, project: str, key: str, raw: dict) -> Network:
+        external = bool(raw.get("external", False))
+        return Network(
+            key=key,
+            name=raw.get("name") or (key if external else f"{project}_{key}"),
+            external=external,
+            driver=raw.get("driver"),
+            internal=bool(raw.get("internal", False)),
+            attachable=bool(raw.get("attachable", False)),
+            labels=self.mapping(raw.get("labels")),
+            subnets=tuple(dict(pool) for pool in (raw.get("ipam") or {}).get("config") or ()),
+        )
+
+    def volume(self, project: str, key: str, raw: dict) -> Volume:
+        external = bool(raw.get("external", False))
+        return Volume(
+            key=key,
+            name=raw.get("name") or (key if external else f"{project}_{key}"),
+            external=external,
+            driver=raw.get("driver"),
+            driver_opts={name: _scalar_text(value) for name, value in (raw.get("driver_opts") or {}).items()},
+            labels=self.mapping(raw.get("labels")),
+        )
+
+    def check_references(self, service: Service, networks: Mapping[str, Network], names: set[str]) -> None:
+        at: Path = ("services", service.name)
+        for key in service.networks:
+            if key not in networks:
+                raise self.source.error(at + ("networks", key), f"network {key!r} is not declared in the top-level `networks`")
+        for dependency, condition in service.depends_on.items():
+            if dependency not in names:
+                raise self.source.error(at + ("depends_on", dependency), f"depends on undefined service {dependency!r}")
+            if condition == "service_healthy" and not self.project_service_has_healthcheck(dependency):
+                raise self.source.error(
+                    at + ("depends_on", dependency), f"waits for {dependency!r} to be healthy, but {dependency!r} has no `healthcheck` test"
+                )
+
+    def project_service_has_healthcheck(self, name: str) -> bool:
+        check = (self.data["services"][name] or {}).get("healthcheck") or {}
+        return "test" in check and not check.get("disable")
+
+    def check_cycles(self, project: Project) -> None:
+        def visit(name: str, trail: tuple[str, ...]) -> None:
+            if name in trail:
+                cycle = " -> ".join(trail[trail.index(name):] + (name,))
+                raise self.source.error(("services", name, "depends_on"), f"dependency cycle: {cycle}")
+            for dependency in project.service(name).depends_on:
+                visit(dependency, trail + (name,))
+        for service in project.services:
+            visit(service.name, ())
+
+
+def _split_assignment(item: str) -> tuple[str, Optional[str]]:
+    key, equals, value = str(item).partition("=")
+    return key, value if equals else None
+
+
+def _scalar_text(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return _number_text(value) if isinstance(value, float) else str(value)
+
+
+def _number_text(value: Any) -> str:
+    return f"{value:g}" if isinstance(value, float) else str(value)
+
+
+def _port_range(text: str) -> list[int]:
+    start, _, end = text.partition("-")
+    return list(range(int(start), int(end or start) + 1))

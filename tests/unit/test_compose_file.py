@@ -1,0 +1,254 @@
+"""Reading a compose file: interpolation, the Compose schema's errors with path and line, unsupported keys."""
+from __future__ import annotations
+
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from components.compose_project import ComposeFileError, load_project
+from components.compose_project.interpolation import substitute
+
+DATA = Path(__file__).resolve().parents[1] / "data" / "compose"
+
+
+def write(tmp_path: Path, text: str) -> str:
+    path = tmp_path / "compose.yaml"
+    path.write_text(textwrap.dedent(text).lstrip())
+    return str(path)
+
+
+def refused(tmp_path: Path, text: str, variables: dict[str, str] | None = None) -> str:
+    with pytest.raises(ComposeFileError) as error:
+        load_project(write(tmp_path, text), variables or {})
+    return str(error.value)
+
+
+# --------------------------------------------------------------------------- interpolation
+
+
+@pytest.mark.parametrize(
+    ("text", "variables", "expected"),
+    [
+        ("${A}", {"A": "x"}, "x"),
+        ("$A-$B", {"A": "x", "B": "y"}, "x-y"),
+        ("${A:-fallback}", {}, "fallback"),
+        ("${A:-fallback}", {"A": ""}, "fallback"),
+        ("${A-fallback}", {"A": ""}, ""),
+        ("${A:-${B:-deep}}", {}, "deep"),
+        ("${A:+set}", {"A": "1"}, "set"),
+        ("${A:+set}", {"A": ""}, ""),
+        ("${A+set}", {"A": ""}, "set"),
+        ("cost: $$5 and $${A}", {"A": "x"}, "cost: $5 and ${A}"),
+        ("${A:?needed}", {"A": "here"}, "here"),
+    ],
+)
+def test_interpolation_follows_compose(text: str, variables: dict[str, str], expected: str) -> None:
+    assert substitute(text, variables, lambda name: None) == expected
+
+
+def test_an_unset_variable_is_blank_and_warned_only_where_used() -> None:
+    unset: list[str] = []
+    assert substitute("${A}/${B:-${C}}/${D:-x}${E:-${F}}", {"D": "d"}, unset.append) == "/" + "/" + "d"
+    assert unset == ["A", "C", "F"]
+
+
+def test_a_required_variable_names_itself_the_file_and_line(tmp_path: Path) -> None:
+    message = refused(
+        tmp_path,
+        """
+        services:
+          db:
+            image: postgres
+            environment:
+              PASSWORD: ${DB_PASSWORD:?set DB_PASSWORD first}
+        """,
+    )
+    assert message.endswith("compose.yaml:5: `services.db.environment.PASSWORD`: required variable DB_PASSWORD is missing a value: set DB_PASSWORD first")
+
+
+def test_interpolated_numbers_are_cast_as_compose_casts_them(tmp_path: Path) -> None:
+    project = load_project(
+        write(
+            tmp_path,
+            """
+            services:
+              api:
+                image: nginx
+                ports: [{target: "${TARGET}", published: "${PORT}"}]
+                cpus: ${CPUS}
+                deploy: {replicas: "${REPLICAS}"}
+            """,
+        ),
+        {"TARGET": "80", "PORT": "18080", "CPUS": "1.5", "REPLICAS": "4"},
+    )
+    api = project.service("api")
+    assert (api.ports[0].target, api.ports[0].published, api.cpus, api.deploy.replicas) == (80, 18080, "1.5", 4)
+
+
+def test_a_broken_interpolation_is_an_error_at_its_line(tmp_path: Path) -> None:
+    message = refused(tmp_path, "services:\n  web:\n    image: ${IMAGE\n")
+    assert "compose.yaml:3: `services.web.image`: invalid interpolation format" in message
+
+
+# --------------------------------------------------------------------------- the schema
+
+
+def test_a_schema_error_names_the_key_path_and_line(tmp_path: Path) -> None:
+    message = refused(
+        tmp_path,
+        """
+        services:
+          web:
+            image: nginx
+            healthcheck:
+              test: [CMD, "true"]
+            ports: "80:80"
+        """,
+    )
+    assert "compose.yaml:6: `services.web.ports`:" in message
+    assert "'80:80' is not of type 'array'" in message and "Compose Specification" in message
+
+
+def test_a_value_compose_casts_must_cast(tmp_path: Path) -> None:
+    message = refused(tmp_path, "services:\n  web:\n    image: nginx\n    healthcheck:\n      retries: many\n")
+    assert message.endswith("compose.yaml:5: `services.web.healthcheck.retries`: 'many' is not a whole number")
+
+
+def test_a_key_compose_does_not_know_is_pointed_at(tmp_path: Path) -> None:
+    message = refused(tmp_path, "services:\n  web:\n    image: nginx\n    imagee: nginx\n")
+    assert message.endswith("compose.yaml:4: `services.web.imagee`: is not allowed here by the Compose Specification")
+
+
+def test_a_duration_is_checked_as_compose_checks_it(tmp_path: Path) -> None:
+    message = refused(
+        tmp_path, "services:\n  web:\n    image: nginx\n    healthcheck:\n      test: [CMD, \"true\"]\n      interval: 10 seconds\n"
+    )
+    assert "compose.yaml:6: `services.web.healthcheck.interval`:" in message and "duration" in message
+
+
+def test_invalid_yaml_says_where(tmp_path: Path) -> None:
+    message = refused(tmp_path, "services:\n  web:\n    image: [nginx\n")
+    assert "compose.yaml:" in message and "not valid YAML" in message
+
+
+# --------------------------------------------------------------------------- what is not declared
+
+
+def test_valid_compose_that_is_not_declared_is_reported_by_name_and_line(tmp_path: Path) -> None:
+    message = refused(
+        tmp_path,
+        """
+        x-shared: &shared
+          restart: always
+        services:
+          web:
+            <<: *shared
+            image: nginx
+            privileged: true
+            ports:
+              - target: 80
+                app_protocol: http
+            x-note: extensions are ignored, as Compose ignores them
+        secrets:
+          token:
+            file: ./token
+        """,
+    )
+    assert "compose.yaml:7: `services.web.privileged`" in message
+    assert "compose.yaml:10: `services.web.ports[0].app_protocol`" in message
+    assert "compose.yaml:12: `secrets`" in message
+    assert "x-note" not in message and "x-shared" not in message
+
+
+def test_a_depends_on_a_missing_service_is_an_error(tmp_path: Path) -> None:
+    message = refused(tmp_path, "services:\n  web:\n    image: nginx\n    depends_on: [db]\n")
+    assert "`services.web.depends_on.db`: depends on undefined service 'db'" in message
+
+
+def test_waiting_for_health_needs_a_healthcheck(tmp_path: Path) -> None:
+    message = refused(
+        tmp_path,
+        "services:\n  web:\n    image: nginx\n    depends_on:\n      db: {condition: service_healthy}\n  db:\n    image: redis\n",
+    )
+    assert "compose.yaml:5:" in message and "'db' has no `healthcheck` test" in message
+
+
+def test_a_dependency_cycle_is_an_error(tmp_path: Path) -> None:
+    message = refused(tmp_path, "services:\n  a:\n    image: x\n    depends_on: [b]\n  b:\n    image: x\n    depends_on: [a]\n")
+    assert "dependency cycle: a -> b -> a" in message
+
+
+def test_an_undeclared_volume_is_an_error(tmp_path: Path) -> None:
+    message = refused(tmp_path, "services:\n  db:\n    image: redis\n    volumes: [data:/data]\n")
+    assert "compose.yaml:4: `services.db.volumes[0]`: uses volume 'data'" in message
+
+
+# --------------------------------------------------------------------------- forms
+
+
+def test_short_and_long_forms_read_alike(tmp_path: Path) -> None:
+    project = load_project(
+        write(
+            tmp_path,
+            """
+            name: Forms Demo!
+            services:
+              web:
+                image: nginx
+                command: nginx -g 'daemon off;'
+                environment: [A=1, B, C=]
+                ports: ["127.0.0.1:8000-8001:80-81/udp", "9000", {target: 443, host_ip: 0.0.0.0}]
+                volumes: [data:/data:ro, ./site:/site, /cache, {type: bind, source: /tmp, target: /host-tmp}]
+                restart: on-failure:3
+                stop_grace_period: 1m30s
+                mem_limit: 1g
+            volumes:
+              data:
+                external: true
+            """,
+        ),
+        {"B": "from-env"},
+    )
+    web = project.service("web")
+    assert project.name == "formsdemo"
+    assert web.command == ("nginx", "-g", "daemon off;")
+    assert dict(web.environment) == {"A": "1", "B": "from-env", "C": ""}
+    assert [(p.host_ip, p.published, p.target, p.protocol) for p in web.ports] == [
+        ("127.0.0.1", 8000, 80, "udp"), ("127.0.0.1", 8001, 81, "udp"), (None, None, 9000, "tcp"), ("0.0.0.0", None, 443, "tcp"),
+    ]
+    assert [(m.source, m.target, m.bind, m.read_only) for m in web.mounts] == [
+        ("data", "/data", False, True), (str(tmp_path / "site"), "/site", True, False), (None, "/cache", False, False), ("/tmp", "/host-tmp", True, False),
+    ]
+    assert (web.restart, web.max_retry_count, web.stop_grace_seconds, web.memory_mb) == ("on-failure", 3, 90, 1024)
+    assert project.volumes["data"].name == "data"  # external: its own name, not the project's
+
+
+def test_a_published_range_for_one_port_cannot_be_declared(tmp_path: Path) -> None:
+    message = refused(tmp_path, "services:\n  web:\n    image: nginx\n    ports: ['8000-8010:80']\n")
+    assert "compose.yaml:4: `services.web.ports[0]`" in message and "differ in size" in message
+
+
+@pytest.mark.parametrize("name", ["db-volume", "networks", "deploy"])
+def test_the_real_world_files_load(name: str) -> None:
+    project = load_project(str(DATA / name / "compose.yaml"), {})
+    assert project.services
+
+
+def test_a_dot_env_beside_the_file_gives_variables_the_callers_override(tmp_path: Path) -> None:
+    (tmp_path / ".env").write_text("# defaults\nTAG=1.0\nIMAGE=shop/web:${TAG}\nPORT='8000'\n")
+    (tmp_path / "web.env").write_text('GREETING="hello ${WHO}"\nexport DEBUG=1\nUNSET_HERE\n')
+    file = write(
+        tmp_path,
+        """
+        services:
+          web:
+            image: ${IMAGE}
+            ports: ["${PORT}:80"]
+            env_file: [web.env]
+        """,
+    )
+    web = load_project(file, {"PORT": "9000", "WHO": "world", "UNSET_HERE": "from shell"}).service("web")
+    assert web.image == "shop/web:1.0"
+    assert web.ports[0].published == 9000
+    assert dict(web.environment) == {"GREETING": "hello world", "DEBUG": "1", "UNSET_HERE": "from shell"}

@@ -17,6 +17,7 @@ from components.docker_in_docker_host import DockerInDockerHost, DockerInDockerH
 from components.image_registry import ImageRegistry, ImageRegistryArgs
 from components.registry import RegistryLogin
 from components.swarm_cluster import SwarmCluster, SwarmClusterArgs, SwarmNode
+from components.swarm_policy import HealthCheck, MeshPort, Placement, Resources, Rollout
 from components.swarm_service import SwarmService, SwarmServiceArgs
 
 __all__ = [
@@ -34,4 +35,5 @@ __all__ = [
     "RegistryLogin",
     "SwarmCluster", "SwarmClusterArgs", "SwarmNode",
     "SwarmService", "SwarmServiceArgs",
+    "HealthCheck", "MeshPort", "Placement", "Resources", "Rollout",
 ]

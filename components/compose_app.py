@@ -39,6 +39,8 @@ class ComposeApp(pulumi.ComponentResource):
     redis_address: pulumi.Output[str]
     """Redis's IP on the shared network (else the private one), for catalog registration."""
     web_address: pulumi.Output[str]
+    redis_container_name: pulumi.Output[str]
+    web_container_name: pulumi.Output[str]
 
     def __init__(self, name: str, args: ComposeAppArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("orchestration:compose:ComposeApp", name, None, opts)
@@ -89,6 +91,8 @@ class ComposeApp(pulumi.ComponentResource):
             opts=child_options(self, opts, delete_before_replace=True, depends_on=[redis]),
         )
         self.network_name = network.name
+        self.redis_container_name = redis.name
+        self.web_container_name = web.name
         self.url = pulumi.Output.concat("http://", _browsable(args.publish_address), ":", str(args.published_port))
         reported_network = args.shared_network or network.name
         self.redis_address = _address_on(redis, reported_network)

@@ -15,6 +15,7 @@ import pulumi_random as random
 
 from components.consul_server import ConsulServer, ConsulServerArgs, PublishedPort
 from components.options import child_options
+from components.swarm_policy import Resources
 
 VALID_SERVER_COUNTS = (1, 3, 5)
 HEX_DIGITS = "0123456789abcdef"
@@ -55,6 +56,8 @@ class ConsulClusterArgs:
     """Deny by default; a management token generated once, kept secret, held by `provider`."""
     retain_data: bool = False
     """Keep the servers' data volumes on destroy; a new cluster of the same names takes them up again."""
+    resources: Resources = Resources()
+    """CPU and memory limits of each server's container."""
 
 
 def retry_join_for(nodes: Sequence[ConsulNodeSpec], node: ConsulNodeSpec) -> list[str]:
@@ -68,6 +71,8 @@ class ConsulCluster(pulumi.ComponentResource):
     node_names: tuple[str, ...]
     ready: command.local.Command
     """Completes once there is a leader and every server is a raft peer; depend on it."""
+    container_names: dict[str, str]
+    """Node name -> the server's container name on its engine."""
     provider: consul.Provider
     """Manages what lives in this cluster; it waits for `ready`, so nothing is tried against a cluster that isn't there."""
     management_token: Optional[pulumi.Output[str]]
@@ -96,6 +101,7 @@ class ConsulCluster(pulumi.ComponentResource):
                         published_ports=node.published_ports,
                         recursors=args.recursors,
                         ipv4_address=node.ipv4_address,
+                        resources=args.resources,
                         secret_config=secret_config,
                         cli_token=self.management_token,
                         retain_data=args.retain_data,
@@ -130,6 +136,7 @@ class ConsulCluster(pulumi.ComponentResource):
         self.http_address = args.http_address
         self.dns_address = args.dns_address
         self.node_names = tuple(node.node_name for node in args.nodes)
+        self.container_names = {node.node_name: f"{args.name_prefix}-{node.node_name}" for node in args.nodes}
         self.register_outputs(
             {"http_address": self.http_address, "dns_address": self.dns_address, "node_names": list(self.node_names)}
         )

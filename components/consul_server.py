@@ -7,8 +7,10 @@ from typing import Optional, Sequence
 import pulumi
 import pulumi_docker as docker
 
+from components.container_resources import container_resource_args
 from components.options import child_options, preparation_options
 from components.pulled_image import pulled_image
+from components.swarm_policy import Resources
 
 HTTP_PORT = 8500
 # Consul answers DNS on 53 inside its container (Consul's default is 8600): a container's resolv.conf
@@ -65,6 +67,8 @@ class ConsulServerArgs:
     """Upstream DNS servers for names outside `.consul`."""
     ui: bool = True
     ipv4_address: Optional[str] = None
+    resources: Resources = Resources()
+    """CPU and memory limits of the agent's container."""
     """A fixed address on `network_name`, for containers that use this server as their DNS server."""
     secret_config: Optional[pulumi.Input[str]] = None
     """Agent configuration (JSON) holding secrets, such as the gossip key; give it as a secret."""
@@ -142,6 +146,7 @@ class ConsulServer(pulumi.ComponentResource):
         )
         container = docker.Container(
             f"{name}-agent",
+            **container_resource_args(args.resources),
             name=args.container_name,
             hostname=args.node_name,
             image=pulled_image(f"{name}-image", args.image, preparation_options(self)).image_id,

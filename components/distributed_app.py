@@ -7,8 +7,10 @@ from typing import Optional, Sequence
 import pulumi
 import pulumi_docker as docker
 
+from components.container_resources import container_resource_args
 from components.options import child_options, preparation_options
 from components.pulled_image import pulled_image
+from components.swarm_policy import Resources
 
 SERVICE_NAME = "distributed_app"
 CONTAINER_PORT = 8080
@@ -30,6 +32,8 @@ class DistributedAppArgs:
     kv_prefix: Optional[str] = None
     dns: Sequence[pulumi.Input[str]] = ()
     image_triggers: Sequence[pulumi.Input[str]] = ()
+    resources: Resources = Resources()
+    """CPU and memory limits of each worker's container."""
     consul_token: Optional[pulumi.Input[str]] = None
     """The ACL token the workers register with, where ACLs are on; give it as a secret."""
 
@@ -80,6 +84,7 @@ class DistributedApp(pulumi.ComponentResource):
             workers.append(
                 docker.Container(
                     f"{name}-{worker_id}",
+                    **container_resource_args(args.resources),
                     name=f"{args.name_prefix}-{worker_id}",
                     hostname=worker_id,
                     image=image.image_id,

@@ -7,8 +7,10 @@ from typing import Optional, Sequence
 import pulumi
 import pulumi_docker as docker
 
+from components.container_resources import container_resource_args
 from components.options import child_options, preparation_options
 from components.pulled_image import pulled_image
+from components.swarm_policy import Resources
 
 # Healthy while the Consul agent it reports from answers: without it, every report fails.
 CONSUL_ANSWERS_CHECK = (
@@ -31,6 +33,8 @@ class DistributedClientArgs:
     kv_prefix: Optional[str] = None
     dns: Sequence[pulumi.Input[str]] = ()
     image_triggers: Sequence[pulumi.Input[str]] = ()
+    resources: Resources = Resources()
+    """CPU and memory limits of its container."""
     consul_token: Optional[pulumi.Input[str]] = None
     """The ACL token it reads Consul with, where ACLs are on; give it as a secret."""
 
@@ -56,6 +60,7 @@ class DistributedClient(pulumi.ComponentResource):
             envs.append(pulumi.Output.concat("CONSUL_HTTP_TOKEN=", args.consul_token))
         container = docker.Container(
             f"{name}-container",
+            **container_resource_args(args.resources),
             name=args.container_name,
             image=image.image_id,
             envs=envs,

@@ -7,8 +7,8 @@ scripts drive a laptop and remote hosts.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Sequence
+from dataclasses import dataclass, field
+from typing import Mapping, Sequence
 
 import pulumi
 import pulumi_command as command
@@ -16,6 +16,7 @@ import pulumi_command as command
 from components.options import child_options
 
 MANAGER_PORT = 2377
+DRAIN_TIMEOUT_SECONDS = 180
 _NODE_STATE = "docker info --format '{{.Swarm.LocalNodeState}}'"
 
 # Idempotent: an engine already in a swarm is left as it is. `swarm init` prints the worker
@@ -43,12 +44,46 @@ DOCKER_HOST="$SWARM_MANAGER_DOCKER_HOST" docker node rm --force "$PULUMI_COMMAND
 """
 
 
+# Run on the manager for one node. The labels this stack set before (its previous stdout) and no
+# longer declares go, the declared ones are set; a drain returns once no task is meant to run there.
+NODE_SCRIPT = f"""set -eu
+for key in ${{PULUMI_COMMAND_STDOUT:-}}; do
+  case " $NODE_LABEL_KEYS " in *" $key "*) ;; *) docker node update --label-rm "$key" "$NODE_ID" >/dev/null 2>&1 || true ;; esac
+done
+printf '%s\\n' "$NODE_LABELS" | while IFS= read -r label; do
+  if [ -n "$label" ]; then docker node update --label-add "$label" "$NODE_ID" >/dev/null; fi
+done
+docker node update --availability "$NODE_AVAILABILITY" "$NODE_ID" >/dev/null
+if [ "$NODE_AVAILABILITY" = drain ]; then
+  waited=0
+  while [ -n "$(docker node ps "$NODE_ID" --filter desired-state=running --quiet)" ]; do
+    if [ "$waited" -ge {DRAIN_TIMEOUT_SECONDS} ]; then
+      echo "node $NODE_NAME still has tasks {DRAIN_TIMEOUT_SECONDS}s after it was drained" >&2
+      exit 1
+    fi
+    sleep 1
+    waited=$((waited + 1))
+  done
+fi
+echo "$NODE_LABEL_KEYS"
+"""
+# Nothing declared for the node any more: it gets its tasks again and loses our labels (if it is still there).
+NODE_RESET_SCRIPT = """set -u
+for key in ${PULUMI_COMMAND_STDOUT:-}; do docker node update --label-rm "$key" "$NODE_ID" >/dev/null 2>&1 || true; done
+docker node update --availability active "$NODE_ID" >/dev/null 2>&1 || true
+"""
+
+
 @dataclass(frozen=True)
 class SwarmNode:
     """A swarm member: its name and the URL of its Docker engine."""
 
     name: str
     docker_url: str
+    labels: Mapping[str, str] = field(default_factory=dict)
+    """Node labels, for placement constraints (`node.labels.<key>==<value>`) and spread."""
+    drain: bool = False
+    """Availability `drain`: its tasks move to the other nodes and none comes back until it is undrained."""
 
 
 @dataclass(frozen=True)
@@ -64,7 +99,7 @@ class SwarmCluster(pulumi.ComponentResource):
     worker_token: pulumi.Output[str]
     """Secret: whoever has it can join the swarm."""
     ready: tuple[command.local.Command, ...]
-    """Services depend on these: the manager's init and every worker's join."""
+    """Services depend on these: the manager's init, every worker's join and every node's labels."""
     worker_node_ids: pulumi.Output[dict[str, str]]
 
     def __init__(self, name: str, args: SwarmClusterArgs, opts: pulumi.ResourceOptions | None = None) -> None:
@@ -105,7 +140,28 @@ class SwarmCluster(pulumi.ComponentResource):
             )
             for worker in args.workers
         }
-        self.ready = (init, *joins.values())
+        node_ids = {args.manager.name: init.stdout, **{worker: join.stdout for worker, join in joins.items()}}
+        settings = [
+            command.local.Command(
+                f"{name}-node-{node.name}",
+                create=NODE_SCRIPT,
+                delete=NODE_RESET_SCRIPT,
+                environment={
+                    "DOCKER_HOST": args.manager.docker_url,
+                    "NODE_NAME": node.name,
+                    "NODE_ID": node_ids[node.name],
+                    "NODE_LABELS": "\n".join(f"{key}={value}" for key, value in sorted(node.labels.items())),
+                    "NODE_LABEL_KEYS": " ".join(sorted(node.labels)),
+                    "NODE_AVAILABILITY": "drain" if node.drain else "active",
+                },
+                interpreter=["/bin/sh", "-c"],
+                opts=child_options(self, opts),
+            )
+            # Only nodes with something declared: taking the resource away resets the node.
+            for node in (args.manager, *args.workers)
+            if node.labels or node.drain
+        ]
+        self.ready = (init, *joins.values(), *settings)
         self.manager_node_id = init.stdout
         self.worker_node_ids = pulumi.Output.from_input({worker: join.stdout for worker, join in joins.items()})
         self.register_outputs({"manager_node_id": self.manager_node_id, "worker_node_ids": self.worker_node_ids})

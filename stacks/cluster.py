@@ -28,7 +28,7 @@ from components.swarm_cluster import SwarmCluster, SwarmClusterArgs, SwarmNode
 from stacks.access import consul_tokens
 from stacks.config import ClusterConfig, Host, StackConfig
 from stacks.reachability import check_engines_reachable
-from stacks.workloads import app_settings, build_images, heyworld_services
+from stacks.workloads import app_settings, build_images, configured_services, heyworld_services, inventory
 
 
 def build(cfg: StackConfig) -> dict[str, pulumi.Input]:
@@ -55,6 +55,7 @@ def build(cfg: StackConfig) -> dict[str, pulumi.Input]:
     consul = ConsulCluster(
         "consul",
         ConsulClusterArgs(
+            resources=cfg.containers.consul,
             name_prefix=prefix,
             datacenter=cfg.datacenter,
             image=cfg.images.consul,
@@ -93,11 +94,15 @@ def build(cfg: StackConfig) -> dict[str, pulumi.Input]:
 
     worker_ids = [f"server{index}" for index in range(1, cfg.workload.app_workers + 1)]
     workers = []
+    containers: dict[str, dict] = {
+        host.name: {consul.container_names[host.name]: cfg.images.consul} for host in cluster.hosts if host in servers
+    }
     for host in cluster.with_role("app"):
         consul_address = _consul_address(cluster, host)
         app = DistributedApp(
             f"app-{host.name}",
             DistributedAppArgs(
+                resources=cfg.containers.workers,
                 name_prefix=prefix,
                 worker_ids=worker_ids,
                 image=images["distributed_app"].reference,
@@ -112,12 +117,14 @@ def build(cfg: StackConfig) -> dict[str, pulumi.Input]:
             opts=on(host),
         )
         workers += app.workers
+        containers.setdefault(host.name, {}).update({worker.name: images["distributed_app"].reference for worker in app.workers})
     clients = {}
     for host in cluster.with_role("client"):
         consul_address = _consul_address(cluster, host)
         clients[host.name] = DistributedClient(
             f"client-{host.name}",
             DistributedClientArgs(
+                resources=cfg.containers.client,
                 container_name=f"{prefix}-client",
                 image=images["distributed_client"].reference,
                 consul_http_addr=f"http://{consul_address}:{HTTP_PORT}",
@@ -131,27 +138,32 @@ def build(cfg: StackConfig) -> dict[str, pulumi.Input]:
             # Its first report already lists every worker.
             opts=pulumi.ResourceOptions.merge(on(host), pulumi.ResourceOptions(depends_on=workers)),
         )
+        containers.setdefault(host.name, {})[clients[host.name].container_name] = images["distributed_client"].reference
 
     manager = cluster.host(cluster.swarm_manager)
+    def node(host: Host) -> SwarmNode:
+        return SwarmNode(
+            host.name, host.docker_url, labels=cluster.nodes.labels.get(host.name, {}), drain=host.name in cluster.nodes.drained
+        )
+
     swarm = SwarmCluster(
         "swarm",
         SwarmClusterArgs(
-            manager=SwarmNode(manager.name, manager.docker_url),
+            manager=node(manager),
             advertise_address=manager.address,
-            workers=[SwarmNode(host.name, host.docker_url) for host in cluster.hosts if host is not manager],
+            workers=[node(host) for host in cluster.hosts if host is not manager],
         ),
     )
-    heyworld, heyworld_global = heyworld_services(
-        cfg,
-        pulumi.ResourceOptions(providers={"docker": engines[manager.name].provider}, depends_on=list(swarm.ready)),
-    )
+    on_swarm = pulumi.ResourceOptions(providers={"docker": engines[manager.name].provider}, depends_on=list(swarm.ready))
+    heyworld, heyworld_global = heyworld_services(cfg, on_swarm, manager.docker_url)
+    services = (heyworld, heyworld_global, *configured_services(cfg, on_swarm, manager.docker_url))
     outputs: dict[str, pulumi.Input] = {}
     if cfg.compose:
         # On the manager: its plain services run there, its `deploy` services across the swarm.
         project = ComposeProject(
             "compose-file",
             ComposeProjectArgs(file=cfg.compose.file, variables=cfg.compose.variables, swarm=True),
-            opts=pulumi.ResourceOptions(providers={"docker": engines[manager.name].provider}, depends_on=list(swarm.ready)),
+            opts=on_swarm,
         )
         outputs["composeContainers"] = project.container_names
         outputs["composeSwarmServices"] = project.swarm_service_names
@@ -167,8 +179,9 @@ def build(cfg: StackConfig) -> dict[str, pulumi.Input]:
         "kvPrefix": catalog.kv_prefix,
         "clientContainers": {name: client.container_name for name, client in clients.items()},
         "swarmManager": manager.name,
-        "swarmServices": [heyworld.service_name, heyworld_global.service_name],
+        "swarmServices": [service.service_name for service in services],
         "images": {app: image.reference for app, image in images.items()},
+        "inventory": inventory(containers, services),
     }
 
 

@@ -19,6 +19,14 @@ from pulumi.runtime.sync_await import _sync_await
 from components.compose_project import ComposeFileError, Project, load_project
 from components.registry import RegistryLogin
 from stacks.config_values import DNS_LABEL, ConfigError, ConfigValues
+from stacks.deploy_config import (
+    ContainerResources,
+    NodeSettings,
+    SwarmWorkloads,
+    container_resources,
+    node_settings,
+    swarm_workloads,
+)
 
 ENVIRONMENTS = ("local", "cluster", "sandbox")
 CONSUL_SERVER_COUNTS = (1, 3, 5)
@@ -38,6 +46,7 @@ KNOWN_KEYS = frozenset(
         "swarmAdvertiseAddress", "redisThroughConsul", "hosts", "hostsFromStack", "swarmManager", "buildDockerHost",
         "registry", "registryUsername", "registryPassword", "dockerTlsCa", "dockerTlsCert", "dockerTlsKey",
         "sandboxHosts", "sandboxSubnet", "sandboxHostImage", "sandboxRegistryImage", "sandboxPrivileged",
+        "heyworldDeploy", "swarmServices", "nodeLabels", "drainedHosts", "containerResources",
         "consulGossipEncryption", "consulAcl", "retainData",
         "composeFile", "composeVariables",
     }
@@ -140,6 +149,8 @@ class ClusterConfig:
     """The engine that builds our images before they are pushed to the registry."""
     registry: RegistryLogin
     tls: Optional[DockerTls]
+    nodes: NodeSettings = NodeSettings()
+    """Swarm node labels and drained hosts."""
 
     def with_role(self, role: str) -> tuple[Host, ...]:
         return tuple(host for host in self.hosts if role in host.roles)
@@ -184,6 +195,10 @@ class StackConfig:
     datacenter: str
     images: Images
     workload: Workload
+    swarm: SwarmWorkloads
+    """How the swarm services are placed and rolled out, and the services config adds."""
+    containers: ContainerResources
+    """CPU and memory limits of the Consul servers', the workers' and the client's containers."""
     local: Optional[LocalConfig]
     cluster: Optional[ClusterConfig]
     sandbox: Optional[SandboxConfig]
@@ -238,6 +253,8 @@ class _Reader(ConfigValues):
                 build_ca_certificates=self._config.get("buildCaCertificates") or None,
             ),
             workload=workload,
+            swarm=swarm_workloads(self),
+            containers=container_resources(self),
             local=local,
             cluster=cluster,
             sandbox=sandbox,
@@ -335,6 +352,7 @@ class _Reader(ConfigValues):
             build_docker_url=self.build_docker_url(hosts_stack),
             registry=self.registry(hosts_stack),
             tls=self.tls(),
+            nodes=node_settings(self, tuple(names)),
         )
 
     def hosts_stack(self) -> Optional[_ReferencedStack]:

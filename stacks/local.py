@@ -26,7 +26,7 @@ from components.docker_host import DockerHost, DockerHostArgs
 from components.swarm_cluster import SwarmCluster, SwarmClusterArgs, SwarmNode
 from stacks.access import consul_tokens
 from stacks.config import StackConfig
-from stacks.workloads import app_settings, build_images, heyworld_services
+from stacks.workloads import app_settings, build_images, configured_services, heyworld_services, inventory
 
 
 def build(cfg: StackConfig) -> dict[str, pulumi.Input]:
@@ -49,6 +49,7 @@ def build(cfg: StackConfig) -> dict[str, pulumi.Input]:
     consul = ConsulCluster(
         "consul",
         ConsulClusterArgs(
+            resources=cfg.containers.consul,
             name_prefix=prefix,
             datacenter=cfg.datacenter,
             image=cfg.images.consul,
@@ -113,6 +114,7 @@ def build(cfg: StackConfig) -> dict[str, pulumi.Input]:
     app = DistributedApp(
         "app",
         DistributedAppArgs(
+            resources=cfg.containers.workers,
             name_prefix=prefix,
             worker_ids=worker_ids,
             image=images["distributed_app"].reference,
@@ -128,6 +130,7 @@ def build(cfg: StackConfig) -> dict[str, pulumi.Input]:
     client = DistributedClient(
         "client",
         DistributedClientArgs(
+            resources=cfg.containers.client,
             container_name=f"{prefix}-client",
             image=images["distributed_client"].reference,
             image_triggers=[images["distributed_client"].digest],
@@ -149,16 +152,16 @@ def build(cfg: StackConfig) -> dict[str, pulumi.Input]:
             manager=SwarmNode("local", local.docker_url), advertise_address=local.swarm_advertise_address
         ),
     )
-    heyworld, heyworld_global = heyworld_services(
-        cfg, pulumi.ResourceOptions(providers={"docker": host.provider}, depends_on=list(swarm.ready))
-    )
+    on_swarm = pulumi.ResourceOptions(providers={"docker": host.provider}, depends_on=list(swarm.ready))
+    heyworld, heyworld_global = heyworld_services(cfg, on_swarm, local.docker_url)
+    services = (heyworld, heyworld_global, *configured_services(cfg, on_swarm, local.docker_url))
     outputs: dict[str, pulumi.Input] = {}
     if cfg.compose:
         project = ComposeProject(
             "compose-file",
             ComposeProjectArgs(file=cfg.compose.file, variables=cfg.compose.variables, swarm=True),
             # Its `deploy` services go to the swarm, which must exist first.
-            opts=pulumi.ResourceOptions(providers={"docker": host.provider}, depends_on=list(swarm.ready)),
+            opts=on_swarm,
         )
         outputs["composeContainers"] = project.container_names
         outputs["composeSwarmServices"] = project.swarm_service_names
@@ -174,5 +177,17 @@ def build(cfg: StackConfig) -> dict[str, pulumi.Input]:
         "catalogServices": list(catalog.service_names),
         "kvPrefix": catalog.kv_prefix,
         "clientContainer": client.container_name,
-        "swarmServices": [heyworld.service_name, heyworld_global.service_name],
+        "swarmServices": [service.service_name for service in services],
+        "inventory": inventory(
+            {
+                "local": {
+                    compose.redis_container_name: cfg.images.redis,
+                    compose.web_container_name: images["composeapp"].reference,
+                    **dict.fromkeys(consul.container_names.values(), cfg.images.consul),
+                    **{worker.name: images["distributed_app"].reference for worker in app.workers},
+                    client.container_name: images["distributed_client"].reference,
+                }
+            },
+            services,
+        ),
     }

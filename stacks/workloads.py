@@ -1,7 +1,7 @@
 """What every environment runs, whatever its hosts: our images, the swarm services, the app's KV settings."""
 from __future__ import annotations
 
-from typing import Optional
+from typing import Mapping, Optional, Sequence
 
 import pulumi
 
@@ -9,6 +9,7 @@ from components.app_image import AppImage, AppImageArgs
 from components.registry import RegistryLogin
 from components.swarm_service import SwarmService, SwarmServiceArgs
 from stacks.config import StackConfig
+from stacks.deploy_config import ServiceDeploy
 
 APPS = ("composeapp", "distributed_app", "distributed_client")
 # A shell as PID 1 ignores SIGTERM unless it traps it; trapped, a task stops at once instead of after
@@ -44,8 +45,9 @@ def build_images(
     }
 
 
-def heyworld_services(cfg: StackConfig, opts: pulumi.ResourceOptions) -> tuple[SwarmService, SwarmService]:
-    """The seed's two services: `heyworld` replicated, `heyworld_global` on every node."""
+def heyworld_services(cfg: StackConfig, opts: pulumi.ResourceOptions, manager_docker_url: str) -> tuple[SwarmService, SwarmService]:
+    """The seed's two services: `heyworld` replicated, `heyworld_global` on every node, both as `heyworldDeploy` says."""
+    deploy = cfg.swarm.heyworld
     replicated = SwarmService(
         "heyworld",
         SwarmServiceArgs(
@@ -53,17 +55,76 @@ def heyworld_services(cfg: StackConfig, opts: pulumi.ResourceOptions) -> tuple[S
             image=cfg.images.heyworld,
             args=HEYWORLD_ARGS,
             replicas=cfg.workload.heyworld_replicas,
+            manager_docker_url=manager_docker_url,
+            **_deploy_args(deploy),
         ),
         opts=opts,
     )
     global_ = SwarmService(
         "heyworld-global",
         SwarmServiceArgs(
-            service_name=f"{cfg.stack}-heyworld_global", image=cfg.images.heyworld, args=HEYWORLD_ARGS, mode="global"
+            service_name=f"{cfg.stack}-heyworld_global",
+            image=cfg.images.heyworld,
+            args=HEYWORLD_ARGS,
+            mode="global",
+            manager_docker_url=manager_docker_url,
+            **_deploy_args(deploy),
         ),
         opts=opts,
     )
     return replicated, global_
+
+
+def configured_services(cfg: StackConfig, opts: pulumi.ResourceOptions, manager_docker_url: str) -> tuple[SwarmService, ...]:
+    """The services `swarmServices` lists, named `<stack>-<name>` on the swarm."""
+    return tuple(
+        SwarmService(
+            f"service-{service.name}",
+            SwarmServiceArgs(
+                service_name=f"{cfg.stack}-{service.name}",
+                image=service.image,
+                args=service.args,
+                mode=service.mode,
+                replicas=service.replicas,
+                health_check=service.health_check,
+                published_ports=service.ports,
+                manager_docker_url=manager_docker_url,
+                **_deploy_args(service.deploy),
+            ),
+            opts=opts,
+        )
+        for service in cfg.swarm.services
+    )
+
+
+def _deploy_args(deploy: ServiceDeploy) -> dict:
+    return {
+        "placement": deploy.placement,
+        "resources": deploy.resources,
+        "rollout": deploy.rollout,
+        "converge_timeout": deploy.converge_timeout,
+    }
+
+
+def inventory(
+    containers: Mapping[str, Mapping[pulumi.Input[str], pulumi.Input[str]]], services: Sequence[SwarmService]
+) -> dict[str, pulumi.Input]:
+    """What runs where, as Centurion's list and Helios' status show it: per host each container and its
+    image, per swarm service its mode, replicas (None when global) and image."""
+    return {
+        "hosts": {
+            host: pulumi.Output.all(*(pulumi.Output.all(name, image) for name, image in by_name.items())).apply(dict)
+            for host, by_name in containers.items()
+        },
+        "services": pulumi.Output.all(
+            *(
+                pulumi.Output.all(service.service_name, service.image).apply(
+                    lambda found, service=service: (found[0], {"mode": service.mode, "replicas": service.replicas, "image": found[1]})
+                )
+                for service in services
+            )
+        ).apply(dict),
+    }
 
 
 def app_settings(cfg: StackConfig, worker_count: int) -> dict[str, str]:

@@ -7,6 +7,7 @@ import pulumi
 import pulumi_docker as docker
 
 from components.compose_project.model import Project, Service
+from components.swarm_policy import MeshPort, Placement, Resources
 from components.swarm_service import SwarmService, SwarmServiceArgs
 
 
@@ -32,31 +33,19 @@ def swarm_service(
             replicas=deploy.replicas,
             env=dict(service.environment),
             networks=[networks[key] for key in service.networks],
-            ports=[
-                docker.ServiceEndpointSpecPortArgs(target_port=port.target, published_port=port.published, protocol=port.protocol)
-                for port in service.ports
-            ],
-            placement_constraints=deploy.constraints,
-            resources=docker.ServiceTaskSpecResourcesArgs(
-                limits=docker.ServiceTaskSpecResourcesLimitsArgs(**_amounts(deploy.limits)) if deploy.limits else None,
-                reservation=docker.ServiceTaskSpecResourcesReservationArgs(**_amounts(deploy.reservations)) if deploy.reservations else None,
-            )
-            if deploy.limits or deploy.reservations
-            else None,
+            published_ports=[MeshPort(target=port.target, published=port.published, protocol=port.protocol) for port in service.ports],
+            placement=Placement(constraints=tuple(deploy.constraints)),
+            resources=Resources(
+                cpu_limit=deploy.limits.get("cpus"),
+                memory_limit_bytes=deploy.limits.get("memory"),
+                cpu_reservation=deploy.reservations.get("cpus"),
+                memory_reservation_bytes=deploy.reservations.get("memory"),
+            ),
             update_config=docker.ServiceUpdateConfigArgs(**_policy(deploy.update_config)) if deploy.update_config else None,
             rollback_config=docker.ServiceRollbackConfigArgs(**_policy(deploy.rollback_config)) if deploy.rollback_config else None,
         ),
         opts=opts,
     )
-
-
-def _amounts(given: Mapping[str, Any]) -> dict[str, int]:
-    amounts = {}
-    if "cpus" in given:
-        amounts["nano_cpus"] = int(round(given["cpus"] * 1e9))
-    if "memory" in given:
-        amounts["memory_bytes"] = given["memory"]
-    return amounts
 
 
 def _policy(given: Mapping[str, Any]) -> dict[str, Any]:

@@ -10,7 +10,10 @@ sandbox a subnet of its own, so the dev e2e (dev-*, 172.29.0.0/24) can run besid
 from __future__ import annotations
 
 import contextlib
+import io
 import json
+import threading
+import time
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -307,6 +310,52 @@ class Cluster(HarnessStack):
         response = requests.get(f"http://{self.sandbox.address(host)}:{port}/", timeout=5)
         response.raise_for_status()
         return response.json()
+
+
+class Traffic:
+    """Requests to a service's host-mode port, one after the other, as a load balancer in front of the
+    hosts sends them: each request goes to the next host and, refused there, to the others in turn.
+    A request fails when no host answers it with 200 (the routing mesh needs IPVS, which these nested
+    engines lack, so the hosts' own ports stand in for it)."""
+
+    def __init__(self, addresses: list[str], port: int) -> None:
+        self._urls = [f"http://{address}:{port}/" for address in addresses]
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self.requests = 0
+        self.failed = 0
+        self.answered_by: dict[str, int] = {}
+
+    def __enter__(self) -> "Traffic":
+        self._thread.start()
+        return self
+
+    def __exit__(self, *_: Any) -> None:
+        self._stop.set()
+        self._thread.join(timeout=30)
+
+    def _run(self) -> None:
+        turn = 0
+        while not self._stop.is_set():
+            urls = self._urls[turn % len(self._urls):] + self._urls[: turn % len(self._urls)]
+            turn += 1
+            self.requests += 1
+            for url in urls:
+                try:
+                    if requests.get(url, timeout=2).status_code == 200:
+                        self.answered_by[url] = self.answered_by.get(url, 0) + 1
+                        break
+                except requests.RequestException:
+                    continue
+            else:
+                self.failed += 1
+            time.sleep(0.05)
+
+
+def build_on_base(engine: docker.DockerClient, tag: str, instruction: str) -> None:
+    """The base image with one more Dockerfile instruction: an image of its own, with a digest of its own."""
+    dockerfile = f"FROM {BASE_IMAGE}\n{instruction}\n"
+    engine.images.build(fileobj=io.BytesIO(dockerfile.encode()), tag=tag, rm=True)
 
 
 def leftovers(engine: docker.DockerClient, prefix: str) -> dict[str, list[str]]:

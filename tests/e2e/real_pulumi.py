@@ -74,10 +74,13 @@ class RealProject:
         }
         self.timings: dict[str, float] = {}
 
-    def run(self, *arguments: str, label: str | None = None, check: bool = True, stdin: str | None = None) -> subprocess.CompletedProcess:
+    def run(
+        self, *arguments: str, label: str | None = None, check: bool = True, stdin: str | None = None, values: tuple[str, ...] = ()
+    ) -> subprocess.CompletedProcess:
+        """`values` go last, after `--`, so one that starts with a dash is not read as a flag."""
         started = time.monotonic()
         completed = subprocess.run(
-            ["pulumi", *arguments, "--stack", self.stack, "--non-interactive"],
+            ["pulumi", *arguments, "--stack", self.stack, "--non-interactive", *(("--", *values) if values else ())],
             cwd=self.dir,
             env=self.environment,
             input=stdin,
@@ -106,10 +109,25 @@ class RealProject:
 
     def set_config(self, values: dict[str, Any]) -> None:
         for key, value in values.items():
-            if isinstance(value, str) and "\n" in value:  # PEM text goes in on stdin, as `--` would not help
+            if isinstance(value, (dict, list)):
+                self._set_structured(key, value)
+            elif isinstance(value, str) and "\n" in value:  # PEM text goes in on stdin, as `--` would not help
                 self.run("config", "set", key, stdin=value, label=f"config set {key}")
             else:
                 self.run("config", "set", key, str(value).lower() if isinstance(value, bool) else str(value), label=f"config set {key}")
+
+    def _set_structured(self, path: str, value: Any) -> None:
+        """An object or list, leaf by leaf, as a user would: `pulumi config set --path a.b[0] x --type int`."""
+        if isinstance(value, dict):
+            for key, item in value.items():
+                self._set_structured(f"{path}.{key}", item)
+        elif isinstance(value, list):
+            for index, item in enumerate(value):
+                self._set_structured(f"{path}[{index}]", item)
+        else:
+            kind = {bool: "bool", int: "int", float: "float"}.get(type(value), "string")
+            text = str(value).lower() if isinstance(value, bool) else str(value)
+            self.run("config", "set", "--path", "--type", kind, label=f"config set {path}", values=(path, text))
 
     def outputs(self) -> dict[str, Any]:
         return json.loads(self.run("stack", "output", "--json").stdout)

@@ -6,15 +6,19 @@ that registry; a cluster stack takes its hosts, registry and build engine from t
 through `hostsFromStack`, then the seed's roles (workers on larry and curly, the client on moe)
 as hand-written `hosts`. Then: Consul and the swarm as a user would check them, the client and
 the workers, a Consul server and a whole worker engine stopped and started again, idempotence,
-an in-place scale-up, a worker host dropped from the config, and destroy leaving nothing.
+an in-place scale-up, node labels and a constraint keeping heyworld off a host, a health-gated
+rolling update counted request by request, a broken image rolled back by the engine, a host
+drained and undrained, a worker host dropped from the config, and destroy leaving nothing.
 """
 from __future__ import annotations
 
 import ipaddress
+import time
 
 import pytest
 import requests
 
+from tests.harness import HarnessError
 from tests.harness.local_images import BASE_IMAGE, CONSUL_IMAGE
 
 from .cluster_support import (
@@ -25,12 +29,14 @@ from .cluster_support import (
     SEED_ROLES,
     Cluster,
     Sandbox,
+    Traffic,
+    build_on_base,
     build_sandbox_images,
     clear_earlier_runs,
     leftovers,
     sweep,
 )
-from .support import phase, wait_for
+from .support import PHASES, phase, wait_for
 
 pytestmark = pytest.mark.docker
 
@@ -247,6 +253,145 @@ def test_the_swarm_brings_heyworld_back_when_a_worker_engine_stops(cluster: Clus
         wait_for(f"{victim} ready again", lambda: cluster.nodes()[victim]["state"] == "ready", timeout=120)
         wait_for("heyworld_global on every host again", lambda: cluster.running_tasks_by_node(global_) == dict.fromkeys(HOSTS, 1), timeout=120)
         wait_for("three Consul servers alive", lambda: cluster.alive_servers("larry") == sorted(HOSTS), timeout=120)
+
+
+# Before a worker leaves the swarm for good: engine 20.10's manager panics (nil node in swarmkit's
+# nodeMatches) when it updates a global service that had a task on a node since removed.
+WEB_PORT = 8090
+WEB_V2 = "orchestration-e2e/web:v2"
+BROKEN = "orchestration-e2e/broken:latest"
+
+
+def web_service(image: str) -> dict:
+    """A health-checked web service that rolls one task at a time, each new one started before an old one stops.
+
+    Its port is published in host mode: the routing mesh needs IPVS, which these nested engines lack.
+    Two replicas on three hosts leave a host free, where each new task starts (a host holds the port once).
+    """
+    probe = f"import urllib.request as u; u.urlopen('http://127.0.0.1:{WEB_PORT}/', timeout=2)"
+    return {
+        "image": image,
+        "args": ["python3", "-m", "http.server", str(WEB_PORT)],
+        "replicas": 2,
+        "ports": [{"published": WEB_PORT, "target": WEB_PORT, "mode": "host"}],
+        "healthCheck": {"test": ["CMD", "python3", "-c", probe], "interval": "1s", "timeout": "2s", "retries": 2},
+        "rollout": {"parallelism": 1, "delay": "1s", "order": "start-first", "monitor": "4s"},
+        "convergeTimeout": "2m",
+    }
+
+
+def test_node_labels_and_a_constraint_keep_heyworld_off_moe_and_the_client_gets_a_memory_limit(cluster: Cluster, sandbox: Sandbox, engine) -> None:
+    with phase("web images for the rollout tests: a v2 of the base, and one that cannot start"):
+        # Content of its own: the same bytes under another tag would pin the service to the same digest.
+        build_on_base(engine, WEB_V2, "LABEL orchestration.e2e.web=v2")
+        build_on_base(engine, BROKEN, 'ENTRYPOINT ["/bin/false"]')
+    sandbox.seed_registry([WEB_V2, BROKEN])
+    service = f"{CLUSTER_STACK}-heyworld"
+    cluster.apply(
+        "cluster apply: node labels, heyworld kept off zone c (moe), a web service",
+        nodeLabels={"larry": {"zone": "a"}, "curly": {"zone": "b"}, "moe": {"zone": "c"}},
+        heyworldDeploy={"constraints": ["node.labels.zone!=c"], "rollout": {"delay": "1s"}},
+        swarmServices={"web": web_service(sandbox.registry_images[BASE_IMAGE])},
+        containerResources={"client": {"memoryLimitMb": 256, "memoryReservationMb": 64}},
+    )
+    assert {op for op, _, name in cluster.changes() if name.startswith("swarm-node-")} == {"create"}
+    assert ("update", SERVICE, "heyworld-service") in cluster.changes()
+    labels = {node["Description"]["Hostname"]: node["Spec"].get("Labels") for node in cluster.manager.api.nodes()}
+    assert labels == {"larry": {"zone": "a"}, "curly": {"zone": "b"}, "moe": {"zone": "c"}}
+    placed = wait_for("heyworld's 3 tasks on larry and curly only", lambda: _running(cluster, service, 3), timeout=60)
+    assert "moe" not in placed and sum(placed.values()) == 3, placed
+    # The global service is constrained the same way.
+    assert cluster.running_tasks_by_node(f"{CLUSTER_STACK}-heyworld_global").get("moe") is None
+    # A memory limit changes in place (docker update), as the provider does it.
+    assert ("update", CONTAINER, "client-moe-container") in cluster.changes()
+    limits = sandbox.docker("moe").api.inspect_container(f"{CLUSTER_STACK}-client")["HostConfig"]
+    assert (limits["Memory"], limits["MemorySwap"], limits["MemoryReservation"]) == (256 * 2**20, 256 * 2**20, 64 * 2**20)
+    inventory = cluster.outputs["inventory"]
+    assert inventory["hosts"]["moe"] == {f"{CLUSTER_STACK}-moe": sandbox.registry_images[CONSUL_IMAGE], f"{CLUSTER_STACK}-client": cluster.outputs["images"]["distributed_client"]}
+    assert inventory["services"][f"{CLUSTER_STACK}-web"]["replicas"] == 2
+    assert inventory["services"][f"{CLUSTER_STACK}-heyworld"]["mode"] == "replicated"
+    assert sorted(inventory["hosts"]) == sorted(HOSTS)
+
+
+def test_a_service_no_node_can_take_stops_up_saying_why(cluster: Cluster, sandbox: Sandbox) -> None:
+    services = cluster.config["swarmServices"]
+    huge = {"image": sandbox.registry_images[BASE_IMAGE], "args": ["sleep", "600"], "constraints": ["node.labels.zone!=a"], "resources": {"cpuReservation": 64}}
+    with pytest.raises(HarnessError, match=r"swarm service e2e-cluster-huge cannot be placed on any node:\n  curly: reserves 64 CPUs, has \d+\n  larry: node.labels.zone!=a \(node.labels.zone is 'a'\); reserves 64 CPUs"):
+        cluster.apply("cluster apply: a service reserving 64 CPUs", swarmServices={**services, "huge": huge})
+    # Stopped before the service was created, not after pulumi-docker's 3 minutes of waiting.
+    assert f"{CLUSTER_STACK}-huge" not in {service.name for service in cluster.manager.services.list()}
+    cluster.apply("cluster apply without it", swarmServices=services)
+
+
+def test_a_healthy_image_rolls_task_by_task_without_a_failed_request(cluster: Cluster, sandbox: Sandbox) -> None:
+    service = f"{CLUSTER_STACK}-web"
+    addresses = [sandbox.address(host) for host in HOSTS]
+    before = {task["ID"] for task in cluster.manager.api.tasks(filters={"service": service, "desired-state": "running"})}
+    with Traffic(addresses, WEB_PORT) as traffic:
+        wait_for("web answers", lambda: traffic.requests > 5 and traffic.answered_by, timeout=30)
+        cluster.apply("cluster apply: web rolls to v2", swarmServices={"web": web_service(sandbox.registry_images[WEB_V2])})
+        time.sleep(2)
+    assert ("update", SERVICE, "service-web-service") in cluster.changes(), cluster.changes()
+    assert traffic.failed == 0 and traffic.requests > 20, (traffic.failed, traffic.requests, traffic.answered_by)
+    PHASES.append((f"  rolling update: {traffic.requests} requests, {traffic.failed} failed", 0.0))
+    tasks = cluster.manager.api.tasks(filters={"service": service})
+    new = [task for task in tasks if task["DesiredState"] == "running"]
+    assert len(new) == 2 and not {task["ID"] for task in new} & before
+    assert all(WEB_V2.split(":")[0] in task["Spec"]["ContainerSpec"]["Image"] for task in new)
+    # One at a time, each new task started before an old one stopped: the new ones started apart.
+    started = sorted(task["Status"]["Timestamp"] for task in new)
+    assert started[0] != started[1]
+
+
+def test_a_broken_image_rolls_back_by_itself_and_the_service_keeps_answering(cluster: Cluster, sandbox: Sandbox) -> None:
+    service = f"{CLUSTER_STACK}-web"
+    addresses = [sandbox.address(host) for host in HOSTS]
+    healthy = web_service(sandbox.registry_images[WEB_V2])
+    with Traffic(addresses, WEB_PORT) as traffic:
+        # pulumi-docker fails the update once the engine rolled it back; the harness says the same.
+        with pytest.raises(HarnessError, match="service rollback completed"):
+            cluster.apply("cluster apply: web to an image that cannot start", swarmServices={"web": web_service(sandbox.registry_images[BROKEN])})
+        cluster.config["swarmServices"] = {"web": healthy}  # what the stack runs again, as a user would set it back
+        # The provider fails as soon as every slot runs again during the rollback; the engine finishes it.
+        wait_for(
+            "the engine completes the rollback",
+            lambda: cluster.manager.api.inspect_service(service)["UpdateStatus"]["State"] == "rollback_completed",
+            timeout=60,
+        )
+    assert traffic.failed == 0, (traffic.failed, traffic.requests)
+    PHASES.append((f"  failed rollout: {traffic.requests} requests, {traffic.failed} failed", 0.0))
+    inspected = cluster.manager.api.inspect_service(service)
+    assert WEB_V2.split(":")[0] in inspected["Spec"]["TaskTemplate"]["ContainerSpec"]["Image"]
+    assert _running(cluster, service, 2)
+    # The failed update was stored with its new inputs (the bridge's partial state), so setting the
+    # healthy image back is a change again: an update to the spec the engine already rolled back to.
+    cluster.apply("cluster apply with web's healthy image again")
+    assert ("update", SERVICE, "service-web-service") in cluster.changes(), cluster.changes()
+    assert _running(cluster, service, 2)
+
+
+def test_a_drained_host_loses_its_tasks_and_gets_them_back_when_undrained(cluster: Cluster) -> None:
+    global_ = f"{CLUSTER_STACK}-heyworld_global"
+    assert cluster.running_tasks_by_node(global_).get("curly") == 1
+    cluster.apply("cluster apply: curly drained", drainedHosts=["curly"])
+    assert cluster.changes() == [("update", COMMAND, "swarm-node-curly")]
+    assert cluster.nodes()["curly"]["availability"] == "drain"
+    # `up` returned once nothing was meant to run there any more.
+    on_curly = [t for t in cluster.manager.api.tasks(filters={"node": "curly", "desired-state": "running"})]
+    assert on_curly == []
+    # Their replacements start elsewhere (larry: moe is kept out by heyworld's constraint).
+    moved = wait_for("heyworld's 3 tasks running again, none on curly", lambda: _running(cluster, f"{CLUSTER_STACK}-heyworld", 3), timeout=60)
+    assert moved == {"larry": 3}, moved
+    cluster.apply("cluster apply: curly undrained", drainedHosts=None)
+    assert cluster.nodes()["curly"]["availability"] == "active"
+    wait_for("heyworld_global back on curly", lambda: cluster.running_tasks_by_node(global_).get("curly") == 1, timeout=60)
+    # What placement and drains added goes, so the later tests find the stack as it was. The client's
+    # memory limit stays: pulumi-docker cannot lift one (its update sends 0, which Docker reads as "unchanged").
+    cluster.apply(
+        "cluster apply without node labels, constraints and web",
+        nodeLabels=None, heyworldDeploy=None, swarmServices=None,
+    )
+    assert {node["Description"]["Hostname"]: node["Spec"].get("Labels") or {} for node in cluster.manager.api.nodes()} == dict.fromkeys(HOSTS, {})
 
 
 def test_a_worker_dropped_from_the_config_leaves_the_swarm(cluster: Cluster, sandbox: Sandbox) -> None:

@@ -31,7 +31,7 @@ class Container(ResourceHandler):
     type_token = "docker:index/container:Container"
     # What resourceDockerContainerUpdate changes in place (ContainerUpdate), plus
     # arguments that only steer the provider itself. Every other argument is ForceNew.
-    live_update = frozenset({"restart", "maxRetryCount", "cpuShares", "memory", "cpuSet", "memorySwap"})
+    live_update = frozenset({"restart", "maxRetryCount", "cpuShares", "memory", "memoryReservation", "cpuSet", "memorySwap"})
     in_place = live_update | frozenset(
         {"mustRun", "wait", "waitTimeout", "destroyGraceSeconds", "removeVolumes", "containerReadRefreshTimeoutMilliseconds"}
         # Not ForceNew, and nothing the engine can change on a container: the provider only stores it.
@@ -117,6 +117,7 @@ class Container(ResourceHandler):
                 cpu_shares=i.get("cpuShares"),
                 cpuset_cpus=i.get("cpuSet"),
                 mem_limit=mebibytes(i.get("memory")),
+                mem_reservation=mebibytes(i.get("memoryReservation")),
                 memswap_limit=mebibytes(i.get("memorySwap")),
             )
         return old.id, self.read(ctx, old.id)
@@ -306,6 +307,7 @@ def container_config(i: Mapping[str, Any]) -> dict[str, Any]:
             "Links": i.get("links"),
             "SecurityOpt": i.get("securityOpts"),
             "Memory": mebibytes(i.get("memory")),
+            "MemoryReservation": mebibytes(i.get("memoryReservation")),
             "MemorySwap": mebibytes(i.get("memorySwap")) if (i.get("memorySwap") or 0) > 0 else i.get("memorySwap"),
             "ShmSize": mebibytes(i.get("shmSize")),
             "CpuShares": i.get("cpuShares"),

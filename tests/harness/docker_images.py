@@ -33,7 +33,7 @@ class RemoteImage(ResourceHandler):
         found = ensure_image(ctx, name)
         repo_digests = found.get("RepoDigests") or []
         image_id = found["Id"]
-        return f"{image_id}{name}", {**i, "imageId": image_id, "repoDigest": repo_digests[0] if repo_digests else ""}
+        return f"{image_id}{name}", {**i, "imageId": image_id, "repoDigest": determine_repo_digest(name, repo_digests)}
 
     def delete(self, ctx: ResourceContext, record: ResourceRecord) -> None:
         name = record.inputs["name"]
@@ -222,3 +222,12 @@ def push_image(ctx: ResourceContext, image_name: str, registry: Mapping[str, Any
     if not digest:
         raise HarnessError(f"{ctx.type} {ctx.name}: push of {image_name} reported no digest")
     return f"{repository}@{digest}"
+
+
+def determine_repo_digest(name: str, repo_digests: list[str]) -> str:
+    """The provider's determineRepoDigest: of several digests, the first that starts with the name cut at
+    its first ':' (so with a registry port, the registry's host), else the first."""
+    if not repo_digests:
+        return ""
+    prefix = name[: name.index(":")] if ":" in name else name
+    return next((digest for digest in repo_digests if digest.startswith(prefix)), repo_digests[0])

@@ -18,7 +18,7 @@ from .base import HarnessError, ResourceContext, ResourceHandler, changed_keys
 from .docker_common import autoname, ignore_missing, registry_auth_for
 from .docker_containers import mount_spec
 from .state import ResourceRecord
-from .values import drop_none, duration_ns, duration_seconds, label_list, labels, short_duration
+from .values import drop_none, duration_ns, duration_seconds, go_duration, label_list, labels, short_duration
 
 
 # --------------------------------------------------------------------------- service
@@ -32,6 +32,7 @@ class Service(ResourceHandler):
 
     def changed(self, old: ResourceRecord, new_inputs: Mapping[str, Any]) -> set[str]:
         """taskSpec as the provider diffs it: the image and restart policy against what it read back."""
+        new_inputs = kept_when_absent(old.inputs, new_inputs)
         changed = changed_keys({**old.inputs, "taskSpec": None}, {**new_inputs, "taskSpec": None})
         stored = {**(old.inputs.get("taskSpec") or {}), **stored_task_spec(old.outputs.get("taskSpec") or {})}
         if as_planned(new_inputs.get("taskSpec") or {}) != as_planned(stored):
@@ -58,11 +59,12 @@ class Service(ResourceHandler):
         return service_id, self.read(ctx, service_id)
 
     def update(self, ctx: ResourceContext, old: ResourceRecord) -> tuple[str, dict[str, Any]]:
+        ctx.inputs = kept_when_absent(old.inputs, ctx.inputs)
         api = ctx.docker().api
         current = api.inspect_service(old.id)
         spec = pinned(ctx, service_spec(ctx.inputs))
         api.update_service(old.id, current["Version"]["Index"], name=current["Spec"]["Name"], fetch_current_spec=False, **spec)
-        self._converge(ctx, old.id)
+        self._converge(ctx, old.id, updating=True)
         return old.id, self.read(ctx, old.id)
 
     def read(self, ctx: ResourceContext, service_id: str) -> dict[str, Any]:
@@ -92,43 +94,113 @@ class Service(ResourceHandler):
         }
 
     def delete(self, ctx: ResourceContext, record: ResourceRecord) -> None:
-        # As the provider does: only with a stopGracePeriod (other than 0s) does it wait, that long at
-        # most, for each task container to go, then force-removes it. Without one, tasks stop on their
-        # own after the delete returns, and a network they use goes once its delete's retries see them gone.
+        self._remove(ctx, record.id, record.inputs)
+
+    @staticmethod
+    def _remove(ctx: ResourceContext, service_id: str, inputs: Mapping[str, Any]) -> None:
+        """As the provider's deleteService: only with a stopGracePeriod (other than 0s) does it wait, that
+        long at most, for each task container to go, then force-removes it. Without one, tasks stop on
+        their own after it returns, and a network they use goes once its delete's retries see them gone."""
         api = ctx.docker().api
-        grace = duration_seconds(((record.inputs.get("taskSpec") or {}).get("containerSpec") or {}).get("stopGracePeriod"), 0)
-        containers = api.containers(all=True, filters={"label": f"com.docker.swarm.service.id={record.id}"}) if grace else []
-        ignore_missing(api.remove_service, record.id)
+        grace = duration_seconds(((inputs.get("taskSpec") or {}).get("containerSpec") or {}).get("stopGracePeriod"), 0)
+        containers = api.containers(all=True, filters={"label": f"com.docker.swarm.service.id={service_id}"}) if grace else []
+        ignore_missing(api.remove_service, service_id)
         for container in containers:
             deadline = time.monotonic() + grace
             while api.containers(all=True, filters={"id": container["Id"]}) and time.monotonic() < deadline:
                 time.sleep(0.5)
             ignore_missing(api.remove_container, container["Id"], force=True, v=True)
 
-    def _converge(self, ctx: ResourceContext, service_id: str) -> None:
-        """With convergeConfig the provider waits until every desired task runs (as `docker service create` does)."""
+    def _converge(self, ctx: ResourceContext, service_id: str, updating: bool = False) -> None:
+        """convergeConfig: the provider's wait, state for state (resourceDockerService{Create,Update}RefreshFunc).
+
+        Done once every replica's slot has a running task on a live node; an update is done early when the
+        engine says it completed, and fails when it paused or rolled back. A create that times out removes
+        the service, as the provider does; either timeout says only that the service did not converge.
+        """
         converge = ctx.inputs.get("convergeConfig")
         if converge is None:
             return
         if (ctx.inputs.get("mode") or {}).get("global"):
             # The provider's replicatedConsoleLogUpdater serves every mode, and refuses this one.
             raise HarnessError(f"service {ctx.name}: no replica count (convergeConfig on a global service)")
-        delay = duration_seconds(converge.get("delay"), 7)
-        timeout = duration_seconds(converge.get("timeout"), 180)
-        deadline = time.monotonic() + timeout
+        timeout = converge.get("timeout") or "3m"
+        # An update's first look comes after a fixed 7s, a create's after convergeConfig.delay.
+        time.sleep(UPDATE_FIRST_LOOK_SECONDS if updating else duration_seconds(converge.get("delay"), 7))
+        deadline = time.monotonic() + duration_seconds(timeout, 180)
         api = ctx.docker().api
         while True:
-            service = api.inspect_service(service_id)
-            tasks = api.tasks(filters={"service": service_id, "desired-state": "running"})
-            running = [t for t in tasks if t["Status"]["State"] == "running"]
-            wanted = service["Spec"]["Mode"]["Replicated"]["Replicas"]
-            update_state = (service.get("UpdateStatus") or {}).get("State", "completed")
-            if len(running) == wanted and len(tasks) == wanted and update_state in ("completed", "rollback_completed"):
+            if self._converged(ctx, api, service_id, updating):
                 return
             if time.monotonic() > deadline:
-                errors = sorted({t["Status"].get("Err", "") for t in tasks if t["Status"].get("Err")})
-                raise HarnessError(f"service {ctx.name}: {len(running)}/{wanted} tasks running after {timeout}s; task errors: {errors}")
-            time.sleep(min(delay, 1.0))
+                if not updating:
+                    self._remove(ctx, service_id, ctx.inputs)
+                raise HarnessError(
+                    f"service {ctx.name}: Service with ID ({service_id}) did not converge after {go_duration(duration_ns(timeout))}"
+                )
+            time.sleep(1)
+
+    @staticmethod
+    def _converged(ctx: ResourceContext, api, service_id: str, updating: bool) -> bool:
+        service = api.inspect_service(service_id)
+        rollback = False
+        if updating and service.get("UpdateStatus"):
+            state, message = service["UpdateStatus"].get("State"), service["UpdateStatus"].get("Message", "")
+            if state == "completed":
+                return True
+            if state in UPDATE_FAILURES:
+                raise HarnessError(f"service {ctx.name}: {UPDATE_FAILURES[state]}: {message}")
+            rollback = state == "rollback_started"
+        tasks = api.tasks(filters={"service": service_id, "desired-state": "running"})
+        live_nodes = {node["ID"] for node in api.nodes() if node["Status"]["State"] != "down"}
+        running = running_slots(tasks, live_nodes)
+        if running != service["Spec"]["Mode"]["Replicated"]["Replicas"]:
+            return False
+        if rollback:
+            raise HarnessError(f"service {ctx.name}: service rollback completed: {service['UpdateStatus'].get('Message', '')}")
+        return True
+
+
+# The provider's order of task states (numberedStates): a slot's task is the one with the lowest desired state.
+TASK_STATES = {
+    state: number
+    for number, state in enumerate(
+        ("new", "allocated", "pending", "assigned", "accepted", "preparing", "ready", "starting", "running",
+         "complete", "shutdown", "failed", "rejected", "remove", "orphaned"),
+        start=1,
+    )
+}
+UPDATE_FAILURES = {
+    "rollback_completed": "service rollback completed",
+    "paused": "service update paused",
+    "rollback_paused": "service rollback paused",
+}
+UPDATE_FIRST_LOOK_SECONDS = 7
+
+
+def running_slots(tasks: list[Mapping[str, Any]], live_nodes: set[str]) -> int:
+    """replicatedConsoleLogUpdater: slots whose chosen task is meant to run and runs."""
+    by_slot: dict[Any, Mapping[str, Any]] = {}
+    for task in tasks:
+        desired, state = TASK_STATES.get(task["DesiredState"], 0), TASK_STATES.get(task["Status"]["State"], 0)
+        if not desired or not state:
+            continue
+        existing = by_slot.get(task.get("Slot"))
+        if existing is not None:
+            existing_desired = TASK_STATES[existing["DesiredState"]]
+            if existing_desired < desired:
+                continue
+            # Start-first updates: two tasks meant to run in one slot, the one further behind counts.
+            if existing_desired == desired and TASK_STATES[existing["Status"]["State"]] <= state:
+                continue
+        if task.get("NodeID") and task["NodeID"] not in live_nodes:
+            continue
+        by_slot[task.get("Slot")] = task
+    return sum(
+        1
+        for task in by_slot.values()
+        if TASK_STATES[task["DesiredState"]] <= TASK_STATES["running"] and task["Status"]["State"] == "running"
+    )
 
 
 def pinned(ctx: ResourceContext, spec: dict[str, Any]) -> dict[str, Any]:
@@ -143,6 +215,29 @@ def pinned(ctx: ResourceContext, spec: dict[str, Any]) -> dict[str, Any]:
         return spec  # no registry answers for it (a local image): kept as given
     container["Image"] = f"{image}@{digest['Descriptor']['digest']}"
     return spec
+
+
+# Optional and Computed in the provider's schema: left out of the config, the provider keeps what it has.
+KEPT_TASK_FIELDS = ("placement", "resources")
+
+
+def kept_when_absent(old: Mapping[str, Any], new: Mapping[str, Any]) -> dict[str, Any]:
+    """The new inputs with the Optional+Computed blocks they leave out taken from the old ones."""
+    kept = dict(new)
+    old_task, task = old.get("taskSpec") or {}, dict(new.get("taskSpec") or {})
+    for field in KEPT_TASK_FIELDS:
+        if field not in task and field in old_task:
+            task[field] = old_task[field]
+    old_container, container = old_task.get("containerSpec") or {}, dict(task.get("containerSpec") or {})
+    if "healthcheck" not in container and "healthcheck" in old_container:
+        container["healthcheck"] = old_container["healthcheck"]
+    if container:
+        task["containerSpec"] = container
+    if task:
+        kept["taskSpec"] = task
+    if "endpointSpec" not in kept and "endpointSpec" in old:
+        kept["endpointSpec"] = old["endpointSpec"]
+    return kept
 
 
 def read_restart_policy(policy: Mapping[str, Any]) -> dict[str, Any]:
@@ -247,7 +342,8 @@ def service_spec(i: Mapping[str, Any]) -> dict[str, Any]:
             "Placement": drop_none(
                 {
                     "Constraints": placement.get("constraints"),
-                    "Preferences": [{"Spread": {"SpreadDescriptor": pref.removeprefix("spread=")}} for pref in placement.get("prefs") or []],
+                    # stringSetToPlacementPrefs: each pref is the descriptor itself, e.g. node.labels.zone.
+                    "Preferences": [{"Spread": {"SpreadDescriptor": pref}} for pref in placement.get("prefs") or []],
                     "MaxReplicas": placement.get("maxReplicas"),
                     "Platforms": [{"Architecture": p["architecture"], "OS": p["os"]} for p in placement.get("platforms") or []],
                 }
@@ -264,6 +360,10 @@ def service_spec(i: Mapping[str, Any]) -> dict[str, Any]:
             "Resources": resources_spec(task.get("resources")),
         }
     )
+    # createServiceTaskSpec sends both even when undeclared, empty (nil, the engine's updater can crash
+    # on a placement-only change).
+    task_template.setdefault("Placement", {})
+    task_template.setdefault("Resources", {})
     if mode.get("global"):
         mode_spec: dict[str, Any] = {"Global": {}}
     else:

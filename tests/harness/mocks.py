@@ -17,6 +17,7 @@ Typical use:
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import json
 import os
 import threading
@@ -40,6 +41,8 @@ T = TypeVar("T")
 # Providers that need no configuration of their own to run (commands run locally or via docker exec).
 _NO_CONFIG_PROVIDERS = ("pulumi:providers:command", "pulumi:providers:random")
 STACK_REFERENCE = "pulumi:pulumi:StackReference"
+# Packages whose providers are Terraform providers behind pulumi-terraform-bridge (pulumi-command is native).
+TERRAFORM_BRIDGED = frozenset({"docker", "consul"})
 
 
 class _NoopProvider(ResourceHandler):
@@ -270,7 +273,14 @@ class ApplyHarness(pulumi.runtime.Mocks, HarnessServices):
             run.add(Operation("same", ctx.type, ctx.name, time.monotonic() - started))
             return old.id, old.outputs
         if op == "update":
-            resource_id, outputs = handler.update(ctx, old)
+            try:
+                resource_id, outputs = handler.update(ctx, old)
+            except HarnessError:
+                if ctx.type.split(":", 1)[0] in TERRAFORM_BRIDGED:
+                    # A Terraform provider's failed update comes back as partial state, its new inputs
+                    # over the old outputs, and the engine stores it: the next run diffs against those.
+                    self.state.put(dataclasses.replace(old, inputs=ctx.inputs, outputs={**old.outputs, **ctx.inputs}), new_order=False)
+                raise
         else:
             if op == "replace":
                 self._delete_remotely(old)

@@ -675,6 +675,27 @@ def test_a_restart_policy_without_a_window_differs_from_what_the_provider_reads_
     assert harness.last_run.changes() == [("update", "docker:index/service:Service", "nowindow")]
 
 
+def test_a_service_no_node_can_take_fails_as_the_provider_fails_it_and_is_removed(swarm, harness, engine, prefix) -> None:
+    """pulumi-docker's create waits the convergeConfig timeout, removes the service and says only that."""
+
+    def program() -> None:
+        pdocker.Service(
+            "unplaceable",
+            name=f"{prefix}-unplaceable",
+            task_spec=pdocker.ServiceTaskSpecArgs(
+                container_spec=pdocker.ServiceTaskSpecContainerSpecArgs(image=BASE_IMAGE, args=["sleep", "600"]),
+                resources=pdocker.ServiceTaskSpecResourcesArgs(
+                    reservation=pdocker.ServiceTaskSpecResourcesReservationArgs(nano_cpus=1000 * 10**9)
+                ),
+            ),
+            converge_config=pdocker.ServiceConvergeConfigArgs(delay="1s", timeout="4s"),
+        )
+
+    with pytest.raises(HarnessError, match=r"Service with ID \(\w+\) did not converge after 4s"):
+        harness.apply(lambda: run_inline(harness, program))
+    assert leftovers(engine, prefix)["services"] == []
+
+
 # --------------------------------------------------------------------------- consul
 
 

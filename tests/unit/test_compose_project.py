@@ -170,7 +170,8 @@ def test_deploy_makes_swarm_services_on_a_swarm() -> None:
         "limits": {"nanoCpus": 500_000_000, "memoryBytes": 128 * 1024**2},
         "reservation": {"memoryBytes": 64 * 1024**2},
     }
-    assert api.inputs["taskSpec"]["placement"] == {"constraints": ["node.role == manager"]}
+    # Declared with its prefs, empty: pulumi-docker keeps a placement block the config leaves out.
+    assert api.inputs["taskSpec"]["placement"] == {"constraints": ["node.role == manager"], "prefs": []}
     assert api.inputs["endpointSpec"] == {"ports": [{"targetPort": 8000, "publishedPort": 8088, "protocol": "tcp"}]}
     assert api.inputs["taskSpec"]["networksAdvanceds"] == [{"id": "app-network-default-id"}]  # by id, as the provider asks
     # A swarm service's network is an overlay, attachable so the project's containers can join it too.

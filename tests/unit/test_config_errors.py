@@ -98,6 +98,62 @@ BAD_CONFIGS = {
         cluster(workerPort=8499, appWorkers=3),
         "config `orchestration:workerPort`: workers would publish [8500], which Consul publishes on the same address",
     ),
+    "rollout order Swarm does not know": (
+        {"heyworldDeploy": {"rollout": {"order": "random"}}},
+        "config `orchestration:heyworldDeploy.rollout.order`: 'random' is not one of ['start-first', 'stop-first']",
+    ),
+    "rollout delay not a duration": (
+        {"heyworldDeploy": {"rollout": {"delay": "ten seconds"}}},
+        "config `orchestration:heyworldDeploy.rollout.delay`: 'ten seconds' is not a duration such as 500ms, 10s or 1m30s",
+    ),
+    "unknown deploy field": (
+        {"heyworldDeploy": {"replicas": 3}},
+        "config `orchestration:heyworldDeploy`: unknown fields ['replicas']",
+    ),
+    "constraint without an operator": (
+        {"heyworldDeploy": {"constraints": ["node.hostname"]}},
+        "config `orchestration:heyworldDeploy.constraints`: 'node.hostname' is not a constraint",
+    ),
+    "reservation above the limit": (
+        {"heyworldDeploy": {"resources": {"memoryLimitMb": 64, "memoryReservationMb": 128}}},
+        "config `orchestration:heyworldDeploy.resources.memoryReservationMb`: 128 is above the limit of 64",
+    ),
+    "cpus not a number": (
+        {"heyworldDeploy": {"resources": {"cpuLimit": "half"}}},
+        "config `orchestration:heyworldDeploy.resources.cpuLimit`: 'half' is not a number of CPUs",
+    ),
+    "service without image": (
+        {"swarmServices": {"web": {"replicas": 2}}},
+        "config `orchestration:swarmServices.web.image`: required",
+    ),
+    "health check not CMD": (
+        {"swarmServices": {"web": {"image": "web:1", "healthCheck": {"test": ["curl", "localhost"]}}}},
+        "config `orchestration:swarmServices.web.healthCheck.test`: ['curl', 'localhost']: expected a list starting with CMD or CMD-SHELL",
+    ),
+    "two services on one mesh port": (
+        {"swarmServices": {"a": {"image": "a:1", "ports": [{"published": 8090, "target": 80}]}, "b": {"image": "b:1", "ports": [{"published": 8090, "target": 80}]}}},
+        "config `orchestration:swarmServices.a.ports`: port 8090 is also published by service 'b'",
+    ),
+    "a CPU reservation for a container": (
+        {"containerResources": {"consul": {"cpuReservation": 0.5}}},
+        "config `orchestration:containerResources.consul.cpuReservation`: a container cannot reserve CPUs (only a swarm service can)",
+    ),
+    "an unknown kind of container": (
+        {"containerResources": {"redis": {"memoryLimitMb": 64}}},
+        "config `orchestration:containerResources`: unknown fields ['redis']; expected consul, workers, client",
+    ),
+    "labels for a host that is not one": (
+        cluster(nodeLabels={"shemp": {"zone": "a"}}),
+        "config `orchestration:nodeLabels.shemp`: 'shemp' is not a host; expected one of ['larry', 'curly', 'moe']",
+    ),
+    "label value not text": (
+        cluster(nodeLabels={"larry": {"ssd": True}}),
+        "config `orchestration:nodeLabels.larry.ssd`: True is not a string; quote it",
+    ),
+    "every host drained": (
+        cluster(drainedHosts=["larry", "curly", "moe"]),
+        "config `orchestration:drainedHosts`: drains every host, so no task could run anywhere",
+    ),
     "half the TLS material": (
         cluster(dockerTlsCa="-----BEGIN CERTIFICATE-----"),
         "config `orchestration:dockerTlsCert`: dockerTlsCa, dockerTlsCert and dockerTlsKey go together",

@@ -16,11 +16,13 @@ from .real_pulumi import skip_without_toolchain
 
 
 def comparable(schema: Any) -> Any:
-    """The schema without what the CLI leaves out when it re-encodes one: empty values, array items' descriptions."""
+    """The schema without what the CLI leaves out when it re-encodes one: empty values, and the
+    descriptions of array items and of map values."""
     if isinstance(schema, dict):
         kept = {key: comparable(value) for key, value in schema.items() if value not in ({}, [], None)}
-        if isinstance(kept.get("items"), dict):
-            kept["items"].pop("description", None)
+        for element in ("items", "additionalProperties"):
+            if isinstance(kept.get(element), dict):
+                kept[element].pop("description", None)
         return kept
     if isinstance(schema, list):
         return [comparable(item) for item in schema]

@@ -13,16 +13,19 @@ drained and undrained, a worker host dropped from the config, and destroy leavin
 from __future__ import annotations
 
 import ipaddress
+import json
 import time
 
 import pytest
 import requests
 
+from components.consul_server import SECRET_CONFIG_FILE
 from tests.harness import HarnessError
 from tests.harness.local_images import BASE_IMAGE, CONSUL_IMAGE
 
 from .cluster_support import (
     CLUSTER_STACK,
+    CONSUL_HTTP_PORT,
     HOSTS,
     SANDBOX_STACK,
     SANDBOX_SUBNET,
@@ -170,6 +173,22 @@ def test_the_client_on_moe_finds_the_workers_on_larry_and_curly(cluster: Cluster
         lambda: all(f"at {address}:{port}" in client.logs(tail=30).decode() for address, port in expected),
         timeout=60,
     )
+
+
+def test_acls_refuse_a_request_without_a_token_and_no_secret_is_in_the_state(cluster: Cluster, sandbox: Sandbox) -> None:
+    """The cluster's default: ACLs deny, so the workers above registered and the client read with their own tokens."""
+    management = cluster.outputs["consulManagementToken"]
+    for host in HOSTS:
+        consul = f"http://{sandbox.address(host)}:{CONSUL_HTTP_PORT}"
+        assert requests.put(f"{consul}/v1/kv/e2e/anonymous", data="x", timeout=10).status_code == 403, host
+        assert requests.get(f"{consul}/v1/kv/distributed_app/{CLUSTER_STACK}/greeting", timeout=10).status_code == 403, host
+        register = {"Node": "intruder", "Address": "10.9.9.9", "Service": {"Service": "fake"}}
+        assert requests.put(f"{consul}/v1/catalog/register", json=register, timeout=10).status_code == 403, host
+    server = sandbox.docker("larry").containers.get(f"{CLUSTER_STACK}-larry")
+    gossip_key = json.loads(server.exec_run(["cat", SECRET_CONFIG_FILE]).output)["encrypt"]
+    worker = sandbox.docker("larry").containers.get(f"{CLUSTER_STACK}-server1")
+    app_token = dict(item.split("=", 1) for item in worker.attrs["Config"]["Env"])["CONSUL_HTTP_TOKEN"]
+    assert cluster.harness.plaintext_exposures([management, gossip_key, app_token]) == []
 
 
 def test_the_workers_on_larry_and_curly_serve_the_greeting_from_kv(cluster: Cluster, sandbox: Sandbox) -> None:

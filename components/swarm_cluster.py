@@ -8,7 +8,7 @@ scripts drive a laptop and remote hosts.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Mapping, Sequence
+from typing import Mapping, Optional, Sequence
 
 import pulumi
 import pulumi_command as command
@@ -37,6 +37,13 @@ if [ "$({_NODE_STATE})" != active ]; then
 fi
 docker info --format '{{{{.Swarm.NodeID}}}}'
 """
+# Autolock: a restarted manager keeps the swarm's keys encrypted until `docker swarm unlock` is given
+# this key, which the command prints (and only that: its output is a secret).
+AUTOLOCK_SCRIPT = """set -eu
+docker swarm update --autolock=true >/dev/null
+docker swarm unlock-key --quiet
+"""
+AUTOLOCK_OFF_SCRIPT = "docker swarm update --autolock=false >/dev/null 2>&1 || true"
 # A worker leaves, then the manager forgets it, so `docker node ls` stays clean.
 WORKER_LEAVE_SCRIPT = f"""set -u
 if [ "$({_NODE_STATE})" = active ]; then docker swarm leave >&2; fi
@@ -92,6 +99,8 @@ class SwarmClusterArgs:
     advertise_address: str
     """The manager's address, which workers join at."""
     workers: Sequence[SwarmNode] = ()
+    autolock: bool = False
+    """Lock the managers' keys at rest; `unlock_key` unlocks a restarted manager."""
 
 
 class SwarmCluster(pulumi.ComponentResource):
@@ -101,6 +110,8 @@ class SwarmCluster(pulumi.ComponentResource):
     ready: tuple[command.local.Command, ...]
     """Services depend on these: the manager's init, every worker's join and every node's labels."""
     worker_node_ids: pulumi.Output[dict[str, str]]
+    unlock_key: Optional[pulumi.Output[str]]
+    """Secret, with autolock: what `docker swarm unlock` asks for after a manager restarts; None without."""
 
     def __init__(self, name: str, args: SwarmClusterArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("orchestration:swarm:SwarmCluster", name, None, opts)
@@ -161,6 +172,19 @@ class SwarmCluster(pulumi.ComponentResource):
             for node in (args.manager, *args.workers)
             if node.labels or node.drain
         ]
+        self.unlock_key = None
+        if args.autolock:
+            autolock = command.local.Command(
+                f"{name}-autolock",
+                create=AUTOLOCK_SCRIPT,
+                delete=AUTOLOCK_OFF_SCRIPT,
+                environment={"DOCKER_HOST": args.manager.docker_url},
+                interpreter=["/bin/sh", "-c"],
+                logging=command.local.Logging.STDERR,
+                triggers=[init.stdout],
+                opts=child_options(self, opts, additional_secret_outputs=["stdout"]),
+            )
+            self.unlock_key = pulumi.Output.secret(autolock.stdout)
         self.ready = (init, *joins.values(), *settings)
         self.manager_node_id = init.stdout
         self.worker_node_ids = pulumi.Output.from_input({worker: join.stdout for worker, join in joins.items()})

@@ -152,6 +152,7 @@ def build(cfg: StackConfig) -> dict[str, pulumi.Input]:
             manager=node(manager),
             advertise_address=manager.address,
             workers=[node(host) for host in cluster.hosts if host is not manager],
+            autolock=cfg.swarm.autolock,
         ),
     )
     on_swarm = pulumi.ResourceOptions(providers={"docker": engines[manager.name].provider}, depends_on=list(swarm.ready))
@@ -176,6 +177,7 @@ def build(cfg: StackConfig) -> dict[str, pulumi.Input]:
         "consulNodes": list(consul.node_names),
         # Secret, as the management token is: `pulumi stack output --show-secrets consulManagementToken`.
         **({"consulManagementToken": consul.management_token} if consul.management_token is not None else {}),
+        **({"swarmUnlockKey": swarm.unlock_key} if swarm.unlock_key is not None else {}),
         "kvPrefix": catalog.kv_prefix,
         "clientContainers": {name: client.container_name for name, client in clients.items()},
         "swarmManager": manager.name,

@@ -47,7 +47,7 @@ KNOWN_KEYS = frozenset(
         "registry", "registryUsername", "registryPassword", "dockerTlsCa", "dockerTlsCert", "dockerTlsKey",
         "sandboxHosts", "sandboxSubnet", "sandboxHostImage", "sandboxRegistryImage", "sandboxPrivileged",
         "heyworldDeploy", "swarmServices", "nodeLabels", "drainedHosts", "containerResources",
-        "consulGossipEncryption", "consulAcl", "retainData",
+        "consulGossipEncryption", "consulAcl", "retainData", "swarmAutolock",
         "composeFile", "composeVariables",
     }
 )

@@ -62,6 +62,7 @@ class ConfiguredService:
 class SwarmWorkloads:
     heyworld: ServiceDeploy
     services: tuple[ConfiguredService, ...]
+    autolock: bool
 
 
 @dataclass(frozen=True)
@@ -91,7 +92,11 @@ def swarm_workloads(values: ConfigValues) -> SwarmWorkloads:
         others = [other for other, value in published if value == port and other != name]
         if others:
             raise values.fail(f"swarmServices.{name}.ports", f"port {port} is also published by service {others[0]!r}")
-    return SwarmWorkloads(heyworld=deploy(values, "heyworldDeploy", heyworld), services=services)
+    return SwarmWorkloads(
+        heyworld=deploy(values, "heyworldDeploy", heyworld),
+        services=services,
+        autolock=values.boolean("swarmAutolock", default=False),
+    )
 
 
 def container_resources(values: ConfigValues) -> ContainerResources:

@@ -149,7 +149,9 @@ def build(cfg: StackConfig) -> dict[str, pulumi.Input]:
     swarm = SwarmCluster(
         "swarm",
         SwarmClusterArgs(
-            manager=SwarmNode("local", local.docker_url), advertise_address=local.swarm_advertise_address
+            manager=SwarmNode("local", local.docker_url),
+            advertise_address=local.swarm_advertise_address,
+            autolock=cfg.swarm.autolock,
         ),
     )
     on_swarm = pulumi.ResourceOptions(providers={"docker": host.provider}, depends_on=list(swarm.ready))
@@ -174,6 +176,7 @@ def build(cfg: StackConfig) -> dict[str, pulumi.Input]:
         "consulNodes": list(consul.node_names),
         # Secret, as the management token is: `pulumi stack output --show-secrets consulManagementToken`.
         **({"consulManagementToken": consul.management_token} if consul.management_token is not None else {}),
+        **({"swarmUnlockKey": swarm.unlock_key} if swarm.unlock_key is not None else {}),
         "catalogServices": list(catalog.service_names),
         "kvPrefix": catalog.kv_prefix,
         "clientContainer": client.container_name,

@@ -9,6 +9,7 @@ import contextlib
 import io
 import json
 import re
+import subprocess
 import urllib.request
 
 import docker.errors
@@ -30,7 +31,7 @@ RETAINED = ("dev-consul-1-data", "dev-consul-2-data", "dev-consul-3-data", "dev-
 @pytest.fixture(scope="module")
 def dev3(engine) -> DevStack:
     build_stand_in_images(engine)
-    stack = DevStack(engine, {"consulServers": 3, "redisThroughConsul": True, "consulAcl": True, "retainData": True})
+    stack = DevStack(engine, {"consulServers": 3, "redisThroughConsul": True, "consulAcl": True, "retainData": True, "swarmAutolock": True})
     try:
         stack.apply("first apply (dev stack, consulServers=3)")
         yield stack
@@ -116,6 +117,14 @@ def test_no_token_reaches_the_state_or_a_container_log_in_plain_text(dev3: DevSt
     assert dev3.harness.plaintext_exposures(tokens) == []
     for container in engine.containers.list(filters={"name": "dev-"}):
         assert not any(token in container.logs().decode(errors="replace") for token in tokens), container.name
+
+
+def test_the_swarm_is_autolocked_and_its_unlock_key_is_a_secret_output(dev3: DevStack, engine) -> None:
+    spec = engine.swarm.attrs["Spec"]
+    assert spec["EncryptionConfig"]["AutoLockManagers"] is True
+    key = subprocess.run(["docker", "swarm", "unlock-key", "--quiet"], capture_output=True, text=True, check=True).stdout.strip()
+    assert dev3.outputs["swarmUnlockKey"] == key
+    assert dev3.harness.plaintext_exposures([key]) == []
 
 
 def test_web_counts_with_redis_found_through_consul(dev3: DevStack, engine) -> None:

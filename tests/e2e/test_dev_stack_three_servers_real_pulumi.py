@@ -1,6 +1,6 @@
-"""Three Consul servers with ACLs through the real Pulumi CLI and providers (see real_pulumi.py): the
-workloads work with their own tokens, a request without one cannot write, no secret is in the state
-in plain text; a new image replaces the servers one after the other, each once the one before it
+"""Three Consul servers with ACLs, and an autolocked swarm, through the real Pulumi CLI and providers
+(see real_pulumi.py): the workloads work with their own tokens, a request without one cannot write, no
+secret (tokens, gossip key, unlock key) is in the state or the output in plain text; a new image replaces the servers one after the other, each once the one before it
 serves again, and a leader remains."""
 from __future__ import annotations
 
@@ -24,7 +24,7 @@ AGENTS = ("consul-consul-1-agent", "consul-consul-2-agent", "consul-consul-3-age
 
 @pytest.fixture(scope="module")
 def real3(engine) -> RealProject:
-    with deployed(engine, consulServers=3, consulAcl=True) as project:
+    with deployed(engine, consulServers=3, consulAcl=True, swarmAutolock=True) as project:
         yield project
 
 
@@ -49,7 +49,10 @@ def test_workloads_use_their_tokens_and_anonymous_writes_are_refused(real3: Real
         tokens += [item.split("=", 1)[1] for item in inspected["Config"]["Env"] if item.startswith("CONSUL_HTTP_TOKEN=")]
     gossip = subprocess.run(["docker", "exec", "dev-consul-1", "cat", SECRET_CONFIG_FILE], capture_output=True, text=True, check=True)
     tokens.append(json.loads(gossip.stdout)["encrypt"])
-    assert len(set(tokens)) == 4
+    unlock_key = subprocess.run(["docker", "swarm", "unlock-key", "--quiet"], capture_output=True, text=True, check=True).stdout.strip()
+    assert json.loads(real3.run("stack", "output", "--json", "--show-secrets").stdout)["swarmUnlockKey"] == unlock_key
+    tokens.append(unlock_key)
+    assert len(set(tokens)) == 5
     state = real3.exported_state()
     assert [token for token in tokens if token in state] == []
     assert [token for token in tokens if token in real3.up_output] == []

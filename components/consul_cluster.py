@@ -14,7 +14,7 @@ import pulumi_docker as docker
 import pulumi_random as random
 
 from components.consul_server import ConsulServer, ConsulServerArgs, PublishedPort
-from components.options import child_options
+from components.options import child_options, preparation_options
 from components.swarm_policy import Resources
 
 VALID_SERVER_COUNTS = (1, 3, 5)
@@ -82,8 +82,8 @@ class ConsulCluster(pulumi.ComponentResource):
         super().__init__("orchestration:consul:ConsulCluster", name, None, opts)
         if len(args.nodes) not in VALID_SERVER_COUNTS:
             raise ValueError(f"a Consul cluster needs {VALID_SERVER_COUNTS} servers, not {len(args.nodes)}")
-        self.management_token = self._hex_secret(f"{name}-management-token", 32, opts).apply(_as_uuid) if args.acl else None
-        secret_config = self._secret_config(name, args, opts)
+        self.management_token = self._hex_secret(f"{name}-management-token", 32).apply(_as_uuid) if args.acl else None
+        secret_config = self._secret_config(name, args)
         servers: list[ConsulServer] = []
         for node in args.nodes:
             servers.append(
@@ -141,13 +141,11 @@ class ConsulCluster(pulumi.ComponentResource):
             {"http_address": self.http_address, "dns_address": self.dns_address, "node_names": list(self.node_names)}
         )
 
-    def _secret_config(
-        self, name: str, args: ConsulClusterArgs, opts: pulumi.ResourceOptions | None
-    ) -> Optional[pulumi.Output[str]]:
+    def _secret_config(self, name: str, args: ConsulClusterArgs) -> Optional[pulumi.Output[str]]:
         """The servers' secret agent configuration, or None when there is nothing secret to hand them."""
         parts: list[pulumi.Output[dict]] = []
         if args.gossip_encryption:
-            gossip_key = self._hex_secret(f"{name}-gossip-key", 64, opts)
+            gossip_key = self._hex_secret(f"{name}-gossip-key", 64)
             parts.append(gossip_key.apply(lambda digits: {"encrypt": base64.b64encode(bytes.fromhex(digits)).decode()}))
         if self.management_token is not None:
             parts.append(self.management_token.apply(_acl_config))
@@ -157,7 +155,7 @@ class ConsulCluster(pulumi.ComponentResource):
             pulumi.Output.all(*parts).apply(lambda found: json.dumps({k: v for part in found for k, v in part.items()}))
         )
 
-    def _hex_secret(self, name: str, digits: int, opts: pulumi.ResourceOptions | None) -> pulumi.Output[str]:
+    def _hex_secret(self, name: str, digits: int) -> pulumi.Output[str]:
         """`digits` random hex digits, drawn once and kept secret.
 
         A RandomPassword over the hex digits, not RandomBytes, RandomId or RandomUuid: those carry
@@ -170,7 +168,7 @@ class ConsulCluster(pulumi.ComponentResource):
             lower=False,
             numeric=False,
             override_special=HEX_DIGITS,
-            opts=child_options(self, opts),
+            opts=preparation_options(self),
         )
         return pulumi.Output.secret(drawn.result)
 

@@ -11,7 +11,6 @@ from __future__ import annotations
 import pulumi
 import pulumi_docker as docker
 
-from components.compose_project import ComposeProject, ComposeProjectArgs
 from components.consul_catalog import ConsulCatalog, ConsulCatalogArgs
 from components.consul_cluster import ConsulCluster, ConsulClusterArgs, ConsulNodeSpec
 from components.consul_server import (
@@ -28,7 +27,7 @@ from components.swarm_cluster import SwarmCluster, SwarmClusterArgs, SwarmNode
 from stacks.access import consul_tokens
 from stacks.config import ClusterConfig, Host, StackConfig
 from stacks.reachability import check_engines_reachable
-from stacks.workloads import app_settings, build_images, configured_services, heyworld_services, inventory
+from stacks.workloads import app_settings, build_images, consul_and_swarm_outputs, inventory, on_the_swarm
 
 
 def build(cfg: StackConfig) -> dict[str, pulumi.Input]:
@@ -155,33 +154,14 @@ def build(cfg: StackConfig) -> dict[str, pulumi.Input]:
             autolock=cfg.swarm.autolock,
         ),
     )
-    on_swarm = pulumi.ResourceOptions(providers={"docker": engines[manager.name].provider}, depends_on=list(swarm.ready))
-    heyworld, heyworld_global = heyworld_services(cfg, on_swarm, manager.docker_url)
-    services = (heyworld, heyworld_global, *configured_services(cfg, on_swarm, manager.docker_url))
-    outputs: dict[str, pulumi.Input] = {}
-    if cfg.compose:
-        # On the manager: its plain services run there, its `deploy` services across the swarm.
-        project = ComposeProject(
-            "compose-file",
-            ComposeProjectArgs(file=cfg.compose.file, variables=cfg.compose.variables, swarm=True),
-            opts=on_swarm,
-        )
-        outputs["composeContainers"] = project.container_names
-        outputs["composeSwarmServices"] = project.swarm_service_names
+    services, outputs = on_the_swarm(cfg, swarm, engines[manager.name].provider, manager.docker_url)
     return {
         **outputs,
+        **consul_and_swarm_outputs(consul, swarm, services),
         "hosts": [host.name for host in cluster.hosts],
-        "consulUiUrl": f"http://{consul.http_address}/ui",
-        "consulHttpAddress": consul.http_address,
-        "consulDnsAddress": consul.dns_address,
-        "consulNodes": list(consul.node_names),
-        # Secret, as the management token is: `pulumi stack output --show-secrets consulManagementToken`.
-        **({"consulManagementToken": consul.management_token} if consul.management_token is not None else {}),
-        **({"swarmUnlockKey": swarm.unlock_key} if swarm.unlock_key is not None else {}),
         "kvPrefix": catalog.kv_prefix,
         "clientContainers": {name: client.container_name for name, client in clients.items()},
         "swarmManager": manager.name,
-        "swarmServices": [service.service_name for service in services],
         "images": {app: image.reference for app, image in images.items()},
         "inventory": inventory(containers, services),
     }

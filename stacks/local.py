@@ -10,7 +10,6 @@ from __future__ import annotations
 import pulumi
 
 from components.compose_app import REDIS_PORT, WEB_PORT, ComposeApp, ComposeAppArgs
-from components.compose_project import ComposeProject, ComposeProjectArgs
 from components.consul_catalog import ConsulCatalog, ConsulCatalogArgs, ExternalService
 from components.consul_cluster import ConsulCluster, ConsulClusterArgs, ConsulNodeSpec
 from components.consul_server import (
@@ -26,7 +25,7 @@ from components.docker_host import DockerHost, DockerHostArgs
 from components.swarm_cluster import SwarmCluster, SwarmClusterArgs, SwarmNode
 from stacks.access import consul_tokens
 from stacks.config import StackConfig
-from stacks.workloads import app_settings, build_images, configured_services, heyworld_services, inventory
+from stacks.workloads import app_settings, build_images, consul_and_swarm_outputs, inventory, on_the_swarm
 
 
 def build(cfg: StackConfig) -> dict[str, pulumi.Input]:
@@ -154,33 +153,14 @@ def build(cfg: StackConfig) -> dict[str, pulumi.Input]:
             autolock=cfg.swarm.autolock,
         ),
     )
-    on_swarm = pulumi.ResourceOptions(providers={"docker": host.provider}, depends_on=list(swarm.ready))
-    heyworld, heyworld_global = heyworld_services(cfg, on_swarm, local.docker_url)
-    services = (heyworld, heyworld_global, *configured_services(cfg, on_swarm, local.docker_url))
-    outputs: dict[str, pulumi.Input] = {}
-    if cfg.compose:
-        project = ComposeProject(
-            "compose-file",
-            ComposeProjectArgs(file=cfg.compose.file, variables=cfg.compose.variables, swarm=True),
-            # Its `deploy` services go to the swarm, which must exist first.
-            opts=on_swarm,
-        )
-        outputs["composeContainers"] = project.container_names
-        outputs["composeSwarmServices"] = project.swarm_service_names
+    services, outputs = on_the_swarm(cfg, swarm, host.provider, local.docker_url)
     return {
         **outputs,
+        **consul_and_swarm_outputs(consul, swarm, services),
         "webUrl": compose.url,
-        "consulUiUrl": f"http://{consul.http_address}/ui",
-        "consulHttpAddress": consul.http_address,
-        "consulDnsAddress": consul.dns_address,
-        "consulNodes": list(consul.node_names),
-        # Secret, as the management token is: `pulumi stack output --show-secrets consulManagementToken`.
-        **({"consulManagementToken": consul.management_token} if consul.management_token is not None else {}),
-        **({"swarmUnlockKey": swarm.unlock_key} if swarm.unlock_key is not None else {}),
         "catalogServices": list(catalog.service_names),
         "kvPrefix": catalog.kv_prefix,
         "clientContainer": client.container_name,
-        "swarmServices": [service.service_name for service in services],
         "inventory": inventory(
             {
                 "local": {

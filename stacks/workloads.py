@@ -4,9 +4,13 @@ from __future__ import annotations
 from typing import Mapping, Optional, Sequence
 
 import pulumi
+import pulumi_docker as docker
 
 from components.app_image import AppImage, AppImageArgs
+from components.compose_project import ComposeProject, ComposeProjectArgs
+from components.consul_cluster import ConsulCluster
 from components.registry import RegistryLogin
+from components.swarm_cluster import SwarmCluster
 from components.swarm_service import SwarmService, SwarmServiceArgs
 from stacks.config import StackConfig
 from stacks.deploy_config import ServiceDeploy
@@ -42,6 +46,43 @@ def build_images(
             opts=opts,
         )
         for app in apps
+    }
+
+
+def on_the_swarm(
+    cfg: StackConfig, swarm: SwarmCluster, manager: docker.Provider, manager_docker_url: str
+) -> tuple[tuple[SwarmService, ...], dict[str, pulumi.Input]]:
+    """heyworld, the `swarmServices` and the compose file (if any), once the swarm is ready: the services,
+    and the compose file's outputs."""
+    on_swarm = pulumi.ResourceOptions(providers={"docker": manager}, depends_on=list(swarm.ready))
+    heyworld, heyworld_global = heyworld_services(cfg, on_swarm, manager_docker_url)
+    services = (heyworld, heyworld_global, *configured_services(cfg, on_swarm, manager_docker_url))
+    outputs: dict[str, pulumi.Input] = {}
+    if cfg.compose:
+        # On the manager: its plain services run there, its `deploy` services across the swarm.
+        project = ComposeProject(
+            "compose-file",
+            ComposeProjectArgs(file=cfg.compose.file, variables=cfg.compose.variables, swarm=True),
+            opts=on_swarm,
+        )
+        outputs["composeContainers"] = project.container_names
+        outputs["composeSwarmServices"] = project.swarm_service_names
+    return services, outputs
+
+
+def consul_and_swarm_outputs(
+    consul: ConsulCluster, swarm: SwarmCluster, services: Sequence[SwarmService]
+) -> dict[str, pulumi.Input]:
+    """The stack outputs every environment with Consul and a swarm has alike."""
+    return {
+        "consulUiUrl": f"http://{consul.http_address}/ui",
+        "consulHttpAddress": consul.http_address,
+        "consulDnsAddress": consul.dns_address,
+        "consulNodes": list(consul.node_names),
+        # Secret, as the management token is: `pulumi stack output --show-secrets consulManagementToken`.
+        **({"consulManagementToken": consul.management_token} if consul.management_token is not None else {}),
+        **({"swarmUnlockKey": swarm.unlock_key} if swarm.unlock_key is not None else {}),
+        "swarmServices": [service.service_name for service in services],
     }
 
 

@@ -25,10 +25,9 @@ from typing import Any, Iterator
 import pytest
 import yaml
 
-from tests.harness.local_images import BASE_IMAGE, CONSUL_IMAGE, REDIS_IMAGE, extra_ca_certificates
 from tests.support.program import PROJECT_DIR
 
-from .support import PHASES, build_stand_in_images
+from .support import PHASES, build_stand_in_images, machine_config
 
 PLUGINS = {"docker": "pulumi_docker", "command": "pulumi_command", "consul": "pulumi_consul", "random": "pulumi_random"}
 COMMAND_TIMEOUT_SECONDS = 900
@@ -160,18 +159,7 @@ def deployed(engine, stack: str = "dev", **overrides: Any) -> Iterator[RealProje
     project.swarm_was_active = engine.info()["Swarm"]["LocalNodeState"] == "active"
     project.init()
     project.stack_file_untouched = committed is not None and stack_file.read_bytes() == committed
-    project.set_config(
-        {
-            "redisImage": REDIS_IMAGE,
-            "consulImage": CONSUL_IMAGE,
-            "heyworldImage": BASE_IMAGE,
-            "appBaseImage": BASE_IMAGE,
-            "buildCaCertificates": extra_ca_certificates(),
-            # Destroy leaves nothing behind.
-            "retainData": False,
-            **overrides,
-        }
-    )
+    project.set_config({**machine_config(), **overrides})
     try:
         project.run("preview", label="real: first preview")
         project.up_output = project.run("up", "--yes", "--skip-preview", label="real: first up").stdout

@@ -70,6 +70,20 @@ def build_stand_in_images(engine: docker.DockerClient) -> None:
         build_consul_image(engine)
 
 
+def machine_config() -> dict[str, Any]:
+    """The dev stack's config on this machine: the stand-in images, and a destroy that leaves nothing."""
+    return {
+        "redisImage": REDIS_IMAGE,
+        "consulImage": CONSUL_IMAGE,
+        "heyworldImage": BASE_IMAGE,
+        "appBaseImage": BASE_IMAGE,
+        # pip in our builds must trust this machine's TLS-re-signing proxy.
+        "buildCaCertificates": extra_ca_certificates(),
+        # Unless a test is about the data that outlives it.
+        "retainData": False,
+    }
+
+
 class DevStack:
     """The dev stack applied through the harness; `apply` and `destroy` are `pulumi up` / `pulumi destroy`."""
 
@@ -77,17 +91,7 @@ class DevStack:
 
     def __init__(self, engine: docker.DockerClient, overrides: dict[str, Any] | None = None) -> None:
         self.engine = engine
-        self.overrides = {
-            "redisImage": REDIS_IMAGE,
-            "consulImage": CONSUL_IMAGE,
-            "heyworldImage": BASE_IMAGE,
-            "appBaseImage": BASE_IMAGE,
-            # pip in our builds must trust this machine's TLS-re-signing proxy.
-            "buildCaCertificates": extra_ca_certificates(),
-            # Destroy leaves nothing behind, unless a test is about the data that outlives it.
-            "retainData": False,
-            **(overrides or {}),
-        }
+        self.overrides = {**machine_config(), **(overrides or {})}
         STATE_DIR.mkdir(parents=True, exist_ok=True)
         self.state_file = STATE_DIR / f"{self.stack}-state.json"
         self.swarm_was_active = engine.info()["Swarm"]["LocalNodeState"] == "active"

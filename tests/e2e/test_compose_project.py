@@ -22,8 +22,7 @@ from tests.harness import ApplyHarness
 from tests.harness.docker_common import retry_while
 from tests.harness.engine import objects_named_with
 from tests.harness.inline import run_inline
-from tests.harness.local_images import BASE_IMAGE, PROJECT_DIR, REDIS_IMAGE, build_redis_image, require_base_image
-from tests.support.prerequisites import skip_or_fail
+from tests.harness.local_images import BASE_IMAGE, PROJECT_DIR, REDIS_IMAGE, build_redis_image, ci_built_binary, require_base_image
 
 from .support import phase, wait_for
 
@@ -57,16 +56,7 @@ SHAPES: dict[str, dict[str, Any]] = {
 
 def compose_binary() -> str:
     """$COMPOSE_BIN, else what .ci/compose.sh prints (it builds Compose when not cached)."""
-    path = os.environ.get("COMPOSE_BIN", "")
-    problem = "COMPOSE_BIN is not set"
-    if not path:
-        result = subprocess.run(["bash", str(PROJECT_DIR / ".ci" / "compose.sh")], capture_output=True, text=True, timeout=3600)
-        lines = result.stdout.strip().splitlines()
-        path = lines[-1] if result.returncode == 0 and lines else ""
-        problem = f".ci/compose.sh exited {result.returncode}: {result.stderr.strip()[-400:]}"
-    if not path or not os.access(path, os.X_OK):
-        skip_or_fail(f"no Docker Compose binary ({problem}; path {path!r})")
-    return path
+    return ci_built_binary("COMPOSE_BIN", "compose.sh", "no Docker Compose binary")
 
 
 @pytest.fixture(scope="module")

@@ -33,15 +33,21 @@ def require_base_image(engine: docker.DockerClient) -> None:
 
 def consul_binary() -> str:
     """$CONSUL_BIN, else what .ci/consul.sh prints (it builds the binary when not cached)."""
-    path = os.environ.get("CONSUL_BIN", "")
-    problem = "CONSUL_BIN is not set"
+    return ci_built_binary("CONSUL_BIN", "consul.sh", "no Consul binary to build the Consul image from")
+
+
+def ci_built_binary(variable: str, script: str, missing: str) -> str:
+    """$`variable`, else the path .ci/`script` prints (it builds the tool when not cached); skips, or
+    fails under ORCH_REQUIRE_ENGINE, with `missing` and why."""
+    path = os.environ.get(variable, "")
+    problem = f"{variable} is not set"
     if not path:
-        result = subprocess.run(["bash", str(PROJECT_DIR / ".ci" / "consul.sh")], capture_output=True, text=True, timeout=3600)
+        result = subprocess.run(["bash", str(PROJECT_DIR / ".ci" / script)], capture_output=True, text=True, timeout=3600)
         lines = result.stdout.strip().splitlines()
         path = lines[-1] if result.returncode == 0 and lines else ""
-        problem = f".ci/consul.sh exited {result.returncode}: {result.stderr.strip()[-400:]}"
+        problem = f".ci/{script} exited {result.returncode}: {result.stderr.strip()[-400:]}"
     if not path or not os.access(path, os.X_OK):
-        skip_or_fail(f"no Consul binary to build the Consul image from ({problem}; path {path!r})")
+        skip_or_fail(f"{missing} ({problem}; path {path!r})")
     return path
 
 

@@ -39,6 +39,8 @@ class ConsulAccessArgs:
     http_address: str = ""
     """host:port of the HTTP API, for the grants' providers."""
     datacenter: str = ""
+    ca_pem: Optional[pulumi.Input[str]] = None
+    """With an HTTPS API, the CA its certificates are signed with, for the grants' providers."""
 
 
 class ConsulAccess(pulumi.ComponentResource):
@@ -75,6 +77,8 @@ class ConsulAccess(pulumi.ComponentResource):
                 self.providers[grant.name] = consul.Provider(
                     f"{name}-{grant.name}-api",
                     address=args.http_address,
+                    scheme="https" if args.ca_pem is not None else None,
+                    ca_pem=args.ca_pem,
                     datacenter=args.datacenter or None,
                     token=self.tokens[grant.name],
                     opts=child,

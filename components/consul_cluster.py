@@ -14,6 +14,7 @@ import pulumi_docker as docker
 import pulumi_random as random
 
 from components.consul_server import ConsulServer, ConsulServerArgs, PublishedPort
+from components.consul_tls import ConsulCertificates, ConsulCertificatesArgs, ServerIdentity
 from components.options import child_options, preparation_options
 from components.swarm_policy import Resources
 
@@ -58,11 +59,26 @@ class ConsulClusterArgs:
     """Keep the servers' data volumes on destroy; a new cluster of the same names takes them up again."""
     resources: Resources = Resources()
     """CPU and memory limits of each server's container."""
+    tls: bool = False
+    """HTTPS only and verified RPC, with a CA and a certificate per server made for the cluster;
+    `http_address` must then name the published HTTPS port."""
 
 
 def retry_join_for(nodes: Sequence[ConsulNodeSpec], node: ConsulNodeSpec) -> list[str]:
     """Every other server's join address."""
     return [other.join_address for other in nodes if other is not node]
+
+
+def server_identity(node: ConsulNodeSpec, http_address: str) -> ServerIdentity:
+    """Every name and address a server may be dialled at.
+
+    Each server's certificate also names the address Pulumi reaches the API at (`http_address`),
+    whichever server stands behind it: the servers are peers that trust each other alike.
+    """
+    published = [port.ip for port in node.published_ports if port.ip not in ("", "0.0.0.0")]
+    pulumi_dials = http_address.rsplit(":", 1)[0]
+    dialled = [node.node_name, node.join_address, node.advertise_address, node.ipv4_address, *published, pulumi_dials]
+    return ServerIdentity(node.node_name, [address for address in dialled if address])
 
 
 class ConsulCluster(pulumi.ComponentResource):
@@ -77,6 +93,10 @@ class ConsulCluster(pulumi.ComponentResource):
     """Manages what lives in this cluster; it waits for `ready`, so nothing is tried against a cluster that isn't there."""
     management_token: Optional[pulumi.Output[str]]
     """With ACLs, the secret management token `provider` holds; None without."""
+    scheme: str
+    """How `http_address` is spoken: "https" with TLS, else "http"."""
+    ca_cert_pem: Optional[pulumi.Output[str]]
+    """With TLS, the CA that signed every server's certificate: what a client of the API verifies with."""
 
     def __init__(self, name: str, args: ConsulClusterArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("orchestration:consul:ConsulCluster", name, None, opts)
@@ -84,6 +104,17 @@ class ConsulCluster(pulumi.ComponentResource):
             raise ValueError(f"a Consul cluster needs {VALID_SERVER_COUNTS} servers, not {len(args.nodes)}")
         self.management_token = self._hex_secret(f"{name}-management-token", 32).apply(_as_uuid) if args.acl else None
         secret_config = self._secret_config(name, args)
+        certificates = (
+            ConsulCertificates(
+                f"{name}-tls",
+                ConsulCertificatesArgs(args.datacenter, [server_identity(node, args.http_address) for node in args.nodes]),
+                opts=pulumi.ResourceOptions(parent=self),
+            )
+            if args.tls
+            else None
+        )
+        self.scheme = "https" if certificates else "http"
+        self.ca_cert_pem = certificates.ca_cert_pem if certificates else None
         servers: list[ConsulServer] = []
         for node in args.nodes:
             servers.append(
@@ -105,6 +136,7 @@ class ConsulCluster(pulumi.ComponentResource):
                         secret_config=secret_config,
                         cli_token=self.management_token,
                         retain_data=args.retain_data,
+                        tls=certificates.servers[node.node_name] if certificates else None,
                     ),
                     # One server after the other, each once it serves (see SERVING_CHECK): an update
                     # that replaces every server never takes them all down at once.
@@ -117,10 +149,11 @@ class ConsulCluster(pulumi.ComponentResource):
             create="python3 -",
             stdin=READINESS_SCRIPT,
             environment={
-                "CONSUL_HTTP_ADDR": args.http_address,
+                "CONSUL_HTTP_ADDR": f"https://{args.http_address}" if certificates else args.http_address,
                 "CONSUL_EXPECTED_SERVERS": str(len(args.nodes)),
                 "CONSUL_READY_TIMEOUT": str(args.ready_timeout_seconds),
                 **({"CONSUL_HTTP_TOKEN": self.management_token} if self.management_token is not None else {}),
+                **({"CONSUL_CACERT_PEM": self.ca_cert_pem} if self.ca_cert_pem is not None else {}),
             },
             # A replaced server must be waited for again.
             triggers=[server.container_id for server in servers],
@@ -129,6 +162,8 @@ class ConsulCluster(pulumi.ComponentResource):
         self.provider = consul.Provider(
             f"{name}-api",
             address=args.http_address,
+            scheme="https" if certificates else None,
+            ca_pem=self.ca_cert_pem,
             datacenter=args.datacenter,
             token=self.management_token,
             opts=child_options(self, opts, depends_on=[self.ready]),

@@ -7,6 +7,7 @@ from typing import Optional, Sequence
 import pulumi
 import pulumi_docker as docker
 
+from components.consul_tls import CA_FILE, HTTPS_PORT, TLS_CONFIG_FILE, ServerTls
 from components.container_resources import container_resource_args
 from components.options import child_options, preparation_options
 from components.pulled_image import pulled_image
@@ -76,6 +77,13 @@ class ConsulServerArgs:
     """The ACL token the server's own `consul` commands use; give it as a secret."""
     retain_data: bool = False
     """Keep the data volume when the server is destroyed (Pulumi's retain_on_delete)."""
+    tls: Optional[ServerTls] = None
+    """Serve the API over HTTPS only (on HTTPS_PORT) and verify the other servers on RPC."""
+
+
+def api_port(tls: bool) -> int:
+    """The port the HTTP API listens on inside the container: HTTPS only, with TLS."""
+    return HTTPS_PORT if tls else HTTP_PORT
 
 
 def agent_command(args: ConsulServerArgs) -> list[str]:
@@ -89,7 +97,8 @@ def agent_command(args: ConsulServerArgs) -> list[str]:
         f"-bootstrap-expect={args.bootstrap_expect}",
         f"-data-dir={DATA_DIR}",
         "-client=0.0.0.0",
-        f"-http-port={HTTP_PORT}",
+        # A flag would win over the TLS config file, which turns plain HTTP off.
+        *([f"-http-port={HTTP_PORT}"] if args.tls is None else []),
         f"-dns-port={DNS_PORT}",
     ]
     if args.advertise_address:
@@ -100,19 +109,33 @@ def agent_command(args: ConsulServerArgs) -> list[str]:
         command.append("-ui")
     if args.secret_config is not None:
         command.append(f"-config-file={SECRET_CONFIG_FILE}")
+    if args.tls is not None:
+        command.append(f"-config-file={TLS_CONFIG_FILE}")
     return command
 
 
-def secret_uploads(args: ConsulServerArgs) -> list[docker.ContainerUploadArgs]:
+def uploads(args: ConsulServerArgs) -> list[docker.ContainerUploadArgs]:
     files = {SECRET_CONFIG_FILE: args.secret_config, TOKEN_FILE: args.cli_token}
-    return [docker.ContainerUploadArgs(file=path, content=content) for path, content in files.items() if content is not None]
+    found = [docker.ContainerUploadArgs(file=path, content=content) for path, content in files.items() if content is not None]
+    return found + (args.tls.uploads() if args.tls is not None else [])
 
 
-def host_ports(address: str) -> tuple[PublishedPort, ...]:
+def agent_environment(args: ConsulServerArgs) -> list[str]:
+    """What the server's own `consul` commands need: the right to bind DNS_PORT, and how to reach the API."""
+    # The official image drops to an unprivileged user; this lets Consul still bind DNS_PORT.
+    env = ["CONSUL_ALLOW_PRIVILEGED_PORTS=yes"]
+    if args.cli_token is not None:
+        env.append(f"CONSUL_HTTP_TOKEN_FILE={TOKEN_FILE}")
+    if args.tls is not None:
+        env += [f"CONSUL_HTTP_ADDR=https://127.0.0.1:{HTTPS_PORT}", f"CONSUL_CACERT={CA_FILE}"]
+    return env
+
+
+def host_ports(address: str, tls: bool = False) -> tuple[PublishedPort, ...]:
     """Every port a server on its own host publishes, bound to that host's private address only."""
     ports = [PublishedPort(port, port, address) for port in SERVER_PORTS]
     ports += [PublishedPort(port, port, address, "udp") for port in SERF_PORTS]
-    ports += [PublishedPort(HTTP_PORT, HTTP_PORT, address)]
+    ports += [PublishedPort(api_port(tls), api_port(tls), address)]
     ports += dns_ports(address, DNS_PORT)
     return tuple(ports)
 
@@ -156,16 +179,14 @@ class ConsulServer(pulumi.ComponentResource):
                     name=args.network_name, aliases=[args.node_name], ipv4_address=args.ipv4_address
                 )
             ],
-            # The official image drops to an unprivileged user; this lets Consul still bind DNS_PORT.
-            envs=["CONSUL_ALLOW_PRIVILEGED_PORTS=yes"]
-            + ([f"CONSUL_HTTP_TOKEN_FILE={TOKEN_FILE}"] if args.cli_token is not None else []),
+            envs=agent_environment(args),
             ports=[
                 docker.ContainerPortArgs(internal=p.internal, external=p.external, ip=p.ip, protocol=p.protocol)
                 for p in args.published_ports
             ]
             or None,
             volumes=[docker.ContainerVolumeArgs(volume_name=data.name, container_path=DATA_DIR)],
-            uploads=secret_uploads(args) or None,
+            uploads=uploads(args) or None,
             restart="unless-stopped",
             healthcheck=docker.ContainerHealthcheckArgs(
                 tests=["CMD-SHELL", SERVING_CHECK], interval="2s", timeout="3s", start_period="45s", retries=5

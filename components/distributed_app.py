@@ -7,6 +7,7 @@ from typing import Optional, Sequence
 import pulumi
 import pulumi_docker as docker
 
+from components.consul_tls import WORKLOAD_CA_ENV, workload_ca_uploads
 from components.container_resources import container_resource_args
 from components.options import child_options, preparation_options
 from components.pulled_image import pulled_image
@@ -36,6 +37,8 @@ class DistributedAppArgs:
     """CPU and memory limits of each worker's container."""
     consul_token: Optional[pulumi.Input[str]] = None
     """The ACL token the workers register with, where ACLs are on; give it as a secret."""
+    consul_ca_pem: Optional[pulumi.Input[str]] = None
+    """The CA the Consul servers' certificates are signed with, where the API is HTTPS."""
 
 
 def worker_environment(args: DistributedAppArgs, worker_id: str, port: int) -> list[pulumi.Input[str]]:
@@ -52,18 +55,21 @@ def worker_environment(args: DistributedAppArgs, worker_id: str, port: int) -> l
         env.append(f"CONSUL_KV_PREFIX={args.kv_prefix}")
     if args.consul_token is not None:
         env.append(pulumi.Output.concat("CONSUL_HTTP_TOKEN=", args.consul_token))
+    if args.consul_ca_pem is not None:
+        env.append(WORKLOAD_CA_ENV)
     return env
 
 
 # Healthy once Consul's agent reports this worker's own check passing: from then on the catalog
 # and Consul DNS list it, so `pulumi up` returns only when a user's next lookup finds every worker.
 REGISTERED_CHECK = (
-    "import os, urllib.request; "
+    "import os, ssl, urllib.request; "
     "agent = os.environ['CONSUL_HTTP_ADDR'].rstrip('/'); "
+    "tls = ssl.create_default_context(cafile=os.environ.get('CONSUL_CACERT')); "
     "agent = agent if '://' in agent else 'http://' + agent; "
     "token = {'X-Consul-Token': os.environ['CONSUL_HTTP_TOKEN']} if os.environ.get('CONSUL_HTTP_TOKEN') else {}; "
     "urllib.request.urlopen(urllib.request.Request("
-    "agent + '/v1/agent/health/service/id/' + os.environ['SERVICE_ID'], headers=token), timeout=2)"
+    "agent + '/v1/agent/health/service/id/' + os.environ['SERVICE_ID'], headers=token), timeout=2, context=tls)"
 )
 
 
@@ -94,6 +100,7 @@ class DistributedApp(pulumi.ComponentResource):
                     if args.publish_address
                     else None,
                     dns=list(args.dns) or None,
+                    uploads=workload_ca_uploads(args.consul_ca_pem),
                     restart="unless-stopped",
                     healthcheck=docker.ContainerHealthcheckArgs(
                         tests=["CMD", "python3", "-c", REGISTERED_CHECK], interval="1s", timeout="3s", start_period="45s", retries=3

@@ -7,6 +7,7 @@ from typing import Optional, Sequence
 import pulumi
 import pulumi_docker as docker
 
+from components.consul_tls import WORKLOAD_CA_ENV, workload_ca_uploads
 from components.container_resources import container_resource_args
 from components.options import child_options, preparation_options
 from components.pulled_image import pulled_image
@@ -14,10 +15,11 @@ from components.swarm_policy import Resources
 
 # Healthy while the Consul agent it reports from answers: without it, every report fails.
 CONSUL_ANSWERS_CHECK = (
-    "import os, urllib.request; "
+    "import os, ssl, urllib.request; "
     "agent = os.environ['CONSUL_HTTP_ADDR'].rstrip('/'); "
+    "tls = ssl.create_default_context(cafile=os.environ.get('CONSUL_CACERT')); "
     "agent = agent if '://' in agent else 'http://' + agent; "
-    "urllib.request.urlopen(agent + '/v1/status/leader', timeout=2)"
+    "urllib.request.urlopen(agent + '/v1/status/leader', timeout=2, context=tls)"
 )
 
 @dataclass(frozen=True)
@@ -37,6 +39,8 @@ class DistributedClientArgs:
     """CPU and memory limits of its container."""
     consul_token: Optional[pulumi.Input[str]] = None
     """The ACL token it reads Consul with, where ACLs are on; give it as a secret."""
+    consul_ca_pem: Optional[pulumi.Input[str]] = None
+    """The CA the Consul servers' certificates are signed with, where the API is HTTPS."""
 
 
 class DistributedClient(pulumi.ComponentResource):
@@ -58,12 +62,15 @@ class DistributedClient(pulumi.ComponentResource):
             envs.append(f"CONSUL_KV_PREFIX={args.kv_prefix}")
         if args.consul_token is not None:
             envs.append(pulumi.Output.concat("CONSUL_HTTP_TOKEN=", args.consul_token))
+        if args.consul_ca_pem is not None:
+            envs.append(WORKLOAD_CA_ENV)
         container = docker.Container(
             f"{name}-container",
             **container_resource_args(args.resources),
             name=args.container_name,
             image=image.image_id,
             envs=envs,
+            uploads=workload_ca_uploads(args.consul_ca_pem),
             networks_advanced=[docker.ContainerNetworksAdvancedArgs(name=args.network_name)],
             dns=list(args.dns) or None,
             restart="unless-stopped",

@@ -45,6 +45,7 @@ def consul_tokens(
             anonymous_rules=DNS_RULES,
             http_address=cluster.http_address,
             datacenter=cfg.datacenter,
+            ca_pem=cluster.ca_cert_pem,
         ),
         opts=pulumi.ResourceOptions(providers={"consul": cluster.provider}),
     )

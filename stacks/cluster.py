@@ -16,7 +16,7 @@ from components.consul_cluster import ConsulCluster, ConsulClusterArgs, ConsulNo
 from components.consul_server import (
     DNS_PORT,
     DOCKER_EMBEDDED_DNS,
-    HTTP_PORT,
+    api_port,
     host_ports,
 )
 from components.distributed_app import DistributedApp, DistributedAppArgs
@@ -65,15 +65,16 @@ def build(cfg: StackConfig) -> dict[str, pulumi.Input]:
                     network_name=engines[host.name].network_name,
                     join_address=host.address,
                     advertise_address=host.address,
-                    published_ports=host_ports(host.address),
+                    published_ports=host_ports(host.address, tls=cfg.workload.consul_tls),
                 )
                 for host in servers
             ],
-            http_address=f"{servers[0].address}:{HTTP_PORT}",
+            http_address=f"{servers[0].address}:{api_port(cfg.workload.consul_tls)}",
             dns_address=f"{servers[0].address}:{DNS_PORT}",
             recursors=[DOCKER_EMBEDDED_DNS],
             gossip_encryption=cfg.workload.consul_gossip_encryption,
             acl=cfg.workload.consul_acl,
+            tls=cfg.workload.consul_tls,
             retain_data=cfg.workload.retain_data,
         ),
     )
@@ -105,13 +106,14 @@ def build(cfg: StackConfig) -> dict[str, pulumi.Input]:
                 name_prefix=prefix,
                 worker_ids=worker_ids,
                 image=images["distributed_app"].reference,
-                consul_http_addr=f"http://{consul_address}:{HTTP_PORT}",
+                consul_http_addr=f"{consul.scheme}://{consul_address}:{api_port(cfg.workload.consul_tls)}",
                 network_name=engines[host.name].network_name,
                 publish_address=host.address,
                 first_port=cfg.workload.worker_port,
                 kv_prefix=cfg.workload.kv_prefix,
                 dns=[consul_address],
                 consul_token=tokens.app,
+                consul_ca_pem=consul.ca_cert_pem,
             ),
             opts=on(host),
         )
@@ -126,13 +128,14 @@ def build(cfg: StackConfig) -> dict[str, pulumi.Input]:
                 resources=cfg.containers.client,
                 container_name=f"{prefix}-client",
                 image=images["distributed_client"].reference,
-                consul_http_addr=f"http://{consul_address}:{HTTP_PORT}",
+                consul_http_addr=f"{consul.scheme}://{consul_address}:{api_port(cfg.workload.consul_tls)}",
                 consul_dns_server=consul_address,
                 consul_dns_port=DNS_PORT,
                 network_name=engines[host.name].network_name,
                 kv_prefix=cfg.workload.kv_prefix,
                 dns=[consul_address],
                 consul_token=tokens.client,
+                consul_ca_pem=consul.ca_cert_pem,
             ),
             # Its first report already lists every worker.
             opts=pulumi.ResourceOptions.merge(on(host), pulumi.ResourceOptions(depends_on=workers)),

@@ -17,6 +17,7 @@ import pulumi
 from pulumi.runtime.sync_await import _sync_await
 
 from components.compose_project import ComposeFileError, Project, load_project
+from components.consul_server import host_ports
 from components.registry import RegistryLogin
 from stacks.config_values import DNS_LABEL, ConfigError, ConfigValues
 from stacks.deploy_config import (
@@ -47,7 +48,7 @@ KNOWN_KEYS = frozenset(
         "registry", "registryUsername", "registryPassword", "dockerTlsCa", "dockerTlsCert", "dockerTlsKey",
         "sandboxHosts", "sandboxSubnet", "sandboxHostImage", "sandboxRegistryImage", "sandboxPrivileged",
         "heyworldDeploy", "swarmServices", "nodeLabels", "drainedHosts", "containerResources",
-        "consulGossipEncryption", "consulAcl", "retainData", "swarmAutolock",
+        "consulGossipEncryption", "consulAcl", "consulTls", "retainData", "swarmAutolock",
         "composeFile", "composeVariables",
     }
 )
@@ -114,6 +115,8 @@ class Workload:
     consul_gossip_encryption: bool
     consul_acl: bool
     """Deny by default, each workload with a token of its own; on by default in the cluster only."""
+    consul_tls: bool
+    """HTTPS only and verified RPC between servers, with a CA made for the stack; on by default in the cluster only."""
     retain_data: bool
     """Consul's and Redis's volumes outlive `pulumi destroy`, and a new stack of the same name takes them up."""
 
@@ -293,6 +296,7 @@ class _Reader(ConfigValues):
             kv_prefix=f"distributed_app/{self._stack}/",
             consul_gossip_encryption=self.boolean("consulGossipEncryption", default=True),
             consul_acl=self.boolean("consulAcl", default=environment == "cluster"),
+            consul_tls=self.boolean("consulTls", default=environment == "cluster"),
             retain_data=self.boolean("retainData", default=True),
         )
 
@@ -419,7 +423,7 @@ class _Reader(ConfigValues):
 
     def check_worker_ports(self, workload: Workload) -> None:
         # Consul's ports share each host's private address with the workers'.
-        consul_ports = {8300, 8301, 8302, 8500, 8600}
+        consul_ports = {port.external for port in host_ports("", tls=workload.consul_tls)}
         worker_ports = range(workload.worker_port, workload.worker_port + workload.app_workers)
         if worker_ports[-1] > LAST_PORT:
             raise self.fail(

@@ -15,8 +15,8 @@ from components.consul_cluster import ConsulCluster, ConsulClusterArgs, ConsulNo
 from components.consul_server import (
     DNS_PORT,
     DOCKER_EMBEDDED_DNS,
-    HTTP_PORT,
     PublishedPort,
+    api_port,
     dns_ports,
 )
 from components.distributed_app import DistributedApp, DistributedAppArgs
@@ -42,7 +42,7 @@ def build(cfg: StackConfig) -> dict[str, pulumi.Input]:
     # Only the first server publishes: one engine has one port 8500. Containers reach its DNS
     # on the stack network, at a fixed address.
     first_server_ports = (
-        PublishedPort(HTTP_PORT, local.consul_http_port, local.publish_address),
+        PublishedPort(api_port(cfg.workload.consul_tls), local.consul_http_port, local.publish_address),
         *dns_ports(local.publish_address, local.consul_dns_port),
     )
     consul = ConsulCluster(
@@ -68,11 +68,12 @@ def build(cfg: StackConfig) -> dict[str, pulumi.Input]:
             recursors=[DOCKER_EMBEDDED_DNS],
             gossip_encryption=cfg.workload.consul_gossip_encryption,
             acl=cfg.workload.consul_acl,
+            tls=cfg.workload.consul_tls,
             retain_data=cfg.workload.retain_data,
         ),
     )
     consul_dns = [local.consul_dns_address]
-    consul_http = f"http://{node_names[0]}:{HTTP_PORT}"
+    consul_http = f"{consul.scheme}://{node_names[0]}:{api_port(cfg.workload.consul_tls)}"
     after_consul = pulumi.ResourceOptions(providers={"docker": host.provider}, depends_on=[consul.ready])
 
     compose = ComposeApp(
@@ -123,6 +124,7 @@ def build(cfg: StackConfig) -> dict[str, pulumi.Input]:
             kv_prefix=cfg.workload.kv_prefix,
             dns=consul_dns,
             consul_token=tokens.app,
+            consul_ca_pem=consul.ca_cert_pem,
         ),
         opts=after_catalog,
     )
@@ -140,6 +142,7 @@ def build(cfg: StackConfig) -> dict[str, pulumi.Input]:
             kv_prefix=cfg.workload.kv_prefix,
             dns=consul_dns,
             consul_token=tokens.client,
+            consul_ca_pem=consul.ca_cert_pem,
         ),
         # Its first report already lists every worker.
         opts=pulumi.ResourceOptions.merge(after_catalog, pulumi.ResourceOptions(depends_on=list(app.workers))),

@@ -75,12 +75,14 @@ def consul_and_swarm_outputs(
 ) -> dict[str, pulumi.Input]:
     """The stack outputs every environment with Consul and a swarm has alike."""
     return {
-        "consulUiUrl": f"http://{consul.http_address}/ui",
+        "consulUiUrl": f"{consul.scheme}://{consul.http_address}/ui",
         "consulHttpAddress": consul.http_address,
         "consulDnsAddress": consul.dns_address,
         "consulNodes": list(consul.node_names),
         # Secret, as the management token is: `pulumi stack output --show-secrets consulManagementToken`.
         **({"consulManagementToken": consul.management_token} if consul.management_token is not None else {}),
+        # What a client of the HTTPS API verifies it with: `pulumi stack output consulCaCert > consul-ca.pem`.
+        **({"consulCaCert": consul.ca_cert_pem} if consul.ca_cert_pem is not None else {}),
         **({"swarmUnlockKey": swarm.unlock_key} if swarm.unlock_key is not None else {}),
         "swarmServices": [service.service_name for service in services],
     }

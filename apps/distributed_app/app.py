@@ -31,6 +31,7 @@ class Settings:
     advertised_port: int
     kv_prefix: str
     token: str  # Consul ACL token; empty where ACLs are off
+    ca_cert: str  # the CA file Consul's HTTPS certificate is checked against; empty: the system's
     wait_seconds: float
     check_interval: str
     tags: list
@@ -51,6 +52,7 @@ def settings_from_env(env) -> Settings:
             advertised_port=int(env.get("SERVICE_PORT", port)),
             kv_prefix=env.get("CONSUL_KV_PREFIX", ""),
             token=env.get("CONSUL_HTTP_TOKEN", ""),
+            ca_cert=ca_cert_from_env(env),
             wait_seconds=float(env.get("CONSUL_WAIT_SECONDS", "60")),
             check_interval=env.get("CHECK_INTERVAL", "5s"),
             tags=[tag for tag in env.get("SERVICE_TAGS", "http").split(",") if tag],
@@ -63,6 +65,19 @@ def consul_url(address: str) -> str:
     """CONSUL_HTTP_ADDR may be given with or without a scheme, like Consul's own CLI accepts it."""
     address = address.strip().rstrip("/")
     return address if "://" in address else f"http://{address}"
+
+
+def ca_cert_from_env(env) -> str:
+    """CONSUL_CACERT, as Consul's CLI reads it: a PEM file of the CA that signed the servers' certificates."""
+    path = env.get("CONSUL_CACERT", "")
+    if path and not os.path.isfile(path):
+        raise Fatal(f"CONSUL_CACERT names no file: {path}")
+    return path
+
+
+def tls_verify(settings: Settings):
+    """requests' `verify`: the cluster's CA where one is given, else the system's trust store."""
+    return settings.ca_cert or True
 
 
 def consul_headers(settings: Settings) -> dict:
@@ -82,7 +97,7 @@ def wait_for_consul(settings: Settings, stop: threading.Event) -> bool:
     reported = None
     while True:
         try:
-            response = requests.get(f"{settings.consul}/v1/status/leader", timeout=5)
+            response = requests.get(f"{settings.consul}/v1/status/leader", timeout=5, verify=tls_verify(settings))
             if response.ok and response.json():
                 return True
             problem = f"HTTP {response.status_code}, leader {response.text.strip() or 'unknown'}"
@@ -104,7 +119,7 @@ def read_kv_config(settings: Settings) -> dict:
         return {}
     response = requests.get(
         f"{settings.consul}/v1/kv/{quote(settings.kv_prefix)}", params={"recurse": "true"},
-        headers=consul_headers(settings), timeout=5,
+        headers=consul_headers(settings), timeout=5, verify=tls_verify(settings),
     )
     if response.status_code == 404:  # Consul's answer for "no key under this prefix"
         return {}
@@ -154,7 +169,8 @@ def registration(settings: Settings, address: str) -> dict:
 
 def consul_put(settings: Settings, path: str, payload=None) -> None:
     try:
-        response = requests.put(f"{settings.consul}{path}", json=payload, headers=consul_headers(settings), timeout=5)
+        response = requests.put(f"{settings.consul}{path}", json=payload, headers=consul_headers(settings),
+                                timeout=5, verify=tls_verify(settings))
     except requests.RequestException as error:
         raise Fatal(f"Consul at {settings.consul} failed on PUT {path}: {root_cause(error)}") from None
     if not response.ok:

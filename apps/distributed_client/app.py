@@ -29,6 +29,7 @@ class Settings:
     dns_port: int
     kv_prefix: str
     token: str  # Consul ACL token; empty where ACLs are off
+    ca_cert: str  # the CA file Consul's HTTPS certificate is checked against; empty: the system's
     interval: float
 
 
@@ -44,6 +45,7 @@ def settings_from_env(env) -> Settings:
             dns_port=int(env.get("CONSUL_DNS_PORT", "8600")),
             kv_prefix=env.get("CONSUL_KV_PREFIX", ""),
             token=env.get("CONSUL_HTTP_TOKEN", ""),
+            ca_cert=ca_cert_from_env(env),
             interval=float(env.get("INTERVAL") or 0),
         )
     except ValueError as error:
@@ -54,6 +56,19 @@ def consul_url(address: str) -> str:
     """CONSUL_HTTP_ADDR may be given with or without a scheme, like Consul's own CLI accepts it."""
     address = address.strip().rstrip("/")
     return address if "://" in address else f"http://{address}"
+
+
+def ca_cert_from_env(env) -> str:
+    """CONSUL_CACERT, as Consul's CLI reads it: a PEM file of the CA that signed the servers' certificates."""
+    path = env.get("CONSUL_CACERT", "")
+    if path and not os.path.isfile(path):
+        raise Fatal(f"CONSUL_CACERT names no file: {path}")
+    return path
+
+
+def tls_verify(settings: Settings):
+    """requests' `verify`: the cluster's CA where one is given, else the system's trust store."""
+    return settings.ca_cert or True
 
 
 def consul_headers(settings: Settings) -> dict:
@@ -70,7 +85,8 @@ def root_cause(error: BaseException) -> str:
 def consul_get(settings: Settings, path: str, **params):
     """JSON of a Consul API answer; None for 404 (how KV says "no such key")."""
     try:
-        response = requests.get(f"{settings.consul}{path}", params=params, headers=consul_headers(settings), timeout=5)
+        response = requests.get(f"{settings.consul}{path}", params=params, headers=consul_headers(settings),
+                                timeout=5, verify=tls_verify(settings))
     except requests.RequestException as error:
         raise Fatal(f"Consul at {settings.consul} is unreachable: {root_cause(error)}") from None
     if response.status_code == 404:

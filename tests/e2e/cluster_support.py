@@ -23,6 +23,8 @@ import docker
 import docker.errors
 import requests
 
+from components.consul_server import HTTP_PORT
+from components.consul_tls import HTTPS_PORT
 from tests.harness import ApplyHarness
 from tests.harness.docker_common import split_reference
 from tests.harness.engine import objects_named_with
@@ -38,7 +40,7 @@ from tests.harness.local_images import (
 )
 from tests.support.program import PROJECT, PROJECT_DIR, run_program
 
-from .support import PHASES, SLOWEST_SHOWN, STATE_DIR, phase
+from .support import PHASES, SLOWEST_SHOWN, STATE_DIR, consul_ca_file, phase
 
 SANDBOX_STACK = "e2e-sandbox"
 CLUSTER_STACK = "e2e-cluster"
@@ -48,7 +50,6 @@ SANDBOX_SUBNET = "10.78.43.0/24"
 HOSTS = ("larry", "curly", "moe")
 # The seed's layout: a Consul server everywhere, workers on larry and curly, the client on moe.
 SEED_ROLES = {"larry": ["consul-server", "app"], "curly": ["consul-server", "app"], "moe": ["consul-server", "client"]}
-CONSUL_HTTP_PORT = 8500
 # Nested engines are slow to answer while they build images or restart.
 NESTED_ENGINE_TIMEOUT = 600
 
@@ -222,16 +223,25 @@ class Cluster(HarnessStack):
         token = self.outputs.get("consulManagementToken")
         return {"X-Consul-Token": token} if token else {}
 
+    def consul_url(self, host: str) -> str:
+        """`host`'s Consul API, HTTPS where the stack turned TLS on (the cluster's default)."""
+        scheme, port = ("https", HTTPS_PORT) if "consulCaCert" in self.outputs else ("http", HTTP_PORT)
+        return f"{scheme}://{self.sandbox.address(host)}:{port}"
+
+    @property
+    def verify(self) -> str | bool:
+        return consul_ca_file(self.outputs)
+
     def consul(self, host: str, path: str, **params: Any) -> Any:
         response = requests.get(
-            f"http://{self.sandbox.address(host)}:{CONSUL_HTTP_PORT}{path}", params=params, headers=self.management, timeout=10
+            f"{self.consul_url(host)}{path}", params=params, headers=self.management, timeout=10, verify=self.verify
         )
         response.raise_for_status()
         return response.json() if response.text else None
 
     def kv_put(self, host: str, key: str, value: str) -> None:
         response = requests.put(
-            f"http://{self.sandbox.address(host)}:{CONSUL_HTTP_PORT}/v1/kv/{key}", data=value, headers=self.management, timeout=10
+            f"{self.consul_url(host)}/v1/kv/{key}", data=value, headers=self.management, timeout=10, verify=self.verify
         )
         response.raise_for_status()
         assert response.json() is True, response.text
@@ -240,7 +250,7 @@ class Cluster(HarnessStack):
         """A key's value from `host`'s server; `stale` answers from that server's own copy of the data."""
         params = {"raw": "true", **({"stale": "true"} if stale else {})}
         response = requests.get(
-            f"http://{self.sandbox.address(host)}:{CONSUL_HTTP_PORT}/v1/kv/{key}", params=params, headers=self.management, timeout=10
+            f"{self.consul_url(host)}/v1/kv/{key}", params=params, headers=self.management, timeout=10, verify=self.verify
         )
         if response.status_code == 404:
             return None

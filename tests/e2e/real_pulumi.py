@@ -2,7 +2,7 @@
 
 No registry serves the CLI or the plugins, so CI has neither and these tests skip there, with the
 reason; on a machine where `pulumi` is on PATH and `pulumi plugin ls` lists the docker, command
-consul and random plugins at the versions the Python SDKs ask for, they run the lifecycle Pulumi's own
+consul, random and tls plugins at the versions the Python SDKs ask for, they run the lifecycle Pulumi's own
 ProgramTester runs: preview, up, a preview that must propose nothing, an edit, destroy.
 
 The project is copied to a temporary folder whose `Pulumi.yaml` keeps state there too, so neither
@@ -29,7 +29,7 @@ from tests.support.program import PROJECT_DIR
 
 from .support import PHASES, build_stand_in_images, machine_config
 
-PLUGINS = {"docker": "pulumi_docker", "command": "pulumi_command", "consul": "pulumi_consul", "random": "pulumi_random"}
+PLUGINS = {"docker": "pulumi_docker", "command": "pulumi_command", "consul": "pulumi_consul", "random": "pulumi_random", "tls": "pulumi_tls"}
 COMMAND_TIMEOUT_SECONDS = 900
 
 

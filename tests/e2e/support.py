@@ -8,6 +8,7 @@ end. Phase durations are collected in PHASES and printed by the e2e conftest.
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
 import tempfile
 import time
@@ -128,7 +129,13 @@ class DevStack:
 
     @property
     def consul_http(self) -> str:
-        return f"http://{self.outputs['consulHttpAddress']}"
+        scheme = "https" if "consulCaCert" in self.outputs else "http"
+        return f"{scheme}://{self.outputs['consulHttpAddress']}"
+
+    @property
+    def verify(self) -> str | bool:
+        """requests' `verify` for the Consul API: the stack's CA where TLS is on."""
+        return consul_ca_file(self.outputs)
 
     def consul(self, path: str, **params: Any) -> Any:
         return self._consul_get(path, params).json()
@@ -143,7 +150,7 @@ class DevStack:
         return {"X-Consul-Token": token} if token else {}
 
     def _consul_get(self, path: str, params: dict[str, Any]) -> requests.Response:
-        response = requests.get(self.consul_http + path, params=params, headers=self.management, timeout=10)
+        response = requests.get(self.consul_http + path, params=params, headers=self.management, timeout=10, verify=self.verify)
         response.raise_for_status()
         return response
 
@@ -165,6 +172,16 @@ class DevStack:
     def running_tasks(self, service: str) -> int:
         tasks = self.engine.api.tasks(filters={"service": service, "desired-state": "running"})
         return sum(task["Status"]["State"] == "running" for task in tasks)
+
+
+def consul_ca_file(outputs: dict[str, Any]) -> str | bool:
+    """The `consulCaCert` output in a file, for requests' `verify`; True (the system's trust) without one."""
+    ca = outputs.get("consulCaCert")
+    if not ca:
+        return True
+    path = Path(tempfile.gettempdir()) / f"orchestration-e2e-ca-{hashlib.sha256(ca.encode()).hexdigest()[:16]}.pem"
+    path.write_text(ca)
+    return str(path)
 
 
 def client_report(engine: docker.DockerClient, container: str) -> dict[str, Any]:

@@ -25,7 +25,6 @@ from tests.harness.local_images import BASE_IMAGE, CONSUL_IMAGE
 
 from .cluster_support import (
     CLUSTER_STACK,
-    CONSUL_HTTP_PORT,
     HOSTS,
     SANDBOX_STACK,
     SANDBOX_SUBNET,
@@ -105,7 +104,8 @@ def test_the_cluster_takes_hosts_registry_and_build_engine_from_the_sandbox(clus
     assert cluster.outputs["hosts"] == list(HOSTS)
     assert cluster.outputs["swarmManager"] == "larry"
     assert cluster.outputs["consulNodes"] == list(HOSTS)
-    assert cluster.outputs["consulHttpAddress"] == f"{sandbox.address('larry')}:8500"
+    # TLS is the cluster's default: HTTPS only, on 8501.
+    assert cluster.outputs["consulHttpAddress"] == f"{sandbox.address('larry')}:8501"
     # The sandbox hands out the chapter's roles: the client on moe only.
     assert cluster.outputs["clientContainers"] == {"moe": f"{CLUSTER_STACK}-client"}
     # Built on larry, pushed to the sandbox registry, pulled from there by the hosts.
@@ -179,11 +179,11 @@ def test_acls_refuse_a_request_without_a_token_and_no_secret_is_in_the_state(clu
     """The cluster's default: ACLs deny, so the workers above registered and the client read with their own tokens."""
     management = cluster.outputs["consulManagementToken"]
     for host in HOSTS:
-        consul = f"http://{sandbox.address(host)}:{CONSUL_HTTP_PORT}"
-        assert requests.put(f"{consul}/v1/kv/e2e/anonymous", data="x", timeout=10).status_code == 403, host
-        assert requests.get(f"{consul}/v1/kv/distributed_app/{CLUSTER_STACK}/greeting", timeout=10).status_code == 403, host
+        consul, verify = cluster.consul_url(host), cluster.verify
+        assert requests.put(f"{consul}/v1/kv/e2e/anonymous", data="x", timeout=10, verify=verify).status_code == 403, host
+        assert requests.get(f"{consul}/v1/kv/distributed_app/{CLUSTER_STACK}/greeting", timeout=10, verify=verify).status_code == 403, host
         register = {"Node": "intruder", "Address": "10.9.9.9", "Service": {"Service": "fake"}}
-        assert requests.put(f"{consul}/v1/catalog/register", json=register, timeout=10).status_code == 403, host
+        assert requests.put(f"{consul}/v1/catalog/register", json=register, timeout=10, verify=verify).status_code == 403, host
     server = sandbox.docker("larry").containers.get(f"{CLUSTER_STACK}-larry")
     gossip_key = json.loads(server.exec_run(["cat", SECRET_CONFIG_FILE]).output)["encrypt"]
     worker = sandbox.docker("larry").containers.get(f"{CLUSTER_STACK}-server1")

@@ -1,7 +1,8 @@
-"""The dev stack with `consulServers: 3`, `redisThroughConsul` and `consulAcl`: three Consul servers
-elect one leader and all answer in DNS, the web app finds Redis as `redis.service.consul`, gossip is
-encrypted, and with ACLs denying by default each workload does its job with its own token while a
-request without one can look names up but not write."""
+"""The dev stack with `consulServers: 3`, `redisThroughConsul`, `consulAcl` and `consulTls`: three Consul
+servers elect one leader and all answer in DNS, the web app finds Redis as `redis.service.consul`, gossip
+is encrypted, with ACLs denying by default each workload does its job with its own token while a request
+without one can look names up but not write, and the API answers over HTTPS only, verified with the
+stack's CA, while the servers verify each other's certificates on RPC."""
 from __future__ import annotations
 
 import base64
@@ -17,6 +18,8 @@ import pytest
 import requests
 
 from components.consul_server import SECRET_CONFIG_FILE
+from components.consul_tls import KEY_FILE as SERVER_KEY_FILE
+from tests.harness.exposure import private_key_line
 from tests.harness.local_images import CONSUL_IMAGE, REDIS_IMAGE
 
 from .support import DevStack, build_stand_in_images, client_report
@@ -31,7 +34,10 @@ RETAINED = ("dev-consul-1-data", "dev-consul-2-data", "dev-consul-3-data", "dev-
 @pytest.fixture(scope="module")
 def dev3(engine) -> DevStack:
     build_stand_in_images(engine)
-    stack = DevStack(engine, {"consulServers": 3, "redisThroughConsul": True, "consulAcl": True, "retainData": True, "swarmAutolock": True})
+    stack = DevStack(
+        engine,
+        {"consulServers": 3, "redisThroughConsul": True, "consulAcl": True, "consulTls": True, "retainData": True, "swarmAutolock": True},
+    )
     try:
         stack.apply("first apply (dev stack, consulServers=3)")
         yield stack
@@ -95,16 +101,16 @@ def test_the_client_reads_with_its_own_token(dev3: DevStack, engine) -> None:
 
 
 def test_without_a_token_names_resolve_but_nothing_is_written_or_read(dev3: DevStack) -> None:
-    refused = requests.put(f"{dev3.consul_http}/v1/kv/e2e/anonymous", data="x", timeout=10)
+    refused = requests.put(f"{dev3.consul_http}/v1/kv/e2e/anonymous", data="x", timeout=10, verify=dev3.verify)
     assert refused.status_code == 403, refused.text
-    assert requests.get(f"{dev3.consul_http}/v1/kv/distributed_app/dev/greeting", timeout=10).status_code == 403
+    assert requests.get(f"{dev3.consul_http}/v1/kv/distributed_app/dev/greeting", timeout=10, verify=dev3.verify).status_code == 403
     register = {"Node": "intruder", "Address": "10.9.9.9", "Service": {"Service": "fake"}}
-    assert requests.put(f"{dev3.consul_http}/v1/catalog/register", json=register, timeout=10).status_code == 403
+    assert requests.put(f"{dev3.consul_http}/v1/catalog/register", json=register, timeout=10, verify=dev3.verify).status_code == 403
     assert sorted(r.address for r in dev3.resolve("distributed_app.service.consul")) == sorted(
         dev3.container_ip(f"dev-server{n}") for n in (1, 2)
     )
     # The management token, which the stack keeps as a secret output, may.
-    allowed = requests.put(f"{dev3.consul_http}/v1/kv/e2e/managed", data="x", headers=dev3.management, timeout=10)
+    allowed = requests.put(f"{dev3.consul_http}/v1/kv/e2e/managed", data="x", headers=dev3.management, timeout=10, verify=dev3.verify)
     assert allowed.status_code == 200
 
 
@@ -117,6 +123,38 @@ def test_no_token_reaches_the_state_or_a_container_log_in_plain_text(dev3: DevSt
     assert dev3.harness.plaintext_exposures(tokens) == []
     for container in engine.containers.list(filters={"name": "dev-"}):
         assert not any(token in container.logs().decode(errors="replace") for token in tokens), container.name
+
+
+def test_the_api_answers_over_https_with_the_ca_and_refuses_plain_http(dev3: DevStack, engine) -> None:
+    address = dev3.outputs["consulHttpAddress"]
+    assert dev3.outputs["consulUiUrl"] == f"https://{address}/ui"
+    assert requests.get(f"https://{address}/v1/status/leader", verify=dev3.verify, timeout=10).json()
+    # Without the stack's CA the server is not trusted; spoken to in plain HTTP, it answers that it speaks HTTPS only.
+    with pytest.raises(requests.exceptions.SSLError):
+        requests.get(f"https://{address}/v1/status/leader", timeout=10)
+    plain = requests.get(f"http://{address}/v1/status/leader", timeout=10)
+    assert plain.status_code == 400 and "HTTPS server" in plain.text
+    # Inside the stack's network nothing listens on Consul's plain HTTP port.
+    probe = "import socket; socket.create_connection(('consul-1', 8500), timeout=3)"
+    refused = engine.containers.get("dev-server1").exec_run(["python3", "-c", probe])
+    assert refused.exit_code != 0 and b"Connection refused" in refused.output
+    # The servers verify each other on RPC: each presents a certificate the CA signed for server.dc1.consul.
+    tls = dev3.consul("/v1/agent/self")["DebugConfig"]["TLS"]
+    assert tls["InternalRPC"]["VerifyIncoming"] and tls["InternalRPC"]["VerifyServerHostname"]
+    assert tls["InternalRPC"]["VerifyOutgoing"]
+    assert not tls["HTTPS"]["VerifyIncoming"]
+    key = engine.containers.get("dev-consul-2").exec_run(["cat", SERVER_KEY_FILE]).output.decode()
+    assert "PRIVATE KEY" in key and dev3.harness.plaintext_exposures([private_key_line(key)]) == []
+
+
+def test_no_script_check_can_be_registered_over_the_api(dev3: DevStack) -> None:
+    # Script checks stay off (Consul's default, neither enable_script_checks nor enable_local_script_checks):
+    # even the management token cannot make an agent run a command.
+    service = {"Name": "intruder", "Check": {"Args": ["/bin/sh", "-c", "id"], "Interval": "10s"}}
+    refused = requests.put(
+        f"{dev3.consul_http}/v1/agent/service/register", json=service, headers=dev3.management, timeout=10, verify=dev3.verify
+    )
+    assert refused.status_code >= 400 and "Scripts are disabled" in refused.text, refused.text
 
 
 def test_the_swarm_is_autolocked_and_its_unlock_key_is_a_secret_output(dev3: DevStack, engine) -> None:
@@ -152,7 +190,7 @@ def test_data_outlives_new_images_and_a_destroy(dev3: DevStack, engine) -> None:
         body = urllib.request.urlopen(dev3.outputs["webUrl"] + "/", timeout=5).read().decode()
         return int(re.search(r"seen (\d+) times", body).group(1))
 
-    written = requests.put(f"{dev3.consul_http}/v1/kv/e2e/kept", data="before", headers=dev3.management, timeout=10)
+    written = requests.put(f"{dev3.consul_http}/v1/kv/e2e/kept", data="before", headers=dev3.management, timeout=10, verify=dev3.verify)
     assert written.status_code == 200
     count = seen()
 
@@ -173,4 +211,4 @@ def test_data_outlives_new_images_and_a_destroy(dev3: DevStack, engine) -> None:
     dev3.apply("apply again after destroy")
     assert kept() == "before"
     assert seen() == count + 2
-    assert requests.put(f"{dev3.consul_http}/v1/kv/e2e/anonymous", data="x", timeout=10).status_code == 403
+    assert requests.put(f"{dev3.consul_http}/v1/kv/e2e/anonymous", data="x", timeout=10, verify=dev3.verify).status_code == 403

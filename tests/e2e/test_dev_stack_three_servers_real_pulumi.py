@@ -1,7 +1,8 @@
-"""Three Consul servers with ACLs, and an autolocked swarm, through the real Pulumi CLI and providers
-(see real_pulumi.py): the workloads work with their own tokens, a request without one cannot write, no
-secret (tokens, gossip key, unlock key) is in the state or the output in plain text; a new image replaces the servers one after the other, each once the one before it
-serves again, and a leader remains."""
+"""Three Consul servers with ACLs and TLS, and an autolocked swarm, through the real Pulumi CLI and
+providers (see real_pulumi.py): the workloads work with their own tokens over HTTPS, a request without
+a token cannot write, no secret (tokens, gossip key, a server's private key, unlock key) is in the state
+or the output in plain text; a new image replaces the servers one after the other, each once the one
+before it serves again, and a leader remains."""
 from __future__ import annotations
 
 import json
@@ -12,9 +13,12 @@ import pytest
 import requests
 
 from components.consul_server import SECRET_CONFIG_FILE
+from components.consul_tls import KEY_FILE
+from tests.harness.exposure import private_key_line
 from tests.harness.local_images import CONSUL_IMAGE
 
 from .real_pulumi import RealProject, deployed
+from .support import consul_ca_file
 
 pytestmark = pytest.mark.docker
 
@@ -24,25 +28,29 @@ AGENTS = ("consul-consul-1-agent", "consul-consul-2-agent", "consul-consul-3-age
 
 @pytest.fixture(scope="module")
 def real3(engine) -> RealProject:
-    with deployed(engine, consulServers=3, consulAcl=True, swarmAutolock=True) as project:
+    with deployed(engine, consulServers=3, consulAcl=True, consulTls=True, swarmAutolock=True) as project:
         yield project
 
 
 def test_three_servers_elect_a_leader_and_a_second_preview_proposes_nothing(real3: RealProject) -> None:
-    consul = f"http://{real3.outputs()['consulHttpAddress']}"
-    assert len(requests.get(f"{consul}/v1/status/peers", timeout=5).json()) == 3
+    outputs = real3.outputs()
+    consul = f"https://{outputs['consulHttpAddress']}"
+    assert len(requests.get(f"{consul}/v1/status/peers", timeout=5, verify=consul_ca_file(outputs)).json()) == 3
+    assert requests.get(f"http://{outputs['consulHttpAddress']}/v1/status/peers", timeout=5).status_code == 400
     assert real3.preview_changes("real: no-change preview") == []
 
 
 def test_workloads_use_their_tokens_and_anonymous_writes_are_refused(real3: RealProject) -> None:
     outputs = real3.outputs()
-    consul = f"http://{outputs['consulHttpAddress']}"
+    consul, verify = f"https://{outputs['consulHttpAddress']}", consul_ca_file(outputs)
     assert outputs["consulManagementToken"] == "[secret]"
     management = json.loads(real3.run("stack", "output", "--json", "--show-secrets").stdout)["consulManagementToken"]
     headers = {"X-Consul-Token": management}
-    passing = requests.get(f"{consul}/v1/health/service/distributed_app", params={"passing": "true"}, headers=headers, timeout=5)
+    passing = requests.get(
+        f"{consul}/v1/health/service/distributed_app", params={"passing": "true"}, headers=headers, timeout=5, verify=verify
+    )
     assert sorted(entry["Service"]["ID"] for entry in passing.json()) == ["server1", "server2"]
-    assert requests.put(f"{consul}/v1/kv/real/anonymous", data="x", timeout=5).status_code == 403
+    assert requests.put(f"{consul}/v1/kv/real/anonymous", data="x", timeout=5, verify=verify).status_code == 403
     tokens = [management]
     for name in ("dev-server1", "dev-client"):
         inspected = json.loads(subprocess.run(["docker", "inspect", name], capture_output=True, text=True, check=True).stdout)[0]
@@ -52,7 +60,9 @@ def test_workloads_use_their_tokens_and_anonymous_writes_are_refused(real3: Real
     unlock_key = subprocess.run(["docker", "swarm", "unlock-key", "--quiet"], capture_output=True, text=True, check=True).stdout.strip()
     assert json.loads(real3.run("stack", "output", "--json", "--show-secrets").stdout)["swarmUnlockKey"] == unlock_key
     tokens.append(unlock_key)
-    assert len(set(tokens)) == 5
+    server_key = subprocess.run(["docker", "exec", "dev-consul-2", "cat", KEY_FILE], capture_output=True, text=True, check=True)
+    tokens.append(private_key_line(server_key.stdout))
+    assert len(set(tokens)) == 6
     state = real3.exported_state()
     assert [token for token in tokens if token in state] == []
     assert [token for token in tokens if token in real3.up_output] == []
@@ -71,7 +81,8 @@ def test_a_new_image_replaces_the_servers_one_after_the_other(real3: RealProject
     ]
     # Each server is back before the next one goes.
     assert events == [(agent, event) for agent in AGENTS for event in ("deleting original", "created replacement")], events
-    consul = f"http://{real3.outputs()['consulHttpAddress']}"
-    assert requests.get(f"{consul}/v1/status/leader", timeout=5).json()
-    assert len(requests.get(f"{consul}/v1/status/peers", timeout=5).json()) == 3
+    outputs = real3.outputs()
+    consul, verify = f"https://{outputs['consulHttpAddress']}", consul_ca_file(outputs)
+    assert requests.get(f"{consul}/v1/status/leader", timeout=5, verify=verify).json()
+    assert len(requests.get(f"{consul}/v1/status/peers", timeout=5, verify=verify).json()) == 3
     assert real3.preview_changes("real: no-change preview after the new image") == []

@@ -8,8 +8,11 @@ key is deleted on destroy (or when dropped from the resource) only when its
 """
 from __future__ import annotations
 
+import hashlib
+import tempfile
 import time
 import uuid
+from pathlib import Path
 from typing import Any, Mapping
 
 import requests
@@ -29,14 +32,20 @@ class ConsulClient:
         self.session = requests.Session()
         if config.get("token"):
             self.session.headers["X-Consul-Token"] = config["token"]
+        # As the provider: caFile or caPem to verify the agent, certFile/keyFile or certPem/keyPem to show a client certificate.
+        # Given with each request: a session's `verify` loses to REQUESTS_CA_BUNDLE in the environment.
+        self.verify: str | bool = config.get("caFile") or _pem_file(config.get("caPem")) or True
         if config.get("insecureHttps"):
-            self.session.verify = False
+            self.verify = False
+        cert = (config.get("certFile") or _pem_file(config.get("certPem")), config.get("keyFile") or _pem_file(config.get("keyPem")))
+        if all(cert):
+            self.session.cert = cert
 
     def request(self, method: str, path: str, *, retries: int = 20, **kwargs) -> requests.Response:
         """Retries while the agent has no leader yet (500 'No cluster leader'), as agents do at startup."""
         for attempt in range(retries):
             try:
-                response = self.session.request(method, self.base + path, timeout=30, **kwargs)
+                response = self.session.request(method, self.base + path, timeout=30, verify=self.verify, **kwargs)
             except requests.ConnectionError as error:
                 if attempt == retries - 1:
                     raise HarnessError(f"consul {self.base}: {error}") from error
@@ -52,6 +61,17 @@ class ConsulClient:
 
     def agent_datacenter(self) -> str:
         return self.request("GET", "/v1/agent/self").json()["Config"]["Datacenter"]
+
+
+def _pem_file(pem: str | None) -> str | None:
+    """requests reads certificates from files only: the PEM in a private file named by its digest."""
+    if not pem:
+        return None
+    path = Path(tempfile.gettempdir()) / f"orchestration-harness-{hashlib.sha256(pem.encode()).hexdigest()[:16]}.pem"
+    if not path.exists():
+        path.touch(mode=0o600)
+        path.write_text(pem)
+    return str(path)
 
 
 class ConsulProvider(ResourceHandler):

@@ -37,3 +37,9 @@ def plaintext_exposures(records: Iterable[ResourceRecord], credentials: Iterable
 def _holds(value: object, needles: list[str]) -> bool:
     text = value if isinstance(value, str) else json.dumps(value, default=str)
     return any(needle in text for needle in needles)
+
+
+def private_key_line(pem: str) -> str:
+    """What gives a PEM private key away, wherever it is stored (JSON-escaped too): its first base64 line,
+    which holds the private part. The later lines of an EC key hold its public key, which is public."""
+    return next(line for line in pem.splitlines() if line and not line.startswith("-----"))

@@ -29,7 +29,7 @@ import pulumi
 from pulumi.runtime import MockCallArgs, MockResourceArgs
 from pulumi.runtime.mocks import MockMonitor
 
-from . import command_resources, consul_acl_resources, consul_resources, docker_resources, random_resources
+from . import command_resources, consul_acl_resources, consul_resources, docker_resources, random_resources, tls_resources
 from .base import HarnessError, HarnessServices, ResourceContext, ResourceHandler
 from .engine import EnginePool, default_docker_host
 from .exposure import plaintext_exposures
@@ -39,7 +39,7 @@ from .values import contains_secret, plain, provider_inputs
 T = TypeVar("T")
 
 # Providers that need no configuration of their own to run (commands run locally or via docker exec).
-_NO_CONFIG_PROVIDERS = ("pulumi:providers:command", "pulumi:providers:random")
+_NO_CONFIG_PROVIDERS = ("pulumi:providers:command", "pulumi:providers:random", "pulumi:providers:tls")
 STACK_REFERENCE = "pulumi:pulumi:StackReference"
 # Packages whose providers are Terraform providers behind pulumi-terraform-bridge (pulumi-command is native).
 TERRAFORM_BRIDGED = frozenset({"docker", "consul"})
@@ -123,6 +123,7 @@ class ApplyHarness(pulumi.runtime.Mocks, HarnessServices):
                 *consul_resources.HANDLERS,
                 *consul_acl_resources.HANDLERS,
                 *random_resources.HANDLERS,
+                *tls_resources.HANDLERS,
             )
         }
         self._handlers.update({token: _NoopProvider(token) for token in _NO_CONFIG_PROVIDERS})

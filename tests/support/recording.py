@@ -120,6 +120,13 @@ class ComputedOutputs(pulumi.runtime.Mocks):
             outputs["result"] = (alphabet * length)[:length]
             outputs["bcryptHash"] = f"bcrypt-of-{args.name}"
             return "none", outputs
+        elif typ == "tls:index/privateKey:PrivateKey":
+            outputs["privateKeyPem"] = f"private-key-of-{args.name}"
+            outputs["publicKeyPem"] = f"public-key-of-{args.name}"
+        elif typ == "tls:index/certRequest:CertRequest":
+            outputs["certRequestPem"] = f"request-of-{args.name}"
+        elif typ in ("tls:index/selfSignedCert:SelfSignedCert", "tls:index/locallySignedCert:LocallySignedCert"):
+            outputs["certPem"] = f"certificate-of-{args.name}"
         elif typ == "consul:index/aclToken:AclToken":
             outputs["accessorId"] = f"accessor-of-{args.name}"
         elif typ == "pulumi:pulumi:StackReference":

@@ -67,7 +67,8 @@ def test_consul_servers_advertise_and_publish_on_the_private_address_only(cluste
             (8301, 8301, "udp"),
             (8302, 8302, "tcp"),
             (8302, 8302, "udp"),
-            (8500, 8500, "tcp"),
+            # TLS is on by default in the cluster: HTTPS only.
+            (8501, 8501, "tcp"),
             (53, 53, "tcp"),
             (53, 53, "udp"),
         }
@@ -81,7 +82,7 @@ def test_containers_on_a_host_use_that_hosts_consul(cluster: Deployment) -> None
         registration = cluster.one(CONTAINER, name).inputs
         assert registration["dns"] == [ADDRESSES[host]], name
         env = dict(item.split("=", 1) for item in registration["envs"])
-        assert env["CONSUL_HTTP_ADDR"] == f"http://{ADDRESSES[host]}:8500", name
+        assert env["CONSUL_HTTP_ADDR"] == f"https://{ADDRESSES[host]}:8501", name
 
 
 def test_workers_publish_and_advertise_their_hosts_address(cluster: Deployment) -> None:

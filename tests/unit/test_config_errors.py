@@ -96,6 +96,10 @@ BAD_CONFIGS = {
     ),
     "worker ports on Consul's": (
         cluster(workerPort=8499, appWorkers=3),
+        "config `orchestration:workerPort`: workers would publish [8501], which Consul publishes on the same address",
+    ),
+    "worker ports on Consul's plain HTTP port, without TLS": (
+        cluster(workerPort=8499, appWorkers=3, consulTls=False),
         "config `orchestration:workerPort`: workers would publish [8500], which Consul publishes on the same address",
     ),
     "rollout order Swarm does not know": (

@@ -120,6 +120,14 @@ def test_node_labels_and_drains_run_against_the_manager_for_each_node(configured
     assert all(command.parent == configured.one("orchestration:swarm:SwarmCluster", "swarm").urn for command in settings.values())
 
 
+def test_a_drained_manager_is_a_manager_only_node() -> None:
+    deployment = deploy("cluster", {"drainedHosts": ["larry"]})
+    larry = deployment.one(COMMAND, "swarm-node-larry").inputs["environment"]
+    assert (larry["NODE_AVAILABILITY"], deployment.outputs["swarmManager"]) == ("drain", "larry")
+    # The others keep running tasks: nothing to set on them.
+    assert [command.name for command in deployment.of_type(COMMAND) if command.name.startswith("swarm-node-")] == ["swarm-node-larry"]
+
+
 def test_the_inventory_lists_each_hosts_containers_and_each_services_mode_replicas_and_image(configured: Deployment) -> None:
     inventory = configured.outputs["inventory"]
     assert sorted(inventory["hosts"]) == ["curly", "larry", "moe"]

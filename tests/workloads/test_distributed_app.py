@@ -95,6 +95,12 @@ def test_worker_gives_up_on_unreachable_consul(start_app):
     assert_one_line_failure(worker, "not ready after 2s: Connection refused", 15)
 
 
+def test_worker_with_a_ca_file_that_is_not_there_fails_clearly(start_app):
+    worker = start_app("distributed_app", CONSUL_HTTP_ADDR="https://127.0.0.1:8501", SERVICE_ID="server1",
+                       PORT=free_port(), CONSUL_CACERT="/nonexistent/ca.pem")
+    assert_one_line_failure(worker, "CONSUL_CACERT names no file: /nonexistent/ca.pem", 10)
+
+
 def test_worker_registered_on_one_server_is_seen_across_the_cluster(consul_cluster, start_worker):
     first, second, third = consul_cluster
     start_worker(first, "server1", "127.0.0.2")

@@ -92,6 +92,11 @@ def test_client_with_unreachable_consul_fails_clearly():
     assert_one_line_failure(result, "is unreachable: Connection refused")
 
 
+def test_client_with_a_ca_file_that_is_not_there_fails_clearly():
+    result = run_client(None, CONSUL_HTTP_ADDR="https://127.0.0.1:8501", CONSUL_CACERT="/nonexistent/ca.pem")
+    assert_one_line_failure(result, "CONSUL_CACERT names no file: /nonexistent/ca.pem")
+
+
 def test_report_counts_the_workers_the_stack_expects(consul):
     consul.put("/v1/kv/distributed_app/dev/workers", data="2")
     report = json_report(consul, CONSUL_KV_PREFIX="distributed_app/dev/")

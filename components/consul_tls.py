@@ -1,0 +1,145 @@
+"""A certificate authority for one Consul cluster and a certificate for each of its servers.
+
+Servers verify each other on RPC (`verify_incoming`, `verify_outgoing`, `verify_server_hostname`),
+so each certificate names `server.<datacenter>.consul` and serves as both server and client. The
+HTTP API is HTTPS only; its clients check the server against the CA but show no certificate of
+their own: ACL tokens say who they are, and a browser can still open the UI.
+"""
+from __future__ import annotations
+
+import ipaddress
+import json
+from dataclasses import dataclass
+from typing import Optional, Sequence
+
+import pulumi
+import pulumi_docker as docker
+import pulumi_tls as tls
+
+from components.options import preparation_options
+
+HTTPS_PORT = 8501
+TLS_DIR = "/consul/config/tls"
+CA_FILE = f"{TLS_DIR}/ca.pem"
+CERT_FILE = f"{TLS_DIR}/server.pem"
+KEY_FILE = f"{TLS_DIR}/server-key.pem"
+TLS_CONFIG_FILE = "/consul/config/tls.json"
+# Where a workload finds the CA: Consul's own CLI reads CONSUL_CACERT, and so do this project's apps.
+WORKLOAD_CA_FILE = "/etc/consul/ca.pem"
+WORKLOAD_CA_ENV = f"CONSUL_CACERT={WORKLOAD_CA_FILE}"
+KEY_ALGORITHM = "ECDSA"
+KEY_CURVE = "P256"
+CA_VALIDITY_HOURS = 10 * 365 * 24
+SERVER_VALIDITY_HOURS = 365 * 24
+# Re-issued by the first `pulumi up` in the certificate's last month, before it expires.
+EARLY_RENEWAL_HOURS = 30 * 24
+
+
+@dataclass(frozen=True)
+class ServerIdentity:
+    """The names and addresses one server is reached at: each must be in its certificate."""
+
+    node_name: str
+    addresses: Sequence[str]
+    """Host names or IP addresses, as clients and the other servers dial them."""
+
+
+@dataclass(frozen=True)
+class ConsulCertificatesArgs:
+    datacenter: str
+    servers: Sequence[ServerIdentity]
+
+
+@dataclass(frozen=True)
+class ServerTls:
+    """What one server needs for TLS: the cluster's CA, its certificate and its key."""
+
+    ca_cert_pem: pulumi.Input[str]
+    cert_pem: pulumi.Input[str]
+    key_pem: pulumi.Input[str]
+    """Give it as a secret, as pulumi-tls keeps every private key."""
+
+    def uploads(self) -> list[docker.ContainerUploadArgs]:
+        files = {TLS_CONFIG_FILE: agent_tls_config(), CA_FILE: self.ca_cert_pem, CERT_FILE: self.cert_pem, KEY_FILE: self.key_pem}
+        return [docker.ContainerUploadArgs(file=path, content=content) for path, content in files.items()]
+
+
+def agent_tls_config() -> str:
+    """The agent configuration that turns TLS on: HTTPS only, verified RPC between servers."""
+    return json.dumps(
+        {
+            "tls": {
+                "defaults": {"ca_file": CA_FILE, "cert_file": CERT_FILE, "key_file": KEY_FILE, "verify_outgoing": True},
+                "internal_rpc": {"verify_incoming": True, "verify_server_hostname": True},
+                "https": {"verify_incoming": False},
+            },
+            # -1 turns plain HTTP off: a request without TLS finds nothing listening.
+            "ports": {"http": -1, "https": HTTPS_PORT},
+        },
+        indent=2,
+    )
+
+
+def workload_ca_uploads(ca_pem: Optional[pulumi.Input[str]]) -> Optional[list[docker.ContainerUploadArgs]]:
+    """The upload that gives a workload's container the cluster's CA, at WORKLOAD_CA_FILE; None without TLS."""
+    return [docker.ContainerUploadArgs(file=WORKLOAD_CA_FILE, content=ca_pem)] if ca_pem is not None else None
+
+
+def _split_addresses(addresses: Sequence[str]) -> tuple[list[str], list[str]]:
+    names: list[str] = []
+    ips: list[str] = []
+    for address in dict.fromkeys(addresses):
+        try:
+            ips.append(str(ipaddress.ip_address(address)))
+        except ValueError:
+            names.append(address)
+    return names, ips
+
+
+class ConsulCertificates(pulumi.ComponentResource):
+    ca_cert_pem: pulumi.Output[str]
+    servers: dict[str, ServerTls]
+    """Node name -> what that server needs for TLS."""
+
+    def __init__(self, name: str, args: ConsulCertificatesArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("orchestration:consul:ConsulCertificates", name, None, opts)
+        ca_key = self._private_key(f"{name}-ca-key")
+        ca = tls.SelfSignedCert(
+            f"{name}-ca",
+            private_key_pem=ca_key.private_key_pem,
+            is_ca_certificate=True,
+            subject=tls.SelfSignedCertSubjectArgs(common_name=f"Consul CA {args.datacenter}"),
+            allowed_uses=["cert_signing", "crl_signing", "digital_signature"],
+            validity_period_hours=CA_VALIDITY_HOURS,
+            opts=preparation_options(self),
+        )
+        self.ca_cert_pem = ca.cert_pem
+        self.servers = {}
+        for server in args.servers:
+            key = self._private_key(f"{name}-{server.node_name}-key")
+            names, ips = _split_addresses(server.addresses)
+            request = tls.CertRequest(
+                f"{name}-{server.node_name}-request",
+                private_key_pem=key.private_key_pem,
+                subject=tls.CertRequestSubjectArgs(common_name=f"server.{args.datacenter}.consul"),
+                dns_names=[f"server.{args.datacenter}.consul", "localhost", *names],
+                ip_addresses=["127.0.0.1", *ips],
+                opts=preparation_options(self),
+            )
+            cert = tls.LocallySignedCert(
+                f"{name}-{server.node_name}-cert",
+                cert_request_pem=request.cert_request_pem,
+                ca_private_key_pem=ca_key.private_key_pem,
+                ca_cert_pem=ca.cert_pem,
+                allowed_uses=["digital_signature", "key_encipherment", "server_auth", "client_auth"],
+                validity_period_hours=SERVER_VALIDITY_HOURS,
+                early_renewal_hours=EARLY_RENEWAL_HOURS,
+                opts=preparation_options(self),
+            )
+            self.servers[server.node_name] = ServerTls(
+                ca_cert_pem=ca.cert_pem, cert_pem=cert.cert_pem, key_pem=pulumi.Output.secret(key.private_key_pem)
+            )
+        self.register_outputs({"ca_cert_pem": self.ca_cert_pem})
+
+    def _private_key(self, name: str) -> tls.PrivateKey:
+        return tls.PrivateKey(name, algorithm=KEY_ALGORITHM, ecdsa_curve=KEY_CURVE, opts=preparation_options(self))

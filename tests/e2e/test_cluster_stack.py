@@ -20,7 +20,9 @@ import pytest
 import requests
 
 from components.consul_server import SECRET_CONFIG_FILE
+from components.consul_tls import KEY_FILE
 from tests.harness import HarnessError
+from tests.harness.exposure import private_key_line
 from tests.harness.local_images import BASE_IMAGE, CONSUL_IMAGE
 
 from .cluster_support import (
@@ -173,6 +175,19 @@ def test_the_client_on_moe_finds_the_workers_on_larry_and_curly(cluster: Cluster
         lambda: all(f"at {address}:{port}" in client.logs(tail=30).decode() for address, port in expected),
         timeout=60,
     )
+
+
+def test_each_server_answers_over_https_only_with_a_certificate_for_its_address(cluster: Cluster, sandbox: Sandbox) -> None:
+    """The cluster's default, TLS: the workers registered and the client read above over HTTPS, with the stack's CA."""
+    for host in HOSTS:
+        address = sandbox.address(host)
+        assert requests.get(f"https://{address}:8501/v1/status/leader", verify=cluster.verify, timeout=10).json(), host
+        plain = requests.get(f"http://{address}:8501/v1/status/leader", timeout=10)
+        assert plain.status_code == 400 and "HTTPS server" in plain.text, host
+        with pytest.raises(requests.ConnectionError):
+            requests.get(f"http://{address}:8500/v1/status/leader", timeout=10)
+    key = sandbox.docker("curly").containers.get(f"{CLUSTER_STACK}-curly").exec_run(["cat", KEY_FILE]).output.decode()
+    assert cluster.harness.plaintext_exposures([private_key_line(key)]) == []
 
 
 def test_acls_refuse_a_request_without_a_token_and_no_secret_is_in_the_state(cluster: Cluster, sandbox: Sandbox) -> None:

@@ -36,8 +36,11 @@ def consul_tokens(
         ConsulAccessArgs(
             name_prefix=cfg.stack,
             grants=[
-                # Registers and deregisters its own instances, reads its settings.
-                AccessGrant("distributed-app", _rules(service={SERVICE_NAME: "write"}, key_prefix={kv: "read"})),
+                # Registers and deregisters its own instances, reads its settings, and finds itself in the
+                # catalog (its health check), which lists only entries of nodes the token can read.
+                AccessGrant(
+                    "distributed-app", _rules(service={SERVICE_NAME: "write"}, node_prefix={"": "read"}, key_prefix={kv: "read"})
+                ),
                 # Finds the app's healthy instances and reads the settings.
                 AccessGrant("distributed-client", _rules(service_prefix={"": "read"}, node_prefix={"": "read"}, key_prefix={kv: "read"})),
                 AccessGrant("catalog", catalog_rules, provider=True),

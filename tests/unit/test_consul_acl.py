@@ -68,7 +68,9 @@ def test_every_server_denies_by_default_and_reads_its_token_from_files(cluster: 
 def test_each_workload_gets_a_least_privilege_policy_and_token(cluster: Deployment) -> None:
     rules = {r.inputs["name"]: r.inputs["rules"] for r in cluster.of_type(POLICY)}
     kv = 'key_prefix "distributed_app/cluster/"'
-    assert rules["cluster-distributed-app"] == f'service "distributed_app" {{ policy = "write" }}\n{kv} {{ policy = "read" }}\n'
+    assert rules["cluster-distributed-app"] == (
+        f'service "distributed_app" {{ policy = "write" }}\nnode_prefix "" {{ policy = "read" }}\n{kv} {{ policy = "read" }}\n'
+    )
     assert "write" not in rules["cluster-distributed-client"] and f'{kv} {{ policy = "read" }}' in rules["cluster-distributed-client"]
     assert rules["cluster-catalog"] == f'{kv} {{ policy = "write" }}\n'
     assert "write" not in rules["cluster-anonymous"]

@@ -289,7 +289,9 @@ def test_up_returns_once_what_a_user_checks_next_answers(dev: Deployment) -> Non
     workers = [dev.one(CONTAINER, f"app-{worker}") for worker in ("server1", "server2")]
     for worker in workers:
         assert worker.inputs["wait"] is True
-        assert "/v1/agent/health/service/id/" in worker.inputs["healthcheck"]["tests"][-1]
+        # Passing in the catalog, as a lookup reads it, not only in the agent's own view.
+        assert "/v1/health/service/" in worker.inputs["healthcheck"]["tests"][-1]
+        assert "CHECK_INTERVAL=1s" in worker.inputs["envs"]
     for name in ("compose-web", "compose-redis"):
         assert dev.one(CONTAINER, name).inputs["wait"] is True
     client = dev.one(CONTAINER, "client-container")

@@ -6,6 +6,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+from benchmarks.plan_program import plan, plan_bare_inputs
 from tests.unit.conftest import deploy
 
 PROJECT_DIR = Path(__file__).resolve().parents[2]
@@ -19,5 +20,19 @@ def test_plan_time_plans_what_the_program_declares(tmp_path: Path) -> None:
     assert rows["dev"]["resources"] == len(deploy("dev").registrations)
     assert rows["hosts-10"]["resources"] > rows["dev"]["resources"]
     for row in rows.values():
-        assert row["seconds"] > 0 and row["bare_seconds"] > 0 and row["peak_rss_mib"] > 0
+        assert row["seconds"] > 0 and row["bare_seconds"] > 0 and row["same_inputs_seconds"] > 0 and row["peak_rss_mib"] > 0
     assert results["machine"]["cores"] >= 1
+
+
+def test_the_same_inputs_floor_registers_what_the_program_does_through_as_many_properties(tmp_path: Path) -> None:
+    capture = tmp_path / "registrations.json"
+    program = plan("dev", capture)
+    captured = json.loads(capture.read_text())
+    # A Container passes every property its SDK class declares, set or not.
+    assert min(properties for kind, _, _, properties in captured if kind == "docker:index/container:Container") > 50
+    floor = plan_bare_inputs(captured)
+    assert _by_name(floor) == _by_name(program)
+
+
+def _by_name(registrations: list) -> dict:
+    return {(r.type, r.name): r.inputs for r in registrations}

@@ -1,12 +1,19 @@
-"""The benchmarks run once at their smallest size, so their code keeps working; no time is judged."""
+"""The benchmarks run once at their smallest size, so their code keeps working (no time is judged), and the setting plan time rests on."""
 from __future__ import annotations
 
+import gc
 import json
 import subprocess
 import sys
 from pathlib import Path
+from typing import Optional
+
+import pulumi
 
 from benchmarks.plan_program import plan, plan_bare_inputs
+from stacks import collector
+from tests.support.program import run_program
+from tests.support.recording import ComputedOutputs
 from tests.unit.conftest import deploy
 
 PROJECT_DIR = Path(__file__).resolve().parents[2]
@@ -36,3 +43,21 @@ def test_the_same_inputs_floor_registers_what_the_program_does_through_as_many_p
 
 def _by_name(registrations: list) -> dict:
     return {(r.type, r.name): r.inputs for r in registrations}
+
+
+class _SeesTheCollector(ComputedOutputs):
+    def __init__(self) -> None:
+        super().__init__()
+        self.thresholds: set[tuple[int, int, int]] = set()
+
+    def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[Optional[str], dict]:
+        self.thresholds.add(gc.get_threshold())
+        return super().new_resource(args)
+
+
+def test_the_program_plans_with_the_relaxed_collector_and_gives_the_tests_theirs_back() -> None:
+    before = gc.get_threshold()
+    mocks = _SeesTheCollector()
+    run_program(mocks, "dev")
+    assert mocks.thresholds == {collector.THRESHOLDS}
+    assert gc.get_threshold() == before != collector.THRESHOLDS

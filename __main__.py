@@ -10,3 +10,5 @@ BUILDERS = {"local": local.build, "cluster": cluster.build, "sandbox": sandbox.b
 stack_config = config.load()
 for output_name, value in BUILDERS[stack_config.environment](stack_config).items():
     pulumi.export(output_name, value)
+
+collector.keep_declared()

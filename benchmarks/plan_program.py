@@ -121,12 +121,15 @@ class _Component(pulumi.ComponentResource):
         super().__init__(kind, name, props)
 
 
-def plan_bare_inputs(registrations: list[list[Any]]) -> list[Registration]:
+def plan_bare_inputs(registrations: list[list[Any]], collector_as_main: bool = False) -> list[Registration]:
     """Each of `registrations` (type, name, inputs, property count) registered flat with its own inputs, as plain values.
 
     The floor of a plan that sends the same inputs through as many properties: no component
-    hierarchy, options, Outputs between resources, or logic.
+    hierarchy, options, Outputs between resources, or logic. `collector_as_main` sets the garbage
+    collector as __main__.py does, so what differs is code, not a setting (in a process of its own).
     """
+    if collector_as_main:
+        collector.relax()
     mocks = ComputedOutputs()
     monitor = RecordingMonitor(mocks)
 
@@ -140,6 +143,8 @@ def plan_bare_inputs(registrations: list[list[Any]]) -> list[Registration]:
                 _Component(kind, name, props)
             else:
                 _Custom(kind, name, props)
+        if collector_as_main:
+            collector.keep_declared()
 
     run_inline(mocks, program, project="bench", monitor=monitor)
     return monitor.registrations
@@ -149,9 +154,7 @@ if __name__ == "__main__":
     if sys.argv[1] == "bare":
         registered = plan_bare(json.loads(Path(sys.argv[2]).read_text()))
     elif sys.argv[1] == "bare-inputs":
-        # The collector set as __main__.py sets it, so what differs is code, not a setting.
-        collector.relax()
-        registered = plan_bare_inputs(json.loads(Path(sys.argv[2]).read_text()))
+        registered = plan_bare_inputs(json.loads(Path(sys.argv[2]).read_text()), collector_as_main=True)
     else:
         registered = plan(sys.argv[1], Path(sys.argv[3]) if sys.argv[2:3] == ["--capture"] else None)
     print(json.dumps(dict(Counter(r.type for r in registered))))

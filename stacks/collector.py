@@ -15,3 +15,13 @@ THRESHOLDS = (50_000, 10, 10)
 
 def relax() -> None:
     gc.set_threshold(*THRESHOLDS)
+
+
+def keep_declared() -> None:
+    """Once every resource is declared: they live until the process ends, so the collector can stop walking them.
+
+    That counts twice: in the registrations that follow, and when the interpreter exits, whose
+    last collections over them took 0.2-0.3 s of a `dev` plan. Only reference cycles among what is
+    frozen stay unfreed, and the process ends with the plan.
+    """
+    gc.freeze()

@@ -78,6 +78,7 @@ def run_program(
         _sync_await(run_pulumi_func(lambda: runpy.run_path(str(project_dir / "__main__.py"), run_name="__main__")))
     finally:
         # The program sets the collector for a process of its own; here the next test shares this one.
+        gc.unfreeze()
         gc.set_threshold(*collector_thresholds)
     return {name: _resolve(value) for name, value in root.outputs.items()}  # type: ignore[union-attr]
 

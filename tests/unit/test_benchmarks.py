@@ -49,15 +49,20 @@ class _SeesTheCollector(ComputedOutputs):
     def __init__(self) -> None:
         super().__init__()
         self.thresholds: set[tuple[int, int, int]] = set()
+        self.frozen: list[int] = []
 
     def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[Optional[str], dict]:
         self.thresholds.add(gc.get_threshold())
+        self.frozen.append(gc.get_freeze_count())
         return super().new_resource(args)
 
 
-def test_the_program_plans_with_the_relaxed_collector_and_gives_the_tests_theirs_back() -> None:
+def test_the_program_registers_with_the_relaxed_collector_past_what_it_declared_and_gives_the_tests_theirs_back() -> None:
     before = gc.get_threshold()
     mocks = _SeesTheCollector()
     run_program(mocks, "dev")
     assert mocks.thresholds == {collector.THRESHOLDS}
+    # Registrations run once the program has declared everything, so every one sees it frozen.
+    assert min(mocks.frozen) > 0
     assert gc.get_threshold() == before != collector.THRESHOLDS
+    assert gc.get_freeze_count() == 0

@@ -9,6 +9,7 @@ import pulumi_docker as docker
 
 from components.consul_tls import WORKLOAD_CA_ENV, workload_ca_uploads
 from components.container_resources import container_resource_args
+from components.environment import env_entry
 from components.options import child_options, preparation_options
 from components.pulled_image import pulled_image
 from components.swarm_policy import Resources
@@ -44,7 +45,7 @@ class DistributedAppArgs:
 def worker_environment(args: DistributedAppArgs, worker_id: str, port: int) -> list[pulumi.Input[str]]:
     """What one worker is told: where Consul is, who it is, and what it advertises."""
     env: list[pulumi.Input[str]] = [
-        pulumi.Output.concat("CONSUL_HTTP_ADDR=", args.consul_http_addr),
+        env_entry("CONSUL_HTTP_ADDR", args.consul_http_addr),
         f"SERVICE_NAME={SERVICE_NAME}",
         f"SERVICE_ID={worker_id}",
         f"PORT={CONTAINER_PORT}",
@@ -55,7 +56,7 @@ def worker_environment(args: DistributedAppArgs, worker_id: str, port: int) -> l
     if args.kv_prefix:
         env.append(f"CONSUL_KV_PREFIX={args.kv_prefix}")
     if args.consul_token is not None:
-        env.append(pulumi.Output.concat("CONSUL_HTTP_TOKEN=", args.consul_token))
+        env.append(env_entry("CONSUL_HTTP_TOKEN", args.consul_token))
     if args.consul_ca_pem is not None:
         env.append(WORKLOAD_CA_ENV)
     return env

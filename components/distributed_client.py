@@ -9,6 +9,7 @@ import pulumi_docker as docker
 
 from components.consul_tls import WORKLOAD_CA_ENV, workload_ca_uploads
 from components.container_resources import container_resource_args
+from components.environment import env_entry
 from components.options import child_options, preparation_options
 from components.pulled_image import pulled_image
 from components.swarm_policy import Resources
@@ -53,15 +54,15 @@ class DistributedClient(pulumi.ComponentResource):
             f"{name}-image", args.image, preparation_options(self), triggers=list(args.image_triggers)
         )
         envs: list[pulumi.Input[str]] = [
-            pulumi.Output.concat("CONSUL_HTTP_ADDR=", args.consul_http_addr),
-            pulumi.Output.concat("CONSUL_DNS_SERVER=", args.consul_dns_server),
+            env_entry("CONSUL_HTTP_ADDR", args.consul_http_addr),
+            env_entry("CONSUL_DNS_SERVER", args.consul_dns_server),
             f"CONSUL_DNS_PORT={args.consul_dns_port}",
             f"INTERVAL={args.interval_seconds}",
         ]
         if args.kv_prefix:
             envs.append(f"CONSUL_KV_PREFIX={args.kv_prefix}")
         if args.consul_token is not None:
-            envs.append(pulumi.Output.concat("CONSUL_HTTP_TOKEN=", args.consul_token))
+            envs.append(env_entry("CONSUL_HTTP_TOKEN", args.consul_token))
         if args.consul_ca_pem is not None:
             envs.append(WORKLOAD_CA_ENV)
         container = docker.Container(

@@ -6,6 +6,7 @@ every resource registration goes to the mocks.
 """
 from __future__ import annotations
 
+import gc
 import json
 import runpy
 from pathlib import Path
@@ -72,7 +73,13 @@ def run_program(
     settings.SETTINGS.rpc_manager.clear()
     settings.SETTINGS.outputs.clear()
     # run_pulumi_func waits for every registration, as the language host does.
-    _sync_await(run_pulumi_func(lambda: runpy.run_path(str(project_dir / "__main__.py"), run_name="__main__")))
+    collector_thresholds = gc.get_threshold()
+    try:
+        _sync_await(run_pulumi_func(lambda: runpy.run_path(str(project_dir / "__main__.py"), run_name="__main__")))
+    finally:
+        # The program sets the collector for a process of its own; here the next test shares this one.
+        gc.unfreeze()
+        gc.set_threshold(*collector_thresholds)
     return {name: _resolve(value) for name, value in root.outputs.items()}  # type: ignore[union-attr]
 
 

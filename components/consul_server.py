@@ -79,6 +79,8 @@ class ConsulServerArgs:
     """Keep the data volume when the server is destroyed (Pulumi's retain_on_delete)."""
     tls: Optional[ServerTls] = None
     """Serve the API over HTTPS only (on HTTPS_PORT) and verify the other servers on RPC."""
+    raft_multiplier: Optional[int] = None
+    """Scales Consul's raft timeouts, 1 (fastest failover) to 10; None keeps Consul's default, 5."""
 
 
 def api_port(tls: bool) -> int:
@@ -111,6 +113,8 @@ def agent_command(args: ConsulServerArgs) -> list[str]:
         command.append(f"-config-file={SECRET_CONFIG_FILE}")
     if args.tls is not None:
         command.append(f"-config-file={TLS_CONFIG_FILE}")
+    if args.raft_multiplier is not None:
+        command.append(f"-hcl=performance {{ raft_multiplier = {args.raft_multiplier} }}")
     return command
 
 

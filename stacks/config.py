@@ -31,6 +31,8 @@ from stacks.deploy_config import (
 
 ENVIRONMENTS = ("local", "cluster", "sandbox")
 CONSUL_SERVER_COUNTS = (1, 3, 5)
+# Consul refuses a larger performance.raft_multiplier.
+MAX_RAFT_MULTIPLIER = 10
 HOST_ROLES = ("consul-server", "app", "client")
 # In the sandbox's subnet: the registry at .10, the hosts from .11 on, clear of the gateway
 # and of the low addresses Docker hands out to containers without a fixed one.
@@ -48,7 +50,7 @@ KNOWN_KEYS = frozenset(
         "registry", "registryUsername", "registryPassword", "dockerTlsCa", "dockerTlsCert", "dockerTlsKey",
         "sandboxHosts", "sandboxSubnet", "sandboxHostImage", "sandboxRegistryImage", "sandboxPrivileged",
         "heyworldDeploy", "swarmServices", "nodeLabels", "drainedHosts", "containerResources",
-        "consulGossipEncryption", "consulAcl", "consulTls", "retainData", "swarmAutolock",
+        "consulGossipEncryption", "consulAcl", "consulTls", "consulRaftMultiplier", "retainData", "swarmAutolock",
         "composeFile", "composeVariables",
     }
 )
@@ -117,6 +119,8 @@ class Workload:
     """Deny by default, each workload with a token of its own; on by default in the cluster only."""
     consul_tls: bool
     """HTTPS only and verified RPC between servers, with a CA made for the stack; on by default in the cluster only."""
+    consul_raft_multiplier: Optional[int]
+    """Consul's raft timing scale; the cluster's default is 1 (Consul's advice for production), dev keeps Consul's own."""
     retain_data: bool
     """Consul's and Redis's volumes outlive `pulumi destroy`, and a new stack of the same name takes them up."""
 
@@ -297,6 +301,7 @@ class _Reader(ConfigValues):
             consul_gossip_encryption=self.boolean("consulGossipEncryption", default=True),
             consul_acl=self.boolean("consulAcl", default=environment == "cluster"),
             consul_tls=self.boolean("consulTls", default=environment == "cluster"),
+            consul_raft_multiplier=self.raft_multiplier(environment),
             retain_data=self.boolean("retainData", default=True),
         )
 
@@ -420,6 +425,14 @@ class _Reader(ConfigValues):
             address=self.check_ip(f"{where}.address", item.get("address")),
             roles=frozenset(roles),
         )
+
+    def raft_multiplier(self, environment: str) -> Optional[int]:
+        if self._config.get("consulRaftMultiplier") is None and environment != "cluster":
+            return None
+        value = self.integer("consulRaftMultiplier", default=1, minimum=1)
+        if value > MAX_RAFT_MULTIPLIER:
+            raise self.fail("consulRaftMultiplier", f"{value} is above Consul's maximum of {MAX_RAFT_MULTIPLIER}")
+        return value
 
     def check_worker_ports(self, workload: Workload) -> None:
         # Consul's ports share each host's private address with the workers'.

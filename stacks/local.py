@@ -69,6 +69,7 @@ def build(cfg: StackConfig) -> dict[str, pulumi.Input]:
             gossip_encryption=cfg.workload.consul_gossip_encryption,
             acl=cfg.workload.consul_acl,
             tls=cfg.workload.consul_tls,
+            raft_multiplier=cfg.workload.consul_raft_multiplier,
             retain_data=cfg.workload.retain_data,
         ),
     )

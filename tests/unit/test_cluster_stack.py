@@ -180,3 +180,12 @@ def test_tls_material_for_tcp_engines_is_secret() -> None:
     engine = tls.one("pulumi:providers:docker", "moe-engine")
     assert engine.inputs["caMaterial"] == "CA PEM"
     assert {"caMaterial", "certMaterial", "keyMaterial"} <= engine.secret_inputs
+
+
+def test_the_cluster_follows_consuls_advice_for_raft_timing_and_dev_keeps_consuls_default(cluster: Deployment) -> None:
+    for host in ADDRESSES:
+        assert "-hcl=performance { raft_multiplier = 1 }" in cluster.one(CONTAINER, f"consul-{host}-agent").inputs["command"]
+    dev = deploy("dev")
+    assert not [flag for flag in dev.one(CONTAINER, "consul-consul-1-agent").inputs["command"] if "raft_multiplier" in flag]
+    chosen = deploy("dev", {"consulRaftMultiplier": 3}).one(CONTAINER, "consul-consul-1-agent").inputs["command"]
+    assert "-hcl=performance { raft_multiplier = 3 }" in chosen

@@ -98,6 +98,10 @@ BAD_CONFIGS = {
         cluster(workerPort=8499, appWorkers=3),
         "config `orchestration:workerPort`: workers would publish [8501], which Consul publishes on the same address",
     ),
+    "a raft multiplier below Consul's minimum": (
+        {"consulRaftMultiplier": 0},
+        "config `orchestration:consulRaftMultiplier`: 0 is below the minimum of 1",
+    ),
     "worker ports on Consul's plain HTTP port, without TLS": (
         cluster(workerPort=8499, appWorkers=3, consulTls=False),
         "config `orchestration:workerPort`: workers would publish [8500], which Consul publishes on the same address",

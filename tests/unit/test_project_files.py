@@ -39,7 +39,7 @@ def keys_read() -> set[str]:
 
 def documented_optional_keys() -> dict[str, str]:
     """The keys Pulumi.yaml documents in its comment on keys without a default, with their kind."""
-    rows = re.findall(r"^  #   (\w+) +(string|list|object|secret|boolean)\b", PROJECT_TEXT, flags=re.MULTILINE)
+    rows = re.findall(r"^  #   (\w+) +(string|list|object|secret|boolean|integer)\b", PROJECT_TEXT, flags=re.MULTILINE)
     return dict(rows)
 
 

@@ -6,8 +6,8 @@ finds the leader and signals it: SIGTERM (what `docker stop` sends first) or SIG
 From that moment the two others are polled every 25 ms until one of them names a new leader, then
 until a KV write through them succeeds. The stopped server is started again, and the trial ends
 once autopilot reports three healthy servers, all voters. Side by side in one run, each on a
-cluster of its own: the stacks' settings (Consul's defaults: raft_multiplier 5, and servers don't
-leave the cluster on SIGTERM), raft_multiplier 1 (Consul's recommendation for production), and
+cluster of its own: Consul's defaults, dev's (raft_multiplier 5, and servers don't leave the cluster
+on SIGTERM), raft_multiplier 1 (the cluster's, Consul's recommendation for production), and
 leave_on_terminate (a SIGTERM'd leader hands leadership over before it leaves). p50 and p95.
 """
 from __future__ import annotations
@@ -29,12 +29,12 @@ DEFAULT_OUT = Path(__file__).parent / "results" / "failover.json"
 SUBNET = "10.213.78.0/24"
 PREFIX = "bench-failover"
 NODES = ("consul-1", "consul-2", "consul-3")
-# Settings (HCL added to the stacks' command line) and the signals tried with them. A leave on
-# terminate changes nothing for SIGKILL, which no process sees.
+# Settings (the stacks' raft multiplier, and HCL added to their command line) and the signals tried
+# with them. A leave on terminate changes nothing for SIGKILL, which no process sees.
 SETTINGS = {
-    "stacks": ((), ("SIGTERM", "SIGKILL")),
-    "raft_multiplier=1": (("performance { raft_multiplier = 1 }",), ("SIGTERM", "SIGKILL")),
-    "leave_on_terminate": (("leave_on_terminate = true",), ("SIGTERM",)),
+    "consul-defaults": (None, (), ("SIGTERM", "SIGKILL")),
+    "raft_multiplier=1": (1, (), ("SIGTERM", "SIGKILL")),
+    "leave_on_terminate": (None, ("leave_on_terminate = true",), ("SIGTERM",)),
 }
 TARGET_SECONDS = 3.0
 REQUEST_SECONDS = 0.5
@@ -50,7 +50,9 @@ EVENTS = (
 class Cluster:
     """Three servers on `network`; the host reaches each at its container address."""
 
-    def __init__(self, engine: docker.DockerClient, image: str, network: str, hcl: tuple[str, ...]) -> None:
+    def __init__(
+        self, engine: docker.DockerClient, image: str, network: str, raft_multiplier: int | None, hcl: tuple[str, ...]
+    ) -> None:
         self.containers = {}
         for node in NODES:
             args = ConsulServerArgs(
@@ -62,6 +64,7 @@ class Cluster:
                 image=image,
                 network_name=network,
                 recursors=[DOCKER_EMBEDDED_DNS],
+                raft_multiplier=raft_multiplier,
             )
             container = engine.containers.create(
                 image, agent_command(args) + [f"-hcl={setting}" for setting in hcl], name=args.container_name, hostname=node,
@@ -183,8 +186,8 @@ def main() -> None:
     rows = []
     try:
         for settings in arguments.settings:
-            hcl, signals = SETTINGS[settings]
-            cluster = Cluster(engine, image, network.name, hcl)
+            raft_multiplier, hcl, signals = SETTINGS[settings]
+            cluster = Cluster(engine, image, network.name, raft_multiplier, hcl)
             try:
                 until(cluster.healthy, 120, "three healthy servers")
                 for signal in signals:

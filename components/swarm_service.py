@@ -84,7 +84,7 @@ class SwarmService(pulumi.ComponentResource):
         # declaring the tag would show a change on every `pulumi up`. An image no registry serves
         # (built on this engine) has no digest and stays as named.
         checks = _placement_check(name, self, args, opts)
-        pulled = pulled_image(f"{name}-image", args.image, preparation_options(self))
+        pulled = pulled_image(f"{name}-image", args.image, preparation_options(self), triggers=list(args.image_triggers) or None)
         image = pulumi.Output.all(pulled.repo_digest, args.image).apply(lambda found: found[0] or found[1])
         service = docker.Service(
             f"{name}-service",

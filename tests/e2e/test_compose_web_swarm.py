@@ -33,7 +33,7 @@ from tests.harness.local_images import (
     BASE_IMAGE,
     DIND_HOST_IMAGE,
     REDIS_IMAGE,
-    _build,
+    build_composeapp_image,
     build_dind_host_image,
     build_redis_image,
 )
@@ -112,7 +112,7 @@ def node_engine(name: str) -> docker.DockerClient:
 def build_web_images(engine: docker.DockerClient) -> tuple[str, str]:
     """composeapp from apps/ on the base image (v1), and v1 with one more layer (v2): two image ids."""
     with phase("build composeapp image (apps/build.sh composeapp)"):
-        _build(["bash", "apps/build.sh", "composeapp", WEB_V1], {})
+        build_composeapp_image(engine, WEB_V1)
     engine.images.build(fileobj=io.BytesIO(f"FROM {WEB_V1}\nLABEL release=2\n".encode()), tag=WEB_V2, rm=True)
     return engine.images.get(WEB_V1).id, engine.images.get(WEB_V2).id
 

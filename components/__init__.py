@@ -5,7 +5,7 @@ The public API is what `__all__` lists; install the package with
 Other languages get the same components through the provider in provider/ (`components.cross_language`).
 """
 from components.app_image import AppImage, AppImageArgs
-from components.compose_app import ComposeApp, ComposeAppArgs
+from components.compose_app import ComposeApp, ComposeAppArgs, ComposeWebSwarm
 from components.compose_project import ComposeFileError, ComposeProject, ComposeProjectArgs
 from components.consul_catalog import ConsulCatalog, ConsulCatalogArgs, ExternalService
 from components.consul_cluster import ConsulCluster, ConsulClusterArgs, ConsulNodeSpec
@@ -22,7 +22,7 @@ from components.swarm_service import SwarmService, SwarmServiceArgs
 
 __all__ = [
     "AppImage", "AppImageArgs",
-    "ComposeApp", "ComposeAppArgs",
+    "ComposeApp", "ComposeAppArgs", "ComposeWebSwarm",
     "ComposeProject", "ComposeProjectArgs", "ComposeFileError",
     "ConsulCatalog", "ConsulCatalogArgs", "ExternalService",
     "ConsulCluster", "ConsulClusterArgs", "ConsulNodeSpec",

@@ -28,6 +28,7 @@ from components.swarm_policy import (
 
 MODES = ("replicated", "global")
 PLACEMENT_SCRIPT = (Path(__file__).parent / "swarm_placement.py").read_text()
+IMAGE_TRIGGER_LABEL = "orchestration.image-trigger"
 
 
 @dataclass(frozen=True)
@@ -41,6 +42,9 @@ class SwarmServiceArgs:
     command: Sequence[str] = ()
     """Replaces the image's entrypoint."""
     env: Mapping[str, str] = field(default_factory=dict)
+    image_triggers: Sequence[pulumi.Input[str]] = ()
+    """Values that change with the image behind an unchanged tag (a local build's id): a change rolls the
+    tasks, which take the tag's new image. A registry's digest pins the image without them."""
     networks: Sequence[pulumi.Input[str]] = ()
     """Ids of the (overlay) networks its tasks join."""
     rollout: Rollout = Rollout()
@@ -80,7 +84,7 @@ class SwarmService(pulumi.ComponentResource):
         # declaring the tag would show a change on every `pulumi up`. An image no registry serves
         # (built on this engine) has no digest and stays as named.
         checks = _placement_check(name, self, args, opts)
-        pulled = pulled_image(f"{name}-image", args.image, preparation_options(self))
+        pulled = pulled_image(f"{name}-image", args.image, preparation_options(self), triggers=list(args.image_triggers) or None)
         image = pulumi.Output.all(pulled.repo_digest, args.image).apply(lambda found: found[0] or found[1])
         service = docker.Service(
             f"{name}-service",
@@ -92,6 +96,9 @@ class SwarmService(pulumi.ComponentResource):
                     commands=list(args.command) or None,
                     env=dict(args.env) or None,
                     healthcheck=health_check_args(args.health_check) if args.health_check else None,
+                    labels=[docker.ServiceTaskSpecContainerSpecLabelArgs(label=IMAGE_TRIGGER_LABEL, value=_joined(args.image_triggers))]
+                    if args.image_triggers
+                    else None,
                 ),
                 networks_advanceds=[docker.ServiceTaskSpecNetworksAdvancedArgs(id=network) for network in args.networks] or None,
                 placement=placement_args(args.placement),
@@ -113,6 +120,10 @@ class SwarmService(pulumi.ComponentResource):
         self.replicas = args.replicas if args.mode == "replicated" else None
         self.image = image
         self.register_outputs({"service_name": self.service_name, "image": self.image})
+
+
+def _joined(triggers: Sequence[pulumi.Input[str]]) -> pulumi.Output[str]:
+    return pulumi.Output.all(*triggers).apply(lambda values: " ".join(str(value) for value in values))
 
 
 def _placement_check(name: str, service: SwarmService, args: SwarmServiceArgs, opts) -> list[pulumi.Resource]:

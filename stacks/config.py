@@ -21,6 +21,7 @@ from components.consul_server import host_ports
 from components.registry import RegistryLogin
 from stacks.config_values import DNS_LABEL, ConfigError, ConfigValues
 from stacks.deploy_config import (
+    ComposeWeb,
     ContainerResources,
     NodeSettings,
     SwarmWorkloads,
@@ -51,7 +52,7 @@ KNOWN_KEYS = frozenset(
         "sandboxHosts", "sandboxSubnet", "sandboxHostImage", "sandboxRegistryImage", "sandboxPrivileged",
         "heyworldDeploy", "swarmServices", "nodeLabels", "drainedHosts", "containerResources",
         "consulGossipEncryption", "consulAcl", "consulTls", "consulRaftMultiplier", "retainData", "swarmAutolock",
-        "composeFile", "composeVariables",
+        "composeFile", "composeVariables", "composeWeb",
     }
 )
 
@@ -247,6 +248,8 @@ class _Reader(ConfigValues):
         compose = self.compose_config(environment)
         if compose and local:
             self.check_compose_ports(compose.project, workload, local)
+        swarm = swarm_workloads(self)
+        self.check_compose_web(swarm.compose_web, environment, local, workload.web_port)
         config = StackConfig(
             stack=self._stack,
             environment=environment,
@@ -260,7 +263,7 @@ class _Reader(ConfigValues):
                 build_ca_certificates=self._config.get("buildCaCertificates") or None,
             ),
             workload=workload,
-            swarm=swarm_workloads(self),
+            swarm=swarm,
             containers=container_resources(self),
             local=local,
             cluster=cluster,
@@ -335,6 +338,33 @@ class _Reader(ConfigValues):
                     "composeFile",
                     f"service {published[port]!r} publishes port {port}, which `{self.key(name)}` publishes on the same engine; "
                     f"change one of them",
+                )
+
+    def check_compose_web(self, web: ComposeWeb, environment: str, local: Optional[LocalConfig], web_port: int) -> None:
+        """What a swarm-mode web cannot do in this environment, said before Swarm would leave a task pending."""
+        if web.mode != "swarm":
+            return
+        if local is None:
+            raise self.fail("composeWeb.mode", f"the compose app runs in the local environment only, and `{self.key('environment')}` is {environment!r}")
+        if local.redis_through_consul:
+            raise self.fail(
+                "composeWeb.mode",
+                f"web's swarm tasks join only overlay networks, where Consul's DNS at {local.consul_dns_address} does not answer; "
+                f"`{self.key('redisThroughConsul')}` needs `mode: container`",
+            )
+        if web.publish_mode == "host":
+            # dev's swarm is its one engine: one task holds the host port.
+            if web.replicas != 1:
+                raise self.fail(
+                    "composeWeb.replicas",
+                    f"{web.replicas} tasks with `publishMode: host` on one engine: only one can hold port {web_port}; use 1, or publishMode ingress",
+                )
+            rollout = web.deploy.rollout
+            if rollout.strategy == "rolling" and rollout.order == "start-first":
+                raise self.fail(
+                    "composeWeb.rollout.order",
+                    "'start-first' with `publishMode: host` on one engine: the new task would wait for the old one's port forever "
+                    "(Swarm: no suitable node (host-mode port already in use on 1 node)); use stop-first",
                 )
 
     def cluster_config(self, workload: Workload) -> ClusterConfig:

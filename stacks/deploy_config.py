@@ -1,5 +1,6 @@
 """How workloads are deployed, from config: swarm services placed, sized and rolled out, extra services,
-node labels and drains, and the containers' CPU and memory limits.
+the compose web app as a container or a swarm service, node labels and drains, and the containers' CPU
+and memory limits.
 
 Each function checks one key's object and names the failing field as `<key>.<field>` in its error.
 """
@@ -23,8 +24,10 @@ from components.swarm_policy import (
 from stacks.config_values import DNS_LABEL, ConfigValues
 
 SERVICE_MODES = ("replicated", "global")
+WEB_MODES = ("container", "swarm")
 DEPLOY_FIELDS = ("constraints", "spread", "resources", "rollout", "convergeTimeout")
 SERVICE_FIELDS = ("image", "args", "mode", "replicas", "ports", "healthCheck", *DEPLOY_FIELDS)
+COMPOSE_WEB_FIELDS = ("mode", "replicas", "publishMode", *DEPLOY_FIELDS)
 RESOURCE_FIELDS = ("cpuLimit", "memoryLimitMb", "cpuReservation", "memoryReservationMb")
 ROLLOUT_FIELDS = ("strategy", "parallelism", "delay", "order", "monitor", "failureAction")
 CONTAINER_KINDS = ("consul", "workers", "client")
@@ -59,10 +62,21 @@ class ConfiguredService:
 
 
 @dataclass(frozen=True)
+class ComposeWeb:
+    """How the compose app's web runs (key `composeWeb`): a container, or a replicated swarm service."""
+
+    mode: str = "container"
+    replicas: int = 3
+    publish_mode: str = "ingress"
+    deploy: ServiceDeploy = ServiceDeploy()
+
+
+@dataclass(frozen=True)
 class SwarmWorkloads:
     heyworld: ServiceDeploy
     services: tuple[ConfiguredService, ...]
     autolock: bool
+    compose_web: ComposeWeb = ComposeWeb()
 
 
 @dataclass(frozen=True)
@@ -96,6 +110,25 @@ def swarm_workloads(values: ConfigValues) -> SwarmWorkloads:
         heyworld=deploy(values, "heyworldDeploy", heyworld),
         services=services,
         autolock=values.boolean("swarmAutolock", default=False),
+        compose_web=compose_web(values),
+    )
+
+
+def compose_web(values: ConfigValues) -> ComposeWeb:
+    raw = values.json_value("composeWeb", default={})
+    _require_object(values, "composeWeb", raw, COMPOSE_WEB_FIELDS)
+    mode = _choice(values, "composeWeb.mode", raw.get("mode", "container"), WEB_MODES)
+    if mode == "container":
+        others = sorted(set(raw) - {"mode"})
+        if others:
+            raise values.fail(f"composeWeb.{others[0]}", "is only read with `mode: swarm`; web runs as a container")
+        return ComposeWeb()
+    default = ComposeWeb()
+    return ComposeWeb(
+        mode=mode,
+        replicas=_integer(values, "composeWeb.replicas", raw.get("replicas", default.replicas), minimum=1),
+        publish_mode=_choice(values, "composeWeb.publishMode", raw.get("publishMode", default.publish_mode), PUBLISH_MODES),
+        deploy=deploy(values, "composeWeb", raw),
     )
 
 

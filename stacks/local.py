@@ -1,6 +1,6 @@
 """The `dev` environment: everything on one Docker engine.
 
-Deploys the compose app (web + Redis), a Consul cluster of 1, 3 or 5 servers, the
+Deploys the compose app (web + Redis; web as a replicated swarm service with `composeWeb`), a Consul cluster of 1, 3 or 5 servers, the
 distributed app's workers, the client, Redis and web in Consul's catalog, the app's
 settings in Consul KV, and a one-node swarm running `heyworld` and `heyworld_global`; with
 `composeFile`, that compose file as it is (services with `deploy` as swarm services).
@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import pulumi
 
-from components.compose_app import REDIS_PORT, WEB_PORT, ComposeApp, ComposeAppArgs
+from components.compose_app import REDIS_PORT, WEB_PORT, ComposeApp, ComposeAppArgs, ComposeWebSwarm
 from components.consul_catalog import ConsulCatalog, ConsulCatalogArgs, ExternalService
 from components.consul_cluster import ConsulCluster, ConsulClusterArgs, ConsulNodeSpec
 from components.consul_server import (
@@ -25,6 +25,7 @@ from components.docker_host import DockerHost, DockerHostArgs
 from components.swarm_cluster import SwarmCluster, SwarmClusterArgs, SwarmNode
 from stacks.access import consul_tokens
 from stacks.config import StackConfig
+from stacks.deploy_config import ComposeWeb
 from stacks.workloads import app_settings, build_images, consul_and_swarm_outputs, inventory, on_the_swarm
 
 
@@ -77,6 +78,15 @@ def build(cfg: StackConfig) -> dict[str, pulumi.Input]:
     consul_http = f"{consul.scheme}://{node_names[0]}:{api_port(cfg.workload.consul_tls)}"
     after_consul = pulumi.ResourceOptions(providers={"docker": host.provider}, depends_on=[consul.ready])
 
+    swarm = SwarmCluster(
+        "swarm",
+        SwarmClusterArgs(
+            manager=SwarmNode("local", local.docker_url),
+            advertise_address=local.swarm_advertise_address,
+            autolock=cfg.swarm.autolock,
+        ),
+    )
+    web = cfg.swarm.compose_web
     compose = ComposeApp(
         "compose",
         ComposeAppArgs(
@@ -90,8 +100,10 @@ def build(cfg: StackConfig) -> dict[str, pulumi.Input]:
             shared_network=host.network_name,
             dns=consul_dns,
             retain_data=cfg.workload.retain_data,
+            web_swarm=_web_swarm(web, local.docker_url) if web.mode == "swarm" else None,
         ),
-        opts=after_consul,
+        # A swarm service and its overlay network need the swarm.
+        opts=pulumi.ResourceOptions.merge(after_consul, pulumi.ResourceOptions(depends_on=list(swarm.ready))) if web.mode == "swarm" else after_consul,
     )
     worker_ids = [f"server{index}" for index in range(1, cfg.workload.app_workers + 1)]
     catalog_node = f"{prefix}-compose"
@@ -103,7 +115,10 @@ def build(cfg: StackConfig) -> dict[str, pulumi.Input]:
             node_address=local.network_gateway,
             services=[
                 ExternalService("redis", compose.redis_address, REDIS_PORT),
-                ExternalService("web", compose.web_address, WEB_PORT),
+                # A swarm service's tasks come and go: it is registered where its port is published.
+                ExternalService("web", compose.web_address, WEB_PORT)
+                if compose.web_address is not None
+                else ExternalService("web", local.network_gateway, cfg.workload.web_port),
             ],
             kv_prefix=cfg.workload.kv_prefix,
             kv=app_settings(cfg, worker_count=len(worker_ids)),
@@ -149,15 +164,9 @@ def build(cfg: StackConfig) -> dict[str, pulumi.Input]:
         opts=pulumi.ResourceOptions.merge(after_catalog, pulumi.ResourceOptions(depends_on=list(app.workers))),
     )
 
-    swarm = SwarmCluster(
-        "swarm",
-        SwarmClusterArgs(
-            manager=SwarmNode("local", local.docker_url),
-            advertise_address=local.swarm_advertise_address,
-            autolock=cfg.swarm.autolock,
-        ),
-    )
     services, outputs = on_the_swarm(cfg, swarm, host.provider, local.docker_url)
+    if compose.web_service is not None:
+        services = (*services, compose.web_service)
     return {
         **outputs,
         **consul_and_swarm_outputs(consul, swarm, services),
@@ -169,7 +178,7 @@ def build(cfg: StackConfig) -> dict[str, pulumi.Input]:
             {
                 "local": {
                     compose.redis_container_name: cfg.images.redis,
-                    compose.web_container_name: images["composeapp"].reference,
+                    **({compose.web_container_name: images["composeapp"].reference} if compose.web_container_name is not None else {}),
                     **dict.fromkeys(consul.container_names.values(), cfg.images.consul),
                     **{worker.name: images["distributed_app"].reference for worker in app.workers},
                     client.container_name: images["distributed_client"].reference,
@@ -178,3 +187,15 @@ def build(cfg: StackConfig) -> dict[str, pulumi.Input]:
             services,
         ),
     }
+
+
+def _web_swarm(web: ComposeWeb, manager_docker_url: str) -> ComposeWebSwarm:
+    return ComposeWebSwarm(
+        replicas=web.replicas,
+        publish_mode=web.publish_mode,
+        rollout=web.deploy.rollout,
+        placement=web.deploy.placement,
+        resources=web.deploy.resources,
+        converge_timeout=web.deploy.converge_timeout,
+        manager_docker_url=manager_docker_url,
+    )

@@ -75,6 +75,13 @@ def build_worker_image(engine: docker.DockerClient) -> str:
     return WORKER_IMAGE
 
 
+def build_composeapp_image(engine: docker.DockerClient, tag: str) -> str:
+    """The compose web app, for programs that take its image rather than build it."""
+    require_base_image(engine)
+    _build(["bash", "apps/build.sh", "composeapp", tag], {})
+    return tag
+
+
 def build_dind_host_image(engine: docker.DockerClient) -> str:
     require_base_image(engine)
     _build(["bash", "apps/build.sh", "dind-host", DIND_HOST_IMAGE], {})

@@ -1,6 +1,7 @@
 """The benchmarks run once at their smallest size, so their code keeps working; no time is judged."""
 from __future__ import annotations
 
+import importlib
 import json
 import subprocess
 import sys
@@ -21,3 +22,37 @@ def test_plan_time_plans_what_the_program_declares(tmp_path: Path) -> None:
     for row in rows.values():
         assert row["seconds"] > 0 and row["bare_seconds"] > 0 and row["peak_rss_mib"] > 0
     assert results["machine"]["cores"] >= 1
+
+
+def test_the_runner_lists_every_benchmark_and_no_helper() -> None:
+    listed = subprocess.run([sys.executable, "-m", "benchmarks", "--list"], cwd=PROJECT_DIR, check=True, capture_output=True, text=True).stdout.split()
+    assert {"plan_time", "graph_shape", "discovery", "converge"} <= set(listed)
+    assert listed[:2] == ["plan_time", "graph_shape"]  # the ones under mocks first
+    assert not {"plan_program", "plots", "__main__", "__init__"} & set(listed)
+    for name in listed:
+        assert callable(importlib.import_module(f"benchmarks.{name}").main), name
+
+
+def test_the_runner_refuses_a_benchmark_that_does_not_exist() -> None:
+    completed = subprocess.run([sys.executable, "-m", "benchmarks", "--only", "nonesuch"], cwd=PROJECT_DIR, capture_output=True, text=True)
+    assert completed.returncode == 2
+    assert "no such benchmark: nonesuch" in completed.stderr
+
+
+def test_plots_are_drawn_from_the_results_json(tmp_path: Path) -> None:
+    results = tmp_path / "results"
+    results.mkdir()
+    (results / "plan_time.json").write_text((PROJECT_DIR / "benchmarks" / "results" / "plan_time.json").read_text())
+    (results / "converge.json").write_text(json.dumps({
+        "rounds": 1,
+        "results": {"harness": {"up": 19.3, "no-change up": 0.3, "down": 3.5}, "docker compose": {"up": 20.1, "no-change up": 4.0, "down": 2.5}},
+        "ratio_harness_to_compose": {"up": 0.96, "no-change up": 0.07, "down": 1.36},
+    }))
+    subprocess.run([sys.executable, "-m", "benchmarks.plots", "--results", str(results), "--out-dir", str(tmp_path)], cwd=PROJECT_DIR, check=True, capture_output=True)
+    for name in ("plan_time.png", "converge.png"):
+        assert (tmp_path / name).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n", name
+
+
+def test_a_plot_without_its_results_is_left_out(tmp_path: Path) -> None:
+    subprocess.run([sys.executable, "-m", "benchmarks.plots", "--results", str(tmp_path), "--out-dir", str(tmp_path)], cwd=PROJECT_DIR, check=True, capture_output=True)
+    assert list(tmp_path.glob("*.png")) == []

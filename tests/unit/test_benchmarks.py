@@ -56,3 +56,25 @@ def test_plots_are_drawn_from_the_results_json(tmp_path: Path) -> None:
 def test_a_plot_without_its_results_is_left_out(tmp_path: Path) -> None:
     subprocess.run([sys.executable, "-m", "benchmarks.plots", "--results", str(tmp_path), "--out-dir", str(tmp_path)], cwd=PROJECT_DIR, check=True, capture_output=True)
     assert list(tmp_path.glob("*.png")) == []
+
+
+def test_converge_compares_dev_without_its_swarm_and_nothing_else_left_out() -> None:
+    from benchmarks.converge import without_swarm
+    from benchmarks.graph_shape import registrations
+
+    whole = {(r.type, r.name) for r in registrations("dev", {})}
+    with without_swarm():
+        compared = {(r.type, r.name) for r in registrations("dev", {})}
+    left_out = whole - compared
+    assert compared < whole
+    assert {name for kind, name in left_out if kind == "docker:index/service:Service"} == {"heyworld-service", "heyworld-global-service"}
+    # Besides the services, only the swarm's own commands and the services' image.
+    assert {name for kind, name in left_out if kind == "command:local:Command"} == {"swarm-init", "swarm-worker-token"}
+    assert {kind for kind, _ in left_out} == {"docker:index/service:Service", "command:local:Command", "docker:index/remoteImage:RemoteImage"}
+
+
+def test_docker_timestamps_are_read_to_the_nanosecond_and_in_utc() -> None:
+    from benchmarks.converge import wall_time
+
+    assert wall_time("1970-01-01T00:00:01.250000000Z") == 1.25
+    assert wall_time("1970-01-01T00:01:00Z") == 60.0

@@ -1,4 +1,4 @@
-"""Discovery latency on the real engine: `python -m benchmarks.discovery [--trials N] [--out FILE]`.
+"""Discovery latency on the real engine: `python -m benchmarks.discovery [--trials N | --smallest] [--out FILE]`.
 
 A Consul agent and, per trial, one distributed_app worker (this project's image) on a network of
 their own. For each trial, from the moment `docker start` returns: when the worker's own /health
@@ -12,6 +12,7 @@ import argparse
 import json
 import os
 import statistics
+import sys
 import time
 from pathlib import Path
 from typing import Callable
@@ -92,11 +93,14 @@ def percentiles(values: list[float]) -> dict[str, float]:
     return {"p50": round(statistics.median(ordered), 3), "p95": round(p95, 3)}
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--trials", type=int, default=20)
+    parser.add_argument("--smallest", action="store_true", help="one trial a check interval")
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT)
-    arguments = parser.parse_args()
+    arguments = parser.parse_args(argv)
+    if arguments.smallest:
+        arguments.trials = 1
     engine = docker.from_env(timeout=300)
     consul_image, worker_image = build_consul_image(engine), build_worker_image(engine)
     network = engine.networks.create(f"{PREFIX}-net", ipam=docker.types.IPAMConfig(pool_configs=[docker.types.IPAMPool(subnet=SUBNET)]))
@@ -129,7 +133,8 @@ def main() -> None:
             print(f"{interval:12} {measure:26} {figures['p50']:>7} {figures['p95']:>7}")
     arguments.out.parent.mkdir(parents=True, exist_ok=True)
     arguments.out.write_text(json.dumps({"trials": arguments.trials, "cores": os.cpu_count(), "results": results}, indent=2) + "\n")
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

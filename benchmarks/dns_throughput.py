@@ -156,12 +156,16 @@ def plot(rows: list[dict[str, object]], path: Path, seconds: int) -> None:
     figure.savefig(path, dpi=100)
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=int, default=30)
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT)
-    parser.add_argument("--plot", type=Path, default=DEFAULT_PLOT)
-    arguments = parser.parse_args()
+    parser.add_argument("--plot", type=Path, help=f"default: {DEFAULT_PLOT.name} beside the README, or beside --out with --smallest")
+    parser.add_argument("--smallest", action="store_true", help="2 s a scenario")
+    arguments = parser.parse_args(argv)
+    if arguments.smallest:
+        arguments.seconds = 2
+    arguments.plot = arguments.plot or (arguments.out.with_suffix(".png") if arguments.smallest else DEFAULT_PLOT)
     for tool in ("dnsperf", "nsenter"):
         if shutil.which(tool) is None:
             sys.exit(f"{tool} is not installed; this benchmark installs nothing (apt-get install dnsperf util-linux)")

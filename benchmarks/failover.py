@@ -172,12 +172,15 @@ def summary(values: list[float | None]) -> dict[str, object]:
     }
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--trials", type=int, default=5)
     parser.add_argument("--settings", nargs="+", choices=SETTINGS, default=list(SETTINGS))
+    parser.add_argument("--smallest", action="store_true", help="one trial, the cluster's settings only")
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT)
-    arguments = parser.parse_args()
+    arguments = parser.parse_args(argv)
+    if arguments.smallest:
+        arguments.trials, arguments.settings = 1, ["raft_multiplier=1"]
     engine = docker.from_env(timeout=300)
     image = build_consul_image(engine)
     network = engine.networks.create(

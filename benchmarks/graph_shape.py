@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -67,10 +68,11 @@ def shape(name: str) -> dict[str, Any]:
     }
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--smallest", action="store_true", help="accepted for the runner: every scenario is small")
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT)
-    arguments = parser.parse_args()
+    arguments = parser.parse_args(argv)
     rows = [shape(name) for name in SCENARIOS]
     print(f"{'scenario':15} {'resources':>9} {'edges':>6} {'longest chain':>13} {'needed':>6}")
     for row in rows:
@@ -79,7 +81,8 @@ def main() -> None:
         print(f"\n{row['scenario']}: " + "\n  -> ".join(row["chain"]))
     arguments.out.parent.mkdir(parents=True, exist_ok=True)
     arguments.out.write_text(json.dumps({"rows": rows}, indent=2) + "\n")
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

@@ -89,12 +89,12 @@ def slope(rows: list[dict[str, object]], key: str) -> float | None:
     return sum((x - mean_x) * (y - mean_y) for x, y in points) / sum((x - mean_x) ** 2 for x, _ in points)
 
 
-def main() -> int:
+def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--smallest", action="store_true", help="dev and 10 hosts, one run each")
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--out", type=Path, default=RESULTS)
-    options = parser.parse_args()
+    options = parser.parse_args(argv)
     runs = 1 if options.smallest else options.runs
     names = ["dev", "hosts-10"] if options.smallest else ["dev", "cluster", "hosts-10", "hosts-50", "hosts-200"]
     rows = [scenario(name, runs) for name in names]

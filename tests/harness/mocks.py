@@ -5,7 +5,7 @@ resolved, from several worker threads at once. For each registration the
 harness compares the inputs with what it created before (its state, by URN) and
 then does what `pulumi up` would: create, leave alone ("same"), update in place,
 or replace (delete, then create). `finish_run` deletes what the program no
-longer declares; `destroy` deletes everything, newest first.
+longer declares; `destroy` deletes everything, dependents first, in parallel.
 
 Typical use:
 
@@ -22,6 +22,7 @@ import json
 import os
 import threading
 import time
+from concurrent import futures
 from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator, Mapping, TypeVar
 
@@ -172,15 +173,11 @@ class ApplyHarness(pulumi.runtime.Mocks, HarnessServices):
         return run
 
     def destroy(self) -> RunRecord:
-        """`pulumi destroy`: deletes everything in state, newest first; tries all, then reports failures."""
+        """`pulumi destroy`: deletes everything in state, each once nothing left depends on it, in
+        parallel as the engine does (newest first where several are ready); tries all, then reports failures."""
         self.wait_idle()
         run = self.begin_run("destroy")
-        failures = []
-        for record in self.state.deletion_order():
-            try:
-                self._delete(record, run)
-            except Exception as error:  # noqa: BLE001 - keep deleting the rest, report at the end
-                failures.append(f"{record.type} {record.name}: {error}")
+        failures = self._delete_in_parallel(self.state.deletion_order(), run)
         self._run = None
         if failures:
             raise HarnessError("destroy left resources behind:\n" + "\n".join(failures))
@@ -271,7 +268,7 @@ class ApplyHarness(pulumi.runtime.Mocks, HarnessServices):
         fingerprint = handler.fingerprint(ctx)
         op = "create" if old is None else handler.plan(old, ctx.inputs, fingerprint)
         if op == "same":
-            run.add(Operation("same", ctx.type, ctx.name, time.monotonic() - started))
+            run.add(Operation("same", ctx.type, ctx.name, time.monotonic() - started, started))
             return old.id, old.outputs
         if op == "update":
             try:
@@ -294,14 +291,36 @@ class ApplyHarness(pulumi.runtime.Mocks, HarnessServices):
             dependencies=list(self.registering.dependencies),
         )
         self.state.put(record, new_order=op != "update")
-        run.add(Operation(op, ctx.type, ctx.name, time.monotonic() - started))
+        run.add(Operation(op, ctx.type, ctx.name, time.monotonic() - started, started))
         return resource_id, outputs
+
+    def _delete_in_parallel(self, records: list[ResourceRecord], run: RunRecord) -> list[str]:
+        """Deletes `records` (in deletion order), each as soon as none of the others that depends on it is
+        left; what failed is reported, not retried, and no longer holds back what it depends on."""
+        pending = list(records)
+        running: dict[futures.Future, ResourceRecord] = {}
+        failures: list[str] = []
+        with futures.ThreadPoolExecutor(max_workers=max(1, len(records))) as pool:
+            while pending or running:
+                needed = {urn for record in (*pending, *running.values()) for urn in record.dependencies}
+                ready = [record for record in pending if record.urn not in needed]
+                if not ready and not running:  # a cycle, which the engine would refuse: serially, as deletion_order has it
+                    ready = pending[:1]
+                for record in ready:
+                    pending.remove(record)
+                    running[pool.submit(self._delete, record, run)] = record
+                done, _ = futures.wait(running, return_when=futures.FIRST_COMPLETED)
+                for future in done:
+                    record = running.pop(future)
+                    if future.exception() is not None:
+                        failures.append(f"{record.type} {record.name}: {future.exception()}")
+        return failures
 
     def _delete(self, record: ResourceRecord, run: RunRecord) -> None:
         started = time.monotonic()
         self._delete_remotely(record)
         self.state.remove(record.urn)
-        run.add(Operation("delete", record.type, record.name, time.monotonic() - started))
+        run.add(Operation("delete", record.type, record.name, time.monotonic() - started, started))
 
     def _delete_remotely(self, record: ResourceRecord) -> None:
         """The provider's delete, unless the resource is retained: then it only leaves the state, as it does in Pulumi."""

@@ -42,6 +42,8 @@ class Operation:
     type: str
     name: str
     seconds: float = 0.0
+    started: float = 0.0
+    """time.monotonic() when it began: with `seconds`, where it sat in the run (benchmarks.converge)."""
 
 
 class RunRecord:

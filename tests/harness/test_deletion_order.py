@@ -1,6 +1,12 @@
 """The harness deletes as the engine does: dependents before what they depend on, even after a replace."""
 from __future__ import annotations
 
+import time
+
+import pytest
+
+from tests.harness import ApplyHarness
+from tests.harness.base import HarnessError
 from tests.harness.state import ResourceRecord, StateStore
 
 
@@ -16,3 +22,43 @@ def test_a_replaced_server_still_outlives_what_was_created_against_it() -> None:
     state.put(record("server", "provider"), new_order=True)  # replaced: now the newest
     assert [r.name for r in state.newest_first()] == ["server", "policy", "provider"]
     assert [r.name for r in state.deletion_order()] == ["policy", "server", "provider"]
+
+
+def test_destroy_deletes_what_nothing_depends_on_at_once_and_the_rest_after_its_dependents(monkeypatch) -> None:
+    harness = ApplyHarness()
+    for item in (record("network"), record("a", "network"), record("b", "network"), record("c", "a")):
+        harness.state.put(item, new_order=True)
+    spans: dict[str, tuple[float, float]] = {}
+
+    def delete(item: ResourceRecord, run) -> None:
+        began = time.monotonic()
+        time.sleep(0.3)
+        harness.state.remove(item.urn)
+        spans[item.name] = (began, time.monotonic())
+
+    monkeypatch.setattr(harness, "_delete", delete)
+    started = time.monotonic()
+    harness.destroy()
+    assert len(harness.state) == 0
+    assert spans["b"][0] < spans["c"][1] and spans["c"][0] < spans["b"][1]  # b and c overlapped
+    assert spans["a"][0] >= spans["c"][1]  # a only once c, which depends on it, was gone
+    assert spans["network"][0] >= max(spans["a"][1], spans["b"][1])
+    assert time.monotonic() - started < 4 * 0.3  # three waves, not four deletes in a row
+    harness.close()
+
+
+def test_a_failed_delete_is_reported_and_the_rest_still_goes(monkeypatch) -> None:
+    harness = ApplyHarness()
+    for item in (record("network"), record("box", "network"), record("other")):
+        harness.state.put(item, new_order=True)
+
+    def delete(item: ResourceRecord, run) -> None:
+        if item.name == "box":
+            raise RuntimeError("engine said no")
+        harness.state.remove(item.urn)
+
+    monkeypatch.setattr(harness, "_delete", delete)
+    with pytest.raises(HarnessError, match="t box: engine said no"):
+        harness.destroy()
+    assert [r.name for r in harness.state] == ["box"]
+    harness.close()

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import gc
+import importlib
 import json
 import subprocess
 import sys
@@ -66,3 +67,59 @@ def test_the_program_registers_with_the_relaxed_collector_past_what_it_declared_
     assert min(mocks.frozen) > 0
     assert gc.get_threshold() == before != collector.THRESHOLDS
     assert gc.get_freeze_count() == 0
+
+
+def test_the_runner_lists_every_benchmark_and_no_helper() -> None:
+    listed = subprocess.run([sys.executable, "-m", "benchmarks", "--list"], cwd=PROJECT_DIR, check=True, capture_output=True, text=True).stdout.split()
+    assert {"plan_time", "graph_shape", "discovery", "converge"} <= set(listed)
+    assert listed[:2] == ["plan_time", "graph_shape"]  # the ones under mocks first
+    assert not {"plan_program", "plots", "__main__", "__init__"} & set(listed)
+    for name in listed:
+        assert callable(importlib.import_module(f"benchmarks.{name}").main), name
+
+
+def test_the_runner_refuses_a_benchmark_that_does_not_exist() -> None:
+    completed = subprocess.run([sys.executable, "-m", "benchmarks", "--only", "nonesuch"], cwd=PROJECT_DIR, capture_output=True, text=True)
+    assert completed.returncode == 2
+    assert "no such benchmark: nonesuch" in completed.stderr
+
+
+def test_plots_are_drawn_from_the_results_json(tmp_path: Path) -> None:
+    results = tmp_path / "results"
+    results.mkdir()
+    (results / "plan_time.json").write_text((PROJECT_DIR / "benchmarks" / "results" / "plan_time.json").read_text())
+    (results / "converge.json").write_text(json.dumps({
+        "rounds": 1,
+        "results": {"harness": {"up": 19.3, "no-change up": 0.3, "down": 3.5}, "docker compose": {"up": 20.1, "no-change up": 4.0, "down": 2.5}},
+        "ratio_harness_to_compose": {"up": 0.96, "no-change up": 0.07, "down": 1.36},
+    }))
+    subprocess.run([sys.executable, "-m", "benchmarks.plots", "--results", str(results), "--out-dir", str(tmp_path)], cwd=PROJECT_DIR, check=True, capture_output=True)
+    for name in ("plan_time.png", "converge.png"):
+        assert (tmp_path / name).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n", name
+
+
+def test_a_plot_without_its_results_is_left_out(tmp_path: Path) -> None:
+    subprocess.run([sys.executable, "-m", "benchmarks.plots", "--results", str(tmp_path), "--out-dir", str(tmp_path)], cwd=PROJECT_DIR, check=True, capture_output=True)
+    assert list(tmp_path.glob("*.png")) == []
+
+
+def test_converge_compares_dev_without_its_swarm_and_nothing_else_left_out() -> None:
+    from benchmarks.converge import without_swarm
+    from benchmarks.graph_shape import registrations
+
+    whole = {(r.type, r.name) for r in registrations("dev", {})}
+    with without_swarm():
+        compared = {(r.type, r.name) for r in registrations("dev", {})}
+    left_out = whole - compared
+    assert compared < whole
+    assert {name for kind, name in left_out if kind == "docker:index/service:Service"} == {"heyworld-service", "heyworld-global-service"}
+    # Besides the services, only the swarm's own commands and the services' image.
+    assert {name for kind, name in left_out if kind == "command:local:Command"} == {"swarm-init", "swarm-worker-token"}
+    assert {kind for kind, _ in left_out} == {"docker:index/service:Service", "command:local:Command", "docker:index/remoteImage:RemoteImage"}
+
+
+def test_docker_timestamps_are_read_to_the_nanosecond_and_in_utc() -> None:
+    from benchmarks.converge import wall_time
+
+    assert wall_time("1970-01-01T00:00:01.250000000Z") == 1.25
+    assert wall_time("1970-01-01T00:01:00Z") == 60.0

@@ -19,21 +19,37 @@ MANAGER_PORT = 2377
 DRAIN_TIMEOUT_SECONDS = 180
 _NODE_STATE = "docker info --format '{{.Swarm.LocalNodeState}}'"
 
+# What the create step says on stderr when it made the engine a swarm node: the delete step reads
+# it back (PULUMI_COMMAND_STDERR) and leaves only a swarm the stack itself made, never one that was
+# there before, with whatever else runs on it.
+MADE_BY_THIS_STACK = "made a swarm node by this stack"
 # Idempotent: an engine already in a swarm is left as it is. `swarm init` prints the worker
 # join command, token included, and a command's output is logged and kept in the state: drop it.
 INIT_SCRIPT = f"""set -eu
 if [ "$({_NODE_STATE})" != active ]; then
   docker swarm init --advertise-addr "$SWARM_ADVERTISE_ADDR" >/dev/null
+  echo "{MADE_BY_THIS_STACK}" >&2
 fi
 docker info --format '{{{{.Swarm.NodeID}}}}'
 """
-LEAVE_SCRIPT = f"""set -eu
-if [ "$({_NODE_STATE})" = active ]; then docker swarm leave --force >&2; fi
+
+
+def _only_if_made_here(commands: str) -> str:
+    return f"""case "${{PULUMI_COMMAND_STDERR:-}}" in
+  *"{MADE_BY_THIS_STACK}"*)
+{commands}
+    ;;
+  *) echo "was a swarm node before this stack: left as it is" >&2 ;;
+esac
 """
+
+
+LEAVE_SCRIPT = "set -eu\n" + _only_if_made_here(f'    if [ "$({_NODE_STATE})" = active ]; then docker swarm leave --force >&2; fi')
 TOKEN_SCRIPT = "docker swarm join-token --quiet worker"
 JOIN_SCRIPT = f"""set -eu
 if [ "$({_NODE_STATE})" != active ]; then
   docker swarm join --token "$SWARM_TOKEN" "$SWARM_MANAGER" >&2
+  echo "{MADE_BY_THIS_STACK}" >&2
 fi
 docker info --format '{{{{.Swarm.NodeID}}}}'
 """
@@ -44,11 +60,11 @@ docker swarm update --autolock=true >/dev/null
 docker swarm unlock-key --quiet
 """
 AUTOLOCK_OFF_SCRIPT = "docker swarm update --autolock=false >/dev/null 2>&1 || true"
-# A worker leaves, then the manager forgets it, so `docker node ls` stays clean.
-WORKER_LEAVE_SCRIPT = f"""set -u
-if [ "$({_NODE_STATE})" = active ]; then docker swarm leave >&2; fi
-DOCKER_HOST="$SWARM_MANAGER_DOCKER_HOST" docker node rm --force "$PULUMI_COMMAND_STDOUT" >&2 || true
-"""
+# A worker the stack joined leaves, then the manager forgets it, so `docker node ls` stays clean.
+WORKER_LEAVE_SCRIPT = "set -u\n" + _only_if_made_here(
+    f'    if [ "$({_NODE_STATE})" = active ]; then docker swarm leave >&2; fi\n'
+    '    DOCKER_HOST="$SWARM_MANAGER_DOCKER_HOST" docker node rm --force "$PULUMI_COMMAND_STDOUT" >&2 || true'
+)
 
 
 # Run on the manager for one node. The labels this stack set before (its previous stdout) and no

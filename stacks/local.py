@@ -1,9 +1,10 @@
 """The `dev` environment: everything on one Docker engine.
 
-Deploys the compose app (web + Redis; web as a replicated swarm service with `composeWeb`), a Consul cluster of 1, 3 or 5 servers, the
-distributed app's workers, the client, Redis and web in Consul's catalog, the app's
-settings in Consul KV, and a one-node swarm running `heyworld` and `heyworld_global`; with
-`composeFile`, that compose file as it is (services with `deploy` as swarm services).
+Deploys the compose app (web + Redis; web as a replicated swarm service with `composeWeb`),
+a Consul cluster of 1, 3 or 5 servers, the distributed app's workers, the client, Redis and
+web in Consul's catalog, the app's settings in Consul KV, and a one-node swarm running
+`heyworld` and `heyworld_global`; with `composeFile`, that compose file as it is (services
+with `deploy` as swarm services).
 """
 from __future__ import annotations
 
@@ -103,7 +104,9 @@ def build(cfg: StackConfig) -> dict[str, pulumi.Input]:
             web_swarm=_web_swarm(web, local.docker_url) if web.mode == "swarm" else None,
         ),
         # A swarm service and its overlay network need the swarm.
-        opts=pulumi.ResourceOptions.merge(after_consul, pulumi.ResourceOptions(depends_on=list(swarm.ready))) if web.mode == "swarm" else after_consul,
+        opts=pulumi.ResourceOptions.merge(after_consul, pulumi.ResourceOptions(depends_on=list(swarm.ready)))
+        if web.mode == "swarm"
+        else after_consul,
     )
     worker_ids = [f"server{index}" for index in range(1, cfg.workload.app_workers + 1)]
     catalog_node = f"{prefix}-compose"

@@ -84,7 +84,7 @@ def trial(engine: docker.DockerClient, network: str, consul: str, resolver: dns.
             "sigterm_to_gone_from_dns": gone - stopping,
         }
     finally:
-        worker.remove(force=True)
+        worker.remove(force=True, v=True)
 
 
 def percentiles(values: list[float]) -> dict[str, float]:
@@ -124,7 +124,7 @@ def main(argv: list[str] | None = None) -> int:
             trials = [trial(engine, network.name, consul, resolver, worker_image, index, interval) for index in range(arguments.trials)]
             results[interval] = {measure: percentiles([t[measure] for t in trials]) for measure in trials[0]}
     finally:
-        agent.remove(force=True)
+        agent.remove(force=True, v=True)
         network.remove()
     print(f"discovery latency, {arguments.trials} trials; machine: {os.cpu_count()} cores")
     print(f"{'check every':12} {'measure':26} {'p50 s':>7} {'p95 s':>7}")

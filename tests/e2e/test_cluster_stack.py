@@ -381,6 +381,11 @@ def test_a_broken_image_rolls_back_by_itself_and_the_service_keeps_answering(clu
     service = f"{CLUSTER_STACK}-web"
     addresses = [sandbox.address(host) for host in HOSTS]
     healthy = web_service(sandbox.registry_images[WEB_V2])
+    # On every host already, as a released image is: pulumi-docker looks first 7 s after the update,
+    # and sees it converged while a new task is still pulling (the old ones run, start-first), so a
+    # slow pull would hide the failure that follows.
+    for host in HOSTS:
+        sandbox.docker(host).images.pull(sandbox.registry_images[BROKEN])
     with Traffic(addresses, WEB_PORT) as traffic:
         # pulumi-docker fails the update once the engine rolled it back; the harness says the same.
         with pytest.raises(HarnessError, match="service rollback completed"):

@@ -13,7 +13,7 @@ import pulumi_consul as consul
 import pulumi_docker as docker
 import pulumi_random as random
 
-from components.consul_server import ConsulServer, ConsulServerArgs, PublishedPort
+from components.consul_server import ConsulServer, ConsulServerArgs, PublishedPort, api_port
 from components.consul_tls import ConsulCertificates, ConsulCertificatesArgs, ServerIdentity
 from components.options import child_options, preparation_options
 from components.swarm_policy import Resources
@@ -117,6 +117,7 @@ class ConsulCluster(pulumi.ComponentResource):
             else None
         )
         self.scheme = "https" if certificates else "http"
+        self._api_port = api_port(args.tls)
         self.ca_cert_pem = certificates.ca_cert_pem if certificates else None
         servers: list[ConsulServer] = []
         for node in args.nodes:
@@ -179,6 +180,10 @@ class ConsulCluster(pulumi.ComponentResource):
         self.register_outputs(
             {"http_address": self.http_address, "dns_address": self.dns_address, "node_names": list(self.node_names)}
         )
+
+    def api_url(self, host: str) -> str:
+        """The API of the server a container reaches at `host` (its name or address), as CONSUL_HTTP_ADDR takes it."""
+        return f"{self.scheme}://{host}:{self._api_port}"
 
     def _secret_config(self, name: str, args: ConsulClusterArgs) -> Optional[pulumi.Output[str]]:
         """The servers' secret agent configuration, or None when there is nothing secret to hand them."""

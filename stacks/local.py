@@ -76,7 +76,7 @@ def build(cfg: StackConfig) -> dict[str, pulumi.Input]:
         ),
     )
     consul_dns = [local.consul_dns_address]
-    consul_http = f"{consul.scheme}://{node_names[0]}:{api_port(cfg.workload.consul_tls)}"
+    consul_http = consul.api_url(node_names[0])
     after_consul = pulumi.ResourceOptions(providers={"docker": host.provider}, depends_on=[consul.ready])
 
     swarm = SwarmCluster(

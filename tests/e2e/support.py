@@ -8,7 +8,6 @@ end. Phase durations are collected in PHASES and printed by the e2e conftest.
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import json
 import tempfile
 import time
@@ -20,6 +19,7 @@ import docker
 import requests
 
 from tests.harness import ApplyHarness
+from tests.harness.consul_resources import pem_file
 from tests.harness.local_images import (
     BASE_IMAGE,
     CONSUL_IMAGE,
@@ -176,12 +176,7 @@ class DevStack:
 
 def consul_ca_file(outputs: dict[str, Any]) -> str | bool:
     """The `consulCaCert` output in a file, for requests' `verify`; True (the system's trust) without one."""
-    ca = outputs.get("consulCaCert")
-    if not ca:
-        return True
-    path = Path(tempfile.gettempdir()) / f"orchestration-e2e-ca-{hashlib.sha256(ca.encode()).hexdigest()[:16]}.pem"
-    path.write_text(ca)
-    return str(path)
+    return pem_file(outputs.get("consulCaCert")) or True
 
 
 def client_report(engine: docker.DockerClient, container: str) -> dict[str, Any]:

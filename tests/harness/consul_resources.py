@@ -34,10 +34,10 @@ class ConsulClient:
             self.session.headers["X-Consul-Token"] = config["token"]
         # As the provider: caFile or caPem to verify the agent, certFile/keyFile or certPem/keyPem to show a client certificate.
         # Given with each request: a session's `verify` loses to REQUESTS_CA_BUNDLE in the environment.
-        self.verify: str | bool = config.get("caFile") or _pem_file(config.get("caPem")) or True
+        self.verify: str | bool = config.get("caFile") or pem_file(config.get("caPem")) or True
         if config.get("insecureHttps"):
             self.verify = False
-        cert = (config.get("certFile") or _pem_file(config.get("certPem")), config.get("keyFile") or _pem_file(config.get("keyPem")))
+        cert = (config.get("certFile") or pem_file(config.get("certPem")), config.get("keyFile") or pem_file(config.get("keyPem")))
         if all(cert):
             self.session.cert = cert
 
@@ -63,8 +63,8 @@ class ConsulClient:
         return self.request("GET", "/v1/agent/self").json()["Config"]["Datacenter"]
 
 
-def _pem_file(pem: str | None) -> str | None:
-    """requests reads certificates from files only: the PEM in a private file named by its digest."""
+def pem_file(pem: str | None) -> str | None:
+    """requests reads certificates from files only: the PEM in a private file named by its digest (None without one)."""
     if not pem:
         return None
     path = Path(tempfile.gettempdir()) / f"orchestration-harness-{hashlib.sha256(pem.encode()).hexdigest()[:16]}.pem"

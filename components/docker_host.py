@@ -7,6 +7,7 @@ from typing import Optional, Sequence
 import pulumi
 import pulumi_docker as docker
 
+from components.engine_forms import ipam_pool
 from components.options import child_options
 from components.registry import RegistryLogin
 
@@ -54,7 +55,7 @@ class DockerHost(pulumi.ComponentResource):
             f"{name}-network",
             name=args.network_name,
             driver="bridge",
-            ipam_configs=[docker.NetworkIpamConfigArgs(subnet=args.network_subnet)] if args.network_subnet else None,
+            ipam_configs=[ipam_pool(args.network_subnet)] if args.network_subnet else None,
             opts=child_options(self, opts, provider=self.provider),
         )
         self.network_name = network.name

@@ -11,6 +11,7 @@ from typing import Sequence
 import pulumi
 import pulumi_docker as docker
 
+from components.engine_forms import capability
 from components.options import child_options
 from components.pulled_image import pulled_image
 
@@ -82,7 +83,9 @@ class DockerInDockerHost(pulumi.ComponentResource):
             privileged=args.privileged,
             capabilities=None
             if args.privileged
-            else docker.ContainerCapabilitiesArgs(adds=list(GRANTED_CAPABILITIES), drops=list(WITHHELD_CAPABILITIES)),
+            else docker.ContainerCapabilitiesArgs(
+                adds=[capability(name) for name in GRANTED_CAPABILITIES], drops=[capability(name) for name in WITHHELD_CAPABILITIES]
+            ),
             security_opts=None if args.privileged else list(UNCONFINED),
             volumes=[
                 docker.ContainerVolumeArgs(volume_name=data.name, container_path=DATA_DIR),

@@ -15,6 +15,7 @@ import pulumi
 import pulumi_docker as docker
 
 from components.docker_in_docker_host import DockerInDockerHost, DockerInDockerHostArgs
+from components.engine_forms import ipam_pool
 from components.image_registry import ImageRegistry, ImageRegistryArgs, registry_server
 from stacks.config import HOST_ROLES, StackConfig
 
@@ -27,7 +28,7 @@ def build(cfg: StackConfig) -> dict[str, pulumi.Input]:
         "hosts-network",
         name=f"{prefix}-hosts",
         driver="bridge",
-        ipam_configs=[docker.NetworkIpamConfigArgs(subnet=sandbox.subnet)],
+        ipam_configs=[ipam_pool(sandbox.subnet)],
     )
     registry = ImageRegistry(
         "registry",

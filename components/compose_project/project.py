@@ -13,6 +13,7 @@ import pulumi_docker as docker
 
 from components.compose_project.model import Project, Service, load_project
 from components.compose_project.swarm import swarm_service
+from components.engine_forms import ipam_pool
 from components.options import child_options
 from components.pulled_image import pulled_image
 from components.swarm_service import SwarmService
@@ -130,7 +131,9 @@ class ComposeProject(pulumi.ComponentResource):
                 internal=network.internal or None,
                 attachable=(network.attachable or key in overlay) or None,
                 ipam_configs=[
-                    docker.NetworkIpamConfigArgs(subnet=pool.get("subnet"), gateway=pool.get("gateway"), ip_range=pool.get("ip_range"))
+                    ipam_pool(pool["subnet"], gateway=pool.get("gateway"), ip_range=pool.get("ip_range"))
+                    if pool.get("subnet")
+                    else docker.NetworkIpamConfigArgs(gateway=pool.get("gateway"), ip_range=pool.get("ip_range"))
                     for pool in network.subnets
                 ]
                 or None,

@@ -132,7 +132,7 @@ def test_several_networks_with_aliases_an_internal_one_and_binds() -> None:
     assert sorted(r.inputs["name"] for r in deployment.of_type(NETWORK)) == ["tiers_backend", "tiers_frontend"]
     backend = deployment.one(NETWORK, "app-network-backend")
     assert backend.inputs["internal"] is True and labels(backend)["tier"] == "data"
-    assert backend.inputs["ipamConfigs"] == [{"subnet": "192.168.41.0/24"}]
+    assert backend.inputs["ipamConfigs"] == [{"subnet": "192.168.41.0/24", "gateway": "192.168.41.1"}]
     api = deployment.one(CONTAINER, "app-api")
     assert api.inputs["networksAdvanced"] == [
         {"name": "tiers_frontend", "aliases": ["api", "backend-api"]},

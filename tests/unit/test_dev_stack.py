@@ -179,7 +179,7 @@ def test_long_running_containers_use_consul_dns(dev: Deployment) -> None:
 
 def test_containers_join_their_network_after_it_exists(dev: Deployment) -> None:
     network = dev.one("docker:index/network:Network", "local-network")
-    assert network.inputs["ipamConfigs"] == [{"subnet": "172.29.0.0/24"}]
+    assert network.inputs["ipamConfigs"] == [{"subnet": "172.29.0.0/24", "gateway": "172.29.0.1"}]
     for name in ("consul-consul-1-agent", "app-server1", "client-container", "compose-web"):
         assert network.urn in dev.one(CONTAINER, name).dependencies, name
 

@@ -38,7 +38,7 @@ def host_container(deployment: Deployment, host: str) -> dict[str, Any]:
 
 def test_one_host_container_per_host_on_its_fixed_address(sandbox: Deployment) -> None:
     network = sandbox.one("docker:index/network:Network", "hosts-network").inputs
-    assert (network["name"], network["ipamConfigs"]) == ("sandbox-hosts", [{"subnet": "10.77.0.0/24"}])
+    assert (network["name"], network["ipamConfigs"]) == ("sandbox-hosts", [{"subnet": "10.77.0.0/24", "gateway": "10.77.0.1"}])
     containers = {r.name for r in sandbox.of_type(CONTAINER)}
     assert containers == {"larry-container", "curly-container", "moe-container", "registry-container"}
     for host, address in ADDRESSES.items():
@@ -85,7 +85,7 @@ def test_capability_list_instead_of_privileged_by_config(sandbox: Deployment) ->
     for host in ADDRESSES:
         container = host_container(unprivileged, host)
         assert container["privileged"] is False, host
-        assert container["capabilities"] == {"adds": ["ALL"], "drops": ["SYS_RESOURCE"]}, host
+        assert container["capabilities"] == {"adds": ["ALL"], "drops": ["CAP_SYS_RESOURCE"]}, host
         # No `systempaths=unconfined`: the engine API refuses it (it is a docker CLI flag).
         assert container["securityOpts"] == ["seccomp=unconfined", "apparmor=unconfined"], host
         # Nothing else changes.

@@ -109,10 +109,13 @@ class DevStack:
             keep_images=(BASE_IMAGE, REDIS_IMAGE, CONSUL_IMAGE),
         )
 
-    def apply(self, label: str, **overrides: Any) -> dict[str, Any]:
+    def apply(self, label: str, refresh: bool = False, **overrides: Any) -> dict[str, Any]:
+        """`pulumi up` with `overrides` laid over the config; `refresh`: `pulumi up --refresh`."""
         self.overrides.update(overrides)
         with phase(label):
-            self.outputs = self.harness.apply(lambda: run_program(self.harness, self.stack, self.overrides), label=label)
+            self.outputs = self.harness.apply(
+                lambda: run_program(self.harness, self.stack, self.overrides), label=label, refresh=refresh
+            )
         slowest = sorted(self.harness.last_run.operations, key=lambda operation: -operation.seconds)[:SLOWEST_SHOWN]
         PHASES.extend((f"  {o.op} {o.type} {o.name}", o.seconds) for o in slowest if o.seconds >= 1)
         return self.outputs

@@ -2,7 +2,8 @@
 
 One deployment serves the whole module (tests run in file order): the first
 apply builds and starts everything, the probes check what a user of the stack
-would see, then a second identical apply must change nothing, scaling heyworld
+would see, then a second identical apply must change nothing, an engine restart (a
+host reboot) must lose nothing and leave `up --refresh` nothing to do, scaling heyworld
 2 -> 3 must update the service in place, a new greeting must change its KV key
 and nothing else, and destroy must leave nothing behind.
 """
@@ -10,6 +11,7 @@ from __future__ import annotations
 
 import json
 import re
+import time
 import urllib.request
 
 import pytest
@@ -17,7 +19,8 @@ import pytest
 from stacks.workloads import APPS
 from tests.harness.engine import objects_named_with
 
-from .support import DevStack, build_stand_in_images, client_report, wait_for
+from .engine_restart import restart_local_engine
+from .support import PHASES, DevStack, build_stand_in_images, client_report, wait_for
 
 pytestmark = pytest.mark.docker
 
@@ -38,18 +41,19 @@ def dev(engine) -> DevStack:
             stack.close()
 
 
+def web_count(url: str) -> int:
+    """The web app's count, which each request moves on by one."""
+    body = urllib.request.urlopen(url, timeout=5).read().decode()
+    return int(re.search(r"seen (\d+) times", body).group(1))
+
+
 def test_web_app_counts_each_request(dev: DevStack) -> None:
     url = dev.outputs["webUrl"]
     assert url == "http://localhost:5000"
-
-    def seen() -> int:
-        body = urllib.request.urlopen(url + "/", timeout=5).read().decode()
-        return int(re.search(r"seen (\d+) times", body).group(1))
-
     # No waiting, here or below: `up` returns once what a user checks next answers.
-    first = seen()
-    assert seen() == first + 1
-    assert seen() == first + 2
+    first = web_count(url + "/")
+    assert web_count(url + "/") == first + 1
+    assert web_count(url + "/") == first + 2
 
 
 def test_consul_has_a_leader_and_the_configured_servers(dev: DevStack) -> None:
@@ -134,6 +138,32 @@ def test_second_apply_creates_and_replaces_nothing(dev: DevStack) -> None:
     dev.apply("second apply (no change)")
     assert dev.harness.last_run.changes() == []
     assert dev.harness.last_run.of("same")
+
+
+def test_an_engine_restart_changes_nothing(dev: DevStack, engine) -> None:
+    """A host reboot: everything answers again by itself, nothing is lost, and `pulumi up --refresh`
+    then proposes nothing (it replaced the network, and all on it, when the engine reported a gateway)."""
+    counter = dev.outputs["webUrl"] + "/"
+    seen_before = web_count(counter)
+    answered_after = restart_local_engine(engine)
+    PHASES.append(("engine restart: SIGTERM until the engine answers", answered_after))
+    back = time.monotonic()
+
+    def timed(check: str, probe) -> None:
+        wait_for(f"after the engine restart: {check}", probe, timeout=120, interval=0.2)
+        PHASES.append((f"  {check}, after the engine answered", time.monotonic() - back))
+
+    timed("Consul has a leader", lambda: dev.consul("/v1/status/leader").strip('"'))
+    timed("the web counter counts on from where it was", lambda: web_count(counter) > seen_before)
+    timed("both workers pass and are in DNS", lambda: len(dev.resolve("distributed_app.service.consul")) == 2)
+    timed("heyworld runs its replicas", lambda: dev.running_tasks("dev-heyworld") == 2)
+    timed("the client reports both workers", lambda: sorted(e["id"] for e in client_report(engine, dev.outputs["clientContainer"])["http"]) == ["server1", "server2"])
+    assert dev.consul_text(f"/v1/kv/{dev.outputs['kvPrefix']}greeting", raw="true") == "Hello from Consul KV"
+
+    dev.apply("up --refresh after the engine restart", refresh=True)
+    refreshed = dev.harness.runs[-2]
+    assert refreshed.label == "refresh" and refreshed.names("delete") == []
+    assert dev.harness.last_run.changes() == []
 
 
 def test_more_heyworld_replicas_update_the_service_in_place(dev: DevStack, engine) -> None:

@@ -88,6 +88,11 @@ class ResourceHandler:
     def delete(self, ctx: ResourceContext, record: "ResourceRecord") -> None:
         raise NotImplementedError
 
+    def refresh(self, ctx: ResourceContext, record: "ResourceRecord") -> dict[str, Any] | None:
+        """The provider's Read under `pulumi refresh`: the outputs as the object is now, or None when
+        it is gone (the engine then drops it from the state). A type that models no Read keeps its outputs."""
+        return record.outputs
+
 
 def changed_keys(old: Mapping[str, Any], new: Mapping[str, Any]) -> set[str]:
     return {key for key in set(old) | set(new) if old.get(key) != new.get(key)}

@@ -17,11 +17,12 @@ def autoname(resource_name: str) -> str:
     return f"{resource_name}-{secrets.token_hex(4)[:7]}"
 
 
-def ignore_missing(call, *args, **kwargs) -> None:
+def ignore_missing(call, *args, **kwargs) -> Any:
+    """The call's result, or None when the engine says the object is not there."""
     try:
-        call(*args, **kwargs)
+        return call(*args, **kwargs)
     except docker.errors.NotFound:
-        pass
+        return None
 
 
 def retry_while(conflict_text: str, call, *args, timeout: float = 60, **kwargs) -> Any:

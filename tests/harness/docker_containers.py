@@ -22,6 +22,8 @@ from .values import drop_none, duration_ns, go_duration, labels
 CONTAINER_RUNNING_TIMEOUT_SECONDS = 15  # the provider's containerReadRefreshTimeout
 DEFAULT_WAIT_TIMEOUT_SECONDS = 60  # documented default of `waitTimeout`
 RUNNING_SETTLE_SECONDS = 1.0  # see Container._wait_running
+# What an attached container's create stored, which no later read gives back.
+ATTACHED_OUTPUTS = ("exitCode", "containerLogs")
 HEALTHCHECK_DURATIONS = {"interval": "Interval", "timeout": "Timeout", "startPeriod": "StartPeriod", "startInterval": "StartInterval"}
 
 # --------------------------------------------------------------------------- container
@@ -40,7 +42,7 @@ class Container(ResourceHandler):
 
     def changed(self, old: ResourceRecord, new_inputs: Mapping[str, Any]) -> set[str]:
         """As the provider diffs: `ports`, `healthcheck` and `memorySwap` against what it read back from the engine."""
-        read_back = {"ports": None, "healthcheck": None, "memorySwap": None}
+        read_back = {"ports": None, "healthcheck": None, "memorySwap": None, "capabilities": None}
         changed = changed_keys({**old.inputs, **read_back}, {**new_inputs, **read_back})
         # The engine gives a container with a memory limit and no swap limit twice the limit as swap;
         # the provider reads that back, so leaving memorySwap unset proposes an update (seen with the real CLI).
@@ -50,6 +52,8 @@ class Container(ResourceHandler):
             changed.add("ports")
         if with_healthcheck_defaults(new_inputs.get("healthcheck")) != old.outputs.get("healthcheck"):
             changed.add("healthcheck")
+        if capability_sets(new_inputs.get("capabilities")) != capability_sets(old.outputs.get("capabilities", old.inputs.get("capabilities"))):
+            changed.add("capabilities")
         return changed
 
     def create(self, ctx: ResourceContext) -> tuple[str, dict[str, Any]]:
@@ -107,6 +111,19 @@ class Container(ResourceHandler):
                 for network_name, data in networks.items()
             ],
         }
+
+    def refresh(self, ctx: ResourceContext, record: ResourceRecord) -> dict[str, Any] | None:
+        """resourceDockerContainerRead outside a create looks once: a container that is not running,
+        unless `mustRun` is false, it deletes, and the next `up` creates it anew."""
+        found = ignore_missing(ctx.docker().api.inspect_container, record.id)
+        if found is None:
+            return None
+        if not found["State"]["Running"] and record.inputs.get("mustRun", True):
+            self.delete(ctx, record)
+            return None
+        # A create stores `capabilities` as declared, a refresh as the engine reports them (some rename them CAP_*).
+        kept = {key: record.outputs[key] for key in ATTACHED_OUTPUTS if key in record.outputs}
+        return {**self.read(ctx, record.id, kept), **read_capabilities(found["HostConfig"])}
 
     def update(self, ctx: ResourceContext, old: ResourceRecord) -> tuple[str, dict[str, Any]]:
         i = ctx.inputs
@@ -398,6 +415,17 @@ def published_ports(bindings: Mapping[str, Any]) -> list[dict[str, Any]]:
         for key, found in ordered
         for binding in found or []
     ]
+
+
+def read_capabilities(host_config: Mapping[str, Any]) -> dict[str, Any]:
+    """`capabilities` as the provider reads it: the engine's names (CAP_ prefixed, but ALL); none, nothing."""
+    adds, drops = host_config.get("CapAdd") or [], host_config.get("CapDrop") or []
+    return {"capabilities": {"adds": adds, "drops": drops}} if adds or drops else {}
+
+
+def capability_sets(capabilities: Mapping[str, Any] | None) -> tuple[frozenset[str], frozenset[str]]:
+    capabilities = capabilities or {}
+    return frozenset(capabilities.get("adds") or ()), frozenset(capabilities.get("drops") or ())
 
 
 def read_healthcheck(found: Mapping[str, Any] | None) -> dict[str, Any] | None:

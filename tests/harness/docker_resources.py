@@ -15,7 +15,7 @@ from typing import Any, Mapping
 import docker
 import docker.errors
 
-from .base import HarnessError, ResourceContext, ResourceHandler
+from .base import HarnessError, ResourceContext, ResourceHandler, changed_keys
 from .docker_common import autoname, ignore_missing, retry_while
 from .docker_containers import Container
 from .docker_images import Image, RemoteImage
@@ -56,6 +56,15 @@ class DockerProvider(ResourceHandler):
 class Network(ResourceHandler):
     type_token = "docker:index/network:Network"
     in_place = frozenset()  # every docker_network argument is ForceNew
+
+    def changed(self, old: ResourceRecord, new_inputs: Mapping[str, Any]) -> set[str]:
+        """As the provider diffs: declared `ipamConfigs` (a set, Optional and Computed) against the pools it
+        read back, in which the engine may have filled in a gateway; left out, whatever was read stands."""
+        changed = changed_keys({**old.inputs, "ipamConfigs": None}, {**new_inputs, "ipamConfigs": None})
+        declared = new_inputs.get("ipamConfigs")
+        if declared and pool_set(declared) != pool_set(old.outputs.get("ipamConfigs", old.inputs.get("ipamConfigs"))):
+            changed.add("ipamConfigs")
+        return changed
 
     def create(self, ctx: ResourceContext) -> tuple[str, dict[str, Any]]:
         i = ctx.inputs
@@ -111,8 +120,19 @@ class Network(ResourceHandler):
             ],
         }
 
+    def refresh(self, ctx: ResourceContext, record: ResourceRecord) -> dict[str, Any] | None:
+        return ignore_missing(self.read, ctx, record.id)
+
     def delete(self, ctx: ResourceContext, record: ResourceRecord) -> None:
         retry_while("active endpoints", ignore_missing, ctx.docker().api.remove_network, record.id)
+
+
+def pool_set(pools: list[Mapping[str, Any]] | None) -> frozenset[tuple]:
+    """IPAM pools as the provider's set compares them: every field, an unset one empty."""
+    return frozenset(
+        (pool.get("subnet") or "", pool.get("ipRange") or "", pool.get("gateway") or "", tuple(sorted((pool.get("auxAddress") or {}).items())))
+        for pool in pools or []
+    )
 
 
 # --------------------------------------------------------------------------- volume
@@ -134,6 +154,9 @@ class Volume(ResourceHandler):
             "mountpoint": created.get("Mountpoint"),
             "labels": label_list(created.get("Labels")),
         }
+
+    def refresh(self, ctx: ResourceContext, record: ResourceRecord) -> dict[str, Any] | None:
+        return record.outputs if ignore_missing(ctx.docker().api.inspect_volume, record.id) else None
 
     def delete(self, ctx: ResourceContext, record: ResourceRecord) -> None:
         retry_while("in use", ignore_missing, ctx.docker().api.remove_volume, record.id)

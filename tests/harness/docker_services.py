@@ -93,6 +93,9 @@ class Service(ResourceHandler):
             "taskSpec": task_spec,
         }
 
+    def refresh(self, ctx: ResourceContext, record: ResourceRecord) -> dict[str, Any] | None:
+        return self.read(ctx, record.id) if ignore_missing(ctx.docker().api.inspect_service, record.id) else None
+
     def delete(self, ctx: ResourceContext, record: ResourceRecord) -> None:
         self._remove(ctx, record.id, record.inputs)
 

@@ -143,8 +143,10 @@ class ApplyHarness(pulumi.runtime.Mocks, HarnessServices):
     def last_run(self) -> RunRecord:
         return self.runs[-1]
 
-    def apply(self, program: Callable[[], T], label: str = "apply") -> T:
-        """Runs `program` (e.g. run_program under these mocks) as one `pulumi up`."""
+    def apply(self, program: Callable[[], T], label: str = "apply", refresh: bool = False) -> T:
+        """Runs `program` (e.g. run_program under these mocks) as one `pulumi up`; `refresh`: `pulumi up --refresh`."""
+        if refresh:
+            self.refresh()
         self.begin_run(label)
         try:
             result = program()
@@ -181,6 +183,17 @@ class ApplyHarness(pulumi.runtime.Mocks, HarnessServices):
         self._run = None
         if failures:
             raise HarnessError("destroy left resources behind:\n" + "\n".join(failures))
+        return run
+
+    def refresh(self) -> RunRecord:
+        """`pulumi refresh`: every resource read back by its provider, in parallel. What is gone leaves the
+        state (an "delete"), what reads back otherwise is stored so (an "update"), and the next apply
+        diffs against it, as the engine does."""
+        self.wait_idle()
+        run = self.begin_run("refresh")
+        with futures.ThreadPoolExecutor(max_workers=8) as pool:
+            list(pool.map(lambda record: self._refresh(record, run), list(self.state)))
+        self._run = None
         return run
 
     def plaintext_exposures(self, credentials: Iterable[str]) -> list[str]:
@@ -293,6 +306,19 @@ class ApplyHarness(pulumi.runtime.Mocks, HarnessServices):
         self.state.put(record, new_order=op != "update")
         run.add(Operation(op, ctx.type, ctx.name, time.monotonic() - started, started))
         return resource_id, outputs
+
+    def _refresh(self, record: ResourceRecord, run: RunRecord) -> None:
+        started = time.monotonic()
+        outputs = self._handlers[record.type].refresh(self._context_for(record), record)
+        if outputs is None:
+            self.state.remove(record.urn)
+            op = "delete"
+        elif outputs != record.outputs:
+            self.state.put(dataclasses.replace(record, outputs=outputs), new_order=False)
+            op = "update"
+        else:
+            op = "same"
+        run.add(Operation(op, record.type, record.name, time.monotonic() - started, started))
 
     def _delete_in_parallel(self, records: list[ResourceRecord], run: RunRecord) -> list[str]:
         """Deletes `records` (in deletion order), each as soon as none of the others that depends on it is

@@ -10,7 +10,6 @@ from __future__ import annotations
 import contextlib
 import io
 import json
-import secrets
 import socket
 import subprocess
 import tarfile
@@ -18,7 +17,6 @@ import threading
 import time
 import urllib.parse
 import urllib.request
-from pathlib import Path
 
 import docker
 import docker.errors
@@ -29,66 +27,15 @@ import pulumi_docker as pdocker
 import pytest
 
 from tests.harness import ApplyHarness, HarnessError
-from tests.harness.engine import objects_named_with as leftovers
 from tests.harness.inline import run_inline
-from tests.harness.local_images import (
-    BASE_IMAGE,
-    build_consul_image,
-    require_base_image,
-)
+from tests.harness.conftest import free_subnet
+from tests.harness.engine import objects_named_with as leftovers
+from tests.harness.local_images import BASE_IMAGE, build_consul_image
 
 pytestmark = pytest.mark.docker
 
 HTTP_SERVER = ["python3", "-m", "http.server", "8000"]
 HTTP_CHECK = ["CMD", "python3", "-c", "import urllib.request as u; u.urlopen('http://127.0.0.1:8000/', timeout=2)"]
-
-
-@pytest.fixture(scope="module")
-def engine() -> docker.DockerClient:
-    client = docker.from_env(timeout=300)
-    require_base_image(client)
-    yield client
-    client.close()
-
-
-@pytest.fixture
-def prefix(engine: docker.DockerClient) -> str:
-    """A unique name prefix; whatever still carries it after the test is removed."""
-    value = f"hx{secrets.token_hex(3)}"
-    yield value
-    sweep(engine, value)
-
-
-@pytest.fixture
-def harness(tmp_path: Path, prefix: str):
-    instance = ApplyHarness(project_dir=tmp_path, state_file=tmp_path / "state.json", keep_images=(BASE_IMAGE,))
-    yield instance
-    try:
-        instance.destroy()
-    finally:
-        instance.close()
-
-
-def sweep(engine: docker.DockerClient, prefix: str) -> None:
-    removers = {
-        "services": engine.api.remove_service,
-        "containers": lambda name: engine.api.remove_container(name, force=True, v=True),
-        "networks": engine.api.remove_network,
-        "volumes": lambda name: engine.api.remove_volume(name, force=True),
-    }
-    for kind, names in leftovers(engine, prefix).items():
-        for name in names:
-            with contextlib.suppress(docker.errors.NotFound):
-                removers[kind](name)
-
-
-def free_subnet(engine: docker.DockerClient) -> str:
-    used = {pool.get("Subnet") for net in engine.api.networks() for pool in (net.get("IPAM") or {}).get("Config") or []}
-    for third in range(200, 250):
-        candidate = f"10.213.{third}.0/24"
-        if candidate not in used:
-            return candidate
-    raise AssertionError("no free 10.213.x.0/24 subnet")
 
 
 def exec_text(engine: docker.DockerClient, container: str, *argv: str) -> str:

@@ -1,0 +1,67 @@
+"""A host reboot, as far as Docker sees one: the local engine stopped with SIGTERM and started again.
+
+Every container comes back by its restart policy, the swarm by its raft log; `restart_local_engine`
+returns the moment the engine answers again, which is when a user's checks start to count.
+"""
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+import docker
+import pytest
+
+from tests.support.program import PROJECT_DIR
+
+PID_FILE = Path("/var/run/docker.pid")
+STOP_TIMEOUT_SECONDS = 60
+
+
+def restart_local_engine(engine: docker.DockerClient) -> float:
+    """Restarts the engine behind `engine`; returns the seconds it took until it answered again."""
+    if not engine.api.base_url.startswith("http+docker://localhost") or not PID_FILE.exists():
+        pytest.skip("engine restart: only a local dockerd with a pid file can be restarted by the suite")
+    started = time.monotonic()
+    if _managed_by_systemd():
+        subprocess.run(["systemctl", "restart", "docker"], check=True)
+    else:
+        _stop(int(PID_FILE.read_text()))
+        # What CI runs to start it: the same flags, log and wait for `docker info`.
+        subprocess.run(["bash", str(PROJECT_DIR / ".ci" / "engine.sh")], check=True, stdout=subprocess.DEVNULL)
+    while True:
+        try:
+            engine.ping()
+            return time.monotonic() - started
+        except Exception:  # noqa: BLE001 - the socket answers once dockerd is up
+            if time.monotonic() - started > STOP_TIMEOUT_SECONDS * 2:
+                raise
+            time.sleep(0.2)
+
+
+def _managed_by_systemd() -> bool:
+    if not shutil.which("systemctl"):
+        return False
+    return subprocess.run(["systemctl", "is-active", "--quiet", "docker"], check=False).returncode == 0
+
+
+def _stop(pid: int) -> None:
+    """SIGTERM, as a host shutdown sends it: dockerd stops its containers, then exits."""
+    os.kill(pid, signal.SIGTERM)
+    deadline = time.monotonic() + STOP_TIMEOUT_SECONDS
+    while _running(pid):
+        if time.monotonic() > deadline:
+            raise AssertionError(f"dockerd (pid {pid}) still running {STOP_TIMEOUT_SECONDS}s after SIGTERM")
+        time.sleep(0.2)
+
+
+def _running(pid: int) -> bool:
+    """Alive and not a zombie: where nothing reaps the detached dockerd, its exit leaves one behind."""
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (FileNotFoundError, IndexError):
+        return False
+    return state != "Z"

@@ -29,6 +29,7 @@ from components.swarm_policy import (
 MODES = ("replicated", "global")
 PLACEMENT_SCRIPT = (Path(__file__).parent / "swarm_placement.py").read_text()
 IMAGE_TRIGGER_LABEL = "orchestration.image-trigger"
+REGISTRY_PLATFORMS = "taskSpec.placement.platforms"
 
 
 @dataclass(frozen=True)
@@ -113,7 +114,10 @@ class SwarmService(pulumi.ComponentResource):
             update_config=args.update_config or update_config_args(args.rollout),
             rollback_config=args.rollback_config or rollback_config_args(args.rollout),
             endpoint_spec=endpoint_args(args.published_ports),
-            opts=child_options(self, opts, depends_on=checks),
+            # The provider's create asks the Docker client to query the registry, which places the tasks on
+            # the platforms the registry serves the image for; its update asks no registry. Those platforms
+            # are declared nowhere here, so the first preview after a create would propose removing them.
+            opts=child_options(self, opts, depends_on=checks, ignore_changes=[REGISTRY_PLATFORMS]),
         )
         self.service_name = service.name
         self.mode = args.mode

@@ -3,9 +3,10 @@
 Like the provider, every argument but name, auth and the task's extra hosts is
 updated in place (`docker service update`), so scaling keeps the service; with
 `convergeConfig` create and update wait until every desired task runs. As the
-provider does, create and update ask the registry for the image's digest and pin
-the task to it (QueryRegistry), and the restart policy and image are stored as
-read back from the engine, which the next run's inputs are diffed against.
+provider does, create asks the registry for the image's digest and platforms and
+pins the task to both (QueryRegistry, which the update does not ask for), and the
+restart policy, image and platforms are stored as read back from the engine,
+which the next run's inputs are diffed against.
 """
 from __future__ import annotations
 
@@ -34,7 +35,7 @@ class Service(ResourceHandler):
         """taskSpec as the provider diffs it: the image and restart policy against what it read back."""
         new_inputs = kept_when_absent(old.inputs, new_inputs)
         changed = changed_keys({**old.inputs, "taskSpec": None}, {**new_inputs, "taskSpec": None})
-        stored = {**(old.inputs.get("taskSpec") or {}), **stored_task_spec(old.outputs.get("taskSpec") or {})}
+        stored = stored_task_spec(old.inputs.get("taskSpec") or {}, old.outputs.get("taskSpec") or {})
         if as_planned(new_inputs.get("taskSpec") or {}) != as_planned(stored):
             changed.add("taskSpec")
         return changed
@@ -49,7 +50,7 @@ class Service(ResourceHandler):
 
     def create(self, ctx: ResourceContext) -> tuple[str, dict[str, Any]]:
         name = ctx.inputs.get("name") or autoname(ctx.name)
-        spec = pinned(ctx, service_spec(ctx.inputs))
+        spec = queried_registry(ctx, service_spec(ctx.inputs))
         try:
             created = ctx.docker().api.create_service(name=name, **spec)
         except docker.errors.APIError as error:
@@ -62,7 +63,7 @@ class Service(ResourceHandler):
         ctx.inputs = kept_when_absent(old.inputs, ctx.inputs)
         api = ctx.docker().api
         current = api.inspect_service(old.id)
-        spec = pinned(ctx, service_spec(ctx.inputs))
+        spec = service_spec(ctx.inputs)
         api.update_service(old.id, current["Version"]["Index"], name=current["Spec"]["Name"], fetch_current_spec=False, **spec)
         self._converge(ctx, old.id, updating=True)
         return old.id, self.read(ctx, old.id)
@@ -84,6 +85,9 @@ class Service(ResourceHandler):
         }
         if "RestartPolicy" in task:
             task_spec["restartPolicy"] = read_restart_policy(task["RestartPolicy"])
+        platforms = (task.get("Placement") or {}).get("Platforms")
+        if platforms:
+            task_spec["placement"] = {**(task_spec.get("placement") or {}), "platforms": [{"architecture": p.get("Architecture", ""), "os": p.get("OS", "")} for p in platforms]}
         return {
             **ctx.inputs,
             "name": found["Spec"]["Name"],
@@ -206,17 +210,21 @@ def running_slots(tasks: list[Mapping[str, Any]], live_nodes: set[str]) -> int:
     )
 
 
-def pinned(ctx: ResourceContext, spec: dict[str, Any]) -> dict[str, Any]:
-    """QueryRegistry, as the provider asks: the image pinned to the digest its registry serves, when one answers."""
+def queried_registry(ctx: ResourceContext, spec: dict[str, Any]) -> dict[str, Any]:
+    """QueryRegistry, as the provider's create asks it of the Docker client: where a registry answers for
+    the image, the task is pinned to its digest and placed on the platforms it serves, whatever the
+    spec said (the client's resolveContainerSpecImage; "arm" loses its architecture there)."""
     container = spec["task_template"]["ContainerSpec"]
     image = container["Image"]
-    if "@" in image:
-        return spec
     try:
-        digest = ctx.docker().api.inspect_distribution(image, auth_config=registry_auth_for(ctx.provider_config, image))
+        found = ctx.docker().api.inspect_distribution(image, auth_config=registry_auth_for(ctx.provider_config, image))
     except docker.errors.APIError:
         return spec  # no registry answers for it (a local image): kept as given
-    container["Image"] = f"{image}@{digest['Descriptor']['digest']}"
+    if "@" not in image:
+        container["Image"] = f"{image}@{found['Descriptor']['digest']}"
+    platforms = [{"Architecture": "" if p.get("architecture") == "arm" else p.get("architecture", ""), "OS": p.get("os", "")} for p in found.get("Platforms") or []]
+    if platforms:
+        spec["task_template"]["Placement"] = {**spec["task_template"].get("Placement", {}), "Platforms": platforms}
     return spec
 
 
@@ -257,13 +265,17 @@ def read_restart_policy(policy: Mapping[str, Any]) -> dict[str, Any]:
     return read
 
 
-def stored_task_spec(stored: Mapping[str, Any]) -> dict[str, Any]:
-    """The parts of a stored taskSpec the provider read back from the engine."""
-    read: dict[str, Any] = {}
+def stored_task_spec(declared: Mapping[str, Any], stored: Mapping[str, Any]) -> dict[str, Any]:
+    """The taskSpec the next diff starts from: what was declared, with what the provider read back from
+    the engine over it (container spec, restart policy, and the platforms a create placed it on)."""
+    read = dict(declared)
     if "restartPolicy" in stored:
         read["restartPolicy"] = stored["restartPolicy"]
     if "containerSpec" in stored:
         read["containerSpec"] = stored["containerSpec"]
+    stored_platforms = (stored.get("placement") or {}).get("platforms")
+    if stored_platforms or (declared.get("placement") or {}).get("platforms"):
+        read["placement"] = {**(declared.get("placement") or {}), "platforms": stored_platforms}
     return read
 
 

@@ -35,7 +35,7 @@ from .base import HarnessError, HarnessServices, ResourceContext, ResourceHandle
 from .engine import EnginePool, default_docker_host
 from .exposure import plaintext_exposures
 from .state import Operation, ResourceRecord, RunRecord, StateStore
-from .values import contains_secret, plain, provider_inputs
+from .values import at_path, contains_secret, plain, provider_inputs, with_path
 
 T = TypeVar("T")
 
@@ -63,6 +63,17 @@ class _NoopProvider(ResourceHandler):
         pass
 
 
+def ignoring(old: ResourceRecord, new_inputs: Mapping[str, Any], paths: Iterable[str]) -> tuple[ResourceRecord, dict[str, Any]]:
+    """What is diffed under `ignoreChanges`: at each path the engine puts the old input in place of the
+    new one, and the bridge drops the provider's difference there (the stored outputs taking it too)."""
+    inputs = dict(new_inputs)
+    for path in paths:
+        kept = at_path(old.inputs, path)
+        inputs = with_path(inputs, path, kept)
+        old = dataclasses.replace(old, outputs=with_path(old.outputs, path, kept))
+    return old, inputs
+
+
 class RegistrationOptions(threading.local):
     """What the engine is told about the registration under way on this thread, beyond its inputs."""
 
@@ -70,6 +81,7 @@ class RegistrationOptions(threading.local):
     additional_secret_outputs: tuple[str, ...] = ()
     retain_on_delete: bool = False
     dependencies: tuple[str, ...] = ()
+    ignore_changes: tuple[str, ...] = ()
 
 
 class HarnessMonitor(MockMonitor):
@@ -84,6 +96,7 @@ class HarnessMonitor(MockMonitor):
         self._options.urn = self.make_urn(request.parent, request.type, request.name)
         self._options.additional_secret_outputs = tuple(request.additionalSecretOutputs)
         self._options.retain_on_delete = bool(request.retainOnDelete)
+        self._options.ignore_changes = tuple(request.ignoreChanges)
         # What must outlive this resource on delete: what it depends on, and its provider.
         provider = [request.provider.rsplit("::", 1)[0]] if request.provider else []
         self._options.dependencies = tuple(request.dependencies) + tuple(provider)
@@ -279,7 +292,11 @@ class ApplyHarness(pulumi.runtime.Mocks, HarnessServices):
         started = time.monotonic()
         old = self.state.get(ctx.urn)
         fingerprint = handler.fingerprint(ctx)
-        op = "create" if old is None else handler.plan(old, ctx.inputs, fingerprint)
+        if old is None:
+            op = "create"
+        else:
+            diffed, ctx.inputs = ignoring(old, ctx.inputs, self.registering.ignore_changes)
+            op = handler.plan(diffed, ctx.inputs, fingerprint)
         if op == "same":
             run.add(Operation("same", ctx.type, ctx.name, time.monotonic() - started, started))
             return old.id, old.outputs

@@ -118,3 +118,26 @@ def short_duration(nanos: int) -> str:
     if text.endswith("h0m"):
         text = text[:-2]
     return text
+
+
+def with_path(value: Mapping[str, Any], path: str, found: Any) -> dict[str, Any]:
+    """A copy of `value` with the dotted property path (`taskSpec.placement.platforms`) set to `found`,
+    or removed where `found` is None; a block the path needs but lacks is left as it is."""
+    head, _, rest = path.partition(".")
+    copy = dict(value)
+    if rest:
+        if isinstance(copy.get(head), Mapping):
+            copy[head] = with_path(copy[head], rest, found)
+    elif found is None:
+        copy.pop(head, None)
+    else:
+        copy[head] = found
+    return copy
+
+
+def at_path(value: Mapping[str, Any], path: str) -> Any:
+    for key in path.split("."):
+        if not isinstance(value, Mapping):
+            return None
+        value = value.get(key)
+    return value

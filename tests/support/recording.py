@@ -31,6 +31,7 @@ class Registration:
     additional_secret_outputs: tuple[str, ...]
     delete_before_replace: bool
     retain_on_delete: bool = False
+    ignore_changes: tuple[str, ...] = ()
 
     @property
     def provider_urn(self) -> str:
@@ -81,6 +82,7 @@ class RecordingMonitor(MockMonitor):
             additional_secret_outputs=tuple(request.additionalSecretOutputs),
             delete_before_replace=request.deleteBeforeReplace,
             retain_on_delete=request.retainOnDelete,
+            ignore_changes=tuple(request.ignoreChanges),
         )
         with self._lock:
             self.registrations.append(registration)

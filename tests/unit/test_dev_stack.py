@@ -211,6 +211,8 @@ def test_services_run_their_image_pinned_as_swarm_stores_it(dev: Deployment) -> 
         assert pulled.provider == service.provider and pulled.inputs["name"] == "alpine:3.20"
         assert service.inputs["taskSpec"]["containerSpec"]["image"] == f"alpine:3.20@sha256:{name}-image"
         assert service.inputs["taskSpec"]["restartPolicy"] == {"condition": "any", "delay": "5s", "window": "0s"}
+        # The platforms the provider's create takes from the registry, which no update sends again.
+        assert service.ignore_changes == ("taskSpec.placement.platforms",), service.urn
     # `up` waits for the replicas; pulumi-docker cannot wait for a global service's tasks.
     assert dev.one("docker:index/service:Service", "heyworld-service").inputs["convergeConfig"] == {"delay": "1s", "timeout": "3m"}
     assert "convergeConfig" not in dev.one("docker:index/service:Service", "heyworld-global-service").inputs

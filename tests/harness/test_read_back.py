@@ -1,9 +1,10 @@
-"""`pulumi refresh` in the harness: each resource read back as its provider reads it, and the next
-apply diffed against that, so what the engine reports differently from what was declared shows.
+"""What the providers read back, and the next apply diffed against it (`pulumi refresh` included), so
+that what the engine reports differently from what was declared shows in the harness as with the CLI.
 
 The cases are the ones the real CLI met after the first day: a network's gateway that the engine
 reports only after a restart (and `ipam_config` replaces), capabilities the engine renames, a
-container stopped or removed behind Pulumi's back.
+container stopped or removed behind Pulumi's back, the platforms a service's create takes from the
+registry.
 """
 from __future__ import annotations
 
@@ -15,11 +16,14 @@ from tests.harness import ApplyHarness
 from tests.harness.conftest import free_subnet
 from tests.harness.docker_containers import Container
 from tests.harness.docker_resources import Network
+from tests.harness.docker_services import Service
+from tests.harness.mocks import ignoring
 from tests.harness.inline import run_inline
 from tests.harness.local_images import BASE_IMAGE
 from tests.harness.state import ResourceRecord
 
 NETWORK = "docker:index/network:Network"
+SERVICE = "docker:index/service:Service"
 CONTAINER = "docker:index/container:Container"
 
 
@@ -101,3 +105,15 @@ def test_refresh_drops_what_is_gone_and_deletes_a_stopped_container(engine, harn
     assert [c["Names"] for c in engine.api.containers(all=True, filters={"name": f"{prefix}-stopped"})] == []
     harness.apply(lambda: run_inline(harness, program))
     assert sorted(harness.last_run.changes()) == [("create", CONTAINER, "removed"), ("create", CONTAINER, "stopped")]
+
+
+@pytest.mark.parametrize(("ignored", "plan"), [((), "update"), (("taskSpec.placement.platforms",), "same")])
+def test_a_service_created_from_a_registry_is_diffed_against_its_platforms(ignored, plan) -> None:
+    """The create queried the registry and the engine placed the tasks on what it serves (seen with the
+    real CLI on the sandbox cluster: the first preview after `up` proposed an update)."""
+    task = {"containerSpec": {"image": "registry:5000/app@sha256:1"}, "placement": {"constraints": ["node.role==worker"]}}
+    inputs = {"name": "s", "taskSpec": task}
+    read = {**task, "placement": {**task["placement"], "platforms": [{"architecture": "amd64", "os": "linux"}]}}
+    record = ResourceRecord("urn", SERVICE, "s", "id", inputs, {**inputs, "taskSpec": read}, {})
+    diffed, planned = ignoring(record, dict(inputs), ignored)
+    assert Service().plan(diffed, planned, {}) == plan

@@ -79,15 +79,16 @@ class HarnessStack:
         self.harness = ApplyHarness(project_dir=PROJECT_DIR, state_file=self.state_file, stack_outputs=stack_outputs)
         self.outputs: dict[str, Any] = {}
 
-    def apply(self, label: str, **changes: Any) -> dict[str, Any]:
-        """Applies the config with `changes` merged in; a change to None removes that key."""
+    def apply(self, label: str, refresh: bool = False, **changes: Any) -> dict[str, Any]:
+        """Applies the config with `changes` merged in; a change to None removes that key.
+        `refresh`: `pulumi up --refresh`."""
         for key, value in changes.items():
             if value is None:
                 self.config.pop(key, None)
             else:
                 self.config[key] = value
         with phase(label):
-            outputs = self.harness.apply(lambda: run_program(self.harness, self.stack, self.config), label=label)
+            outputs = self.harness.apply(lambda: run_program(self.harness, self.stack, self.config), label=label, refresh=refresh)
         # In place: whoever holds `outputs` (a StackReference's source) sees the latest apply.
         self.outputs.clear()
         self.outputs.update(outputs)
@@ -96,6 +97,12 @@ class HarnessStack:
 
     def changes(self) -> list[tuple[str, str, str]]:
         return sorted(self.harness.last_run.changes())
+
+    def refreshed(self) -> list[tuple[str, str, str]]:
+        """What the refresh before the last apply found changed or gone."""
+        refresh = self.harness.runs[-2]
+        assert refresh.label == "refresh", refresh
+        return sorted(refresh.names("update", "delete"))
 
     def destroy(self) -> None:
         if len(self.harness.state):

@@ -11,11 +11,14 @@ import signal
 import subprocess
 import time
 from pathlib import Path
+from typing import Any, Callable, Mapping
 
 import docker
 import pytest
 
 from tests.support.program import PROJECT_DIR
+
+from .support import PHASES, wait_for
 
 PID_FILE = Path("/var/run/docker.pid")
 STOP_TIMEOUT_SECONDS = 60
@@ -40,6 +43,14 @@ def restart_local_engine(engine: docker.DockerClient) -> float:
             if time.monotonic() - started > STOP_TIMEOUT_SECONDS * 2:
                 raise
             time.sleep(0.2)
+
+
+def time_recovery(checks: Mapping[str, Callable[[], Any]], since: float, timeout: float = 180) -> None:
+    """Waits for each check in turn, as a user retrying it would, and notes in PHASES how long after
+    `since` (the engines answering again) it first passed."""
+    for check, probe in checks.items():
+        wait_for(f"after the restart: {check}", probe, timeout=timeout, interval=0.2)
+        PHASES.append((f"  {check}, after the restart", time.monotonic() - since))
 
 
 def _managed_by_systemd() -> bool:

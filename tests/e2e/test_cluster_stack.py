@@ -5,7 +5,8 @@ sandbox stack makes larry, curly and moe and a registry; the Consul and base ima
 that registry; a cluster stack takes its hosts, registry and build engine from the sandbox
 through `hostsFromStack`, then the seed's roles (workers on larry and curly, the client on moe)
 as hand-written `hosts`. Then: Consul and the swarm as a user would check them, the client and
-the workers, a Consul server and a whole worker engine stopped and started again, idempotence,
+the workers, a Consul server and a whole worker engine stopped and started again, one host and then
+all three rebooted with `up --refresh` of both stacks proposing nothing after, idempotence,
 an in-place scale-up, node labels and a constraint keeping heyworld off a host, a health-gated
 rolling update counted request by request, a broken image rolled back by the engine, a host
 drained and undrained, a worker host dropped from the config, and destroy leaving nothing.
@@ -40,6 +41,7 @@ from .cluster_support import (
     leftovers,
     sweep,
 )
+from .engine_restart import time_recovery
 from .support import PHASES, phase, wait_for
 
 pytestmark = pytest.mark.docker
@@ -287,6 +289,44 @@ def test_the_swarm_brings_heyworld_back_when_a_worker_engine_stops(cluster: Clus
         wait_for(f"{victim} ready again", lambda: cluster.nodes()[victim]["state"] == "ready", timeout=120)
         wait_for("heyworld_global on every host again", lambda: cluster.running_tasks_by_node(global_) == dict.fromkeys(HOSTS, 1), timeout=120)
         wait_for("three Consul servers alive", lambda: cluster.alive_servers("larry") == sorted(HOSTS), timeout=120)
+
+
+@pytest.mark.parametrize("restarted", [("curly",), HOSTS], ids=["one-host", "all-hosts"])
+def test_hosts_restarted_come_back_by_themselves_and_up_refresh_proposes_nothing(
+    cluster: Cluster, sandbox: Sandbox, engine, restarted: tuple[str, ...]
+) -> None:
+    """Hosts rebooted: Consul, DNS, the workers, the swarm's tasks and KV back with nothing done, then
+    `pulumi up --refresh` of both stacks finds nothing to change (it replaced every host once, on the
+    capability the engine renames)."""
+    service, global_ = cluster.outputs["swarmServices"]
+    replicas = cluster.config.get("heyworldReplicas", 2)
+    workers = sorted((sandbox.address(host), port) for host in WORKERS for port in WORKER_PORTS)
+    cluster.kv_put("larry", "e2e-reboot/before", "written before the reboot")
+    hosts = [engine.containers.get(sandbox.host_container(host)) for host in restarted]
+    with phase(f"reboot: {', '.join(restarted)} stopped, then started"):
+        for host in hosts:
+            host.stop(timeout=30)
+        for host in hosts:
+            host.start()
+        time_recovery(
+            {
+                "three Consul servers alive, with a leader": lambda: cluster.alive_servers("larry") == sorted(HOSTS)
+                and cluster.consul("larry", "/v1/status/leader"),
+                "the workers in DNS on every host": lambda: all(
+                    cluster.resolve_srv(host, 53, "distributed_app.service.consul", tcp=True) == workers for host in HOSTS
+                ),
+                "the client on moe reports every worker": lambda: sorted((i["address"], i["port"]) for i in cluster.client_report("moe")["http"])
+                == workers,
+                "heyworld's tasks run": lambda: _running(cluster, service, replicas),
+                "heyworld_global on every host": lambda: cluster.running_tasks_by_node(global_) == dict.fromkeys(HOSTS, 1),
+                "KV kept": lambda: cluster.kv_get("moe", "e2e-reboot/before") == "written before the reboot",
+            },
+            since=time.monotonic(),
+        )
+    sandbox.apply("sandbox up --refresh after the restart", refresh=True)
+    assert (sandbox.refreshed(), sandbox.changes()) == ([], [])
+    cluster.apply("cluster up --refresh after the restart", refresh=True)
+    assert (cluster.refreshed(), cluster.changes()) == ([], [])
 
 
 # Before a worker leaves the swarm for good: engine 20.10's manager panics (nil node in swarmkit's

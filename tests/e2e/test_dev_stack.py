@@ -19,7 +19,7 @@ import pytest
 from stacks.workloads import APPS
 from tests.harness.engine import objects_named_with
 
-from .engine_restart import restart_local_engine
+from .engine_restart import restart_local_engine, time_recovery
 from .support import PHASES, DevStack, build_stand_in_images, client_report, wait_for
 
 pytestmark = pytest.mark.docker
@@ -145,19 +145,18 @@ def test_an_engine_restart_changes_nothing(dev: DevStack, engine) -> None:
     then proposes nothing (it replaced the network, and all on it, when the engine reported a gateway)."""
     counter = dev.outputs["webUrl"] + "/"
     seen_before = web_count(counter)
-    answered_after = restart_local_engine(engine)
-    PHASES.append(("engine restart: SIGTERM until the engine answers", answered_after))
-    back = time.monotonic()
-
-    def timed(check: str, probe) -> None:
-        wait_for(f"after the engine restart: {check}", probe, timeout=120, interval=0.2)
-        PHASES.append((f"  {check}, after the engine answered", time.monotonic() - back))
-
-    timed("Consul has a leader", lambda: dev.consul("/v1/status/leader").strip('"'))
-    timed("the web counter counts on from where it was", lambda: web_count(counter) > seen_before)
-    timed("both workers pass and are in DNS", lambda: len(dev.resolve("distributed_app.service.consul")) == 2)
-    timed("heyworld runs its replicas", lambda: dev.running_tasks("dev-heyworld") == 2)
-    timed("the client reports both workers", lambda: sorted(e["id"] for e in client_report(engine, dev.outputs["clientContainer"])["http"]) == ["server1", "server2"])
+    PHASES.append(("engine restart: SIGTERM until the engine answers", restart_local_engine(engine)))
+    time_recovery(
+        {
+            "Consul has a leader": lambda: dev.consul("/v1/status/leader").strip('"'),
+            "the web counter counts on from where it was": lambda: web_count(counter) > seen_before,
+            "both workers pass and are in DNS": lambda: len(dev.resolve("distributed_app.service.consul")) == 2,
+            "heyworld runs its replicas": lambda: dev.running_tasks("dev-heyworld") == 2,
+            "the client reports both workers": lambda: sorted(e["id"] for e in client_report(engine, dev.outputs["clientContainer"])["http"])
+            == ["server1", "server2"],
+        },
+        since=time.monotonic(),
+    )
     assert dev.consul_text(f"/v1/kv/{dev.outputs['kvPrefix']}greeting", raw="true") == "Hello from Consul KV"
 
     dev.apply("up --refresh after the engine restart", refresh=True)

@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import contextlib
 import json
+import re
 import tempfile
 import time
+import urllib.request
 from pathlib import Path
 from typing import Any, Callable, Iterator, TypeVar
 
@@ -175,6 +177,12 @@ class DevStack:
     def running_tasks(self, service: str) -> int:
         tasks = self.engine.api.tasks(filters={"service": service, "desired-state": "running"})
         return sum(task["Status"]["State"] == "running" for task in tasks)
+
+
+def web_count(url: str) -> int:
+    """The compose web app's count, which each request to `url` moves on by one."""
+    body = urllib.request.urlopen(url, timeout=5).read().decode()
+    return int(re.search(r"seen (\d+) times", body).group(1))
 
 
 def consul_ca_file(outputs: dict[str, Any]) -> str | bool:

@@ -11,6 +11,7 @@ import io
 import json
 import re
 import subprocess
+import time
 import urllib.request
 
 import docker.errors
@@ -22,7 +23,8 @@ from components.consul_tls import KEY_FILE as SERVER_KEY_FILE
 from tests.harness.exposure import private_key_line
 from tests.harness.local_images import CONSUL_IMAGE, REDIS_IMAGE
 
-from .support import DevStack, build_stand_in_images, client_report
+from .engine_restart import restart_local_engine, time_recovery
+from .support import PHASES, DevStack, build_stand_in_images, client_report, web_count
 
 pytestmark = pytest.mark.docker
 
@@ -169,16 +171,38 @@ def test_web_counts_with_redis_found_through_consul(dev3: DevStack, engine) -> N
     env = engine.api.inspect_container("dev-web")["Config"]["Env"]
     assert "REDIS_HOST=redis.service.consul" in env
 
-    def seen() -> int:
-        body = urllib.request.urlopen(dev3.outputs["webUrl"] + "/", timeout=5).read().decode()
-        return int(re.search(r"seen (\d+) times", body).group(1))
-
-    first = seen()
-    assert seen() == first + 1
+    first = web_count(dev3.outputs["webUrl"] + "/")
+    assert web_count(dev3.outputs["webUrl"] + "/") == first + 1
 
 
 def test_second_apply_changes_nothing(dev3: DevStack) -> None:
     dev3.apply("second apply (consulServers=3, no change)")
+    assert dev3.harness.last_run.changes() == []
+
+
+def test_an_engine_restart_loses_nothing_and_the_swarm_waits_for_its_unlock_key(dev3: DevStack, engine) -> None:
+    """A host reboot with the swarm autolocked: Consul, its ACLs and TLS, the workers and the web app come
+    back by themselves; the swarm's tasks wait for `docker swarm unlock` with the stack's key, as autolock
+    means; then `pulumi up --refresh` proposes nothing."""
+    counter = dev3.outputs["webUrl"] + "/"
+    seen_before = web_count(counter)
+    PHASES.append(("engine restart (consulServers=3): SIGTERM until the engine answers", restart_local_engine(engine)))
+    time_recovery(
+        {
+            "three Consul servers alive, with a leader": lambda: len(dev3.consul("/v1/status/peers")) == 3 and dev3.consul("/v1/status/leader"),
+            "the web counter counts on, Redis found through Consul": lambda: web_count(counter) > seen_before,
+            "both workers pass and are in DNS": lambda: len(dev3.resolve("distributed_app.service.consul")) == 2,
+            "the client reads with its own token": lambda: client_report(engine, dev3.outputs["clientContainer"])["kv"]["workers"] == "2",
+        },
+        since=time.monotonic(),
+    )
+    assert engine.info()["Swarm"]["LocalNodeState"] == "locked"
+    unlocked = time.monotonic()
+    subprocess.run(["docker", "swarm", "unlock"], input=dev3.outputs["swarmUnlockKey"] + "\n", text=True, check=True, capture_output=True)
+    time_recovery({"heyworld runs its replicas once unlocked": lambda: dev3.running_tasks("dev-heyworld") == 2}, since=unlocked)
+
+    dev3.apply("up --refresh after the engine restart (consulServers=3)", refresh=True)
+    assert dev3.harness.runs[-2].names("update", "delete") == []
     assert dev3.harness.last_run.changes() == []
 
 

@@ -51,6 +51,10 @@ class ComposeAppArgs:
     """Name web uses to reach Redis: the container's alias, or e.g. `redis.service.consul`."""
     shared_network: Optional[pulumi.Input[str]] = None
     """A network both containers also join, whose addresses they are registered under elsewhere."""
+    redis_shared_address: Optional[str] = None
+    web_shared_address: Optional[str] = None
+    """Fixed IPv4 addresses on the shared network. A restarted engine hands dynamic addresses out again
+    in the order containers start, so an address registered elsewhere would point at another container."""
     dns: Sequence[pulumi.Input[str]] = ()
     retain_data: bool = False
     """Keep Redis's data volume when the app is destroyed (Pulumi's retain_on_delete)."""
@@ -98,7 +102,7 @@ class ComposeApp(pulumi.ComponentResource):
             name=f"{args.name_prefix}-redis",
             image=pulled_image(f"{name}-redis-image", args.redis_image, preparation_options(self)).image_id,
             command=["redis-server", "--appendonly", "yes"],
-            networks_advanced=_networks(network.name, args.shared_network, "redis"),
+            networks_advanced=_networks(network.name, args.shared_network, "redis", args.redis_shared_address),
             volumes=[docker.ContainerVolumeArgs(volume_name=data.name, container_path="/data")],
             dns=list(args.dns) or None,
             restart="unless-stopped",
@@ -120,7 +124,7 @@ class ComposeApp(pulumi.ComponentResource):
                 name=f"{args.name_prefix}-web",
                 image=pulled_image(f"{name}-web-image", args.web_image, preparation_options(self), triggers=list(args.web_image_triggers)).image_id,
                 envs=[f"{key}={value}" for key, value in web_env.items()],
-                networks_advanced=_networks(network.name, args.shared_network, "web"),
+                networks_advanced=_networks(network.name, args.shared_network, "web", args.web_shared_address),
                 ports=[docker.ContainerPortArgs(internal=WEB_PORT, external=args.published_port, ip=args.publish_address)],
                 dns=list(args.dns) or None,
                 restart="unless-stopped",
@@ -179,10 +183,10 @@ def _browsable(address: str) -> str:
     return "localhost" if address in ("0.0.0.0", "127.0.0.1") else address
 
 
-def _networks(private: pulumi.Input[str], shared: Optional[pulumi.Input[str]], alias: str) -> list:
+def _networks(private: pulumi.Input[str], shared: Optional[pulumi.Input[str]], alias: str, shared_address: Optional[str]) -> list:
     networks = [docker.ContainerNetworksAdvancedArgs(name=private, aliases=[alias])]
     if shared is not None:
-        networks.append(docker.ContainerNetworksAdvancedArgs(name=shared))
+        networks.append(docker.ContainerNetworksAdvancedArgs(name=shared, ipv4_address=shared_address))
     return networks
 
 

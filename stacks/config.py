@@ -148,6 +148,16 @@ class LocalConfig:
         """The first Consul server's fixed address, clear of those Docker hands out from the bottom up."""
         return str(ipaddress.ip_network(self.network_subnet)[-2])
 
+    @property
+    def redis_address(self) -> str:
+        """Redis's fixed address, below Consul's: the catalog registers it, and it must outlast a reboot."""
+        return str(ipaddress.ip_network(self.network_subnet)[-3])
+
+    @property
+    def web_address(self) -> str:
+        """Web's, likewise."""
+        return str(ipaddress.ip_network(self.network_subnet)[-4])
+
 
 @dataclass(frozen=True)
 class ClusterConfig:

@@ -99,6 +99,8 @@ def build(cfg: StackConfig) -> dict[str, pulumi.Input]:
             publish_address=local.publish_address,
             redis_host="redis.service.consul" if local.redis_through_consul else "redis",
             shared_network=host.network_name,
+            redis_shared_address=local.redis_address,
+            web_shared_address=local.web_address,
             dns=consul_dns,
             retain_data=cfg.workload.retain_data,
             web_swarm=_web_swarm(web, local.docker_url) if web.mode == "swarm" else None,

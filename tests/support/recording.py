@@ -104,7 +104,7 @@ class ComputedOutputs(pulumi.runtime.Mocks):
         if typ == "docker:index/container:Container":
             networks = outputs.get("networksAdvanced") or []
             outputs["networkDatas"] = [
-                {"networkName": network["name"], "ipAddress": f"10.99.0.{index + 10}"}
+                {"networkName": network["name"], "ipAddress": network.get("ipv4Address") or f"10.99.0.{index + 10}"}
                 for index, network in enumerate(networks)
             ]
         elif typ == "docker:index/remoteImage:RemoteImage":

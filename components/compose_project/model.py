@@ -152,6 +152,16 @@ class Project:
         return tuple(ordered)
 
 
+def container_name(project: str, service: str) -> str:
+    """Compose's name for a service's (first) container."""
+    return f"{project}-{service}-1"
+
+
+def swarm_service_name(project: str, service: str) -> str:
+    """`docker stack deploy`'s name for a service."""
+    return f"{project}_{service}"
+
+
 def normalize_project_name(name: str) -> str:
     """Compose's rule: lowercase letters, digits, `-` and `_`, starting with a letter or digit."""
     return re.sub(r"^[^a-z0-9]+", "", re.sub(r"[^a-z0-9_-]", "", name.lower()))

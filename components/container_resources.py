@@ -11,6 +11,14 @@ from typing import Any, Optional
 from components.swarm_policy import Resources
 
 _MEBIBYTE = 1024 * 1024
+# The smallest limits the engines take (moby's verifyPlatformContainerResources, swarmkit's validateResources).
+# A swarm task is a container, so a service's limits meet Docker's minimums as its tasks start; only its
+# reservations, which the scheduler alone reads, stop at Swarm's. Docker sets a CPU limit as a quota per
+# 100 ms period, and the kernel refuses a quota under 1 ms.
+MEMORY_MINIMUM_MB = 6
+SWARM_MEMORY_RESERVATION_MINIMUM_MB = 4
+CPU_LIMIT_MINIMUM = 0.01
+SWARM_CPU_RESERVATION_MINIMUM = 0.001
 
 
 def container_resource_args(resources: Resources) -> dict[str, Any]:

@@ -10,6 +10,12 @@ import re
 from dataclasses import dataclass, field
 from typing import Any, Mapping, Optional
 
+from components.container_resources import (
+    CPU_LIMIT_MINIMUM,
+    MEMORY_MINIMUM_MB,
+    SWARM_CPU_RESERVATION_MINIMUM,
+    SWARM_MEMORY_RESERVATION_MINIMUM_MB,
+)
 from components.swarm_policy import (
     FAILURE_ACTIONS,
     PUBLISH_MODES,
@@ -23,6 +29,17 @@ from components.swarm_policy import (
 )
 from stacks.config_values import DNS_LABEL, ConfigValues
 
+
+@dataclass(frozen=True)
+class Minimum:
+    """The smallest value an engine takes, as an error says it."""
+
+    amount: float
+    whose: str
+    """Whose rule it is, e.g. "Docker's"."""
+    why: str = ""
+
+
 SERVICE_MODES = ("replicated", "global")
 WEB_MODES = ("container", "swarm")
 DEPLOY_FIELDS = ("constraints", "spread", "resources", "rollout", "convergeTimeout")
@@ -32,6 +49,11 @@ RESOURCE_FIELDS = ("cpuLimit", "memoryLimitMb", "cpuReservation", "memoryReserva
 ROLLOUT_FIELDS = ("strategy", "parallelism", "delay", "order", "monitor", "failureAction")
 CONTAINER_KINDS = ("consul", "workers", "client")
 HEALTH_CHECK_FIELDS = ("test", "interval", "timeout", "startPeriod", "retries")
+# Each engine minimum with whose rule it is, as errors say it (components.container_resources).
+CPU_LIMIT = Minimum(CPU_LIMIT_MINIMUM, "the kernel's", " (a CPU quota of 1 ms per 100 ms)")
+CPU_RESERVATION = Minimum(SWARM_CPU_RESERVATION_MINIMUM, "Swarm's")
+CONTAINER_MEMORY = Minimum(MEMORY_MINIMUM_MB, "Docker's")
+SERVICE_MEMORY_RESERVATION = Minimum(SWARM_MEMORY_RESERVATION_MINIMUM_MB, "Swarm's")
 # Docker's label keys; values are free text.
 _LABEL_KEY = re.compile(r"^[a-zA-Z0-9]([a-zA-Z0-9._-]*[a-zA-Z0-9])?$")
 # A Go duration (time.ParseDuration) in whole milliseconds at least, e.g. 10s, 1m30s, 500ms.
@@ -140,7 +162,7 @@ def container_resources(values: ConfigValues) -> ContainerResources:
         where = f"containerResources.{kind}"
         if isinstance(spec, dict) and "cpuReservation" in spec:
             raise values.fail(f"{where}.cpuReservation", "a container cannot reserve CPUs (only a swarm service can); limit them with cpuLimit")
-        by_kind[kind] = _resources(values, where, spec)
+        by_kind[kind] = _resources(values, where, spec, memory_reservation_minimum=CONTAINER_MEMORY)
     return ContainerResources(**by_kind)
 
 
@@ -173,7 +195,7 @@ def deploy(values: ConfigValues, where: str, raw: Mapping[str, Any]) -> ServiceD
             constraints=tuple(_constraint(values, f"{where}.constraints", item) for item in _list(values, f"{where}.constraints", raw.get("constraints", []))),
             spread=_text(values, f"{where}.spread", raw["spread"]) if "spread" in raw else None,
         ),
-        resources=_resources(values, f"{where}.resources", raw.get("resources", {})),
+        resources=_resources(values, f"{where}.resources", raw.get("resources", {}), memory_reservation_minimum=SERVICE_MEMORY_RESERVATION),
         rollout=_rollout(values, f"{where}.rollout", raw.get("rollout", {})),
         converge_timeout=duration(values, f"{where}.convergeTimeout", raw.get("convergeTimeout", "3m")),
     )
@@ -226,11 +248,18 @@ def _service(values: ConfigValues, where: str, name: str, raw: Any) -> Configure
     )
 
 
-def _resources(values: ConfigValues, where: str, raw: Any) -> Resources:
+def _resources(values: ConfigValues, where: str, raw: Any, memory_reservation_minimum: Minimum) -> Resources:
+    """A container's limits, or a service's (whose memory reservation has Swarm's minimum, not Docker's)."""
     _require_object(values, where, raw, RESOURCE_FIELDS)
-    cpus = {name: _cpus(values, f"{where}.{name}", raw[name]) if name in raw else None for name in ("cpuLimit", "cpuReservation")}
+    minimums = {
+        "cpuLimit": CPU_LIMIT,
+        "cpuReservation": CPU_RESERVATION,
+        "memoryLimitMb": CONTAINER_MEMORY,
+        "memoryReservationMb": memory_reservation_minimum,
+    }
+    cpus = {name: _cpus(values, f"{where}.{name}", raw[name], minimums[name]) if name in raw else None for name in ("cpuLimit", "cpuReservation")}
     memory = {
-        name: _integer(values, f"{where}.{name}", raw[name], minimum=4) if name in raw else None
+        name: _mebibytes(values, f"{where}.{name}", raw[name], minimums[name]) if name in raw else None
         for name in ("memoryLimitMb", "memoryReservationMb")
     }
     for kind, limit, reservation in (("cpu", cpus["cpuLimit"], cpus["cpuReservation"]), ("memory", memory["memoryLimitMb"], memory["memoryReservationMb"])):
@@ -294,10 +323,22 @@ def _constraint(values: ConfigValues, where: str, raw: Any) -> str:
     return raw
 
 
-def _cpus(values: ConfigValues, where: str, raw: Any) -> float:
-    if isinstance(raw, bool) or not isinstance(raw, (int, float)) or raw < 0.001:
+def _cpus(values: ConfigValues, where: str, raw: Any, minimum: Minimum) -> float:
+    if isinstance(raw, bool) or not isinstance(raw, (int, float)) or raw <= 0:
         raise values.fail(where, f"{raw!r} is not a number of CPUs (e.g. 0.5)")
+    _at_least(values, where, raw, minimum, " CPUs")
     return float(raw)
+
+
+def _mebibytes(values: ConfigValues, where: str, raw: Any, minimum: Minimum) -> int:
+    amount = _integer(values, where, raw, minimum=1)
+    _at_least(values, where, amount, minimum, " MiB")
+    return amount
+
+
+def _at_least(values: ConfigValues, where: str, amount: float, minimum: Minimum, unit: str) -> None:
+    if amount < minimum.amount:
+        raise values.fail(where, f"{amount}{unit} is below {minimum.whose} minimum of {minimum.amount:g}{unit}{minimum.why}")
 
 
 def _integer(values: ConfigValues, where: str, raw: Any, minimum: int) -> int:

@@ -123,11 +123,6 @@ def swarm_workloads(values: ConfigValues) -> SwarmWorkloads:
     raw_services = values.json_value("swarmServices", default={})
     _require_object(values, "swarmServices", raw_services, None)
     services = tuple(_service(values, f"swarmServices.{name}", name, spec) for name, spec in raw_services.items())
-    published = [(service.name, port.published) for service in services for port in service.ports]
-    for name, port in published:
-        others = [other for other, value in published if value == port and other != name]
-        if others:
-            raise values.fail(f"swarmServices.{name}.ports", f"port {port} is also published by service {others[0]!r}")
     return SwarmWorkloads(
         heyworld=deploy(values, "heyworldDeploy", heyworld),
         services=services,

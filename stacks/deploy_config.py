@@ -12,9 +12,10 @@ from typing import Any, Mapping, Optional
 
 from components.container_resources import (
     CPU_LIMIT_MINIMUM,
-    MEMORY_MINIMUM_MB,
+    MEMORY_MINIMUM,
     SWARM_CPU_RESERVATION_MINIMUM,
-    SWARM_MEMORY_RESERVATION_MINIMUM_MB,
+    SWARM_MEMORY_RESERVATION_MINIMUM,
+    Minimum,
 )
 from components.swarm_policy import (
     FAILURE_ACTIONS,
@@ -30,16 +31,6 @@ from components.swarm_policy import (
 from stacks.config_values import DNS_LABEL, ConfigValues
 
 
-@dataclass(frozen=True)
-class Minimum:
-    """The smallest value an engine takes, as an error says it."""
-
-    amount: float
-    whose: str
-    """Whose rule it is, e.g. "Docker's"."""
-    why: str = ""
-
-
 SERVICE_MODES = ("replicated", "global")
 WEB_MODES = ("container", "swarm")
 DEPLOY_FIELDS = ("constraints", "spread", "resources", "rollout", "convergeTimeout")
@@ -49,11 +40,6 @@ RESOURCE_FIELDS = ("cpuLimit", "memoryLimitMb", "cpuReservation", "memoryReserva
 ROLLOUT_FIELDS = ("strategy", "parallelism", "delay", "order", "monitor", "failureAction")
 CONTAINER_KINDS = ("consul", "workers", "client")
 HEALTH_CHECK_FIELDS = ("test", "interval", "timeout", "startPeriod", "retries")
-# Each engine minimum with whose rule it is, as errors say it (components.container_resources).
-CPU_LIMIT = Minimum(CPU_LIMIT_MINIMUM, "the kernel's", " (a CPU quota of 1 ms per 100 ms)")
-CPU_RESERVATION = Minimum(SWARM_CPU_RESERVATION_MINIMUM, "Swarm's")
-CONTAINER_MEMORY = Minimum(MEMORY_MINIMUM_MB, "Docker's")
-SERVICE_MEMORY_RESERVATION = Minimum(SWARM_MEMORY_RESERVATION_MINIMUM_MB, "Swarm's")
 # Docker's label keys; values are free text.
 _LABEL_KEY = re.compile(r"^[a-zA-Z0-9]([a-zA-Z0-9._-]*[a-zA-Z0-9])?$")
 # A Go duration (time.ParseDuration) in whole milliseconds at least, e.g. 10s, 1m30s, 500ms.
@@ -157,7 +143,7 @@ def container_resources(values: ConfigValues) -> ContainerResources:
         where = f"containerResources.{kind}"
         if isinstance(spec, dict) and "cpuReservation" in spec:
             raise values.fail(f"{where}.cpuReservation", "a container cannot reserve CPUs (only a swarm service can); limit them with cpuLimit")
-        by_kind[kind] = _resources(values, where, spec, memory_reservation_minimum=CONTAINER_MEMORY)
+        by_kind[kind] = _resources(values, where, spec, memory_reservation_minimum=MEMORY_MINIMUM)
     return ContainerResources(**by_kind)
 
 
@@ -190,7 +176,7 @@ def deploy(values: ConfigValues, where: str, raw: Mapping[str, Any]) -> ServiceD
             constraints=tuple(_constraint(values, f"{where}.constraints", item) for item in _list(values, f"{where}.constraints", raw.get("constraints", []))),
             spread=_text(values, f"{where}.spread", raw["spread"]) if "spread" in raw else None,
         ),
-        resources=_resources(values, f"{where}.resources", raw.get("resources", {}), memory_reservation_minimum=SERVICE_MEMORY_RESERVATION),
+        resources=_resources(values, f"{where}.resources", raw.get("resources", {}), memory_reservation_minimum=SWARM_MEMORY_RESERVATION_MINIMUM),
         rollout=_rollout(values, f"{where}.rollout", raw.get("rollout", {})),
         converge_timeout=duration(values, f"{where}.convergeTimeout", raw.get("convergeTimeout", "3m")),
     )
@@ -247,9 +233,9 @@ def _resources(values: ConfigValues, where: str, raw: Any, memory_reservation_mi
     """A container's limits, or a service's (whose memory reservation has Swarm's minimum, not Docker's)."""
     _require_object(values, where, raw, RESOURCE_FIELDS)
     minimums = {
-        "cpuLimit": CPU_LIMIT,
-        "cpuReservation": CPU_RESERVATION,
-        "memoryLimitMb": CONTAINER_MEMORY,
+        "cpuLimit": CPU_LIMIT_MINIMUM,
+        "cpuReservation": SWARM_CPU_RESERVATION_MINIMUM,
+        "memoryLimitMb": MEMORY_MINIMUM,
         "memoryReservationMb": memory_reservation_minimum,
     }
     cpus = {name: _cpus(values, f"{where}.{name}", raw[name], minimums[name]) if name in raw else None for name in ("cpuLimit", "cpuReservation")}
@@ -321,19 +307,20 @@ def _constraint(values: ConfigValues, where: str, raw: Any) -> str:
 def _cpus(values: ConfigValues, where: str, raw: Any, minimum: Minimum) -> float:
     if isinstance(raw, bool) or not isinstance(raw, (int, float)) or raw <= 0:
         raise values.fail(where, f"{raw!r} is not a number of CPUs (e.g. 0.5)")
-    _at_least(values, where, raw, minimum, " CPUs")
+    _at_least(values, where, raw, minimum)
     return float(raw)
 
 
 def _mebibytes(values: ConfigValues, where: str, raw: Any, minimum: Minimum) -> int:
     amount = _integer(values, where, raw, minimum=1)
-    _at_least(values, where, amount, minimum, " MiB")
+    _at_least(values, where, amount, minimum)
     return amount
 
 
-def _at_least(values: ConfigValues, where: str, amount: float, minimum: Minimum, unit: str) -> None:
-    if amount < minimum.amount:
-        raise values.fail(where, f"{amount}{unit} is below {minimum.whose} minimum of {minimum.amount:g}{unit}{minimum.why}")
+def _at_least(values: ConfigValues, where: str, amount: float, minimum: Minimum) -> None:
+    problem = minimum.refuses(amount)
+    if problem:
+        raise values.fail(where, problem)
 
 
 def _integer(values: ConfigValues, where: str, raw: Any, minimum: int) -> int:

@@ -1,8 +1,8 @@
 """What the stack publishes and names on each engine, checked against itself before anything is declared.
 
-Docker refuses a second container or network of one name on an engine, and a host port that something
-holds already on the same address; Swarm refuses a second service of one name or on one published port,
-and a service name that is not a DNS label. Each is found here, from the parsed config, and refused with
+Docker refuses a second container or network of one name on an engine, a network whose subnet overlaps
+another's there, and a host port that something holds already on the same address; Swarm refuses a second
+service of one name or on one published port, and a service name that is not a DNS label. Each is found here, from the parsed config, and refused with
 the key that brought in the later one and what holds the name or port already.
 """
 from __future__ import annotations
@@ -10,7 +10,7 @@ from __future__ import annotations
 import ipaddress
 import re
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Iterator, Optional
+from typing import TYPE_CHECKING, Any, Iterator, Optional
 
 from components import compose_app
 from components.compose_project import Project
@@ -65,6 +65,17 @@ class Named:
     label: str = ""
 
 
+@dataclass(frozen=True)
+class Subnet:
+    """A network's fixed subnet on an engine, or on the swarm for an overlay network (Docker keeps the two apart)."""
+
+    engine: str
+    subnet: ipaddress.IPv4Network | ipaddress.IPv6Network
+    key: str
+    owner: str = ""
+    label: str = ""
+
+
 def check_collisions(cfg: StackConfig, values: ConfigValues) -> None:
     """Raises, naming the later key, at the first name Swarm refuses, name taken twice or port published twice."""
     claims = declared_names(cfg)
@@ -76,6 +87,12 @@ def check_collisions(cfg: StackConfig, values: ConfigValues) -> None:
     if taken:
         later, earlier = taken
         raise _refusal(values, cfg.stack, later, f"{later.kind} name {later.name!r} is also taken by {_owner(values, earlier)} on {later.engine}")
+    overlap = first_subnet_overlap(fixed_subnets(cfg))
+    if overlap:
+        later, earlier = overlap
+        raise _refusal(
+            values, cfg.stack, later, f"subnet {later.subnet} overlaps {_owner(values, earlier)} ({earlier.subnet}) on {later.engine}"
+        )
     bound = first_port_clash(published_ports(cfg))
     if bound:
         later, earlier = bound
@@ -105,6 +122,34 @@ def first_port_clash(ports: list[Published]) -> Optional[tuple[Published, Publis
                 return later, earlier
         bound.append(later)
     return None
+
+
+def first_subnet_overlap(subnets: list[Subnet]) -> Optional[tuple[Subnet, Subnet]]:
+    """The first subnet that overlaps an earlier one on its engine, and that one."""
+    for index, later in enumerate(subnets):
+        for earlier in subnets[:index]:
+            if later.engine == earlier.engine and later.subnet.overlaps(earlier.subnet):
+                return later, earlier
+    return None
+
+
+def fixed_subnets(cfg: StackConfig) -> list[Subnet]:
+    """The subnets the stack's networks are given; Docker picks the others from what is free."""
+    found = [Subnet(ONE_ENGINE, ipaddress.ip_network(cfg.local.network_subnet), "networkSubnet")] if cfg.local else []
+    if cfg.compose is None:
+        return found
+    project = cfg.compose.project
+    manager = _engine(cfg.cluster.swarm_manager) if cfg.cluster else ONE_ENGINE
+    for key, network in project.networks.items():
+        # An external network is one the file means to share: it is there already.
+        if network.external:
+            continue
+        engine = SWARM if project.swarm_scoped(key) else manager
+        for pool in network.subnets:
+            subnet = _network(pool.get("subnet"))
+            if subnet is not None:
+                found.append(Subnet(engine, subnet, "composeFile", label=f"network {key!r}"))
+    return found
 
 
 def published_ports(cfg: StackConfig) -> list[Published]:
@@ -254,14 +299,14 @@ def _swarm_name_problem(name: str) -> Optional[str]:
     return None
 
 
-def _refusal(values: ConfigValues, stack: str, later: Published | Named, problem: str) -> ConfigError:
+def _refusal(values: ConfigValues, stack: str, later: Published | Named | Subnet, problem: str) -> ConfigError:
     text = f"{later.label}: {problem}" if later.label else problem
     if later.key is None:
         return ConfigError(f"stack name {stack!r}: {text}")
     return values.fail(later.key, text)
 
 
-def _owner(values: ConfigValues, claim: Published | Named) -> str:
+def _owner(values: ConfigValues, claim: Published | Named | Subnet) -> str:
     if claim.owner:
         return claim.owner
     assert claim.key is not None, "a claim without a key says what it is"
@@ -270,6 +315,14 @@ def _owner(values: ConfigValues, claim: Published | Named) -> str:
 
 def _engine(host: str) -> str:
     return f"host {host!r}"
+
+
+def _network(subnet: Any) -> ipaddress.IPv4Network | ipaddress.IPv6Network | None:
+    """The subnet, or None for what is none (Docker refuses that itself, naming it)."""
+    try:
+        return ipaddress.ip_network(subnet, strict=False)
+    except (TypeError, ValueError):
+        return None
 
 
 def _address(address: Optional[str]) -> Optional[str]:

@@ -154,6 +154,11 @@ class Project:
     def service(self, name: str) -> Service:
         return next(service for service in self.services if service.name == name)
 
+    def swarm_scoped(self, key: str) -> bool:
+        """Whether the network is an overlay network on a swarm: asked for, or joined by a service with `deploy`."""
+        driver = self.networks[key].driver
+        return driver == "overlay" or (driver is None and any(service.deploy and key in service.networks for service in self.services))
+
     def start_order(self) -> tuple[Service, ...]:
         """Services with each after those it depends on (the file's order otherwise)."""
         ordered: list[Service] = []

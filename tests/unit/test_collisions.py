@@ -1,5 +1,5 @@
-"""The names and ports the collision check derives are those the stacks declare; where two only clash on a
-shared address; names Swarm refuses that come from the stack's name alone. docs/bad-input.md has the rest."""
+"""The names the collision check derives are those the stacks declare; where two ports or subnets do not
+clash; names Swarm refuses that come from the stack's name alone. docs/bad-input.md has the rest."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -82,6 +82,16 @@ def test_a_compose_port_on_another_address_than_the_stacks_is_no_clash() -> None
     message, _ = deploy_rejected("dev", networks)
     assert message == "config `orchestration:composeFile`: service 'proxy': port 8500 is also published by `orchestration:consulHttpPort` on the same engine"
     assert deploy("dev", {**networks, "publishAddress": "127.0.0.2"}).outputs["composeContainers"]
+
+
+def test_an_overlay_network_may_overlap_the_stacks_bridge_subnet(tmp_path: Path) -> None:
+    # Docker keeps swarm-scoped pools apart from an engine's own: it refuses only overlaps within each.
+    file = tmp_path / "compose.yaml"
+    file.write_text(
+        "name: fleet\nservices:\n  api:\n    image: nginx\n    deploy: {replicas: 1}\n"
+        "networks:\n  default:\n    ipam: {config: [{subnet: 172.29.0.0/16}]}\n"
+    )
+    assert deploy("dev", {"composeFile": str(file)}).outputs["composeSwarmServices"] == {"api": "fleet_api"}
 
 
 @pytest.mark.parametrize(

@@ -77,7 +77,7 @@ class Subnet:
 
 
 def check_collisions(cfg: StackConfig, values: ConfigValues) -> None:
-    """Raises, naming the later key, at the first name Swarm refuses, name taken twice or port published twice."""
+    """Raises, naming the later key, at the first name Swarm refuses, name taken twice, subnet overlapped or port published twice."""
     claims = declared_names(cfg)
     for named in claims:
         problem = _swarm_name_problem(named.name) if named.kind == "swarm service" else None

@@ -63,6 +63,20 @@ class ComposeAppArgs:
     apply to Redis only (Swarm publishes on every address, and a task joins overlay networks only)."""
 
 
+def redis_container_name(name_prefix: str) -> str:
+    return f"{name_prefix}-redis"
+
+
+def web_name(name_prefix: str) -> str:
+    """Web's container name, or its swarm service's."""
+    return f"{name_prefix}-web"
+
+
+def network_name(name_prefix: str, swarm: bool) -> str:
+    # Its own name per driver: a new network is made before the old one goes, so the two coexist.
+    return f"{name_prefix}-compose" + ("-overlay" if swarm else "")
+
+
 class ComposeApp(pulumi.ComponentResource):
     url: pulumi.Output[str]
     """Where the web app answers."""
@@ -84,8 +98,7 @@ class ComposeApp(pulumi.ComponentResource):
             raise ValueError(f"publish mode {swarm.publish_mode!r} is not one of {PUBLISH_MODES}")
         network = docker.Network(
             f"{name}-network",
-            # Its own name per driver: a new network is made before the old one goes, so the two coexist.
-            name=f"{args.name_prefix}-compose" + ("-overlay" if swarm else ""),
+            name=network_name(args.name_prefix, swarm is not None),
             driver="overlay" if swarm else "bridge",
             # Swarm tasks join an overlay network; attachable, so the Redis container can join it too.
             attachable=True if swarm else None,
@@ -99,7 +112,7 @@ class ComposeApp(pulumi.ComponentResource):
         )
         redis = docker.Container(
             f"{name}-redis",
-            name=f"{args.name_prefix}-redis",
+            name=redis_container_name(args.name_prefix),
             image=pulled_image(f"{name}-redis-image", args.redis_image, preparation_options(self)).image_id,
             command=["redis-server", "--appendonly", "yes"],
             networks_advanced=_networks(network.name, args.shared_network, "redis", args.redis_shared_address),
@@ -121,7 +134,7 @@ class ComposeApp(pulumi.ComponentResource):
         if swarm is None:
             web = docker.Container(
                 f"{name}-web",
-                name=f"{args.name_prefix}-web",
+                name=web_name(args.name_prefix),
                 image=pulled_image(f"{name}-web-image", args.web_image, preparation_options(self), triggers=list(args.web_image_triggers)).image_id,
                 envs=[f"{key}={value}" for key, value in web_env.items()],
                 networks_advanced=_networks(network.name, args.shared_network, "web", args.web_shared_address),
@@ -145,7 +158,7 @@ class ComposeApp(pulumi.ComponentResource):
             self.web_service = SwarmService(
                 f"{name}-web",
                 SwarmServiceArgs(
-                    service_name=f"{args.name_prefix}-web",
+                    service_name=web_name(args.name_prefix),
                     image=args.web_image,
                     image_triggers=args.web_image_triggers,
                     env=web_env,

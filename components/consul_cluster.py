@@ -67,6 +67,11 @@ class ConsulClusterArgs:
     `http_address` must then name the published HTTPS port."""
 
 
+def server_container_name(name_prefix: str, node_name: str) -> str:
+    """A server's container name on its engine."""
+    return f"{name_prefix}-{node_name}"
+
+
 def retry_join_for(nodes: Sequence[ConsulNodeSpec], node: ConsulNodeSpec) -> list[str]:
     """Every other server's join address."""
     return [other.join_address for other in nodes if other is not node]
@@ -126,7 +131,7 @@ class ConsulCluster(pulumi.ComponentResource):
                     f"{name}-{node.node_name}",
                     ConsulServerArgs(
                         node_name=node.node_name,
-                        container_name=f"{args.name_prefix}-{node.node_name}",
+                        container_name=server_container_name(args.name_prefix, node.node_name),
                         datacenter=args.datacenter,
                         bootstrap_expect=len(args.nodes),
                         retry_join=retry_join_for(args.nodes, node),
@@ -176,7 +181,7 @@ class ConsulCluster(pulumi.ComponentResource):
         self.http_address = args.http_address
         self.dns_address = args.dns_address
         self.node_names = tuple(node.node_name for node in args.nodes)
-        self.container_names = {node.node_name: f"{args.name_prefix}-{node.node_name}" for node in args.nodes}
+        self.container_names = {node.node_name: server_container_name(args.name_prefix, node.node_name) for node in args.nodes}
         self.register_outputs(
             {"http_address": self.http_address, "dns_address": self.dns_address, "node_names": list(self.node_names)}
         )

@@ -6,11 +6,38 @@ changed: `cpus` in its decimal form ("1.0", "0.5"), and `memory_swap` equal to t
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any, Optional
 
 from components.swarm_policy import Resources
 
 _MEBIBYTE = 1024 * 1024
+
+
+@dataclass(frozen=True)
+class Minimum:
+    """The smallest value an engine takes for a setting, and whose rule it is."""
+
+    amount: float
+    unit: str
+    whose: str
+    why: str = ""
+
+    def refuses(self, amount: float) -> Optional[str]:
+        """Why the engine would refuse `amount`, or None (0 sets no limit, which every engine takes)."""
+        if 0 < amount < self.amount:
+            return f"{amount:g}{self.unit} is below {self.whose} minimum of {self.amount:g}{self.unit}{self.why}"
+        return None
+
+
+# The smallest limits the engines take (moby's verifyPlatformContainerResources, swarmkit's validateResources).
+# A swarm task is a container, so a service's limits meet Docker's minimums as its tasks start; only its
+# reservations, which the scheduler alone reads, stop at Swarm's. Docker sets a CPU limit as a quota per
+# 100 ms period, and the kernel refuses a quota under 1 ms.
+MEMORY_MINIMUM = Minimum(6, " MiB", "Docker's")
+SWARM_MEMORY_RESERVATION_MINIMUM = Minimum(4, " MiB", "Swarm's")
+CPU_LIMIT_MINIMUM = Minimum(0.01, " CPUs", "the kernel's", " (a CPU quota of 1 ms per 100 ms)")
+SWARM_CPU_RESERVATION_MINIMUM = Minimum(0.001, " CPUs", "Swarm's")
 
 
 def container_resource_args(resources: Resources) -> dict[str, Any]:

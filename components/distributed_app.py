@@ -42,6 +42,10 @@ class DistributedAppArgs:
     """The CA the Consul servers' certificates are signed with, where the API is HTTPS."""
 
 
+def worker_container_name(name_prefix: str, worker_id: str) -> str:
+    return f"{name_prefix}-{worker_id}"
+
+
 def worker_environment(args: DistributedAppArgs, worker_id: str, port: int) -> list[pulumi.Input[str]]:
     """What one worker is told: where Consul is, who it is, and what it advertises."""
     env: list[pulumi.Input[str]] = [
@@ -99,7 +103,7 @@ class DistributedApp(pulumi.ComponentResource):
                 docker.Container(
                     f"{name}-{worker_id}",
                     **container_resource_args(args.resources),
-                    name=f"{args.name_prefix}-{worker_id}",
+                    name=worker_container_name(args.name_prefix, worker_id),
                     hostname=worker_id,
                     image=image.image_id,
                     envs=worker_environment(args, worker_id, port),

@@ -24,6 +24,7 @@ from components.distributed_client import DistributedClient, DistributedClientAr
 from components.docker_host import DockerHost, DockerHostArgs
 from components.registry import RegistryLogin
 from components.swarm_cluster import SwarmCluster, SwarmClusterArgs, SwarmNode
+from stacks import names
 from stacks.access import consul_tokens
 from stacks.config import ClusterConfig, Host, StackConfig
 from stacks.reachability import check_engines_reachable
@@ -93,7 +94,7 @@ def build(cfg: StackConfig) -> dict[str, pulumi.Input]:
         # Workers read their settings from KV when they start.
         return pulumi.ResourceOptions(providers={"docker": engines[host.name].provider}, depends_on=[consul.ready, catalog.settings])
 
-    worker_ids = [f"server{index}" for index in range(1, cfg.workload.app_workers + 1)]
+    worker_ids = names.worker_ids(cfg.workload.app_workers)
     workers = []
     containers: dict[str, dict] = {
         host.name: {consul.container_names[host.name]: cfg.images.consul} for host in cluster.hosts if host in servers
@@ -127,7 +128,7 @@ def build(cfg: StackConfig) -> dict[str, pulumi.Input]:
             f"client-{host.name}",
             DistributedClientArgs(
                 resources=cfg.containers.client,
-                container_name=f"{prefix}-client",
+                container_name=names.client_container(prefix),
                 image=images["distributed_client"].reference,
                 consul_http_addr=consul.api_url(consul_address),
                 consul_dns_server=consul_address,
@@ -175,7 +176,7 @@ def _host_args(cluster: ClusterConfig, host: Host, prefix: str, registry: Regist
     tls = cluster.tls if host.docker_url.startswith("tcp://") else None
     return DockerHostArgs(
         docker_url=host.docker_url,
-        network_name=f"{prefix}-net",
+        network_name=names.network(prefix),
         ca_material=tls.ca if tls else None,
         cert_material=tls.cert if tls else None,
         key_material=tls.key if tls else None,

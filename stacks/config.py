@@ -17,8 +17,8 @@ import pulumi
 from pulumi.runtime.sync_await import _sync_await
 
 from components.compose_project import ComposeFileError, Project, load_project
-from components.consul_server import host_ports
 from components.registry import RegistryLogin
+from stacks.collisions import check_collisions
 from stacks.config_values import DNS_LABEL, ConfigError, ConfigValues
 from stacks.deploy_config import (
     ComposeWeb,
@@ -169,6 +169,8 @@ class ClusterConfig:
     tls: Optional[DockerTls]
     nodes: NodeSettings = NodeSettings()
     """Swarm node labels and drained hosts."""
+    hosts_key: str = "hosts"
+    """The key the hosts came from (`hosts` or `hostsFromStack`), for errors about one of them."""
 
     def with_role(self, role: str) -> tuple[Host, ...]:
         return tuple(host for host in self.hosts if role in host.roles)
@@ -250,14 +252,12 @@ class _Reader(ConfigValues):
         workload = self.workload(environment)
         local = cluster = sandbox = None
         if environment == "local":
-            local = self.local_config(workload)
+            local = self.local_config()
         elif environment == "cluster":
             cluster = self.cluster_config(workload)
         else:
             sandbox = self.sandbox_config()
         compose = self.compose_config(environment)
-        if compose and local:
-            self.check_compose_ports(compose.project, workload, local)
         swarm = swarm_workloads(self)
         self.check_compose_web(swarm.compose_web, environment, local, workload.web_port)
         config = StackConfig(
@@ -280,6 +280,7 @@ class _Reader(ConfigValues):
             sandbox=sandbox,
             compose=compose,
         )
+        check_collisions(config, self)
         return config
 
     def compose_config(self, environment: str) -> Optional[ComposeConfig]:
@@ -318,8 +319,8 @@ class _Reader(ConfigValues):
             retain_data=self.boolean("retainData", default=True),
         )
 
-    def local_config(self, workload: Workload) -> LocalConfig:
-        local = LocalConfig(
+    def local_config(self) -> LocalConfig:
+        return LocalConfig(
             docker_url=self.docker_url("dockerHost", default="unix:///var/run/docker.sock"),
             publish_address=self.ip("publishAddress", default="127.0.0.1"),
             consul_http_port=self.port("consulHttpPort", default=8500),
@@ -328,27 +329,6 @@ class _Reader(ConfigValues):
             network_subnet=self.subnet("networkSubnet", default="172.29.0.0/24"),
             redis_through_consul=self.boolean("redisThroughConsul", default=False),
         )
-        published = {
-            "webPort": workload.web_port,
-            "consulHttpPort": local.consul_http_port,
-            "consulDnsPort": local.consul_dns_port,
-        }
-        for name, port in published.items():
-            others = [other for other, value in published.items() if value == port and other != name]
-            if others:
-                raise self.fail(name, f"port {port} is also published by `{self.key(others[0])}` on the same engine")
-        return local
-
-    def check_compose_ports(self, project: Project, workload: Workload, local: LocalConfig) -> None:
-        ours = {"webPort": workload.web_port, "consulHttpPort": local.consul_http_port, "consulDnsPort": local.consul_dns_port}
-        published = _published(project)
-        for name, port in ours.items():
-            if port in published:
-                raise self.fail(
-                    "composeFile",
-                    f"service {published[port]!r} publishes port {port}, which `{self.key(name)}` publishes on the same engine; "
-                    f"change one of them",
-                )
 
     def check_compose_web(self, web: ComposeWeb, environment: str, local: Optional[LocalConfig], web_port: int) -> None:
         """What a swarm-mode web cannot do in this environment, said before Swarm would leave a task pending."""
@@ -396,6 +376,7 @@ class _Reader(ConfigValues):
             )
         self.check_worker_ports(workload)
         return ClusterConfig(
+            hosts_key=hosts_key,
             hosts=hosts,
             swarm_manager=swarm_manager,
             build_docker_url=self.build_docker_url(hosts_stack),
@@ -475,17 +456,9 @@ class _Reader(ConfigValues):
         return value
 
     def check_worker_ports(self, workload: Workload) -> None:
-        # Consul's ports share each host's private address with the workers'.
-        consul_ports = {port.external for port in host_ports("", tls=workload.consul_tls)}
-        worker_ports = range(workload.worker_port, workload.worker_port + workload.app_workers)
-        if worker_ports[-1] > LAST_PORT:
-            raise self.fail(
-                "workerPort",
-                f"{workload.app_workers} workers from port {workload.worker_port} need ports up to {worker_ports[-1]}, past {LAST_PORT}",
-            )
-        clash = sorted(consul_ports.intersection(worker_ports))
-        if clash:
-            raise self.fail("workerPort", f"workers would publish {clash}, which Consul publishes on the same address")
+        last = workload.worker_port + workload.app_workers - 1
+        if last > LAST_PORT:
+            raise self.fail("workerPort", f"{workload.app_workers} workers from port {workload.worker_port} need ports up to {last}, past {LAST_PORT}")
 
     def build_docker_url(self, hosts_stack: Optional[_ReferencedStack]) -> str:
         # The sandbox's registry speaks plain HTTP: only an engine that trusts it, like its hosts', can push.
@@ -547,11 +520,6 @@ class _Reader(ConfigValues):
         if duplicates:
             raise self.fail("sandboxHosts", f"duplicate host name {duplicates}; each host needs its own")
         return tuple(names)
-
-
-def _published(project: Project) -> dict[int, str]:
-    """Host port -> the service publishing it."""
-    return {port.published: service.name for service in project.services for port in service.ports if port.published}
 
 
 def _variable_text(value: Any) -> str:

@@ -10,6 +10,13 @@ import re
 from dataclasses import dataclass, field
 from typing import Any, Mapping, Optional
 
+from components.container_resources import (
+    CPU_LIMIT_MINIMUM,
+    MEMORY_MINIMUM,
+    SWARM_CPU_RESERVATION_MINIMUM,
+    SWARM_MEMORY_RESERVATION_MINIMUM,
+    Minimum,
+)
 from components.swarm_policy import (
     FAILURE_ACTIONS,
     PUBLISH_MODES,
@@ -22,6 +29,7 @@ from components.swarm_policy import (
     Rollout,
 )
 from stacks.config_values import DNS_LABEL, ConfigValues
+
 
 SERVICE_MODES = ("replicated", "global")
 WEB_MODES = ("container", "swarm")
@@ -101,11 +109,6 @@ def swarm_workloads(values: ConfigValues) -> SwarmWorkloads:
     raw_services = values.json_value("swarmServices", default={})
     _require_object(values, "swarmServices", raw_services, None)
     services = tuple(_service(values, f"swarmServices.{name}", name, spec) for name, spec in raw_services.items())
-    published = [(service.name, port.published) for service in services for port in service.ports]
-    for name, port in published:
-        others = [other for other, value in published if value == port and other != name]
-        if others:
-            raise values.fail(f"swarmServices.{name}.ports", f"port {port} is also published by service {others[0]!r}")
     return SwarmWorkloads(
         heyworld=deploy(values, "heyworldDeploy", heyworld),
         services=services,
@@ -140,7 +143,7 @@ def container_resources(values: ConfigValues) -> ContainerResources:
         where = f"containerResources.{kind}"
         if isinstance(spec, dict) and "cpuReservation" in spec:
             raise values.fail(f"{where}.cpuReservation", "a container cannot reserve CPUs (only a swarm service can); limit them with cpuLimit")
-        by_kind[kind] = _resources(values, where, spec)
+        by_kind[kind] = _resources(values, where, spec, memory_reservation_minimum=MEMORY_MINIMUM)
     return ContainerResources(**by_kind)
 
 
@@ -173,7 +176,7 @@ def deploy(values: ConfigValues, where: str, raw: Mapping[str, Any]) -> ServiceD
             constraints=tuple(_constraint(values, f"{where}.constraints", item) for item in _list(values, f"{where}.constraints", raw.get("constraints", []))),
             spread=_text(values, f"{where}.spread", raw["spread"]) if "spread" in raw else None,
         ),
-        resources=_resources(values, f"{where}.resources", raw.get("resources", {})),
+        resources=_resources(values, f"{where}.resources", raw.get("resources", {}), memory_reservation_minimum=SWARM_MEMORY_RESERVATION_MINIMUM),
         rollout=_rollout(values, f"{where}.rollout", raw.get("rollout", {})),
         converge_timeout=duration(values, f"{where}.convergeTimeout", raw.get("convergeTimeout", "3m")),
     )
@@ -226,11 +229,18 @@ def _service(values: ConfigValues, where: str, name: str, raw: Any) -> Configure
     )
 
 
-def _resources(values: ConfigValues, where: str, raw: Any) -> Resources:
+def _resources(values: ConfigValues, where: str, raw: Any, memory_reservation_minimum: Minimum) -> Resources:
+    """A container's limits, or a service's (whose memory reservation has Swarm's minimum, not Docker's)."""
     _require_object(values, where, raw, RESOURCE_FIELDS)
-    cpus = {name: _cpus(values, f"{where}.{name}", raw[name]) if name in raw else None for name in ("cpuLimit", "cpuReservation")}
+    minimums = {
+        "cpuLimit": CPU_LIMIT_MINIMUM,
+        "cpuReservation": SWARM_CPU_RESERVATION_MINIMUM,
+        "memoryLimitMb": MEMORY_MINIMUM,
+        "memoryReservationMb": memory_reservation_minimum,
+    }
+    cpus = {name: _cpus(values, f"{where}.{name}", raw[name], minimums[name]) if name in raw else None for name in ("cpuLimit", "cpuReservation")}
     memory = {
-        name: _integer(values, f"{where}.{name}", raw[name], minimum=4) if name in raw else None
+        name: _mebibytes(values, f"{where}.{name}", raw[name], minimums[name]) if name in raw else None
         for name in ("memoryLimitMb", "memoryReservationMb")
     }
     for kind, limit, reservation in (("cpu", cpus["cpuLimit"], cpus["cpuReservation"]), ("memory", memory["memoryLimitMb"], memory["memoryReservationMb"])):
@@ -294,10 +304,23 @@ def _constraint(values: ConfigValues, where: str, raw: Any) -> str:
     return raw
 
 
-def _cpus(values: ConfigValues, where: str, raw: Any) -> float:
-    if isinstance(raw, bool) or not isinstance(raw, (int, float)) or raw < 0.001:
+def _cpus(values: ConfigValues, where: str, raw: Any, minimum: Minimum) -> float:
+    if isinstance(raw, bool) or not isinstance(raw, (int, float)) or raw <= 0:
         raise values.fail(where, f"{raw!r} is not a number of CPUs (e.g. 0.5)")
+    _at_least(values, where, raw, minimum)
     return float(raw)
+
+
+def _mebibytes(values: ConfigValues, where: str, raw: Any, minimum: Minimum) -> int:
+    amount = _integer(values, where, raw, minimum=1)
+    _at_least(values, where, amount, minimum)
+    return amount
+
+
+def _at_least(values: ConfigValues, where: str, amount: float, minimum: Minimum) -> None:
+    problem = minimum.refuses(amount)
+    if problem:
+        raise values.fail(where, problem)
 
 
 def _integer(values: ConfigValues, where: str, raw: Any, minimum: int) -> int:

@@ -24,6 +24,7 @@ from components.distributed_app import DistributedApp, DistributedAppArgs
 from components.distributed_client import DistributedClient, DistributedClientArgs
 from components.docker_host import DockerHost, DockerHostArgs
 from components.swarm_cluster import SwarmCluster, SwarmClusterArgs, SwarmNode
+from stacks import names
 from stacks.access import consul_tokens
 from stacks.config import StackConfig
 from stacks.deploy_config import ComposeWeb
@@ -35,12 +36,12 @@ def build(cfg: StackConfig) -> dict[str, pulumi.Input]:
     assert local is not None, "the local builder needs the local config"
     prefix = cfg.stack
     host = DockerHost(
-        "local", DockerHostArgs(docker_url=local.docker_url, network_name=f"{prefix}-net", network_subnet=local.network_subnet)
+        "local", DockerHostArgs(docker_url=local.docker_url, network_name=names.network(prefix), network_subnet=local.network_subnet)
     )
     on_host = pulumi.ResourceOptions(providers={"docker": host.provider})
     images = build_images(cfg, registry=None, docker_url=local.docker_url, opts=on_host)
 
-    node_names = [f"consul-{index}" for index in range(1, cfg.workload.consul_servers + 1)]
+    node_names = names.consul_nodes(cfg.workload.consul_servers)
     # Only the first server publishes: one engine has one port 8500. Containers reach its DNS
     # on the stack network, at a fixed address.
     first_server_ports = (
@@ -110,7 +111,7 @@ def build(cfg: StackConfig) -> dict[str, pulumi.Input]:
         if web.mode == "swarm"
         else after_consul,
     )
-    worker_ids = [f"server{index}" for index in range(1, cfg.workload.app_workers + 1)]
+    worker_ids = names.worker_ids(cfg.workload.app_workers)
     catalog_node = f"{prefix}-compose"
     tokens = consul_tokens(cfg, consul, catalog_node=catalog_node, catalog_services=("redis", "web"))
     catalog = ConsulCatalog(
@@ -153,7 +154,7 @@ def build(cfg: StackConfig) -> dict[str, pulumi.Input]:
         "client",
         DistributedClientArgs(
             resources=cfg.containers.client,
-            container_name=f"{prefix}-client",
+            container_name=names.client_container(prefix),
             image=images["distributed_client"].reference,
             image_triggers=[images["distributed_client"].digest],
             consul_http_addr=consul_http,

@@ -18,6 +18,7 @@ from components.docker_in_docker_host import DockerInDockerHost, DockerInDockerH
 from components.engine_forms import ipam_pool
 from components.image_registry import ImageRegistry, ImageRegistryArgs, registry_server
 from stacks.config import HOST_ROLES, StackConfig
+from stacks.names import sandbox_host_container, sandbox_registry_container
 
 
 def build(cfg: StackConfig) -> dict[str, pulumi.Input]:
@@ -33,7 +34,7 @@ def build(cfg: StackConfig) -> dict[str, pulumi.Input]:
     registry = ImageRegistry(
         "registry",
         ImageRegistryArgs(
-            container_name=f"{prefix}-registry",
+            container_name=sandbox_registry_container(prefix),
             image=sandbox.registry_image,
             network_name=network.name,
             address=sandbox.registry_address,
@@ -44,7 +45,7 @@ def build(cfg: StackConfig) -> dict[str, pulumi.Input]:
             host.name,
             DockerInDockerHostArgs(
                 host_name=host.name,
-                container_name=f"{prefix}-{host.name}",
+                container_name=sandbox_host_container(prefix, host.name),
                 image=sandbox.host_image,
                 network_name=network.name,
                 address=host.address,

@@ -12,6 +12,7 @@ from components.consul_cluster import ConsulCluster
 from components.registry import RegistryLogin
 from components.swarm_cluster import SwarmCluster
 from components.swarm_service import SwarmService, SwarmServiceArgs
+from stacks import names
 from stacks.config import StackConfig
 from stacks.deploy_config import ServiceDeploy
 
@@ -91,10 +92,11 @@ def consul_and_swarm_outputs(
 def heyworld_services(cfg: StackConfig, opts: pulumi.ResourceOptions, manager_docker_url: str) -> tuple[SwarmService, SwarmService]:
     """The seed's two services: `heyworld` replicated, `heyworld_global` on every node, both as `heyworldDeploy` says."""
     deploy = cfg.swarm.heyworld
+    replicated_name, global_name = names.heyworld_services(cfg.stack)
     replicated = SwarmService(
         "heyworld",
         SwarmServiceArgs(
-            service_name=f"{cfg.stack}-heyworld",
+            service_name=replicated_name,
             image=cfg.images.heyworld,
             args=HEYWORLD_ARGS,
             replicas=cfg.workload.heyworld_replicas,
@@ -106,7 +108,7 @@ def heyworld_services(cfg: StackConfig, opts: pulumi.ResourceOptions, manager_do
     global_ = SwarmService(
         "heyworld-global",
         SwarmServiceArgs(
-            service_name=f"{cfg.stack}-heyworld_global",
+            service_name=global_name,
             image=cfg.images.heyworld,
             args=HEYWORLD_ARGS,
             mode="global",
@@ -124,7 +126,7 @@ def configured_services(cfg: StackConfig, opts: pulumi.ResourceOptions, manager_
         SwarmService(
             f"service-{service.name}",
             SwarmServiceArgs(
-                service_name=f"{cfg.stack}-{service.name}",
+                service_name=names.configured_service(cfg.stack, service.name),
                 image=service.image,
                 args=service.args,
                 mode=service.mode,

@@ -5,14 +5,22 @@ import re
 import shlex
 from dataclasses import dataclass, field
 from pathlib import Path as FilePath
-from typing import Any, Mapping, Optional
+from typing import Any, Mapping, Optional, TypeVar
 
 from components.compose_project import dotenv
 from components.compose_project.interpolation import interpolate, substitute
 from components.compose_project.source import ComposeFileError, Path, Source, dotted, parse
 from components.compose_project.support import unsupported_keys
 from components.compose_project.validation import validate
+from components.container_resources import (
+    CPU_LIMIT_MINIMUM,
+    MEMORY_MINIMUM,
+    SWARM_CPU_RESERVATION_MINIMUM,
+    SWARM_MEMORY_RESERVATION_MINIMUM,
+    Minimum,
+)
 
+_Amount = TypeVar("_Amount", int, float)
 DEFAULT_NETWORK = "default"
 CONDITIONS = ("service_started", "service_healthy", "service_completed_successfully")
 _MEMORY = re.compile(r"^(\d+(?:\.\d+)?)\s*([bkmg]?)b?$", re.IGNORECASE)
@@ -21,6 +29,13 @@ _MEMORY_UNITS = {"": 1, "b": 1, "k": 1024, "m": 1024**2, "g": 1024**3}
 _DURATION = re.compile(r"^(0|((\d+(\.\d*)?|\.\d+)(ns|us|µs|ms|s|m|h))+)$")
 _DURATION_PART = re.compile(r"(\d+(?:\.\d*)?|\.\d+)(ns|us|µs|ms|s|m|h)")
 _DURATION_SECONDS = {"ns": 1e-9, "us": 1e-6, "µs": 1e-6, "ms": 1e-3, "s": 1, "m": 60, "h": 3600}
+# Docker refuses a health check's interval, timeout or start period under 1 ms (0 keeps the default).
+HEALTHCHECK_DURATION_MINIMUM = Minimum(1, " ms", "Docker's")
+# What the engines take for a service's deploy.resources, by part (see components.container_resources).
+DEPLOY_MINIMUMS = {
+    "limits": {"cpus": CPU_LIMIT_MINIMUM, "memory": MEMORY_MINIMUM},
+    "reservations": {"cpus": SWARM_CPU_RESERVATION_MINIMUM, "memory": SWARM_MEMORY_RESERVATION_MINIMUM},
+}
 _PORT = re.compile(r"^(?:(?P<ip>\d{1,3}(?:\.\d{1,3}){3}):)?(?:(?P<published>\d+(?:-\d+)?)?:)?(?P<target>\d+(?:-\d+)?)(?:/(?P<protocol>tcp|udp|sctp))?$")
 
 
@@ -139,6 +154,11 @@ class Project:
     def service(self, name: str) -> Service:
         return next(service for service in self.services if service.name == name)
 
+    def swarm_scoped(self, key: str) -> bool:
+        """Whether the network is an overlay network on a swarm: asked for, or joined by a service with `deploy`."""
+        driver = self.networks[key].driver
+        return driver == "overlay" or (driver is None and any(service.deploy and key in service.networks for service in self.services))
+
     def start_order(self) -> tuple[Service, ...]:
         """Services with each after those it depends on (the file's order otherwise)."""
         ordered: list[Service] = []
@@ -150,6 +170,16 @@ class Project:
         for service in self.services:
             visit(service)
         return tuple(ordered)
+
+
+def container_name(project: str, service: str) -> str:
+    """Compose's name for a service's (first) container."""
+    return f"{project}-{service}-1"
+
+
+def swarm_service_name(project: str, service: str) -> str:
+    """`docker stack deploy`'s name for a service."""
+    return f"{project}_{service}"
 
 
 def normalize_project_name(name: str) -> str:
@@ -252,8 +282,10 @@ class _Reader:
             user=str(raw["user"]) if "user" in raw else None,
             working_dir=raw.get("working_dir"),
             stop_grace_seconds=int(self.seconds(at + ("stop_grace_period",), raw["stop_grace_period"])) if "stop_grace_period" in raw else None,
-            memory_mb=self.megabytes(at + ("mem_limit",), raw["mem_limit"]) if "mem_limit" in raw else None,
-            cpus=_number_text(raw["cpus"]) if "cpus" in raw else None,
+            memory_mb=self.at_least(at + ("mem_limit",), self.megabytes(at + ("mem_limit",), raw["mem_limit"]), MEMORY_MINIMUM)
+            if "mem_limit" in raw
+            else None,
+            cpus=_number_text(self.at_least(at + ("cpus",), float(raw["cpus"]), CPU_LIMIT_MINIMUM)) if "cpus" in raw else None,
             deploy=self.deploy(at + ("deploy",), raw["deploy"]) if "deploy" in raw else None,
         )
 
@@ -393,6 +425,9 @@ class _Reader:
         if test is None:
             raise self.source.error(at, "a healthcheck without `test` (changing the image's) cannot be declared with pulumi-docker")
         durations = {key: self.duration(at + (key,), raw.get(key)) for key in ("interval", "timeout", "start_period", "start_interval")}
+        for key, duration in durations.items():
+            if duration is not None:
+                self.at_least(at + (key,), self.seconds(at + (key,), duration) * 1000, HEALTHCHECK_DURATION_MINIMUM)
         return Healthcheck(
             test=("CMD-SHELL", test) if isinstance(test, str) else tuple(test), retries=raw.get("retries"), **durations
         )
@@ -406,6 +441,12 @@ class _Reader:
         # Compose truncates to whole seconds where Docker takes seconds (stop_grace_period).
         duration = self.duration(at, raw)
         return sum(float(number) * _DURATION_SECONDS[unit] for number, unit in _DURATION_PART.findall(str(duration)))
+
+    def at_least(self, at: Path, amount: _Amount, minimum: Minimum) -> _Amount:
+        problem = minimum.refuses(amount)
+        if problem:
+            raise self.source.error(at, problem)
+        return amount
 
     def megabytes(self, at: Path, raw: Any) -> int:
         amount = self.bytes(at, raw)
@@ -426,22 +467,38 @@ class _Reader:
 
         def amounts(part: str) -> dict[str, Any]:
             given = resources.get(part) or {}
+            where = at + ("resources", part)
             result: dict[str, Any] = {}
             if "cpus" in given:
-                result["cpus"] = float(given["cpus"])
+                result["cpus"] = self.at_least(where + ("cpus",), float(given["cpus"]), DEPLOY_MINIMUMS[part]["cpus"])
             if "memory" in given:
-                result["memory"] = self.bytes(at + ("resources", part, "memory"), given["memory"])
+                result["memory"] = self.bytes(where + ("memory",), given["memory"])
+                self.at_least(where + ("memory",), result["memory"] / 1024**2, DEPLOY_MINIMUMS[part]["memory"])
             return result
 
         return Deploy(
             mode=raw.get("mode", "replicated"),
-            replicas=int(raw.get("replicas", 1)),
-            update_config=dict(raw.get("update_config") or {}),
-            rollback_config=dict(raw.get("rollback_config") or {}),
+            replicas=self.not_negative(at + ("replicas",), raw.get("replicas", 1)),
+            update_config=self.update_policy(at + ("update_config",), raw.get("update_config") or {}),
+            rollback_config=self.update_policy(at + ("rollback_config",), raw.get("rollback_config") or {}),
             limits=amounts("limits"),
             reservations=amounts("reservations"),
             constraints=tuple((raw.get("placement") or {}).get("constraints") or ()),
         )
+
+    def update_policy(self, at: Path, raw: dict) -> dict[str, Any]:
+        """`update_config` or `rollback_config`, with what Swarm would refuse in it refused here."""
+        if "parallelism" in raw:
+            self.not_negative(at + ("parallelism",), raw["parallelism"])
+        for key in ("delay", "monitor"):
+            self.duration(at + (key,), raw.get(key))
+        return dict(raw)
+
+    def not_negative(self, at: Path, raw: Any) -> int:
+        # The schema lets a number through as text, which interpolation leaves it as.
+        if not str(raw).isdigit():
+            raise self.source.error(at, f"{raw!r} is not a whole number of 0 or more")
+        return int(raw)
 
     def network(self, project: str, key: str, raw: dict) -> Network:
         external = bool(raw.get("external", False))

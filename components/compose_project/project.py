@@ -11,7 +11,7 @@ from typing import Callable, Mapping, Optional
 import pulumi
 import pulumi_docker as docker
 
-from components.compose_project.model import Project, Service, load_project
+from components.compose_project.model import Project, Service, container_name, load_project
 from components.compose_project.swarm import swarm_service
 from components.engine_forms import ipam_pool
 from components.options import child_options
@@ -193,7 +193,7 @@ class ComposeProject(pulumi.ComponentResource):
         health = service.healthcheck
         return docker.Container(
             f"{name}-{service.name}",
-            name=f"{project.name}-{service.name}-1",
+            name=container_name(project.name, service.name),
             image=image_id,
             command=list(service.command) if service.command is not None else None,
             entrypoints=list(service.entrypoint) if service.entrypoint is not None else None,

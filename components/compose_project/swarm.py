@@ -6,7 +6,7 @@ from typing import Any, Mapping
 import pulumi
 import pulumi_docker as docker
 
-from components.compose_project.model import Project, Service
+from components.compose_project.model import Project, Service, swarm_service_name
 from components.swarm_policy import MeshPort, Placement, Resources
 from components.swarm_service import SwarmService, SwarmServiceArgs
 
@@ -25,7 +25,7 @@ def swarm_service(
     return SwarmService(
         name,
         SwarmServiceArgs(
-            service_name=f"{project.name}_{service.name}",
+            service_name=swarm_service_name(project.name, service.name),
             image=image,
             args=service.command or (),
             command=service.entrypoint or (),

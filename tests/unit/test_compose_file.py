@@ -229,6 +229,32 @@ def test_a_published_range_for_one_port_cannot_be_declared(tmp_path: Path) -> No
     assert "compose.yaml:4: `services.web.ports[0]`" in message and "differ in size" in message
 
 
+def test_zero_sets_no_limit_and_keeps_the_default_which_the_engines_take(tmp_path: Path) -> None:
+    project = load_project(
+        write(
+            tmp_path,
+            """
+            services:
+              web:
+                image: nginx
+                mem_limit: 0
+                cpus: 0
+                healthcheck: {test: ["CMD", "true"], interval: "0s"}
+                deploy: {resources: {limits: {memory: "0"}}}
+            """,
+        ),
+        {},
+    )
+    assert project.service("web").memory_mb == 0
+
+
+def test_a_service_reserves_down_to_swarms_minimum_but_limits_only_to_dockers(tmp_path: Path) -> None:
+    service = "services:\n  web:\n    image: nginx\n    deploy: {resources: {%s: {memory: 4M}}}\n"
+    assert load_project(write(tmp_path, service % "reservations"), {}).service("web").deploy.reservations == {"memory": 4 * 1024**2}
+    message = refused(tmp_path, service % "limits")
+    assert message.endswith("compose.yaml:4: `services.web.deploy.resources.limits.memory`: 4 MiB is below Docker's minimum of 6 MiB")
+
+
 @pytest.mark.parametrize("name", ["db-volume", "networks", "deploy"])
 def test_the_real_world_files_load(name: str) -> None:
     project = load_project(str(DATA / name / "compose.yaml"), {})

@@ -263,7 +263,6 @@ def test_the_cluster_stack_deploys_the_file_on_the_swarm_manager(tmp_path: Path)
 def test_a_compose_port_the_stack_publishes_too_is_refused() -> None:
     message, registered = deploy_rejected("dev", {"composeFile": "apps/composeapp/compose.yaml"})
     assert message == (
-        "config `orchestration:composeFile`: service 'web' publishes port 5000, which `orchestration:webPort` publishes "
-        "on the same engine; change one of them"
+        "config `orchestration:composeFile`: service 'web': port 5000 is also published by `orchestration:webPort` on the same engine"
     )
     assert registered == []

@@ -96,7 +96,7 @@ BAD_CONFIGS = {
     ),
     "worker ports on Consul's": (
         cluster(workerPort=8499, appWorkers=3),
-        "config `orchestration:workerPort`: workers would publish [8501], which Consul publishes on the same address",
+        "config `orchestration:workerPort`: worker server3: port 8501 is also published by the Consul server on host 'larry'",
     ),
     "a raft multiplier below Consul's minimum": (
         {"consulRaftMultiplier": 0},
@@ -104,7 +104,7 @@ BAD_CONFIGS = {
     ),
     "worker ports on Consul's plain HTTP port, without TLS": (
         cluster(workerPort=8499, appWorkers=3, consulTls=False),
-        "config `orchestration:workerPort`: workers would publish [8500], which Consul publishes on the same address",
+        "config `orchestration:workerPort`: worker server2: port 8500 is also published by the Consul server on host 'larry'",
     ),
     "rollout order Swarm does not know": (
         {"heyworldDeploy": {"rollout": {"order": "random"}}},
@@ -140,7 +140,7 @@ BAD_CONFIGS = {
     ),
     "two services on one mesh port": (
         {"swarmServices": {"a": {"image": "a:1", "ports": [{"published": 8090, "target": 80}]}, "b": {"image": "b:1", "ports": [{"published": 8090, "target": 80}]}}},
-        "config `orchestration:swarmServices.a.ports`: port 8090 is also published by service 'b'",
+        "config `orchestration:swarmServices.b.ports[0]`: port 8090 is also published by `orchestration:swarmServices.a.ports[0]` on the same engine",
     ),
     "a CPU reservation for a container": (
         {"containerResources": {"consul": {"cpuReservation": 0.5}}},

@@ -98,11 +98,11 @@ class HarnessStack:
     def changes(self) -> list[tuple[str, str, str]]:
         return sorted(self.harness.last_run.changes())
 
-    def refreshed(self) -> list[tuple[str, str, str]]:
-        """What the refresh before the last apply found changed or gone."""
+    def refreshed_away(self) -> list[tuple[str, str, str]]:
+        """What the refresh before the last apply found gone (so that apply made it again)."""
         refresh = self.harness.runs[-2]
         assert refresh.label == "refresh", refresh
-        return sorted(refresh.names("update", "delete"))
+        return sorted(refresh.names("delete"))
 
     def destroy(self) -> None:
         if len(self.harness.state):

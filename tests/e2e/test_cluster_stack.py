@@ -9,7 +9,8 @@ the workers, a Consul server and a whole worker engine stopped and started again
 all three rebooted with `up --refresh` of both stacks proposing nothing after, idempotence,
 an in-place scale-up, node labels and a constraint keeping heyworld off a host, a health-gated
 rolling update counted request by request, a broken image rolled back by the engine, a host
-drained and undrained, a worker host dropped from the config, and destroy leaving nothing.
+drained and undrained, a host lost while `up` rolls a change, a worker host dropped from the config,
+and destroy leaving nothing.
 """
 from __future__ import annotations
 
@@ -471,6 +472,32 @@ def test_a_drained_host_loses_its_tasks_and_gets_them_back_when_undrained(cluste
         nodeLabels=None, heyworldDeploy=None, swarmServices=None,
     )
     assert {node["Description"]["Hostname"]: node["Spec"].get("Labels") or {} for node in cluster.manager.api.nodes()} == dict.fromkeys(HOSTS, {})
+
+
+def test_a_host_lost_mid_deploy_fails_up_naming_it_and_up_refresh_converges_once_it_is_back(cluster: Cluster, sandbox: Sandbox, engine) -> None:
+    """curly's engine gone while `up` rolls a change to every worker: what is on curly fails, named, and
+    larry's part is done. The failed updates are stored as the bridge hands them back, as if made, so
+    once curly is back it is `up --refresh` that reads the truth and finishes; the next has nothing to do."""
+    resources = {**cluster.config["containerResources"], "workers": {"memoryLimitMb": 192}}
+    curly = engine.containers.get(sandbox.host_container("curly"))
+    with phase("fault: curly's engine stopped, up rolls a worker memory limit"):
+        curly.stop(timeout=30)
+        try:
+            with pytest.raises(Exception) as failed:
+                cluster.apply("cluster up while curly is down", containerResources=resources)
+        finally:
+            curly.start()
+    assert "app-curly-server" in str(failed.value) and sandbox.address("curly") in str(failed.value), failed.value
+    assert {"app-larry-server1", "app-larry-server2"} <= {name for op, _, name in cluster.changes() if op == "update"}
+    wait_for("curly's engine answers again", lambda: sandbox.docker("curly").ping(), timeout=120)
+    cluster.apply("cluster up --refresh once curly is back", refresh=True)
+    assert cluster.changes() == [("update", CONTAINER, f"app-curly-server{n}") for n in (1, 2)]
+    for host in WORKERS:
+        for n in (1, 2):
+            limit = sandbox.docker(host).api.inspect_container(f"{CLUSTER_STACK}-server{n}")["HostConfig"]["Memory"]
+            assert limit == 192 * 1024 * 1024, (host, n)
+    cluster.apply("cluster up again (no change)")
+    assert cluster.changes() == []
 
 
 def test_a_worker_dropped_from_the_config_leaves_the_swarm(cluster: Cluster, sandbox: Sandbox) -> None:

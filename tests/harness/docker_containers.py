@@ -41,13 +41,15 @@ class Container(ResourceHandler):
     )
 
     def changed(self, old: ResourceRecord, new_inputs: Mapping[str, Any]) -> set[str]:
-        """As the provider diffs: `ports`, `healthcheck` and `memorySwap` against what it read back from the engine."""
-        read_back = {"ports": None, "healthcheck": None, "memorySwap": None, "capabilities": None}
+        """As the provider diffs: `ports`, `healthcheck`, `memory` and `memorySwap` against what it read back from the engine."""
+        read_back = {"ports": None, "healthcheck": None, "memory": None, "memorySwap": None, "capabilities": None}
         changed = changed_keys({**old.inputs, **read_back}, {**new_inputs, **read_back})
         # The engine gives a container with a memory limit and no swap limit twice the limit as swap;
         # the provider reads that back, so leaving memorySwap unset proposes an update (seen with the real CLI).
         if (new_inputs.get("memorySwap") or 0) != (old.outputs.get("memorySwap", old.inputs.get("memorySwap")) or 0):
             changed.add("memorySwap")
+        if (new_inputs.get("memory") or 0) != (old.outputs.get("memory", old.inputs.get("memory")) or 0):
+            changed.add("memory")
         if not ports_diff_suppressed(old.outputs.get("ports") or [], with_port_defaults(new_inputs.get("ports") or [])):
             changed.add("ports")
         if with_healthcheck_defaults(new_inputs.get("healthcheck")) != old.outputs.get("healthcheck"):
@@ -92,6 +94,7 @@ class Container(ResourceHandler):
             "restart": found["HostConfig"]["RestartPolicy"]["Name"] or "no",
             "ports": published_ports(settings.get("Ports") or {}),
             "healthcheck": read_healthcheck(found["Config"].get("Healthcheck")),
+            "memory": read_megabytes(found["HostConfig"].get("Memory") or 0),
             "memorySwap": read_megabytes(found["HostConfig"].get("MemorySwap") or 0),
             "ipAddress": first.get("IPAddress"),
             "ipPrefixLength": first.get("IPPrefixLen"),

@@ -242,7 +242,12 @@ class ApplyHarness(pulumi.runtime.Mocks, HarnessServices):
             args.typ, args.name, self.registering.urn, inputs, self._provider_config(args.typ, args.provider), self.project_dir, self
         )
         with self._operation():
-            return self._register(handler, ctx, sorted(secret_outputs))
+            try:
+                return self._register(handler, ctx, sorted(secret_outputs))
+            except HarnessError:
+                raise
+            except Exception as error:  # noqa: BLE001 - an engine or API failure, named as the CLI names it
+                raise HarnessError(f"{args.typ} ({args.name}): {error}") from error
 
     def call(self, args: MockCallArgs) -> dict:
         """Invokes (data sources) the harness can answer; any other fails the run with its token."""
@@ -303,7 +308,7 @@ class ApplyHarness(pulumi.runtime.Mocks, HarnessServices):
         if op == "update":
             try:
                 resource_id, outputs = handler.update(ctx, old)
-            except HarnessError:
+            except Exception:
                 if ctx.type.split(":", 1)[0] in TERRAFORM_BRIDGED:
                     # A Terraform provider's failed update comes back as partial state, its new inputs
                     # over the old outputs, and the engine stores it: the next run diffs against those.

@@ -13,12 +13,14 @@ import time
 from pathlib import Path
 from typing import Any, Callable, Mapping
 
+import dns.resolver
 import docker
 import pytest
+import requests
 
 from tests.support.program import PROJECT_DIR
 
-from .support import PHASES, wait_for
+from .support import PHASES, client_report, wait_for, web_count
 
 PID_FILE = Path("/var/run/docker.pid")
 STOP_TIMEOUT_SECONDS = 60
@@ -51,6 +53,31 @@ def time_recovery(checks: Mapping[str, Callable[[], Any]], since: float, timeout
     for check, probe in checks.items():
         wait_for(f"after the restart: {check}", probe, timeout=timeout, interval=0.2)
         PHASES.append((f"  {check}, after the restart", time.monotonic() - since))
+
+
+def dev_checks(outputs: Mapping[str, Any], engine: docker.DockerClient) -> dict[str, Callable[[], Any]]:
+    """The chapter's checks on the default dev stack, from its outputs alone (the harness's or the CLI's):
+    each a probe that is truthy once it passes. The web counter must count on from where it is now."""
+    consul = f"http://{outputs['consulHttpAddress']}"
+    host, port = outputs["consulDnsAddress"].rsplit(":", 1)
+    resolver = dns.resolver.Resolver(configure=False)
+    resolver.nameservers, resolver.port, resolver.lifetime = [host], int(port), 2
+    web = outputs["webUrl"] + "/"
+    seen_before = web_count(web)
+    replicated = outputs["swarmServices"][0]
+
+    def running(service: str) -> int:
+        tasks = engine.api.tasks(filters={"service": service, "desired-state": "running"})
+        return sum(task["Status"]["State"] == "running" for task in tasks)
+
+    return {
+        "Consul has a leader": lambda: requests.get(f"{consul}/v1/status/leader", timeout=2).json(),
+        "the web counter counts on from where it was": lambda: web_count(web) > seen_before,
+        "both workers in Consul DNS": lambda: len(resolver.resolve("distributed_app.service.consul", "SRV")) == 2,
+        "heyworld runs its replicas": lambda: running(replicated) == 2,
+        "the client reports both workers": lambda: sorted(e["id"] for e in client_report(engine, outputs["clientContainer"])["http"])
+        == ["server1", "server2"],
+    }
 
 
 def _managed_by_systemd() -> bool:

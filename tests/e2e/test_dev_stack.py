@@ -18,7 +18,7 @@ import pytest
 from stacks.workloads import APPS
 from tests.harness.engine import objects_named_with
 
-from .engine_restart import restart_local_engine, time_recovery
+from .engine_restart import dev_checks, restart_local_engine, time_recovery
 from .support import PHASES, DevStack, build_stand_in_images, client_report, wait_for, web_count
 
 pytestmark = pytest.mark.docker
@@ -136,20 +136,9 @@ def test_second_apply_creates_and_replaces_nothing(dev: DevStack) -> None:
 def test_an_engine_restart_changes_nothing(dev: DevStack, engine) -> None:
     """A host reboot: everything answers again by itself, nothing is lost, and `pulumi up --refresh`
     then proposes nothing (it replaced the network, and all on it, when the engine reported a gateway)."""
-    counter = dev.outputs["webUrl"] + "/"
-    seen_before = web_count(counter)
+    checks = dev_checks(dev.outputs, engine)
     PHASES.append(("engine restart: SIGTERM until the engine answers", restart_local_engine(engine)))
-    time_recovery(
-        {
-            "Consul has a leader": lambda: dev.consul("/v1/status/leader").strip('"'),
-            "the web counter counts on from where it was": lambda: web_count(counter) > seen_before,
-            "both workers pass and are in DNS": lambda: len(dev.resolve("distributed_app.service.consul")) == 2,
-            "heyworld runs its replicas": lambda: dev.running_tasks("dev-heyworld") == 2,
-            "the client reports both workers": lambda: sorted(e["id"] for e in client_report(engine, dev.outputs["clientContainer"])["http"])
-            == ["server1", "server2"],
-        },
-        since=time.monotonic(),
-    )
+    time_recovery(checks, since=time.monotonic())
     assert dev.consul_text(f"/v1/kv/{dev.outputs['kvPrefix']}greeting", raw="true") == "Hello from Consul KV"
 
     dev.apply("up --refresh after the engine restart", refresh=True)

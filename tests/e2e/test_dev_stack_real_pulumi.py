@@ -19,9 +19,9 @@ import requests
 from stacks.workloads import APPS
 from tests.harness.engine import objects_named_with
 
-from .engine_restart import restart_local_engine, time_recovery
+from .engine_restart import dev_checks, restart_local_engine, time_recovery
 from .real_pulumi import RealProject, deployed
-from .support import PHASES, client_report, web_count
+from .support import PHASES
 
 pytestmark = pytest.mark.docker
 
@@ -63,27 +63,9 @@ def test_a_preview_with_refresh_proposes_nothing(real: RealProject) -> None:
 def test_after_an_engine_restart_everything_answers_and_a_refreshed_preview_proposes_nothing(real: RealProject, engine) -> None:
     """A host reboot: each chapter check timed from the engine answering until it passes again; then the
     README's way of correcting drift, a refreshed preview, must find nothing (it replaced 8 resources)."""
-    outputs = real.outputs()
-    consul = f"http://{outputs['consulHttpAddress']}"
-    host, port = outputs["consulDnsAddress"].rsplit(":", 1)
-    resolver = dns.resolver.Resolver(configure=False)
-    resolver.nameservers, resolver.port, resolver.lifetime = [host], int(port), 2
-    seen_before = web_count(outputs["webUrl"] + "/")
+    checks = dev_checks(real.outputs(), engine)
     PHASES.append(("real: engine restart, SIGTERM until the engine answers", restart_local_engine(engine)))
-    time_recovery(
-        {
-            "real: Consul has a leader": lambda: requests.get(f"{consul}/v1/status/leader", timeout=2).json(),
-            "real: the web counter counts on": lambda: web_count(outputs["webUrl"] + "/") > seen_before,
-            "real: both workers in DNS": lambda: len(resolver.resolve("distributed_app.service.consul", "SRV")) == 2,
-            "real: heyworld runs its replicas": lambda: sum(
-                t["Status"]["State"] == "running" for t in engine.api.tasks(filters={"service": "dev-heyworld", "desired-state": "running"})
-            )
-            == 2,
-            "real: the client reports both workers": lambda: sorted(e["id"] for e in client_report(engine, outputs["clientContainer"])["http"])
-            == ["server1", "server2"],
-        },
-        since=time.monotonic(),
-    )
+    time_recovery({f"real: {check}": probe for check, probe in checks.items()}, since=time.monotonic())
     real.run("preview", "--refresh", "--expect-no-changes", label="real: preview --refresh after the engine restart")
 
 

@@ -1,13 +1,14 @@
 """Three Consul servers with ACLs and TLS, and an autolocked swarm, through the real Pulumi CLI and
 providers (see real_pulumi.py): the workloads work with their own tokens over HTTPS, a request without
 a token cannot write, no secret (tokens, gossip key, a server's private key, unlock key) is in the state
-or the output in plain text; a new image replaces the servers one after the other, each once the one
+or the output in plain text; an engine restart changes nothing a refreshed preview would see; a new image replaces the servers one after the other, each once the one
 before it serves again, and a leader remains."""
 from __future__ import annotations
 
 import json
 import re
 import subprocess
+import time
 
 import pytest
 import requests
@@ -17,8 +18,9 @@ from components.consul_tls import KEY_FILE
 from tests.harness.exposure import private_key_line
 from tests.harness.local_images import CONSUL_IMAGE
 
+from .engine_restart import restart_local_engine, time_recovery
 from .real_pulumi import RealProject, deployed
-from .support import consul_ca_file
+from .support import PHASES, client_report, consul_ca_file
 
 pytestmark = pytest.mark.docker
 
@@ -38,6 +40,28 @@ def test_three_servers_elect_a_leader_and_a_second_preview_proposes_nothing(real
     assert len(requests.get(f"{consul}/v1/status/peers", timeout=5, verify=consul_ca_file(outputs)).json()) == 3
     assert requests.get(f"http://{outputs['consulHttpAddress']}/v1/status/peers", timeout=5).status_code == 400
     assert real3.preview_changes("real: no-change preview") == []
+
+
+def test_after_an_engine_restart_consul_answers_the_swarm_unlocks_and_a_refreshed_preview_proposes_nothing(real3: RealProject, engine) -> None:
+    """A host reboot: the servers elect a leader again by themselves; the autolocked swarm waits for the
+    key `pulumi stack output --show-secrets swarmUnlockKey` gives, as docs/day-2.md says; then a
+    refreshed preview finds nothing to change."""
+    real3.run("preview", "--refresh", "--expect-no-changes", label="real: preview --refresh (consulServers=3)")
+    outputs = json.loads(real3.run("stack", "output", "--json", "--show-secrets").stdout)
+    consul = f"https://{outputs['consulHttpAddress']}"
+    verify = consul_ca_file(outputs)
+    PHASES.append(("real: engine restart (consulServers=3), SIGTERM until the engine answers", restart_local_engine(engine)))
+    time_recovery(
+        {
+            "real: three Consul servers with a leader, over HTTPS": lambda: len(requests.get(f"{consul}/v1/status/peers", timeout=2, verify=verify).json()) == 3
+            and requests.get(f"{consul}/v1/status/leader", timeout=2, verify=verify).json(),
+            "real: the client reads KV with its own token": lambda: client_report(engine, outputs["clientContainer"])["kv"]["workers"] == "2",
+        },
+        since=time.monotonic(),
+    )
+    assert engine.info()["Swarm"]["LocalNodeState"] == "locked"
+    subprocess.run(["docker", "swarm", "unlock"], input=outputs["swarmUnlockKey"] + "\n", text=True, check=True, capture_output=True)
+    real3.run("preview", "--refresh", "--expect-no-changes", label="real: preview --refresh after the engine restart (consulServers=3)")
 
 
 def test_workloads_use_their_tokens_and_anonymous_writes_are_refused(real3: RealProject) -> None:

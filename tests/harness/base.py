@@ -64,6 +64,9 @@ class ResourceHandler:
     # Top-level inputs a change of which the provider applies in place. Anything else replaces.
     in_place: frozenset[str] = frozenset()
 
+    def configure(self, ctx: ResourceContext) -> None:
+        """What a provider's Configure does, on every run, before anything is diffed (default: nothing)."""
+
     def fingerprint(self, ctx: ResourceContext) -> dict[str, Any]:
         """Extra values compared with the stored ones to detect change (default: none)."""
         return {}

@@ -34,13 +34,21 @@ class DockerProvider(ResourceHandler):
     def plan(self, old, new_inputs, new_fingerprint) -> str:
         return "same" if old.inputs == dict(new_inputs) else "update"
 
-    def create(self, ctx: ResourceContext) -> tuple[str, dict[str, Any]]:
+    def configure(self, ctx: ResourceContext) -> None:
+        """Every run, unchanged or not: an engine that does not answer stops the update right there,
+        before anything on any engine is touched (seen with the real CLI, a host lost before `up`)."""
         config = provider_inputs(ctx.inputs)
-        if not config.get("disableDockerDaemonCheck"):
-            try:
-                ctx.services.docker_client(config).ping()
-            except Exception as error:  # noqa: BLE001
-                raise HarnessError(f"docker provider {ctx.name}: engine {config.get('host')} does not answer: {error}") from error
+        if config.get("disableDockerDaemonCheck"):
+            return
+        try:
+            ctx.services.docker_client(config).ping()
+        except Exception as error:  # noqa: BLE001 - whatever the transport says, the provider says this
+            raise HarnessError(
+                f"{self.type_token} ({ctx.name}): docker native provider returned an unexpected error from Configure: "
+                f"failed to connect to any docker daemon ({config.get('host')}: {error})"
+            ) from error
+
+    def create(self, ctx: ResourceContext) -> tuple[str, dict[str, Any]]:
         return str(uuid.uuid4()), dict(ctx.inputs)
 
     def update(self, ctx: ResourceContext, old: ResourceRecord) -> tuple[str, dict[str, Any]]:

@@ -295,16 +295,30 @@ class ApplyHarness(pulumi.runtime.Mocks, HarnessServices):
                 raise HarnessError(f"duplicate resource URN {ctx.urn}")
             self._registered.add(ctx.urn)
         started = time.monotonic()
-        old = self.state.get(ctx.urn)
-        fingerprint = handler.fingerprint(ctx)
-        if old is None:
-            op = "create"
-        else:
-            diffed, ctx.inputs = ignoring(old, ctx.inputs, self.registering.ignore_changes)
-            op = handler.plan(diffed, ctx.inputs, fingerprint)
-        if op == "same":
-            run.add(Operation("same", ctx.type, ctx.name, time.monotonic() - started, started))
-            return old.id, old.outputs
+        try:
+            handler.configure(ctx)
+            old = self.state.get(ctx.urn)
+            fingerprint = handler.fingerprint(ctx)
+            if old is None:
+                op = "create"
+            else:
+                diffed, ctx.inputs = ignoring(old, ctx.inputs, self.registering.ignore_changes)
+                op = handler.plan(diffed, ctx.inputs, fingerprint)
+            if op == "same":
+                run.add(Operation("same", ctx.type, ctx.name, time.monotonic() - started, started))
+                return old.id, old.outputs
+            if run.failed:  # as the engine does without --continue-on-error: what is under way ends, nothing new starts
+                raise HarnessError(f"{ctx.type} ({ctx.name}): not {op}d: the update stopped at an earlier failure")
+            return self._perform(handler, ctx, old, op, fingerprint, secret_outputs, started)
+        except Exception:
+            run.failed = True
+            raise
+
+    def _perform(
+        self, handler: ResourceHandler, ctx: ResourceContext, old: ResourceRecord | None, op: str,
+        fingerprint: dict[str, Any], secret_outputs: list[str], started: float,
+    ) -> tuple[str, dict]:
+        run = self._current_run()
         if op == "update":
             try:
                 resource_id, outputs = handler.update(ctx, old)

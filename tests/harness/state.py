@@ -52,6 +52,8 @@ class RunRecord:
     def __init__(self, label: str) -> None:
         self.label = label
         self.operations: list[Operation] = []
+        self.failed = False
+        """An operation failed: the engine starts no other (no --continue-on-error)."""
         self._lock = threading.Lock()
 
     def add(self, operation: Operation) -> None:

@@ -15,6 +15,7 @@ back; destroy, the cluster first, leaves nothing.
 from __future__ import annotations
 
 import ipaddress
+import subprocess
 import time
 
 import pytest
@@ -35,7 +36,7 @@ from .cluster_support import (
 )
 from .engine_restart import time_recovery
 from .real_pulumi import RealProject, RealStack, skip_without_toolchain
-from .support import PHASES, phase, wait_for
+from .support import PHASES, STATE_DIR, phase, wait_for
 
 pytestmark = pytest.mark.docker
 
@@ -174,8 +175,11 @@ def test_rebooted_hosts_come_back_by_themselves_and_refreshed_previews_propose_n
 
 def test_a_host_lost_mid_deploy_fails_naming_it_and_up_refresh_converges_once_it_is_back(stacks, engine) -> None:
     """curly's host stopped: the preview refuses at once, naming it (the program's reachability check,
-    which only a preview runs); `up` of a change to every worker fails naming curly's workers. Once
-    curly is back, `up --refresh` converges and the next preview proposes nothing."""
+    which only a preview runs). `up` of a change to every worker fails too, but not where the harness
+    fails it (test_cluster_stack: at curly's workers, larry's done): pulumi-docker's native half
+    connects to its engine when the engine configures curly's provider, so `up` stops there, naming
+    `curly-engine`, before any worker changes. Once curly is back, `up --refresh` converges and the
+    next preview proposes nothing. Each CLI output is kept under STATE_DIR/real-sandbox-cluster."""
     sandbox, cluster = stacks
     curly = engine.containers.get(sandbox.host_container("curly"))
     address = sandbox.address("curly")
@@ -183,10 +187,13 @@ def test_a_host_lost_mid_deploy_fails_naming_it_and_up_refresh_converges_once_it
     curly.stop(timeout=30)
     try:
         started = time.monotonic()
-        preview = cluster.run("preview", label="real: cluster preview, curly down", check=False)
+        preview = _kept(cluster.run("preview", label="real: cluster preview, curly down", check=False), "preview-curly-down")
         preview_seconds = time.monotonic() - started
         cluster.configure(containerResources={"workers": {"memoryLimitMb": 192}})
-        up = cluster.run("up", "--yes", "--skip-preview", label="real: cluster up workers memoryLimitMb 192, curly down", check=False)
+        up = _kept(
+            cluster.run("up", "--yes", "--skip-preview", label="real: cluster up workers memoryLimitMb 192, curly down", check=False),
+            "up-curly-down",
+        )
     finally:
         curly.start()
     assert preview.returncode != 0, preview.stdout
@@ -197,9 +204,11 @@ def test_a_host_lost_mid_deploy_fails_naming_it_and_up_refresh_converges_once_it
     assert preview_seconds < PREVIEW_BUDGET_SECONDS, preview_seconds
     assert up.returncode != 0, up.stdout
     failure = up.stdout + up.stderr
-    assert "app-curly-server" in failure and address in failure, failure[-6000:]
-    larry_done = [sandbox.docker("larry").api.inspect_container(f"{CLUSTER_STACK}-server{n}")["HostConfig"]["Memory"] == limit for n in (1, 2)]
+    assert "pulumi:providers:docker (curly-engine)" in failure, failure[-6000:]
+    assert "failed to connect to any docker daemon" in failure, failure[-6000:]
+    larry_done = [_memory(sandbox, "larry", n) == limit for n in (1, 2)]
     PHASES.append((f"  real: larry's workers limited by the failed up: {larry_done}", 0.0))
+    PHASES.append((f"  real: the failed up's output holds the program's Python traceback: {'Traceback' in failure}", 0.0))
 
     wait_for("curly's engine answers again", lambda: sandbox.docker("curly").ping(), timeout=120)
     with phase("real: cluster preview once curly is back"):
@@ -212,11 +221,24 @@ def test_a_host_lost_mid_deploy_fails_naming_it_and_up_refresh_converges_once_it
     _previews_proposing_nothing((cluster, False, "real: cluster preview --expect-no-changes after it converged"))
     for host in WORKERS:
         for n in (1, 2):
-            memory = sandbox.docker(host).api.inspect_container(f"{CLUSTER_STACK}-server{n}")["HostConfig"]["Memory"]
-            assert memory == limit, (host, n, memory)
-    # The harness's account (test_cluster_stack): the failed updates are stored as made, so a plain
-    # `up` has nothing to do and `up --refresh` updates curly's two workers.
-    assert refreshed == [("update", CONTAINER, f"app-curly-server{n}") for n in (1, 2)], (plain, refreshed)
+            assert _memory(sandbox, host, n) == limit, (host, n)
+    # Nothing was changed nor stored by the failed `up`: a plain `up` would converge as well.
+    every_worker = sorted(("update", CONTAINER, f"app-{host}-server{n}") for host in WORKERS for n in (1, 2))
+    assert larry_done == [False, False]
+    assert plain == refreshed == every_worker, (plain, refreshed)
+
+
+def _memory(sandbox: RealSandbox, host: str, n: int) -> int:
+    """Worker server<n>'s memory limit on `host`, as `docker inspect` shows it."""
+    return sandbox.docker(host).api.inspect_container(f"{CLUSTER_STACK}-server{n}")["HostConfig"]["Memory"]
+
+
+def _kept(completed: subprocess.CompletedProcess, name: str) -> subprocess.CompletedProcess:
+    """Keeps a CLI output for whoever reads the run afterwards."""
+    folder = STATE_DIR / "real-sandbox-cluster"
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / f"{name}.log").write_text(f"exit {completed.returncode}\n--- stdout\n{completed.stdout}\n--- stderr\n{completed.stderr}")
+    return completed
 
 
 def test_destroy_the_cluster_first_then_the_sandbox_leaves_nothing(stacks, engine) -> None:

@@ -14,7 +14,7 @@ import io
 import json
 import threading
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 import dns.rdatatype
@@ -44,8 +44,14 @@ from .support import PHASES, SLOWEST_SHOWN, STATE_DIR, consul_ca_file, phase
 
 SANDBOX_STACK = "e2e-sandbox"
 CLUSTER_STACK = "e2e-cluster"
-# The file backend's name for a stack: what a user puts in `hostsFromStack`.
-SANDBOX_REFERENCE = f"organization/{PROJECT}/{SANDBOX_STACK}"
+
+
+def stack_reference(stack: str) -> str:
+    """The file backend's name for a stack of this project: what a user puts in `hostsFromStack`."""
+    return f"organization/{PROJECT}/{stack}"
+
+
+SANDBOX_REFERENCE = stack_reference(SANDBOX_STACK)
 SANDBOX_SUBNET = "10.78.43.0/24"
 HOSTS = ("larry", "curly", "moe")
 # The seed's layout: a Consul server everywhere, workers on larry and curly, the client on moe.
@@ -124,21 +130,27 @@ class HarnessStack:
         self.harness.close()
 
 
-class Sandbox(HarnessStack):
-    """The sandbox stack on this machine's engine, and clients for the engines it makes."""
+def sandbox_config(subnet: str) -> dict[str, Any]:
+    """A sandbox stack's config on this machine: our host and registry images, on `subnet`."""
+    return {
+        "environment": "sandbox",
+        "sandboxSubnet": subnet,
+        "sandboxHostImage": DIND_HOST_IMAGE,
+        "sandboxRegistryImage": REGISTRY_IMAGE,
+        # Capabilities instead of --privileged: works where --privileged does (CI) and where it doesn't (here).
+        "sandboxPrivileged": False,
+    }
 
-    def __init__(self, engine: docker.DockerClient) -> None:
-        super().__init__(
-            SANDBOX_STACK,
-            {
-                "environment": "sandbox",
-                "sandboxSubnet": SANDBOX_SUBNET,
-                "sandboxHostImage": DIND_HOST_IMAGE,
-                "sandboxRegistryImage": REGISTRY_IMAGE,
-                # Capabilities instead of --privileged: works where --privileged does (CI) and where it doesn't (here).
-                "sandboxPrivileged": False,
-            },
-        )
+
+class SandboxProbes:
+    """Clients for the engines a sandbox stack makes, from its outputs: for a stack applied by the
+    harness (Sandbox) or by the real CLI alike. Needs `stack`, `outputs` and `engine`."""
+
+    stack: str
+    outputs: dict[str, Any]
+    engine: docker.DockerClient
+
+    def _start_probes(self, engine: docker.DockerClient) -> None:
         self.engine = engine
         self._engines: dict[str, docker.DockerClient] = {}
         self.registry_images: dict[str, str] = {}
@@ -153,7 +165,7 @@ class Sandbox(HarnessStack):
 
     def host_container(self, host: str) -> str:
         """The container on this machine's engine that is `host`."""
-        return f"{SANDBOX_STACK}-{host}"
+        return f"{self.stack}-{host}"
 
     def docker(self, host: str) -> docker.DockerClient:
         """A client for `host`'s own engine (docker -H tcp://<address>:2375)."""
@@ -180,36 +192,48 @@ class Sandbox(HarnessStack):
                         raise AssertionError(f"pushing {target}:{tag} from larry failed: {chunk['error']}")
                 self.registry_images[image] = f"{target}:{tag}"
 
-    def close(self) -> None:
+    def _close_probes(self) -> None:
         for client in self._engines.values():
             client.close()
         self._engines.clear()
+
+
+class Sandbox(SandboxProbes, HarnessStack):
+    """The sandbox stack on this machine's engine, applied by the harness, and clients for the engines it makes."""
+
+    def __init__(self, engine: docker.DockerClient, stack: str = SANDBOX_STACK, subnet: str = SANDBOX_SUBNET) -> None:
+        HarnessStack.__init__(self, stack, sandbox_config(subnet))
+        self._start_probes(engine)
+
+    def close(self) -> None:
+        self._close_probes()
         super().close()
 
 
-class Cluster(HarnessStack):
-    """A cluster stack on the sandbox's hosts; StackReferences to the sandbox read its latest outputs."""
+def cluster_config(sandbox: SandboxProbes) -> dict[str, Any]:
+    """A cluster stack's config on `sandbox`'s hosts (through hostsFromStack), with the images seeded there."""
+    images = sandbox.registry_images
+    return {
+        "environment": "cluster",
+        "hostsFromStack": stack_reference(sandbox.stack),
+        "consulImage": images[CONSUL_IMAGE],
+        # Any image with sh will do; the base image is in the registry anyway.
+        "heyworldImage": images[BASE_IMAGE],
+        # Our images are built on larry (the sandbox's buildDockerHost), where the base was loaded.
+        "appBaseImage": BASE_IMAGE,
+        # pip in those builds must trust this machine's TLS-re-signing proxy.
+        "buildCaCertificates": extra_ca_certificates(),
+        # Destroy leaves nothing behind on the hosts.
+        "retainData": False,
+    }
 
-    def __init__(self, sandbox: Sandbox) -> None:
-        images = sandbox.registry_images
-        super().__init__(
-            CLUSTER_STACK,
-            {
-                "environment": "cluster",
-                "hostsFromStack": SANDBOX_REFERENCE,
-                "consulImage": images[CONSUL_IMAGE],
-                # Any image with sh will do; the base image is in the registry anyway.
-                "heyworldImage": images[BASE_IMAGE],
-                # Our images are built on larry (the sandbox's buildDockerHost), where the base was loaded.
-                "appBaseImage": BASE_IMAGE,
-                # pip in those builds must trust this machine's TLS-re-signing proxy.
-                "buildCaCertificates": extra_ca_certificates(),
-                # Destroy leaves nothing behind on the hosts.
-                "retainData": False,
-            },
-            stack_outputs={SANDBOX_REFERENCE: sandbox.outputs},
-        )
-        self.sandbox = sandbox
+
+class ClusterProbes:
+    """Consul, the swarm and the workloads of a cluster stack on a sandbox, from its outputs: for a stack
+    applied by the harness (Cluster) or by the real CLI alike. Needs `outputs` and `sandbox`."""
+
+    outputs: dict[str, Any]
+    sandbox: SandboxProbes
 
     def hand_written(self, roles: Mapping[str, list[str]]) -> dict[str, Any]:
         """Config for `hosts` instead of `hostsFromStack`: the sandbox's hosts with the given roles,
@@ -327,6 +351,43 @@ class Cluster(HarnessStack):
         response = requests.get(f"http://{self.sandbox.address(host)}:{port}/", timeout=5)
         response.raise_for_status()
         return response.json()
+
+
+class Cluster(ClusterProbes, HarnessStack):
+    """A cluster stack on the sandbox's hosts, applied by the harness; StackReferences to the sandbox read its latest outputs."""
+
+    def __init__(self, sandbox: Sandbox, stack: str = CLUSTER_STACK) -> None:
+        HarnessStack.__init__(self, stack, cluster_config(sandbox), stack_outputs={stack_reference(sandbox.stack): sandbox.outputs})
+        self.sandbox = sandbox
+
+
+def worker_endpoints(sandbox: SandboxProbes, ports: Iterable[int] = (8081, 8082)) -> list[tuple[str, int]]:
+    """(address, port) of every worker the sandbox's roles give a cluster stack with the default workers."""
+    return sorted((host["address"], port) for host in sandbox.outputs["hosts"] if "app" in host["roles"] for port in ports)
+
+
+def recovery_checks(cluster: ClusterProbes, replicas: int, kv_key: str, kv_value: str) -> dict[str, Callable[[], Any]]:
+    """What a user checks after hosts rebooted, each a probe true once it passes (for time_recovery):
+    Consul, the workers in DNS on every host, the client, heyworld's tasks, heyworld_global and KV."""
+    sandbox = cluster.sandbox
+    hosts = list(sandbox.outputs["addresses"])
+    workers = worker_endpoints(sandbox)
+    service, global_ = cluster.outputs["swarmServices"]
+    client_host = next(iter(cluster.outputs["clientContainers"]))
+    return {
+        "three Consul servers alive, with a leader": lambda: cluster.alive_servers("larry") == sorted(hosts)
+        and cluster.consul("larry", "/v1/status/leader"),
+        "the workers in DNS on every host": lambda: all(
+            cluster.resolve_srv(host, 53, "distributed_app.service.consul", tcp=True) == workers for host in hosts
+        ),
+        f"the client on {client_host} reports every worker": lambda: sorted(
+            (i["address"], i["port"]) for i in cluster.client_report(client_host)["http"]
+        )
+        == workers,
+        "heyworld's tasks run": lambda: sum(cluster.running_tasks_by_node(service).values()) == replicas,
+        "heyworld_global on every host": lambda: cluster.running_tasks_by_node(global_) == dict.fromkeys(hosts, 1),
+        "KV kept": lambda: cluster.kv_get(hosts[-1], kv_key) == kv_value,
+    }
 
 
 class Traffic:

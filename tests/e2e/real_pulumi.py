@@ -11,6 +11,7 @@ the repository's files nor the user's `~/.pulumi` are touched.
 from __future__ import annotations
 
 import contextlib
+import copy
 import importlib.metadata
 import json
 import os
@@ -27,7 +28,7 @@ import yaml
 
 from tests.support.program import PROJECT_DIR
 
-from .support import PHASES, build_stand_in_images, machine_config
+from .support import PHASES, build_stand_in_images, machine_config, phase
 
 PLUGINS = {"docker": "pulumi_docker", "command": "pulumi_command", "consul": "pulumi_consul", "random": "pulumi_random", "tls": "pulumi_tls"}
 COMMAND_TIMEOUT_SECONDS = 900
@@ -131,21 +132,87 @@ class RealProject:
     def outputs(self) -> dict[str, Any]:
         return json.loads(self.run("stack", "output", "--json").stdout)
 
-    def preview_changes(self, label: str) -> list[tuple[str, str, str]]:
-        """What `pulumi preview` proposes, as (operation, type, name), the unchanged left out."""
-        steps = json.loads(self.run("preview", "--json", label=label).stdout).get("steps") or []
+    def preview_changes(self, label: str, *flags: str) -> list[tuple[str, str, str]]:
+        """What `pulumi preview [flags]` proposes, as (operation, type, name), the unchanged (and refresh steps) left out."""
+        steps = json.loads(self.run("preview", "--json", *flags, label=label).stdout).get("steps") or []
         changes = []
         for step in steps:
             _, _, types, name = step["urn"].split("::", 3)
-            if step["op"] not in ("same", "read"):
+            if step["op"] not in ("same", "read", "refresh"):
                 changes.append((step["op"], types.split("$")[-1], name))
         return sorted(changes)
 
     def exported_state(self) -> str:
         return self.run("stack", "export").stdout
 
+    def sibling(self, stack: str) -> "RealProject":
+        """Another stack of the same copy and file backend, so a StackReference between the two resolves.
+        Only the first closes: the copy is theirs together."""
+        other = copy.copy(self)
+        other.stack = stack
+        other.timings = {}
+        return other
+
     def close(self) -> None:
         self._folder.cleanup()
+
+
+class RealStack:
+    """One stack of a RealProject driven as a user drives it, with the interface of the e2e harness's
+    stacks: `apply(label, refresh, **changes)` is `pulumi config set`/`rm` for the changed keys, then
+    `pulumi up --yes --skip-preview [--refresh]`; `outputs` is `pulumi stack output --json --show-secrets`.
+    Each command's time goes to PHASES under its label."""
+
+    def __init__(self, project: RealProject, config: dict[str, Any]) -> None:
+        self.project = project
+        self.stack = project.stack
+        self.config: dict[str, Any] = {}
+        self.outputs: dict[str, Any] = {}
+        self._initial = dict(config)
+        self.deployed = False
+
+    def init(self) -> None:
+        """`pulumi stack select --create`, then the config, key by key."""
+        self.project.init()
+        self.configure(**self._initial)
+
+    def configure(self, **changes: Any) -> None:
+        """Sets each changed key as a user would; None removes it. An object or list is removed first,
+        so no leaf of its old value stays."""
+        for key, value in changes.items():
+            if key in self.config and (value is None or isinstance(value, (dict, list))):
+                self.project.run("config", "rm", key, label=f"config rm {key}")
+                del self.config[key]
+            if value is not None:
+                self.project.set_config({key: value})
+                self.config[key] = value
+
+    def run(self, *arguments: str, label: str, check: bool = True) -> subprocess.CompletedProcess:
+        """A pulumi command on this stack, timed under `label` in PHASES."""
+        with phase(label):
+            return self.project.run(*arguments, label=label, check=check)
+
+    def apply(self, label: str, refresh: bool = False, **changes: Any) -> dict[str, Any]:
+        self.configure(**changes)
+        self.deployed = True  # even a failed `up` may leave resources to destroy
+        self.run("up", "--yes", "--skip-preview", *(("--refresh",) if refresh else ()), label=label)
+        return self.read_outputs()
+
+    def read_outputs(self) -> dict[str, Any]:
+        outputs = json.loads(self.project.run("stack", "output", "--json", "--show-secrets", label="stack output").stdout)
+        # In place: whoever holds `outputs` sees the latest.
+        self.outputs.clear()
+        self.outputs.update(outputs)
+        return self.outputs
+
+    def preview_no_changes(self, label: str, refresh: bool = False) -> subprocess.CompletedProcess:
+        """`pulumi preview [--refresh] --expect-no-changes --diff`; fails with what it proposes."""
+        return self.run("preview", *(("--refresh",) if refresh else ()), "--expect-no-changes", "--diff", label=label)
+
+    def destroy(self, label: str | None = None) -> None:
+        if self.deployed:
+            self.run("destroy", "--yes", "--skip-preview", label=label or f"real: destroy ({self.stack})")
+            self.deployed = False
 
 
 @contextlib.contextmanager

@@ -41,6 +41,7 @@ from .cluster_support import (
     build_sandbox_images,
     clear_earlier_runs,
     leftovers,
+    recovery_checks,
     sweep,
 )
 from .engine_restart import time_recovery
@@ -300,9 +301,7 @@ def test_hosts_restarted_come_back_by_themselves_and_up_refresh_proposes_nothing
     """Hosts rebooted: Consul, DNS, the workers, the swarm's tasks and KV back with nothing done, then
     `pulumi up --refresh` of both stacks finds nothing to change (it replaced every host once, on the
     capability the engine renames)."""
-    service, global_ = cluster.outputs["swarmServices"]
     replicas = cluster.config.get("heyworldReplicas", 2)
-    workers = sorted((sandbox.address(host), port) for host in WORKERS for port in WORKER_PORTS)
     cluster.kv_put("larry", "e2e-reboot/before", "written before the reboot")
     hosts = [engine.containers.get(sandbox.host_container(host)) for host in restarted]
     with phase(f"reboot: {', '.join(restarted)} stopped, then started"):
@@ -311,21 +310,7 @@ def test_hosts_restarted_come_back_by_themselves_and_up_refresh_proposes_nothing
             list(pool.map(lambda host: host.stop(timeout=30), hosts))
         for host in hosts:
             host.start()
-        time_recovery(
-            {
-                "three Consul servers alive, with a leader": lambda: cluster.alive_servers("larry") == sorted(HOSTS)
-                and cluster.consul("larry", "/v1/status/leader"),
-                "the workers in DNS on every host": lambda: all(
-                    cluster.resolve_srv(host, 53, "distributed_app.service.consul", tcp=True) == workers for host in HOSTS
-                ),
-                "the client on moe reports every worker": lambda: sorted((i["address"], i["port"]) for i in cluster.client_report("moe")["http"])
-                == workers,
-                "heyworld's tasks run": lambda: _running(cluster, service, replicas),
-                "heyworld_global on every host": lambda: cluster.running_tasks_by_node(global_) == dict.fromkeys(HOSTS, 1),
-                "KV kept": lambda: cluster.kv_get("moe", "e2e-reboot/before") == "written before the reboot",
-            },
-            since=time.monotonic(),
-        )
+        time_recovery(recovery_checks(cluster, replicas, "e2e-reboot/before", "written before the reboot"), since=time.monotonic())
     sandbox.apply("sandbox up --refresh after the restart", refresh=True)
     assert (sandbox.refreshed_away(), sandbox.changes()) == ([], [])
     cluster.apply("cluster up --refresh after the restart", refresh=True)

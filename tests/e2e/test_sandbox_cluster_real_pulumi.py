@@ -1,0 +1,253 @@
+"""The sandbox stack and a cluster stack on it through the real Pulumi CLI and providers (see real_pulumi.py).
+
+What docs/sandbox.md tells a user, with stacks of their own (`real-sandbox`, `real-cluster`) and a
+sandbox subnet of its own, so the harness's e2e-sandbox (10.78.43.0/24) and dev (172.29.0.0/24)
+can run beside them: `pulumi up` of the sandbox (larry, curly and moe as Docker-in-Docker hosts
+and a registry), our stand-in images pushed into that registry, then a cluster stack with
+`hostsFromStack: organization/orchestration/real-sandbox` in the same project folder and file
+backend, so the StackReference resolves as it does for a user. One deployment serves the module
+(tests run in file order): previews right after `up` propose nothing, plain or refreshed; more
+heyworld replicas are one in-place update; one host and then all three rebooted come back by
+themselves (each check timed) and a refreshed preview of both stacks proposes nothing; a host lost
+mid-deploy fails the preview at once and `up` naming it, and `up --refresh` converges once it is
+back; destroy, the cluster first, leaves nothing.
+"""
+from __future__ import annotations
+
+import ipaddress
+import subprocess
+import time
+
+import pytest
+
+from tests.harness.local_images import BASE_IMAGE, CONSUL_IMAGE
+
+from .cluster_support import (
+    HOSTS,
+    ClusterProbes,
+    SandboxProbes,
+    build_sandbox_images,
+    cluster_config,
+    leftovers,
+    recovery_checks,
+    sandbox_config,
+    stack_reference,
+    sweep,
+)
+from .engine_restart import time_recovery
+from .real_pulumi import RealProject, RealStack, skip_without_toolchain
+from .support import PHASES, STATE_DIR, phase, wait_for
+
+pytestmark = pytest.mark.docker
+
+SANDBOX_STACK = "real-sandbox"
+CLUSTER_STACK = "real-cluster"
+# Neither the harness's sandbox (10.78.43.0/24) nor dev's network (172.29.0.0/24).
+SANDBOX_SUBNET = "10.78.44.0/24"
+PASSPHRASE = "real-sandbox-cluster"
+CONTAINER = "docker:index/container:Container"
+SERVICE = "docker:index/service:Service"
+WORKERS = ("larry", "curly")
+PREVIEW_BUDGET_SECONDS = 30
+NOTHING = {"services": [], "containers": [], "networks": [], "volumes": []}
+
+
+class RealSandbox(SandboxProbes, RealStack):
+    """The sandbox stack through the CLI, with the harness's probes of its hosts."""
+
+    def __init__(self, engine, project: RealProject) -> None:
+        RealStack.__init__(self, project, sandbox_config(SANDBOX_SUBNET))
+        self._start_probes(engine)
+
+    def close(self) -> None:
+        self._close_probes()
+
+
+class RealCluster(ClusterProbes, RealStack):
+    """A cluster stack on the sandbox through the CLI, with the harness's probes of Consul, the swarm and the apps."""
+
+    def __init__(self, sandbox: RealSandbox, project: RealProject) -> None:
+        RealStack.__init__(self, project, cluster_config(sandbox))
+        self.sandbox = sandbox
+
+
+@pytest.fixture(scope="module")
+def stacks(engine) -> tuple[RealSandbox, RealCluster]:
+    skip_without_toolchain()
+    # A killed run's state went with its temporary folder: what it left is found by name.
+    sweep(engine, f"{SANDBOX_STACK}-")
+    build_sandbox_images(engine)
+    project = RealProject(SANDBOX_STACK, passphrase=PASSPHRASE)
+    sandbox = RealSandbox(engine, project)
+    cluster: RealCluster | None = None  # made once the registry holds the images
+    try:
+        sandbox.init()
+        sandbox.run("preview", label="real: sandbox first preview")
+        sandbox.apply("real: sandbox first up (larry, curly, moe and a registry)")
+        sandbox.seed_registry([BASE_IMAGE, CONSUL_IMAGE])
+        cluster = RealCluster(sandbox, project.sibling(CLUSTER_STACK))
+        cluster.init()
+        cluster.run("preview", label="real: cluster first preview (hostsFromStack)")
+        cluster.apply("real: cluster first up (builds our images on larry)")
+        yield sandbox, cluster
+    finally:
+        try:
+            if cluster is not None and cluster.deployed:
+                # The sandbox's destroy takes the hosts and all on them, whatever this leaves.
+                cluster.run("destroy", "--yes", "--skip-preview", label="real: destroy cluster (teardown)", check=False)
+            if sandbox.deployed:
+                sandbox.run("destroy", "--yes", "--skip-preview", label="real: destroy sandbox (teardown)", check=False)
+        finally:
+            sweep(engine, f"{SANDBOX_STACK}-")
+            sandbox.close()
+            project.close()
+
+
+def _previews_proposing_nothing(*checks: tuple[RealStack, bool, str]) -> None:
+    """Runs every `pulumi preview [--refresh] --expect-no-changes --diff`, then fails with each that proposed something."""
+    failed = []
+    for stack, refresh, label in checks:
+        completed = stack.run("preview", *(("--refresh",) if refresh else ()), "--expect-no-changes", "--diff", label=label, check=False)
+        if completed.returncode != 0:
+            failed.append(f"--- {label}: exit {completed.returncode}\n{completed.stdout}\n{completed.stderr}")
+    assert not failed, "\n".join(failed)
+
+
+def test_the_cluster_takes_its_hosts_from_the_sandbox_and_its_images_from_the_registry(stacks) -> None:
+    sandbox, cluster = stacks
+    network = ipaddress.ip_network(SANDBOX_SUBNET)
+    assert sandbox.registry == f"{network[10]}:5000"
+    assert [sandbox.address(host) for host in HOSTS] == [str(network[11 + index]) for index in range(len(HOSTS))]
+    assert cluster.config["hostsFromStack"] == stack_reference(SANDBOX_STACK) == "organization/orchestration/real-sandbox"
+    assert cluster.outputs["hosts"] == list(HOSTS)
+    assert cluster.outputs["clientContainers"] == {"moe": f"{CLUSTER_STACK}-client"}
+    for app, reference in cluster.outputs["images"].items():
+        assert reference.startswith(f"{sandbox.registry}/orchestration/{app}@sha256:"), reference
+    for host in HOSTS:
+        assert sandbox.docker(host).info()["Name"] == host
+    assert cluster.alive_servers("larry") == sorted(HOSTS)
+
+
+def test_right_after_up_previews_of_both_stacks_propose_nothing_plain_or_refreshed(stacks) -> None:
+    """Plain: the swarm services ignore `taskSpec.placement.platforms`, which only the provider's create
+    sets (from the registry). Refreshed: the hosts declare CAP_SYS_RESOURCE, the networks their gateway."""
+    sandbox, cluster = stacks
+    _previews_proposing_nothing(
+        (sandbox, False, "real: sandbox preview --expect-no-changes"),
+        (cluster, False, "real: cluster preview --expect-no-changes"),
+        (sandbox, True, "real: sandbox preview --refresh --expect-no-changes"),
+        (cluster, True, "real: cluster preview --refresh --expect-no-changes"),
+    )
+
+
+def test_more_heyworld_replicas_are_one_in_place_update(stacks) -> None:
+    sandbox, cluster = stacks
+    service = f"{CLUSTER_STACK}-heyworld"
+    before = cluster.manager.services.get(service).id
+    cluster.configure(heyworldReplicas=3)
+    with phase("real: cluster preview heyworldReplicas 2 -> 3"):
+        proposed = cluster.project.preview_changes("real: cluster preview heyworldReplicas 2 -> 3")
+    assert proposed == [("update", SERVICE, "heyworld-service")]
+    cluster.apply("real: cluster up heyworldReplicas 3")
+    assert cluster.manager.services.get(service).id == before
+    wait_for("heyworld runs 3 tasks", lambda: sum(cluster.running_tasks_by_node(service).values()) == 3, timeout=90)
+
+
+@pytest.mark.parametrize("restarted", [("curly",), HOSTS], ids=["one-host", "all-hosts"])
+def test_rebooted_hosts_come_back_by_themselves_and_refreshed_previews_propose_nothing(stacks, engine, restarted) -> None:
+    """Each chapter check timed from the hosts' start until it passes again, nothing done in between;
+    then a refreshed preview of both stacks, the README's way of finding drift, finds none."""
+    sandbox, cluster = stacks
+    replicas = int(cluster.config.get("heyworldReplicas", 2))
+    cluster.kv_put("larry", "real-reboot/before", "written before the reboot")
+    hosts = [engine.containers.get(sandbox.host_container(host)) for host in restarted]
+    with phase(f"real: reboot of {', '.join(restarted)}: host containers stopped, then started"):
+        for host in hosts:
+            host.stop(timeout=30)
+        for host in hosts:
+            host.start()
+    time_recovery(recovery_checks(cluster, replicas, "real-reboot/before", "written before the reboot"), since=time.monotonic())
+    _previews_proposing_nothing(
+        (sandbox, True, f"real: sandbox preview --refresh --expect-no-changes after the reboot of {', '.join(restarted)}"),
+        (cluster, True, f"real: cluster preview --refresh --expect-no-changes after the reboot of {', '.join(restarted)}"),
+    )
+
+
+def test_a_host_lost_mid_deploy_fails_naming_it_and_up_refresh_converges_once_it_is_back(stacks, engine) -> None:
+    """curly's host stopped: the preview refuses at once, naming it (the program's reachability check,
+    which only a preview runs). `up` of a change to every worker fails too, but not where the harness
+    fails it (test_cluster_stack: at curly's workers, larry's done): pulumi-docker's native half
+    connects to its engine when the engine configures curly's provider, so `up` stops there, naming
+    `curly-engine`, before any worker changes. Once curly is back, `up --refresh` converges and the
+    next preview proposes nothing. Each CLI output is kept under STATE_DIR/real-sandbox-cluster."""
+    sandbox, cluster = stacks
+    curly = engine.containers.get(sandbox.host_container("curly"))
+    address = sandbox.address("curly")
+    limit = 192 * 2**20
+    curly.stop(timeout=30)
+    try:
+        started = time.monotonic()
+        preview = _kept(cluster.run("preview", label="real: cluster preview, curly down", check=False), "preview-curly-down")
+        preview_seconds = time.monotonic() - started
+        cluster.configure(containerResources={"workers": {"memoryLimitMb": 192}})
+        up = _kept(
+            cluster.run("up", "--yes", "--skip-preview", label="real: cluster up workers memoryLimitMb 192, curly down", check=False),
+            "up-curly-down",
+        )
+    finally:
+        curly.start()
+    assert preview.returncode != 0, preview.stdout
+    assert "cannot reach these Docker engines, so nothing can be planned on them:" in preview.stdout, preview.stdout
+    assert f"curly (tcp://{address}:2375): " in preview.stdout, preview.stdout
+    assert "larry (" not in preview.stdout and "moe (" not in preview.stdout, preview.stdout
+    assert "Traceback" not in preview.stdout + preview.stderr
+    assert preview_seconds < PREVIEW_BUDGET_SECONDS, preview_seconds
+    assert up.returncode != 0, up.stdout
+    failure = up.stdout + up.stderr
+    assert "pulumi:providers:docker (curly-engine)" in failure, failure[-6000:]
+    assert "failed to connect to any docker daemon" in failure, failure[-6000:]
+    larry_done = [_memory(sandbox, "larry", n) == limit for n in (1, 2)]
+    PHASES.append((f"  real: larry's workers limited by the failed up: {larry_done}", 0.0))
+    PHASES.append((f"  real: the failed up's output holds the program's Python traceback: {'Traceback' in failure}", 0.0))
+
+    wait_for("curly's engine answers again", lambda: sandbox.docker("curly").ping(), timeout=120)
+    with phase("real: cluster preview once curly is back"):
+        plain = cluster.project.preview_changes("real: cluster preview once curly is back")
+    with phase("real: cluster preview --refresh once curly is back"):
+        refreshed = cluster.project.preview_changes("real: cluster preview --refresh once curly is back", "--refresh")
+    PHASES.append((f"  real: plain preview proposes {plain}", 0.0))
+    PHASES.append((f"  real: refreshed preview proposes {refreshed}", 0.0))
+    cluster.apply("real: cluster up --refresh once curly is back", refresh=True)
+    _previews_proposing_nothing((cluster, False, "real: cluster preview --expect-no-changes after it converged"))
+    for host in WORKERS:
+        for n in (1, 2):
+            assert _memory(sandbox, host, n) == limit, (host, n)
+    # Nothing was changed nor stored by the failed `up`: a plain `up` would converge as well.
+    every_worker = sorted(("update", CONTAINER, f"app-{host}-server{n}") for host in WORKERS for n in (1, 2))
+    assert larry_done == [False, False]
+    assert plain == refreshed == every_worker, (plain, refreshed)
+
+
+def _memory(sandbox: RealSandbox, host: str, n: int) -> int:
+    """Worker server<n>'s memory limit on `host`, as `docker inspect` shows it."""
+    return sandbox.docker(host).api.inspect_container(f"{CLUSTER_STACK}-server{n}")["HostConfig"]["Memory"]
+
+
+def _kept(completed: subprocess.CompletedProcess, name: str) -> subprocess.CompletedProcess:
+    """Keeps a CLI output for whoever reads the run afterwards."""
+    folder = STATE_DIR / "real-sandbox-cluster"
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / f"{name}.log").write_text(f"exit {completed.returncode}\n--- stdout\n{completed.stdout}\n--- stderr\n{completed.stderr}")
+    return completed
+
+
+def test_destroy_the_cluster_first_then_the_sandbox_leaves_nothing(stacks, engine) -> None:
+    sandbox, cluster = stacks
+    cluster.destroy("real: destroy cluster")
+    for host in HOSTS:
+        nested = sandbox.docker(host)
+        assert nested.info()["Swarm"]["LocalNodeState"] == "inactive", host
+        assert nested.api.containers(all=True) == [], host
+        assert (nested.api.volumes().get("Volumes") or []) == [], host
+    sandbox.destroy("real: destroy sandbox")
+    assert leftovers(engine, f"{SANDBOX_STACK}-") == NOTHING

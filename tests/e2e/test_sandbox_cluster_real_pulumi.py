@@ -175,10 +175,9 @@ def test_rebooted_hosts_come_back_by_themselves_and_refreshed_previews_propose_n
 
 def test_a_host_lost_mid_deploy_fails_naming_it_and_up_refresh_converges_once_it_is_back(stacks, engine) -> None:
     """curly's host stopped: the preview refuses at once, naming it (the program's reachability check,
-    which only a preview runs). `up` of a change to every worker fails too, but not where the harness
-    fails it (test_cluster_stack: at curly's workers, larry's done): pulumi-docker's native half
-    connects to its engine when the engine configures curly's provider, so `up` stops there, naming
-    `curly-engine`, before any worker changes. Once curly is back, `up --refresh` converges and the
+    which only a preview runs). `up --skip-preview` of a change to every worker fails too: pulumi-docker's
+    native half connects to its engine when the engine configures curly's provider, so `up` stops there,
+    naming `curly-engine`, before any worker changes (the harness does the same: test_cluster_stack). Once curly is back, `up --refresh` converges and the
     next preview proposes nothing. Each CLI output is kept under STATE_DIR/real-sandbox-cluster."""
     sandbox, cluster = stacks
     curly = engine.containers.get(sandbox.host_container("curly"))

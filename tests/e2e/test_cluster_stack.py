@@ -480,8 +480,8 @@ def test_a_host_lost_before_a_deploy_stops_up_at_its_provider_and_up_converges_o
         finally:
             curly.start()
     assert "pulumi:providers:docker (curly-engine)" in str(failed.value) and "failed to connect to any docker daemon" in str(failed.value)
-    assert cluster.changes() == [] and limit not in limits()
     wait_for("curly's engine answers again", lambda: sandbox.docker("curly").ping(), timeout=120)
+    assert cluster.changes() == [] and limit not in limits()
     cluster.apply("cluster up once curly is back")
     assert cluster.changes() == sorted(("update", CONTAINER, f"app-{host}-server{n}") for host in WORKERS for n in (1, 2))
     assert limits() == [limit] * 4

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any, Iterator, Optional
 
 from components import compose_app
 from components.compose_project import Project
-from components.compose_project.model import container_name, swarm_service_name
+from components.compose_project.model import swarm_service_name
 from components.consul_cluster import server_container_name
 from components.consul_server import host_ports
 from components.distributed_app import worker_container_name
@@ -288,7 +288,8 @@ def _compose_names(project: Project, manager: str) -> Iterator[Named]:
         if service.deploy:
             yield Named("swarm service", SWARM, swarm_service_name(project.name, service.name), "composeFile", label=f"service {service.name!r}")
         else:
-            yield Named("container", manager, container_name(project.name, service.name), "composeFile", label=f"service {service.name!r}")
+            for name in service.container_names(project.name):
+                yield Named("container", manager, name, "composeFile", label=f"service {service.name!r}")
 
 
 def _swarm_name_problem(name: str) -> Optional[str]:

@@ -1,41 +1,34 @@
 """A checked compose file as typed values, named the way Compose names what it creates."""
 from __future__ import annotations
 
+import dataclasses
 import re
 import shlex
 from dataclasses import dataclass, field
 from pathlib import Path as FilePath
-from typing import Any, Mapping, Optional, TypeVar
+from typing import Any, Mapping, Optional
 
 from components.compose_project import dotenv
+from components.compose_project.deploy import Deploy, DeployReading
+from components.compose_project.files import FileMount, FilesReading
 from components.compose_project.interpolation import interpolate, substitute
-from components.compose_project.source import ComposeFileError, Path, Source, dotted, parse
+from components.compose_project.options import OptionsReading, RunOptions
+from components.compose_project.reading import scalar_text
+from components.compose_project.source import ComposeFileError, Path, parse
 from components.compose_project.support import unsupported_keys
 from components.compose_project.validation import validate
-from components.container_resources import (
-    CPU_LIMIT_MINIMUM,
-    MEMORY_MINIMUM,
-    SWARM_CPU_RESERVATION_MINIMUM,
-    SWARM_MEMORY_RESERVATION_MINIMUM,
-    Minimum,
-)
+from components.container_resources import Minimum
 
-_Amount = TypeVar("_Amount", int, float)
 DEFAULT_NETWORK = "default"
 CONDITIONS = ("service_started", "service_healthy", "service_completed_successfully")
-_MEMORY = re.compile(r"^(\d+(?:\.\d+)?)\s*([bkmg]?)b?$", re.IGNORECASE)
-_MEMORY_UNITS = {"": 1, "b": 1, "k": 1024, "m": 1024**2, "g": 1024**3}
-# Go's time.ParseDuration, which Compose reads durations with.
-_DURATION = re.compile(r"^(0|((\d+(\.\d*)?|\.\d+)(ns|us|µs|ms|s|m|h))+)$")
-_DURATION_PART = re.compile(r"(\d+(?:\.\d*)?|\.\d+)(ns|us|µs|ms|s|m|h)")
-_DURATION_SECONDS = {"ns": 1e-9, "us": 1e-6, "µs": 1e-6, "ms": 1e-3, "s": 1, "m": 60, "h": 3600}
 # Docker refuses a health check's interval, timeout or start period under 1 ms (0 keeps the default).
 HEALTHCHECK_DURATION_MINIMUM = Minimum(1, " ms", "Docker's")
-# What the engines take for a service's deploy.resources, by part (see components.container_resources).
-DEPLOY_MINIMUMS = {
-    "limits": {"cpus": CPU_LIMIT_MINIMUM, "memory": MEMORY_MINIMUM},
-    "reservations": {"cpus": SWARM_CPU_RESERVATION_MINIMUM, "memory": SWARM_MEMORY_RESERVATION_MINIMUM},
-}
+# Keys declared on a service's containers that our SwarmService (a compose service with `deploy`, on a
+# swarm) has no input for.
+CONTAINER_ONLY_KEYS = (
+    "secrets", "configs", "stop_signal", "stdin_open", "tty", "platform", "cap_add", "cap_drop", "sysctls", "ulimits",
+    "security_opt", "network_mode", "runtime", "init", "extra_hosts", "tmpfs", "shm_size", "logging", "mem_reservation",
+)
 _PORT = re.compile(r"^(?:(?P<ip>\d{1,3}(?:\.\d{1,3}){3}):)?(?:(?P<published>\d+(?:-\d+)?)?:)?(?P<target>\d+(?:-\d+)?)(?:/(?P<protocol>tcp|udp|sctp))?$")
 
 
@@ -77,18 +70,6 @@ class Build:
 
 
 @dataclass(frozen=True)
-class Deploy:
-    mode: str = "replicated"
-    replicas: int = 1
-    update_config: Mapping[str, Any] = field(default_factory=dict)
-    rollback_config: Mapping[str, Any] = field(default_factory=dict)
-    limits: Mapping[str, Any] = field(default_factory=dict)
-    """`cpus` (a number) and `memory` (bytes)."""
-    reservations: Mapping[str, Any] = field(default_factory=dict)
-    constraints: tuple[str, ...] = ()
-
-
-@dataclass(frozen=True)
 class Service:
     name: str
     image: Optional[str]
@@ -113,8 +94,29 @@ class Service:
     working_dir: Optional[str] = None
     stop_grace_seconds: Optional[int] = None
     memory_mb: Optional[int] = None
+    """`mem_limit`, or else `deploy.resources.limits.memory` (Compose refuses two different ones)."""
+    memory_reservation_mb: Optional[int] = None
     cpus: Optional[str] = None
+    """`cpus`, or else `deploy.resources.limits.cpus`."""
     deploy: Optional[Deploy] = None
+    replicas: int = 1
+    """`deploy.replicas` or `scale`: how many containers `docker compose up` runs."""
+    container_name: Optional[str] = None
+    options: RunOptions = field(default_factory=RunOptions)
+    files: tuple[FileMount, ...] = ()
+    """`secrets`, then `configs`."""
+    swarm_only: tuple[str, ...] = ()
+    """Keys of `deploy` that only a swarm reads: `docker compose up` leaves them aside."""
+    container_refusals: tuple[str, ...] = ()
+    """Why the service cannot be declared as plain containers (it may be as a swarm service)."""
+    swarm_refusals: tuple[str, ...] = ()
+    """Why it cannot be declared as a swarm service (it may be as containers)."""
+
+    def container_names(self, project: str) -> tuple[str, ...]:
+        """Compose's names for the service's containers, in order."""
+        if self.container_name:
+            return (self.container_name,) if self.replicas else ()
+        return tuple(container_name(project, self.name, number) for number in range(1, self.replicas + 1))
 
 
 @dataclass(frozen=True)
@@ -172,9 +174,9 @@ class Project:
         return tuple(ordered)
 
 
-def container_name(project: str, service: str) -> str:
-    """Compose's name for a service's (first) container."""
-    return f"{project}-{service}-1"
+def container_name(project: str, service: str, number: int = 1) -> str:
+    """Compose's name for a service's container, when the file gives none (`container_name`)."""
+    return f"{project}-{service}-{number}"
 
 
 def swarm_service_name(project: str, service: str) -> str:
@@ -220,15 +222,7 @@ def _dot_env(file: FilePath, variables: Mapping[str, str]) -> dict[str, str]:
     return {key: value if value is not None else variables.get(key, "") for key, value in values.items()}
 
 
-class _Reader:
-    def __init__(self, data: dict, source: Source, path: FilePath, variables: Mapping[str, str], warnings: list[str]) -> None:
-        self.data = data
-        self.source = source
-        self.directory = path.parent
-        self.path = path
-        self.variables = variables
-        self.warnings = warnings
-
+class _Reader(OptionsReading, FilesReading, DeployReading):
     def project(self, project_name: Optional[str]) -> Project:
         if "version" in self.data:
             self.warn(("version",), "the attribute `version` is obsolete, it will be ignored")
@@ -249,14 +243,18 @@ class _Reader:
         self.check_cycles(project)
         return project
 
-    def warn(self, path: Path, message: str) -> None:
-        self.warnings.append(f"{self.source.filename}:{self.source.line(path)}: `{dotted(path)}`: {message}")
-
     def service(self, name: str, raw: dict) -> Service:
         at: Path = ("services", name)
         build = self.build(at + ("build",), raw["build"]) if "build" in raw else None
         if "image" not in raw and build is None:
             raise self.source.error(at, "has neither `image` nor `build`")
+        options = self.run_options(at, raw)
+        limits = self.container_limits(at, raw)
+        user = str(raw["user"]) if "user" in raw else None
+        depends_on = self.depends_on(raw.get("depends_on"))
+        if options.network_service:
+            # Compose starts the service whose network stack this one joins first.
+            depends_on.setdefault(options.network_service, "service_started")
         restart, retries = self.restart(at + ("restart",), raw.get("restart"))
         if "expose" in raw:
             self.warn(at + ("expose",), "not declared: pulumi-docker's Container has no exposed-ports input; "
@@ -271,22 +269,36 @@ class _Reader:
             ports=tuple(port for index, item in enumerate(raw.get("ports") or []) for port in self.ports(at + ("ports", index), item)),
             expose=tuple(str(port) for port in raw.get("expose") or []),
             mounts=tuple(self.mount(at + ("volumes", index), item) for index, item in enumerate(raw.get("volumes") or [])),
-            networks=self.service_networks(raw.get("networks")),
-            depends_on=self.depends_on(raw.get("depends_on")),
+            # A container in a `network_mode` joins no network of the project.
+            networks={} if options.network_mode else self.service_networks(raw.get("networks")),
+            depends_on=depends_on,
             healthcheck=self.healthcheck(at + ("healthcheck",), raw.get("healthcheck")),
             restart=restart,
             max_retry_count=retries,
             labels=self.mapping(raw.get("labels")),
             hostname=raw.get("hostname"),
-            dns=tuple([raw["dns"]] if isinstance(raw.get("dns"), str) else raw.get("dns") or ()),
-            user=str(raw["user"]) if "user" in raw else None,
+            # Compose drops a repeated server.
+            dns=tuple(dict.fromkeys([raw["dns"]] if isinstance(raw.get("dns"), str) else raw.get("dns") or ())),
+            user=user,
             working_dir=raw.get("working_dir"),
             stop_grace_seconds=int(self.seconds(at + ("stop_grace_period",), raw["stop_grace_period"])) if "stop_grace_period" in raw else None,
-            memory_mb=self.at_least(at + ("mem_limit",), self.megabytes(at + ("mem_limit",), raw["mem_limit"]), MEMORY_MINIMUM)
-            if "mem_limit" in raw
-            else None,
-            cpus=_number_text(self.at_least(at + ("cpus",), float(raw["cpus"]), CPU_LIMIT_MINIMUM)) if "cpus" in raw else None,
-            deploy=self.deploy(at + ("deploy",), raw["deploy"]) if "deploy" in raw else None,
+            memory_mb=limits.memory_mb,
+            memory_reservation_mb=limits.memory_reservation_mb,
+            cpus=limits.cpus,
+            # compose-go gives `deploy.replicas` the `scale` too, which a swarm reads.
+            deploy=dataclasses.replace(self.deploy(at + ("deploy",), raw["deploy"]), replicas=limits.replicas) if "deploy" in raw else None,
+            replicas=limits.replicas,
+            container_name=raw.get("container_name"),
+            options=options,
+            files=self.file_mounts(at, "secrets", raw.get("secrets"), user) + self.file_mounts(at, "configs", raw.get("configs"), user),
+            swarm_only=limits.swarm_only,
+            container_refusals=limits.refusals,
+            swarm_refusals=tuple(
+                str(self.source.error(at + (key,), "not declared on a swarm service: our SwarmService takes no such input; "
+                                      "run the service as containers (leave out `deploy`, or `swarm` off)"))
+                for key in CONTAINER_ONLY_KEYS
+                if key in raw
+            ),
         )
 
     def build(self, at: Path, raw: Any) -> Build:
@@ -314,21 +326,6 @@ class _Reader:
         if raw is None:
             return None
         return tuple(shlex.split(raw)) if isinstance(raw, str) else tuple(str(word) for word in raw)
-
-    def mapping(self, raw: Any, unset_from_variables: bool = False) -> dict[str, str]:
-        """A Compose map or `KEY=VALUE` list; a bare KEY (or null value) takes its value from the variables
-        where `unset_from_variables`, and is left out when they lack it."""
-        if raw is None:
-            return {}
-        items = raw.items() if isinstance(raw, dict) else (_split_assignment(item) for item in raw)
-        result = {}
-        for key, value in items:
-            if value is None:
-                if unset_from_variables and key in self.variables:
-                    result[key] = self.variables[key]
-                continue
-            result[key] = _scalar_text(value)
-        return result
 
     def env_files(self, at: Path, raw: Any) -> dict[str, str]:
         if raw is None:
@@ -432,74 +429,6 @@ class _Reader:
             test=("CMD-SHELL", test) if isinstance(test, str) else tuple(test), retries=raw.get("retries"), **durations
         )
 
-    def duration(self, at: Path, raw: Optional[str]) -> Optional[str]:
-        if raw is not None and not _DURATION.match(str(raw)):
-            raise self.source.error(at, f"{raw!r} is not a duration (e.g. 1m30s, 500ms)")
-        return raw
-
-    def seconds(self, at: Path, raw: str) -> float:
-        # Compose truncates to whole seconds where Docker takes seconds (stop_grace_period).
-        duration = self.duration(at, raw)
-        return sum(float(number) * _DURATION_SECONDS[unit] for number, unit in _DURATION_PART.findall(str(duration)))
-
-    def at_least(self, at: Path, amount: _Amount, minimum: Minimum) -> _Amount:
-        problem = minimum.refuses(amount)
-        if problem:
-            raise self.source.error(at, problem)
-        return amount
-
-    def megabytes(self, at: Path, raw: Any) -> int:
-        amount = self.bytes(at, raw)
-        if amount % (1024**2):
-            raise self.source.error(at, f"{raw!r} is not a whole number of megabytes, the unit pulumi-docker takes")
-        return amount // (1024**2)
-
-    def bytes(self, at: Path, raw: Any) -> int:
-        if isinstance(raw, int):
-            return raw
-        match = _MEMORY.match(str(raw).strip())
-        if match is None:
-            raise self.source.error(at, f"{raw!r} is not a size (e.g. 512m, 1g)")
-        return int(float(match.group(1)) * _MEMORY_UNITS[match.group(2).lower()])
-
-    def deploy(self, at: Path, raw: dict) -> Deploy:
-        resources = raw.get("resources") or {}
-
-        def amounts(part: str) -> dict[str, Any]:
-            given = resources.get(part) or {}
-            where = at + ("resources", part)
-            result: dict[str, Any] = {}
-            if "cpus" in given:
-                result["cpus"] = self.at_least(where + ("cpus",), float(given["cpus"]), DEPLOY_MINIMUMS[part]["cpus"])
-            if "memory" in given:
-                result["memory"] = self.bytes(where + ("memory",), given["memory"])
-                self.at_least(where + ("memory",), result["memory"] / 1024**2, DEPLOY_MINIMUMS[part]["memory"])
-            return result
-
-        return Deploy(
-            mode=raw.get("mode", "replicated"),
-            replicas=self.not_negative(at + ("replicas",), raw.get("replicas", 1)),
-            update_config=self.update_policy(at + ("update_config",), raw.get("update_config") or {}),
-            rollback_config=self.update_policy(at + ("rollback_config",), raw.get("rollback_config") or {}),
-            limits=amounts("limits"),
-            reservations=amounts("reservations"),
-            constraints=tuple((raw.get("placement") or {}).get("constraints") or ()),
-        )
-
-    def update_policy(self, at: Path, raw: dict) -> dict[str, Any]:
-        """`update_config` or `rollback_config`, with what Swarm would refuse in it refused here."""
-        if "parallelism" in raw:
-            self.not_negative(at + ("parallelism",), raw["parallelism"])
-        for key in ("delay", "monitor"):
-            self.duration(at + (key,), raw.get(key))
-        return dict(raw)
-
-    def not_negative(self, at: Path, raw: Any) -> int:
-        # The schema lets a number through as text, which interpolation leaves it as.
-        if not str(raw).isdigit():
-            raise self.source.error(at, f"{raw!r} is not a whole number of 0 or more")
-        return int(raw)
-
     def network(self, project: str, key: str, raw: dict) -> Network:
         external = bool(raw.get("external", False))
         return Network(
@@ -520,12 +449,13 @@ class _Reader:
             name=raw.get("name") or (key if external else f"{project}_{key}"),
             external=external,
             driver=raw.get("driver"),
-            driver_opts={name: _scalar_text(value) for name, value in (raw.get("driver_opts") or {}).items()},
+            driver_opts={name: scalar_text(value) for name, value in (raw.get("driver_opts") or {}).items()},
             labels=self.mapping(raw.get("labels")),
         )
 
     def check_references(self, service: Service, networks: Mapping[str, Network], names: set[str]) -> None:
         at: Path = ("services", service.name)
+        self.check_network_mode(at, service.options, names)
         for key in service.networks:
             if key not in networks:
                 raise self.source.error(at + ("networks", key), f"network {key!r} is not declared in the top-level `networks`")
@@ -550,21 +480,6 @@ class _Reader:
                 visit(dependency, trail + (name,))
         for service in project.services:
             visit(service.name, ())
-
-
-def _split_assignment(item: str) -> tuple[str, Optional[str]]:
-    key, equals, value = str(item).partition("=")
-    return key, value if equals else None
-
-
-def _scalar_text(value: Any) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    return _number_text(value) if isinstance(value, float) else str(value)
-
-
-def _number_text(value: Any) -> str:
-    return f"{value:g}" if isinstance(value, float) else str(value)
 
 
 def _port_range(text: str) -> list[int]:

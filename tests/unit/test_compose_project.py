@@ -183,13 +183,104 @@ def test_deploy_makes_swarm_services_on_a_swarm() -> None:
     assert [r.inputs["name"] for r in deployment.of_type(NETWORK)] == ["fleet_default"]
 
 
-def test_deploy_is_ignored_with_a_warning_off_a_swarm() -> None:
+def test_off_a_swarm_deploy_is_what_docker_compose_up_makes_of_it() -> None:
     deployment = declare(DATA / "deploy" / "compose.yaml", variables={"API_REPLICAS": "2"})
     assert not deployment.of_type(SERVICE)
     assert deployment.outputs["containers"] == {"api": "fleet-api-1", "worker": "fleet-worker-1"}
-    warned = [w for w in deployment.outputs["warnings"] if "`deploy` is ignored" in w]
-    assert len(warned) == 2 and "'api'" in warned[0]
+    # Two replicas as two containers, numbered as Compose numbers them, each with the limits and reservation.
+    first, second = deployment.one(CONTAINER, "app-api"), deployment.one(CONTAINER, "app-api-2")
+    assert (first.inputs["name"], second.inputs["name"]) == ("fleet-api-1", "fleet-api-2")
+    assert labels(second)["com.docker.compose.container-number"] == "2"
+    for api in (first, second):
+        assert (api.inputs["memory"], api.inputs["memorySwap"], api.inputs["cpus"], api.inputs["memoryReservation"]) == (128, 256, "0.5", 64)
+    # What only a swarm reads is named, not dropped silently.
+    warned = [w for w in deployment.outputs["warnings"] if "only a swarm reads" in w]
+    assert len(warned) == 2 and "'api'" in warned[0] and "`deploy.update_config`, `deploy.rollback_config`, `deploy.placement`" in warned[0]
+    assert "`deploy.mode`" in warned[1]
     assert "driver" not in deployment.one(NETWORK, "app-network-default").inputs
+
+
+KEYS = DATA / "keys" / "compose.yaml"
+KEYS_VARIABLES = {"API_TOKEN": "token-from-the-shell", "MOTD": "welcome"}
+
+
+def test_each_key_is_declared_as_docker_compose_up_runs_it() -> None:
+    deployment = declare(KEYS, variables=KEYS_VARIABLES)
+    assert deployment.outputs["containers"] == {
+        "db": "keys-database", "web": "keys-web-1", "worker": "keys-worker-1", "probe": "keys-probe-1", "sniffer": "keys-sniffer-1",
+    }
+    db = deployment.one(CONTAINER, "app-db")
+    assert db.inputs["name"] == "keys-database"  # container_name
+    assert db.inputs["envs"] == ["POSTGRES_PASSWORD_FILE=/run/secrets/db_password", "LOG_MODE=verbose"]  # the later entry wins
+    assert (db.inputs["stopSignal"], db.inputs["stopTimeout"], db.inputs["destroyGraceSeconds"]) == ("SIGINT", 90, 90)
+    assert db.inputs["platform"] == "linux/amd64"
+    assert deployment.one("docker:index/remoteImage:RemoteImage", "app-db-image").inputs["platform"] == "linux/amd64"
+    # As the engine stores them, so a refresh proposes no replacement; a repeat dropped, as Compose drops it.
+    assert db.inputs["capabilities"] == {"adds": ["CAP_SYS_NICE", "CAP_NET_ADMIN"], "drops": ["ALL"]}
+    assert db.inputs["sysctls"] == {"net.core.somaxconn": "1024"}
+    assert db.inputs["ulimits"] == [{"name": "nproc", "soft": 65535, "hard": 65535}, {"name": "nofile", "soft": 20000, "hard": 40000}]
+    assert db.inputs["securityOpts"] == ["no-new-privileges:true"]
+    assert (db.inputs["runtime"], db.inputs["init"], db.inputs["user"], db.inputs["workingDir"]) == ("runc", True, "999:999", "/var/lib/postgresql")
+    assert (db.inputs["shmSize"], db.inputs["tmpfs"]) == (256, {"/run/postgresql": "", "/tmp": "size=64m,mode=1777"})
+    assert (db.inputs["logDriver"], db.inputs["logOpts"]) == ("json-file", {"max-size": "10m", "max-file": "3"})
+    # A file secret is bind-mounted read-only where Compose mounts it; a variable's is copied in with its owner and mode.
+    assert db.inputs["volumes"] == [{"hostPath": str(KEYS.parent / "db_password.txt"), "containerPath": "/run/secrets/db_password", "readOnly": True}]
+    assert db.inputs["uploads"] == [
+        {"file": "/run/secrets/token", "content": "token-from-the-shell", "permissions": "0440", "owner": "70", "group": "70"}
+    ]
+
+    web = deployment.one(CONTAINER, "app-web")
+    assert (web.inputs["stdinOpen"], web.inputs["tty"]) == (True, True)
+    assert web.inputs["hosts"] == [{"host": "host.docker.internal", "ip": "host-gateway"}, {"host": "db.local", "ip": "10.0.0.5"}]
+    assert web.inputs["dns"] == ["1.1.1.1", "9.9.9.9"]
+    assert labels(web)["app.tier"] == "front"
+    assert web.inputs["volumes"] == [
+        {"volumeName": "keys_cache", "containerPath": "/var/cache/nginx"},
+        {"hostPath": str(KEYS.parent / "proxy.conf"), "containerPath": "/etc/nginx/conf.d/proxy.conf", "readOnly": True},
+    ]
+    # Configs go to /<name> (a relative target under /), owned by the service's user, 0444 unless `mode` says.
+    assert web.inputs["uploads"] == [
+        {"file": "/site_name", "content": "keys demo\n", "permissions": "0444", "owner": "101", "group": "101"},
+        {"file": "/motd.txt", "content": "welcome", "permissions": "0400", "owner": "101", "group": "101"},
+    ]
+
+    # `scale: 2` is two containers, each limited as `deploy.resources` says.
+    workers = [deployment.one(CONTAINER, name) for name in ("app-worker", "app-worker-2")]
+    assert [worker.inputs["name"] for worker in workers] == ["keys-worker-1", "keys-worker-2"]
+    for worker in workers:
+        assert (worker.inputs["memory"], worker.inputs["memorySwap"], worker.inputs["memoryReservation"], worker.inputs["cpus"]) == (
+            128, 256, 64, "0.5"
+        )
+    assert any("`deploy.resources.reservations.cpus` only a swarm reads" in w for w in deployment.outputs["warnings"])
+
+    # network_mode: another service's container by id (declared after it), or the host's stack; no project network.
+    probe, sniffer = deployment.one(CONTAINER, "app-probe"), deployment.one(CONTAINER, "app-sniffer")
+    assert probe.inputs["networkMode"] == "container:app-web-id" and depends_on(deployment, probe) == {"app-web"}
+    assert sniffer.inputs["networkMode"] == "host"
+    assert "networksAdvanced" not in probe.inputs and "networksAdvanced" not in sniffer.inputs
+
+
+def test_a_secrets_text_stays_out_of_the_config_hash() -> None:
+    first, second = (load_project(str(KEYS), {**KEYS_VARIABLES, "API_TOKEN": token}).service("db") for token in ("one", "two"))
+    assert first != second and config_hash(first) == config_hash(second)
+
+
+def test_keys_a_swarm_service_cannot_take_are_refused_on_a_swarm(tmp_path: Path) -> None:
+    file = tmp_path / "compose.yaml"
+    file.write_text("name: fleet\nservices:\n  api:\n    image: nginx\n    deploy: {replicas: 2}\n    cap_add: [NET_ADMIN]\n")
+    with pytest.raises(Exception, match=r"compose.yaml:6: `services.api.cap_add`: not declared on a swarm service"):
+        declare(file, swarm=True)
+    # Off a swarm, the same file is two containers.
+    containers = declare(file).of_type(CONTAINER)
+    assert [container.inputs["name"] for container in containers] == ["fleet-api-1", "fleet-api-2"]
+
+
+def test_a_deploy_amount_a_container_cannot_take_is_refused_only_off_a_swarm(tmp_path: Path) -> None:
+    file = tmp_path / "compose.yaml"
+    file.write_text("services:\n  api:\n    image: nginx\n    deploy: {resources: {reservations: {memory: 4M}}}\n")
+    with pytest.raises(Exception, match=r"compose.yaml:4: `services.api.deploy.resources.reservations.memory`: 4 MiB is below Docker's"):
+        declare(file)
+    assert declare(file, mocks=_ExistingNetworks(), swarm=True).of_type(SERVICE)
 
 
 def test_the_project_name_can_be_given_as_with_docker_compose_p() -> None:

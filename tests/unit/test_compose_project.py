@@ -228,6 +228,7 @@ def test_each_key_is_declared_as_docker_compose_up_runs_it() -> None:
     assert db.inputs["uploads"] == [
         {"file": "/run/secrets/token", "content": "token-from-the-shell", "permissions": "0440", "owner": "70", "group": "70"}
     ]
+    assert "uploads" in db.secret_inputs  # a secret's text is encrypted in the state
 
     web = deployment.one(CONTAINER, "app-web")
     assert (web.inputs["stdinOpen"], web.inputs["tty"]) == (True, True)
@@ -243,6 +244,7 @@ def test_each_key_is_declared_as_docker_compose_up_runs_it() -> None:
         {"file": "/site_name", "content": "keys demo\n", "permissions": "0444", "owner": "101", "group": "101"},
         {"file": "/motd.txt", "content": "welcome", "permissions": "0400", "owner": "101", "group": "101"},
     ]
+    assert "uploads" not in web.secret_inputs  # a config is no secret
 
     # `scale: 2` is two containers, each limited as `deploy.resources` says.
     workers = [deployment.one(CONTAINER, name) for name in ("app-worker", "app-worker-2")]
@@ -272,7 +274,7 @@ def test_keys_a_swarm_service_cannot_take_are_refused_on_a_swarm(tmp_path: Path)
         declare(file, swarm=True)
     # Off a swarm, the same file is two containers.
     containers = declare(file).of_type(CONTAINER)
-    assert [container.inputs["name"] for container in containers] == ["fleet-api-1", "fleet-api-2"]
+    assert sorted(container.inputs["name"] for container in containers) == ["fleet-api-1", "fleet-api-2"]
 
 
 def test_a_deploy_amount_a_container_cannot_take_is_refused_only_off_a_swarm(tmp_path: Path) -> None:

@@ -344,3 +344,27 @@ def test_a_file_source_is_bind_mounted_and_its_owner_and_mode_warned_as_compose_
     assert (token.target, token.file, token.content) == ("/run/secrets/token", str(tmp_path / "token.txt"), None)
     assert (inline.target, inline.content, inline.uid, inline.gid, inline.mode) == ("/run/secrets/inline", "from-shell", "1000", None, 0o444)
     assert any("compose.yaml:5: `services.web.secrets[0]`: `uid`, `gid` and `mode` are ignored" in w for w in project.warnings)
+
+
+def test_interpolated_flags_and_counts_of_the_new_keys_are_cast_as_compose_casts_them(tmp_path: Path) -> None:
+    web = load_project(
+        write(
+            tmp_path,
+            """
+            services:
+              web:
+                image: nginx
+                init: ${INIT}
+                tty: ${TTY}
+                stdin_open: ${STDIN}
+                scale: ${SCALE}
+                ulimits: {nproc: "${NPROC}", nofile: {soft: "${SOFT}", hard: "${HARD}"}}
+            """,
+        ),
+        {"INIT": "false", "TTY": "yes", "STDIN": "off", "SCALE": "3", "NPROC": "512", "SOFT": "1024", "HARD": "2048"},
+    ).service("web")
+    assert (web.options.init, web.options.tty, web.options.stdin_open, web.replicas) == (False, True, False, 3)
+    assert [(limit.name, limit.soft, limit.hard) for limit in web.options.ulimits] == [("nproc", 512, 512), ("nofile", 1024, 2048)]
+    # Compose refuses 1 and 0 for a boolean (compose-go's toBoolean).
+    message = refused(tmp_path, "services:\n  web:\n    image: nginx\n    tty: ${TTY}\n", {"TTY": "1"})
+    assert message.endswith("compose.yaml:4: `services.web.tty`: '1' is not a boolean")

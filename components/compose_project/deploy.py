@@ -12,6 +12,7 @@ from components.container_resources import (
     MEMORY_MINIMUM,
     SWARM_CPU_RESERVATION_MINIMUM,
     SWARM_MEMORY_RESERVATION_MINIMUM,
+    Minimum,
 )
 
 # What the engines take for a service's deploy.resources, by part (see components.container_resources).
@@ -91,35 +92,40 @@ class DeployReading(Reading):
             raise self.source.error(at + ("container_name",), f"a container name for {count} replicas: Compose refuses it, as names are unique")
         refusals: list[str] = []
 
-        def megabytes(where: Path, amount: Any, minimum: Any) -> Optional[int]:
-            # What `deploy` gives a swarm takes bytes and Swarm's minimums: refused only where declared as containers.
+        def megabytes(key: str, part: str, amount: Any, minimum: Minimum) -> Optional[int]:
+            where = at + (key,) if key in raw else at_deploy + ("resources", part, "memory")
             size = self.bytes(where, amount)
             problem = minimum.refuses(size / 1024**2)
             if not problem and size % 1024**2:
                 problem = f"{amount!r} is not a whole number of megabytes, the unit pulumi-docker takes"
-            if problem and "deploy" not in where:
+            if problem and key in raw:
                 raise self.source.error(where, problem)
             if problem:
+                # What `deploy` gives a swarm service takes bytes and Swarm's minimums: refused only for containers.
                 refusals.append(str(self.source.error(where, f"{problem} (for a container; a swarm service takes it)")))
                 return None
             return size // 1024**2
 
-        size = lambda amount: self.bytes(at, amount)  # noqa: E731 (both sizes are checked on their own below)
+        def size(amount: Any) -> int:
+            return self.bytes(at, amount)
+
         memory = self.same(at, raw, "mem_limit", limits, "memory", "deploy.resources.limits.memory", size)
         reservation = self.same(at, raw, "mem_reservation", reservations, "memory", "deploy.resources.reservations.memory", size)
         cpus = self.same(at, raw, "cpus", limits, "cpus", "deploy.resources.limits.cpus", float)
-        memory_at = at + ("mem_limit",) if "mem_limit" in raw else at_deploy + ("resources", "limits", "memory")
-        reservation_at = at + ("mem_reservation",) if "mem_reservation" in raw else at_deploy + ("resources", "reservations", "memory")
+        cpus_at = at + ("cpus",) if "cpus" in raw else at_deploy + ("resources", "limits", "cpus")
         swarm_only = [key for key in ("update_config", "rollback_config", "placement") if key in deploy]
         if deploy.get("mode") == "global":
             swarm_only.append("mode")
         if "cpus" in reservations:
+            # compose's setReservations: a CPU reservation is a swarm option.
             swarm_only.append("resources.reservations.cpus")
         return ContainerLimits(
             replicas=count,
-            memory_mb=megabytes(memory_at, memory, MEMORY_MINIMUM) if memory is not None else None,
-            memory_reservation_mb=megabytes(reservation_at, reservation, CONTAINER_MEMORY_RESERVATION_MINIMUM) if reservation is not None else None,
-            cpus=number_text(self.at_least(at + ("cpus",), float(cpus), CPU_LIMIT_MINIMUM)) if cpus is not None else None,
+            memory_mb=megabytes("mem_limit", "limits", memory, MEMORY_MINIMUM) if memory is not None else None,
+            memory_reservation_mb=megabytes("mem_reservation", "reservations", reservation, CONTAINER_MEMORY_RESERVATION_MINIMUM)
+            if reservation is not None
+            else None,
+            cpus=number_text(self.at_least(cpus_at, float(cpus), CPU_LIMIT_MINIMUM)) if cpus is not None else None,
             swarm_only=tuple(f"deploy.{key}" for key in swarm_only),
             refusals=tuple(refusals),
         )

@@ -24,10 +24,12 @@ CONDITIONS = ("service_started", "service_healthy", "service_completed_successfu
 # Docker refuses a health check's interval, timeout or start period under 1 ms (0 keeps the default).
 HEALTHCHECK_DURATION_MINIMUM = Minimum(1, " ms", "Docker's")
 # Keys declared on a service's containers that our SwarmService (a compose service with `deploy`, on a
-# swarm) has no input for.
+# swarm) is not given: refused there rather than dropped.
 CONTAINER_ONLY_KEYS = (
-    "secrets", "configs", "stop_signal", "stdin_open", "tty", "platform", "cap_add", "cap_drop", "sysctls", "ulimits",
-    "security_opt", "network_mode", "runtime", "init", "extra_hosts", "tmpfs", "shm_size", "logging", "mem_reservation",
+    "container_name", "volumes", "healthcheck", "restart", "labels", "hostname", "dns", "user", "working_dir",
+    "stop_grace_period", "mem_limit", "mem_reservation", "cpus", "secrets", "configs", "stop_signal", "stdin_open", "tty",
+    "platform", "cap_add", "cap_drop", "sysctls", "ulimits", "security_opt", "network_mode", "runtime", "init", "extra_hosts",
+    "tmpfs", "shm_size", "logging",
 )
 _PORT = re.compile(r"^(?:(?P<ip>\d{1,3}(?:\.\d{1,3}){3}):)?(?:(?P<published>\d+(?:-\d+)?)?:)?(?P<target>\d+(?:-\d+)?)(?:/(?P<protocol>tcp|udp|sctp))?$")
 
@@ -294,10 +296,11 @@ class _Reader(OptionsReading, FilesReading, DeployReading):
             swarm_only=limits.swarm_only,
             container_refusals=limits.refusals,
             swarm_refusals=tuple(
-                str(self.source.error(at + (key,), "not declared on a swarm service: our SwarmService takes no such input; "
-                                      "run the service as containers (leave out `deploy`, or `swarm` off)"))
-                for key in CONTAINER_ONLY_KEYS
-                if key in raw
+                str(self.source.error(at + (key,), "not declared on a swarm service (ComposeProject gives SwarmService image, "
+                                      "command, environment, networks, ports and `deploy` only); run the service as containers "
+                                      "(leave out `deploy`, or `swarm` off) or leave the key out"))
+                for key in raw
+                if key in CONTAINER_ONLY_KEYS
             ),
         )
 

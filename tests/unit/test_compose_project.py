@@ -269,9 +269,20 @@ def test_a_secrets_text_stays_out_of_the_config_hash() -> None:
 
 def test_keys_a_swarm_service_cannot_take_are_refused_on_a_swarm(tmp_path: Path) -> None:
     file = tmp_path / "compose.yaml"
-    file.write_text("name: fleet\nservices:\n  api:\n    image: nginx\n    deploy: {replicas: 2}\n    cap_add: [NET_ADMIN]\n")
-    with pytest.raises(Exception, match=r"compose.yaml:6: `services.api.cap_add`: not declared on a swarm service"):
+    file.write_text(
+        "name: fleet\nservices:\n  api:\n    image: nginx\n    deploy: {replicas: 2}\n    cap_add: [NET_ADMIN]\n    restart: always\n"
+    )
+    with pytest.raises(Exception) as refused:
         declare(file, swarm=True)
+    # One line each, as every refusal of the file: what was dropped silently before is named.
+    assert str(refused.value).splitlines() == [
+        f"{file}:6: `services.api.cap_add`: not declared on a swarm service (ComposeProject gives SwarmService image, command, "
+        "environment, networks, ports and `deploy` only); run the service as containers (leave out `deploy`, or `swarm` off) "
+        "or leave the key out",
+        f"{file}:7: `services.api.restart`: not declared on a swarm service (ComposeProject gives SwarmService image, command, "
+        "environment, networks, ports and `deploy` only); run the service as containers (leave out `deploy`, or `swarm` off) "
+        "or leave the key out",
+    ]
     # Off a swarm, the same file is two containers.
     containers = declare(file).of_type(CONTAINER)
     assert sorted(container.inputs["name"] for container in containers) == ["fleet-api-1", "fleet-api-2"]

@@ -300,7 +300,7 @@ class _Reader(OptionsReading, FilesReading, DeployReading):
                                       "command, environment, networks, ports and `deploy` only); run the service as containers "
                                       "(leave out `deploy`, or `swarm` off) or leave the key out"))
                 for key in raw
-                if key in CONTAINER_ONLY_KEYS
+                if key in CONTAINER_ONLY_KEYS and "deploy" in raw
             ),
         )
 

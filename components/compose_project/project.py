@@ -314,8 +314,20 @@ def config_hash(service: Service) -> str:
     """A digest of everything the file says about the service, as Compose keeps one. A secret's text is
     left out, as Compose's digest names its secrets only: a label is no place to derive one from."""
     said = dataclasses.asdict(service)
-    said["files"] = [{key: value for key, value in mount.items() if key != "content"} for mount in said["files"]]
+    # Messages, naming the file where this checkout has it: not what the file says.
+    del said["container_refusals"], said["swarm_refusals"]
+    # Fields added since the first release count only when set: the label is ForceNew, and an upgrade
+    # should replace no container whose file does not use them.
+    unset = dataclasses.asdict(Service(name=service.name, image=service.image))
+    for key in _LATER_FIELDS:
+        if said[key] == unset[key]:
+            del said[key]
+    if "files" in said:
+        said["files"] = [{key: value for key, value in mount.items() if key != "content"} for mount in said["files"]]
     return hashlib.sha256(json.dumps(said, sort_keys=True, default=str).encode()).hexdigest()
+
+
+_LATER_FIELDS = ("memory_reservation_mb", "replicas", "container_name", "options", "files", "swarm_only")
 
 
 def _labels(own: Mapping[str, str], compose: Mapping[str, pulumi.Input[str]]) -> dict[str, pulumi.Input[str]]:

@@ -267,6 +267,14 @@ def test_a_secrets_text_stays_out_of_the_config_hash() -> None:
     assert first != second and config_hash(first) == config_hash(second)
 
 
+def test_a_file_that_uses_no_new_key_keeps_the_config_hash_it_had() -> None:
+    # The hash is a label, which replaces the container when it changes: declaring more keys must not
+    # replace the containers of a file that uses none of them (digests from before they were declared).
+    project = load_project(str(DATA / "db-volume" / "compose.yaml"), {})
+    assert config_hash(project.service("web")) == "12399b50b6dcdbde860a09caf0d52435793ff1a12ffca459d73db39a4a76a3aa"
+    assert config_hash(project.service("migrate")) == "54efc8eeecaa9aed7201be0729a4aa451ee994182e0d86f4acbeca87fe492a01"
+
+
 def test_keys_a_swarm_service_cannot_take_are_refused_on_a_swarm(tmp_path: Path) -> None:
     file = tmp_path / "compose.yaml"
     file.write_text(

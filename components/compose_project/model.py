@@ -158,10 +158,21 @@ class Project:
     def service(self, name: str) -> Service:
         return next(service for service in self.services if service.name == name)
 
-    def swarm_scoped(self, key: str) -> bool:
-        """Whether the network is an overlay network on a swarm: asked for, or joined by a service with `deploy`."""
+    def swarm_scoped(self, key: str, swarm: bool) -> bool:
+        """Whether the network is an overlay network on a swarm: asked for, or joined by a swarm service (a
+        service with `deploy`, when the project is deployed to a swarm)."""
         driver = self.networks[key].driver
-        return driver == "overlay" or (driver is None and any(service.deploy and key in service.networks for service in self.services))
+        return driver == "overlay" or (
+            driver is None and swarm and any(service.deploy and key in service.networks for service in self.services)
+        )
+
+    def refusals(self, swarm: bool) -> tuple[str, ...]:
+        """Why the file cannot be declared as asked: each service as a swarm service (`deploy`, on a swarm) or as containers."""
+        return tuple(
+            refusal
+            for service in self.services
+            for refusal in (service.swarm_refusals if service.deploy and swarm else service.container_refusals)
+        )
 
     def start_order(self) -> tuple[Service, ...]:
         """Services with each after those it depends on (the file's order otherwise)."""
@@ -294,7 +305,7 @@ class _Reader(OptionsReading, FilesReading, DeployReading):
             options=options,
             files=self.file_mounts(at, "secrets", raw.get("secrets"), user) + self.file_mounts(at, "configs", raw.get("configs"), user),
             swarm_only=limits.swarm_only,
-            container_refusals=limits.refusals,
+            container_refusals=limits.refusals + self.shared_host_ports(at, raw, limits.replicas),
             swarm_refusals=tuple(
                 str(self.source.error(at + (key,), "not declared on a swarm service (ComposeProject gives SwarmService image, "
                                       "command, environment, networks, ports and `deploy` only); run the service as containers "
@@ -302,6 +313,18 @@ class _Reader(OptionsReading, FilesReading, DeployReading):
                 for key in raw
                 if key in CONTAINER_ONLY_KEYS and "deploy" in raw
             ),
+        )
+
+    def shared_host_ports(self, at: Path, raw: dict, replicas: int) -> tuple[str, ...]:
+        """A fixed host port for several containers: Docker gives it to one, and `docker compose up` fails on the next."""
+        if replicas < 2:
+            return ()
+        return tuple(
+            str(self.source.error(at + ("ports", index), f"host port {port.published} for {replicas} containers: Docker gives it to one "
+                                  "only; publish no host port (Docker picks one for each) or run one replica"))
+            for index, item in enumerate(raw.get("ports") or [])
+            for port in self.ports(at + ("ports", index), item)
+            if port.published is not None
         )
 
     def build(self, at: Path, raw: Any) -> Build:

@@ -56,11 +56,7 @@ class ComposeProject(pulumi.ComponentResource):
         project = load_project(args.file, args.variables, args.project_name)
         for warning in project.warnings:
             pulumi.log.warn(warning, resource=self)
-        refusals = [
-            refusal
-            for service in project.services
-            for refusal in (service.swarm_refusals if service.deploy and args.swarm else service.container_refusals)
-        ]
+        refusals = project.refusals(args.swarm)
         if refusals:
             raise ComposeFileError("\n".join(refusals))
         child = child_options(self, opts)

@@ -184,15 +184,15 @@ def test_deploy_makes_swarm_services_on_a_swarm() -> None:
 
 
 def test_off_a_swarm_deploy_is_what_docker_compose_up_makes_of_it() -> None:
-    deployment = declare(DATA / "deploy" / "compose.yaml", variables={"API_REPLICAS": "2"})
+    file = DATA / "deploy" / "compose.yaml"
+    # Three replicas cannot share host port 8088, as they do behind a swarm's routing mesh.
+    with pytest.raises(Exception, match=r"compose.yaml:8: `services.api.ports\[0\]`: host port 8088 for 3 containers: Docker gives it to one only"):
+        declare(file)
+    deployment = declare(file, variables={"API_REPLICAS": "1"})
     assert not deployment.of_type(SERVICE)
     assert deployment.outputs["containers"] == {"api": "fleet-api-1", "worker": "fleet-worker-1"}
-    # Two replicas as two containers, numbered as Compose numbers them, each with the limits and reservation.
-    first, second = deployment.one(CONTAINER, "app-api"), deployment.one(CONTAINER, "app-api-2")
-    assert (first.inputs["name"], second.inputs["name"]) == ("fleet-api-1", "fleet-api-2")
-    assert labels(second)["com.docker.compose.container-number"] == "2"
-    for api in (first, second):
-        assert (api.inputs["memory"], api.inputs["memorySwap"], api.inputs["cpus"], api.inputs["memoryReservation"]) == (128, 256, "0.5", 64)
+    api = deployment.one(CONTAINER, "app-api")
+    assert (api.inputs["memory"], api.inputs["memorySwap"], api.inputs["cpus"], api.inputs["memoryReservation"]) == (128, 256, "0.5", 64)
     # What only a swarm reads is named, not dropped silently.
     warned = [w for w in deployment.outputs["warnings"] if "only a swarm reads" in w]
     assert len(warned) == 2 and "'api'" in warned[0] and "`deploy.update_config`, `deploy.rollback_config`, `deploy.placement`" in warned[0]
@@ -370,6 +370,15 @@ def test_the_cluster_stack_deploys_the_file_on_the_swarm_manager(tmp_path: Path)
     assert all(r.provider_urn == manager.urn for r in ours)
     assert deployment.outputs["composeSwarmServices"] == {"api": "fleet_api"}
     assert deployment.outputs["composeContainers"] == {"cache": "fleet-cache-1"}
+
+
+def test_on_dev_a_service_with_deploy_resources_is_one_limited_container_unless_swarm_is_asked_for(tmp_path: Path) -> None:
+    file = tmp_path / "compose.yaml"
+    file.write_text("name: fleet\nservices:\n  api:\n    image: nginx\n    deploy: {resources: {limits: {memory: 64M}}}\n")
+    deployment = deploy("dev", {"composeFile": str(file)})
+    assert (deployment.outputs["composeContainers"], deployment.outputs["composeSwarmServices"]) == ({"api": "fleet-api-1"}, {})
+    assert deployment.one(CONTAINER, "compose-file-api").inputs["memory"] == 64
+    assert deploy("dev", {"composeFile": str(file), "composeSwarm": True}).outputs["composeSwarmServices"] == {"api": "fleet_api"}
 
 
 def test_a_compose_port_the_stack_publishes_too_is_refused() -> None:

@@ -251,7 +251,16 @@ class _Reader(OptionsReading, FilesReading, DeployReading):
             networks[DEFAULT_NETWORK] = Network(DEFAULT_NETWORK, f"{name}_{DEFAULT_NETWORK}")
         volumes = {key: self.volume(name, key, value or {}) for key, value in (self.data.get("volumes") or {}).items()}
         for service in services:
-            self.check_references(service, networks, {service.name for service in services})
+            self.check_references(service, networks, {service.name: service.replicas for service in services})
+        sharing = {service.options.network_service: service.name for service in services if service.options.network_service}
+        services = tuple(
+            dataclasses.replace(
+                service, swarm_refusals=service.swarm_refusals + (self.network_shared_on_a_swarm(service.name, sharing[service.name]),)
+            )
+            if service.name in sharing and service.deploy
+            else service
+            for service in services
+        )
         project = Project(name, str(self.path), services, networks, volumes, tuple(self.warnings))
         self.check_cycles(project)
         return project
@@ -479,9 +488,10 @@ class _Reader(OptionsReading, FilesReading, DeployReading):
             labels=self.mapping(raw.get("labels")),
         )
 
-    def check_references(self, service: Service, networks: Mapping[str, Network], names: set[str]) -> None:
+    def check_references(self, service: Service, networks: Mapping[str, Network], replicas: Mapping[str, int]) -> None:
         at: Path = ("services", service.name)
-        self.check_network_mode(at, service.options, names)
+        names = set(replicas)
+        self.check_network_mode(at, service.options, replicas)
         for key in service.networks:
             if key not in networks:
                 raise self.source.error(at + ("networks", key), f"network {key!r} is not declared in the top-level `networks`")

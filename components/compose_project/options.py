@@ -95,10 +95,21 @@ class OptionsReading(Reading):
         # An IPv6 address may be bracketed in the file; the engine takes it bare.
         return tuple(dict.fromkeys((host, str(address).strip("[]")) for host, address in pairs))
 
-    def check_network_mode(self, at: Path, options: RunOptions, services: set[str]) -> None:
+    def check_network_mode(self, at: Path, options: RunOptions, replicas: Mapping[str, int]) -> None:
+        """`replicas`: each service's count of containers."""
         target = options.network_service
-        if target is not None and target not in services:
+        if target is not None and target not in replicas:
             raise self.source.error(at + ("network_mode",), f"shares the network of undefined service {target!r}")
+        if target is not None and not replicas[target]:
+            raise self.source.error(at + ("network_mode",), f"shares the network of {target!r}, which runs no container (0 replicas)")
+
+    def network_shared_on_a_swarm(self, target: str, sharing: str) -> str:
+        """Why `target` cannot be a swarm service: `sharing` joins its container's network stack."""
+        return str(self.source.error(
+            ("services", target, "deploy"),
+            f"service {sharing!r} joins this service's network (`network_mode: service:{target}`), which a swarm service has "
+            "no container to share; run it as containers (`swarm` off), or give them a network instead",
+        ))
 
 
 def _strings(raw: Any) -> tuple[str, ...]:

@@ -206,8 +206,6 @@ class ComposeProject(pulumi.ComponentResource):
             compose_labels[DEPENDS_ON_LABEL] = self._depends_on_label(project, service)
         health = service.healthcheck
         shared = service.options.network_service
-        if shared is not None and shared not in self.containers:
-            raise ComposeFileError(f"{project.file}: service {service.name!r} shares the network of {shared!r}, which runs no container")
         return docker.Container(
             # The first replica keeps the name a single container had, so scaling up replaces nothing.
             f"{name}-{service.name}" if number == 1 else f"{name}-{service.name}-{number}",

@@ -312,6 +312,8 @@ def test_what_compose_refuses_is_refused_at_its_line(tmp_path: Path) -> None:
         "    mem_limit: 64m\n    deploy: {resources: {limits: {memory: 128M}}}\n": "compose.yaml:4: `services.web.mem_limit`: differs from",
         "    network_mode: host\n    networks: [default]\n": "compose.yaml:4: `services.web.network_mode`: `network_mode` and `networks` exclude",
         "    network_mode: service:db\n": "compose.yaml:4: `services.web.network_mode`: shares the network of undefined service 'db'",
+        "    network_mode: service:db\n  db:\n    image: redis\n    scale: 0\n": "compose.yaml:4: `services.web.network_mode`: shares "
+        "the network of 'db', which runs no container (0 replicas)",
         "    secrets: [token]\n": "compose.yaml:4: `services.web.secrets[0]`: refers to secret 'token', which the top-level `secrets` does not declare",
         "    secrets: [token]\nsecrets:\n  token: {environment: TOKEN}\n": "compose.yaml:6: `secrets.token.environment`: environment variable 'TOKEN'",
         "    secrets: [token]\nsecrets:\n  token: {external: true}\n": "compose.yaml:6: `secrets.token.external`: an external secret exists only on a swarm",

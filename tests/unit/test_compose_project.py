@@ -296,6 +296,14 @@ def test_keys_a_swarm_service_cannot_take_are_refused_on_a_swarm(tmp_path: Path)
     assert sorted(container.inputs["name"] for container in containers) == ["fleet-api-1", "fleet-api-2"]
 
 
+def test_a_swarm_service_cannot_lend_its_network_to_a_container(tmp_path: Path) -> None:
+    file = tmp_path / "compose.yaml"
+    file.write_text("services:\n  api:\n    image: nginx\n    deploy: {replicas: 1}\n  probe:\n    image: alpine\n    network_mode: service:api\n")
+    with pytest.raises(Exception, match=r"compose.yaml:4: `services.api.deploy`: service 'probe' joins this service's network"):
+        declare(file, swarm=True)
+    assert declare(file).one(CONTAINER, "app-probe").inputs["networkMode"] == "container:app-api-id"
+
+
 def test_a_deploy_amount_a_container_cannot_take_is_refused_only_off_a_swarm(tmp_path: Path) -> None:
     file = tmp_path / "compose.yaml"
     file.write_text("services:\n  api:\n    image: nginx\n    deploy: {resources: {reservations: {memory: 4M}}}\n")

@@ -225,7 +225,10 @@ class _Reader(OptionsReading, FilesReading, DeployReading, PortsAndMountsReading
         raw_services = self.data.get("services") or {}
         if not raw_services:
             raise self.source.error(("services",), "no services: a compose project needs at least one")
-        services = tuple(self.service(key, value or {}) for key, value in raw_services.items())
+        enabled = {key: value for key, value in raw_services.items() if self.enabled(key, value or {})}
+        if not enabled:
+            raise self.source.error(("services",), "no service is in an active profile: set COMPOSE_PROFILES in the variables")
+        services = tuple(self.service(key, value or {}) for key, value in enabled.items())
         networks = {key: self.network(name, key, value or {}) for key, value in (self.data.get("networks") or {}).items()}
         if any(DEFAULT_NETWORK in service.networks for service in services) and DEFAULT_NETWORK not in networks:
             networks[DEFAULT_NETWORK] = Network(DEFAULT_NETWORK, f"{name}_{DEFAULT_NETWORK}")
@@ -244,6 +247,16 @@ class _Reader(OptionsReading, FilesReading, DeployReading, PortsAndMountsReading
         project = Project(name, str(self.path), services, networks, volumes, tuple(self.warnings))
         self.check_cycles(project)
         return project
+
+    def enabled(self, name: str, raw: dict) -> bool:
+        """As `docker compose up`: a service with `profiles` runs only when COMPOSE_PROFILES (the variables,
+        `.env` included) names one of them, or `*`."""
+        profiles = raw.get("profiles") or []
+        active = {profile.strip() for profile in self.variables.get("COMPOSE_PROFILES", "").split(",")} - {""}
+        if not profiles or "*" in active or active & set(profiles):
+            return True
+        self.warn(("services", name, "profiles"), f"not declared: none of its profiles {profiles} is active (COMPOSE_PROFILES)")
+        return False
 
     def service(self, name: str, raw: dict) -> Service:
         at: Path = ("services", name)

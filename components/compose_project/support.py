@@ -19,7 +19,7 @@ _SERVICE: dict[str, Any] = {
             "image", "command", "entrypoint", "environment", "expose", "hostname", "dns", "user", "working_dir",
             "stop_grace_period", "mem_limit", "mem_reservation", "cpus", "restart", "labels", "container_name", "scale",
             "stop_signal", "stdin_open", "tty", "platform", "cap_add", "cap_drop", "sysctls", "security_opt", "network_mode",
-            "runtime", "init", "extra_hosts", "tmpfs", "shm_size",
+            "runtime", "init", "extra_hosts", "tmpfs", "shm_size", "profiles",
         ),
         LEAF,
     ),

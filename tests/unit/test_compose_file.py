@@ -370,3 +370,25 @@ def test_interpolated_flags_and_counts_of_the_new_keys_are_cast_as_compose_casts
     # Compose refuses 1 and 0 for a boolean (compose-go's toBoolean).
     message = refused(tmp_path, "services:\n  web:\n    image: nginx\n    tty: ${TTY}\n", {"TTY": "1"})
     assert message.endswith("compose.yaml:4: `services.web.tty`: '1' is not a boolean")
+
+
+def test_a_service_in_no_active_profile_is_left_out_with_a_warning_as_compose_leaves_it(tmp_path: Path) -> None:
+    file = write(
+        tmp_path,
+        """
+        services:
+          web:
+            image: nginx
+          debug:
+            image: busybox
+            profiles: [debug, tools]
+        """,
+    )
+    project = load_project(file, {})
+    assert [service.name for service in project.services] == ["web"]
+    assert any("compose.yaml:6: `services.debug.profiles`: not declared: none of its profiles" in w for w in project.warnings)
+    assert [service.name for service in load_project(file, {"COMPOSE_PROFILES": "x, tools"}).services] == ["web", "debug"]
+    assert len(load_project(file, {"COMPOSE_PROFILES": "*"}).services) == 2
+    # A service left out cannot be depended on, as in Compose.
+    (tmp_path / "compose.yaml").write_text("services:\n  web:\n    image: nginx\n    depends_on: [db]\n  db:\n    image: redis\n    profiles: [db]\n")
+    assert "`services.web.depends_on.db`: depends on undefined service 'db'" in refused(tmp_path, (tmp_path / "compose.yaml").read_text())

@@ -45,6 +45,22 @@ def option_inputs(service: Service, network_container: Optional[pulumi.Input[str
         log_driver=options.log_driver,
         log_opts=dict(options.log_options) or None,
         memory_reservation=service.memory_reservation_mb,
+        privileged=options.privileged or None,
+        read_only=options.read_only or None,
+        dns_searches=list(options.dns_search) or None,
+        dns_opts=list(options.dns_opt) or None,
+        domainname=options.domainname,
+        group_adds=list(options.group_add) or None,
+        pid_mode=options.pid,
+        ipc_mode=options.ipc,
+        userns_mode=options.userns_mode,
+        cpu_shares=options.cpu_shares,
+        cpu_set=options.cpuset,
+        devices=[
+            docker.ContainerDeviceArgs(host_path=device.source, container_path=device.target, permissions=device.permissions)
+            for device in options.devices
+        ]
+        or None,
     )
 
 

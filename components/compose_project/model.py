@@ -30,7 +30,8 @@ CONTAINER_ONLY_KEYS = (
     "container_name", "volumes", "healthcheck", "restart", "labels", "hostname", "dns", "user", "working_dir",
     "stop_grace_period", "mem_limit", "mem_reservation", "cpus", "secrets", "configs", "stop_signal", "stdin_open", "tty",
     "platform", "cap_add", "cap_drop", "sysctls", "ulimits", "security_opt", "network_mode", "runtime", "init", "extra_hosts",
-    "tmpfs", "shm_size", "logging",
+    "tmpfs", "shm_size", "logging", "privileged", "read_only", "dns_search", "dns_opt", "domainname", "group_add", "pid", "ipc",
+    "userns_mode", "cpu_shares", "cpuset", "devices",
 )
 @dataclass(frozen=True)
 class Healthcheck:
@@ -267,6 +268,13 @@ class _Reader(OptionsReading, FilesReading, DeployReading, PortsAndMountsReading
         limits = self.container_limits(at, raw)
         user = str(raw["user"]) if "user" in raw else None
         depends_on = self.depends_on(raw.get("depends_on"))
+        files = self.file_mounts(at, "secrets", raw.get("secrets"), user) + self.file_mounts(at, "configs", raw.get("configs"), user)
+        copied = [mount for mount in files if mount.content is not None]
+        if options.read_only and copied:
+            raise self.source.error(
+                at + ("read_only",), f"{copied[0].kind[:-1]} {copied[0].source!r} is copied in, which a read-only container refuses "
+                "(as `docker compose up` does): give it a `file` source"
+            )
         if options.network_service:
             # Compose starts the service whose network stack this one joins first.
             depends_on.setdefault(options.network_service, "service_started")
@@ -305,7 +313,7 @@ class _Reader(OptionsReading, FilesReading, DeployReading, PortsAndMountsReading
             replicas=limits.replicas,
             container_name=raw.get("container_name"),
             options=options,
-            files=self.file_mounts(at, "secrets", raw.get("secrets"), user) + self.file_mounts(at, "configs", raw.get("configs"), user),
+            files=files,
             swarm_only=limits.swarm_only,
             container_refusals=limits.refusals + self.shared_host_ports(at, raw, limits.replicas),
             swarm_refusals=tuple(

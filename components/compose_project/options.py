@@ -21,6 +21,14 @@ class Ulimit:
 
 
 @dataclass(frozen=True)
+class Device:
+    source: str
+    target: str
+    permissions: str = "rwm"
+    """Docker's default, which it reports back."""
+
+
+@dataclass(frozen=True)
 class RunOptions:
     stop_signal: Optional[str] = None
     stdin_open: bool = False
@@ -42,6 +50,18 @@ class RunOptions:
     shm_size_mb: Optional[int] = None
     log_driver: Optional[str] = None
     log_options: Mapping[str, str] = field(default_factory=dict)
+    privileged: bool = False
+    read_only: bool = False
+    dns_search: tuple[str, ...] = ()
+    dns_opt: tuple[str, ...] = ()
+    domainname: Optional[str] = None
+    group_add: tuple[str, ...] = ()
+    pid: Optional[str] = None
+    ipc: Optional[str] = None
+    userns_mode: Optional[str] = None
+    cpu_shares: Optional[int] = None
+    cpuset: Optional[str] = None
+    devices: tuple[Device, ...] = ()
 
     @property
     def network_service(self) -> Optional[str]:
@@ -74,7 +94,27 @@ class OptionsReading(Reading):
             shm_size_mb=self.megabytes(at + ("shm_size",), raw["shm_size"]) if "shm_size" in raw else None,
             log_driver=logging.get("driver"),
             log_options={key: scalar_text(value) for key, value in (logging.get("options") or {}).items()},
+            privileged=bool(raw.get("privileged", False)),
+            read_only=bool(raw.get("read_only", False)),
+            dns_search=_unique(raw.get("dns_search")),
+            dns_opt=_unique(raw.get("dns_opt")),
+            domainname=raw.get("domainname"),
+            group_add=_unique(raw.get("group_add")),
+            pid=self.own_namespace(at + ("pid",), raw.get("pid")),
+            ipc=self.own_namespace(at + ("ipc",), raw.get("ipc")),
+            userns_mode=raw.get("userns_mode"),
+            cpu_shares=int(raw["cpu_shares"]) if "cpu_shares" in raw else None,
+            cpuset=raw.get("cpuset"),
+            devices=tuple(_device(entry) for entry in raw.get("devices") or ()),
         )
+
+    def own_namespace(self, at: Path, raw: Optional[str]) -> Optional[str]:
+        # Compose resolves `service:<name>` to a container id; the provider takes it, but no refusal is
+        # clearer than a namespace shared with the wrong container.
+        if raw is not None and raw.startswith(SERVICE_PREFIX):
+            raise self.source.error(at, f"{raw!r}: sharing another service's namespace is not declared by this program; "
+                                    f"name its container instead (`{CONTAINER_PREFIX}<container_name>`)")
+        return raw
 
     @staticmethod
     def ulimit(name: str, raw: Any) -> Ulimit:
@@ -121,6 +161,14 @@ def _strings(raw: Any) -> tuple[str, ...]:
 def _unique(raw: Any) -> tuple[str, ...]:
     # Compose drops repeats in these lists (the schema's uniqueItems, which it does not enforce).
     return tuple(dict.fromkeys(_strings(raw)))
+
+
+def _device(raw: Any) -> Device:
+    if isinstance(raw, dict):
+        return Device(raw["source"], raw.get("target") or raw["source"], raw.get("permissions") or "rwm")
+    source, _, rest = str(raw).partition(":")
+    target, _, permissions = rest.partition(":")
+    return Device(source, target or source, permissions or "rwm")
 
 
 def _tmpfs_entry(entry: str) -> tuple[str, str]:

@@ -145,7 +145,7 @@ def test_valid_compose_that_is_not_declared_is_reported_by_name_and_line(tmp_pat
           web:
             <<: *shared
             image: nginx
-            privileged: true
+            pids_limit: 100
             ports:
               - target: 80
                 app_protocol: http
@@ -156,7 +156,7 @@ def test_valid_compose_that_is_not_declared_is_reported_by_name_and_line(tmp_pat
             template_driver: golang
         """,
     )
-    assert "compose.yaml:7: `services.web.privileged`" in message
+    assert "compose.yaml:7: `services.web.pids_limit`" in message
     assert "compose.yaml:10: `services.web.ports[0].app_protocol`" in message
     assert "compose.yaml:15: `secrets.token.template_driver`" in message
     assert "x-note" not in message and "x-shared" not in message
@@ -319,6 +319,9 @@ def test_what_compose_refuses_is_refused_at_its_line(tmp_path: Path) -> None:
         "    secrets: [token]\nsecrets:\n  token: {external: true}\n": "compose.yaml:6: `secrets.token.external`: an external secret exists only on a swarm",
         "    configs: [site]\nconfigs:\n  site: {file: ./missing.conf}\n": "compose.yaml:6: `configs.site.file`: config file",
         "    shm_size: 1000000\n": "compose.yaml:4: `services.web.shm_size`: 1000000 is not a whole number of megabytes",
+        "    read_only: true\n    configs: [site]\nconfigs:\n  site: {content: hi}\n": "compose.yaml:4: `services.web.read_only`: "
+        "config 'site' is copied in, which a read-only container refuses",
+        "    pid: service:db\n": "compose.yaml:4: `services.web.pid`: 'service:db': sharing another service's namespace",
     }
     for extra, expected in cases.items():
         assert expected in refused(tmp_path, base + extra), extra

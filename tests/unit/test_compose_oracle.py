@@ -100,6 +100,18 @@ def theirs(project: dict[str, Any], name: str, spec: dict[str, Any]) -> dict[str
         "working_dir": spec.get("working_dir"),
         "labels": spec.get("labels") or {},
         "depends_on": sorted(spec.get("depends_on") or {}),
+        "privileged": spec.get("privileged", False),
+        "read_only": spec.get("read_only", False),
+        "dns_search": spec.get("dns_search", []),
+        "dns_opt": spec.get("dns_opt", []),
+        "domainname": spec.get("domainname"),
+        "group_add": spec.get("group_add", []),
+        "pid": spec.get("pid"),
+        "ipc": spec.get("ipc"),
+        "userns_mode": spec.get("userns_mode"),
+        "cpu_shares": spec.get("cpu_shares"),
+        "cpuset": spec.get("cpuset"),
+        "devices": [(d["source"], d["target"], d["permissions"]) for d in spec.get("devices") or []],
     }
     return fields
 
@@ -156,6 +168,18 @@ def ours(project: Project, service: Service) -> dict[str, Any]:
         "working_dir": service.working_dir,
         "labels": dict(service.labels),
         "depends_on": sorted(service.depends_on),
+        "privileged": options.privileged,
+        "read_only": options.read_only,
+        "dns_search": list(options.dns_search),
+        "dns_opt": list(options.dns_opt),
+        "domainname": options.domainname,
+        "group_add": list(options.group_add),
+        "pid": options.pid,
+        "ipc": options.ipc,
+        "userns_mode": options.userns_mode,
+        "cpu_shares": options.cpu_shares,
+        "cpuset": options.cpuset,
+        "devices": [(d.source, d.target, d.permissions) for d in options.devices],
     }
 
 

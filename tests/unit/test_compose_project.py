@@ -234,6 +234,8 @@ def test_each_key_is_declared_as_docker_compose_up_runs_it() -> None:
     assert (web.inputs["stdinOpen"], web.inputs["tty"]) == (True, True)
     assert web.inputs["hosts"] == [{"host": "host.docker.internal", "ip": "host-gateway"}, {"host": "db.local", "ip": "10.0.0.5"}]
     assert web.inputs["dns"] == ["1.1.1.1", "9.9.9.9"]
+    assert (web.inputs["dnsSearches"], web.inputs["dnsOpts"], web.inputs["domainname"]) == (["example.internal"], ["ndots:2"], "example.internal")
+    assert web.inputs["groupAdds"] == ["www-data", "44"]
     assert labels(web)["app.tier"] == "front"
     assert web.inputs["volumes"] == [
         {"volumeName": "keys_cache", "containerPath": "/var/cache/nginx"},
@@ -253,12 +255,21 @@ def test_each_key_is_declared_as_docker_compose_up_runs_it() -> None:
         assert (worker.inputs["memory"], worker.inputs["memorySwap"], worker.inputs["memoryReservation"], worker.inputs["cpus"]) == (
             128, 256, 64, "0.5"
         )
+        assert (worker.inputs["readOnly"], worker.inputs["cpuShares"], worker.inputs["cpuSet"]) == (True, 512, "0-1")
     assert any("`deploy.resources.reservations.cpus` only a swarm reads" in w for w in deployment.outputs["warnings"])
 
     # network_mode: another service's container by id (declared after it), or the host's stack; no project network.
     probe, sniffer = deployment.one(CONTAINER, "app-probe"), deployment.one(CONTAINER, "app-sniffer")
     assert probe.inputs["networkMode"] == "container:app-web-id" and depends_on(deployment, probe) == {"app-web"}
     assert sniffer.inputs["networkMode"] == "host"
+    assert (sniffer.inputs["privileged"], sniffer.inputs["pidMode"], sniffer.inputs["ipcMode"], sniffer.inputs["usernsMode"]) == (
+        True, "host", "private", "host"
+    )
+    # A device's permissions as Docker reports them back (rwm unless given).
+    assert sniffer.inputs["devices"] == [
+        {"hostPath": "/dev/net/tun", "containerPath": "/dev/net/tun", "permissions": "rwm"},
+        {"hostPath": "/dev/snd", "containerPath": "/dev/snd0", "permissions": "r"},
+    ]
     assert "networksAdvanced" not in probe.inputs and "networksAdvanced" not in sniffer.inputs
 
 
@@ -347,10 +358,10 @@ def test_compose_variables_interpolate_the_file() -> None:
 
 def test_a_bad_compose_file_stops_the_stack_before_anything_is_declared(tmp_path: Path) -> None:
     broken = tmp_path / "compose.yaml"
-    broken.write_text("services:\n  web:\n    image: nginx\n    privileged: true\n")
+    broken.write_text("services:\n  web:\n    image: nginx\n    pids_limit: 100\n")
     message, registered = deploy_rejected("dev", {"composeFile": str(broken)})
     assert message.startswith("config `orchestration:composeFile`: keys valid in Compose that this program does not declare")
-    assert f"{broken}:4: `services.web.privileged`" in message
+    assert f"{broken}:4: `services.web.pids_limit`" in message
     assert registered == []
 
 

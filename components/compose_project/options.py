@@ -109,8 +109,8 @@ class OptionsReading(Reading):
         )
 
     def own_namespace(self, at: Path, raw: Optional[str]) -> Optional[str]:
-        # Compose resolves `service:<name>` to a container id; the provider takes it, but no refusal is
-        # clearer than a namespace shared with the wrong container.
+        # Compose resolves `service:<name>` to that service's container; passed on as written, the engine
+        # would look for a container named `<name>`, which Compose does not create.
         if raw is not None and raw.startswith(SERVICE_PREFIX):
             raise self.source.error(at, f"{raw!r}: sharing another service's namespace is not declared by this program; "
                                     f"name its container instead (`{CONTAINER_PREFIX}<container_name>`)")

@@ -2,7 +2,7 @@
 reports them back where it rewrites them (so a refresh proposes nothing)."""
 from __future__ import annotations
 
-from typing import Any, Optional
+from typing import Any, Mapping, Optional
 
 import pulumi
 import pulumi_docker as docker
@@ -12,19 +12,18 @@ from components.compose_project.options import CONTAINER_PREFIX
 from components.engine_forms import capability
 
 
-def option_inputs(service: Service, network_container: Optional[pulumi.Input[str]]) -> dict[str, Any]:
-    """`network_container`: the id of the container whose network stack `network_mode: service:<name>` joins."""
+def option_inputs(service: Service, shared: Mapping[str, pulumi.Input[str]]) -> dict[str, Any]:
+    """`shared`: by service, the id of the container whose namespaces `service:<name>` joins."""
     options = service.options
+    # As Compose sets them: the other service's (first) container by id.
+    joined: dict[str, Optional[pulumi.Input[str]]] = {"network_mode": options.network_mode, "pid": options.pid, "ipc": options.ipc}
+    joined.update({key: pulumi.Output.concat(CONTAINER_PREFIX, shared[target]) for key, target in options.namespaces().items()})
     capabilities = None
     if options.cap_add or options.cap_drop:
         capabilities = docker.ContainerCapabilitiesArgs(
             adds=[capability(name) for name in options.cap_add] or None,
             drops=[capability(name) for name in options.cap_drop] or None,
         )
-    network_mode: Optional[pulumi.Input[str]] = options.network_mode
-    if network_container is not None:
-        # As Compose sets it: the other container by id.
-        network_mode = pulumi.Output.concat(CONTAINER_PREFIX, network_container)
     return dict(
         stop_signal=options.stop_signal,
         # Compose waits `stop_grace_period` on `down` as on a recreate: the provider's stop before removal too.
@@ -36,7 +35,7 @@ def option_inputs(service: Service, network_container: Optional[pulumi.Input[str
         sysctls=dict(options.sysctls) or None,
         ulimits=[docker.ContainerUlimitArgs(name=limit.name, soft=limit.soft, hard=limit.hard) for limit in options.ulimits] or None,
         security_opts=list(options.security_opt) or None,
-        network_mode=network_mode,
+        network_mode=joined["network_mode"],
         runtime=options.runtime,
         init=options.init,
         hosts=[docker.ContainerHostArgs(host=host, ip=address) for host, address in options.extra_hosts] or None,
@@ -51,8 +50,8 @@ def option_inputs(service: Service, network_container: Optional[pulumi.Input[str
         dns_opts=list(options.dns_opt) or None,
         domainname=options.domainname,
         group_adds=list(options.group_add) or None,
-        pid_mode=options.pid,
-        ipc_mode=options.ipc,
+        pid_mode=joined["pid"],
+        ipc_mode=joined["ipc"],
         userns_mode=options.userns_mode,
         cpu_shares=options.cpu_shares,
         cpu_set=options.cpuset,

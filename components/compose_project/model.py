@@ -236,10 +236,10 @@ class _Reader(OptionsReading, FilesReading, DeployReading, PortsAndMountsReading
         volumes = {key: self.volume(name, key, value or {}) for key, value in (self.data.get("volumes") or {}).items()}
         for service in services:
             self.check_references(service, networks, {service.name: service.replicas for service in services})
-        sharing = {service.options.network_service: service.name for service in services if service.options.network_service}
+        sharing = {target: service.name for service in services for target in service.options.namespaces().values()}
         services = tuple(
             dataclasses.replace(
-                service, swarm_refusals=service.swarm_refusals + (self.network_shared_on_a_swarm(service.name, sharing[service.name]),)
+                service, swarm_refusals=service.swarm_refusals + (self.namespace_shared_on_a_swarm(service.name, sharing[service.name]),)
             )
             if service.name in sharing and service.deploy
             else service
@@ -275,9 +275,9 @@ class _Reader(OptionsReading, FilesReading, DeployReading, PortsAndMountsReading
                 at + ("read_only",), f"{copied[0].kind[:-1]} {copied[0].source!r} is copied in, which a read-only container refuses "
                 "(as `docker compose up` does): give it a `file` source"
             )
-        if options.network_service:
-            # Compose starts the service whose network stack this one joins first.
-            depends_on.setdefault(options.network_service, "service_started")
+        for target in options.namespaces().values():
+            # Compose starts the service whose container's namespace this one joins first.
+            depends_on.setdefault(target, "service_started")
         restart, retries = self.restart(at + ("restart",), raw.get("restart"))
         if "expose" in raw:
             self.warn(at + ("expose",), "not declared: pulumi-docker's Container has no exposed-ports input; "
@@ -444,7 +444,7 @@ class _Reader(OptionsReading, FilesReading, DeployReading, PortsAndMountsReading
     def check_references(self, service: Service, networks: Mapping[str, Network], replicas: Mapping[str, int]) -> None:
         at: Path = ("services", service.name)
         names = set(replicas)
-        self.check_network_mode(at, service.options, replicas)
+        self.check_namespaces(at, service.options, replicas)
         for key in service.networks:
             if key not in networks:
                 raise self.source.error(at + ("networks", key), f"network {key!r} is not declared in the top-level `networks`")

@@ -8,7 +8,7 @@ from typing import Any, Mapping, Optional
 from components.compose_project.reading import Reading, scalar_text, split_assignment
 from components.compose_project.source import Path
 
-# `network_mode` values that name another container's network stack.
+# `network_mode`, `pid` and `ipc` values that join another container's namespace.
 SERVICE_PREFIX = "service:"
 CONTAINER_PREFIX = "container:"
 
@@ -63,12 +63,10 @@ class RunOptions:
     cpuset: Optional[str] = None
     devices: tuple[Device, ...] = ()
 
-    @property
-    def network_service(self) -> Optional[str]:
-        """The service whose network stack this one shares (`network_mode: service:<name>`)."""
-        if self.network_mode and self.network_mode.startswith(SERVICE_PREFIX):
-            return self.network_mode[len(SERVICE_PREFIX):]
-        return None
+    def namespaces(self) -> dict[str, str]:
+        """`network_mode`, `pid` or `ipc` -> the service whose container's namespace it joins (`service:<name>`)."""
+        given = {"network_mode": self.network_mode, "pid": self.pid, "ipc": self.ipc}
+        return {key: value[len(SERVICE_PREFIX):] for key, value in given.items() if value and value.startswith(SERVICE_PREFIX)}
 
 
 class OptionsReading(Reading):
@@ -100,21 +98,13 @@ class OptionsReading(Reading):
             dns_opt=_unique(raw.get("dns_opt")),
             domainname=raw.get("domainname"),
             group_add=_unique(raw.get("group_add")),
-            pid=self.own_namespace(at + ("pid",), raw.get("pid")),
-            ipc=self.own_namespace(at + ("ipc",), raw.get("ipc")),
+            pid=raw.get("pid"),
+            ipc=raw.get("ipc"),
             userns_mode=raw.get("userns_mode"),
             cpu_shares=int(raw["cpu_shares"]) if "cpu_shares" in raw else None,
             cpuset=raw.get("cpuset"),
             devices=tuple(_device(entry) for entry in raw.get("devices") or ()),
         )
-
-    def own_namespace(self, at: Path, raw: Optional[str]) -> Optional[str]:
-        # Compose resolves `service:<name>` to that service's container; passed on as written, the engine
-        # would look for a container named `<name>`, which Compose does not create.
-        if raw is not None and raw.startswith(SERVICE_PREFIX):
-            raise self.source.error(at, f"{raw!r}: sharing another service's namespace is not declared by this program; "
-                                    f"name its container instead (`{CONTAINER_PREFIX}<container_name>`)")
-        return raw
 
     @staticmethod
     def ulimit(name: str, raw: Any) -> Ulimit:
@@ -135,20 +125,20 @@ class OptionsReading(Reading):
         # An IPv6 address may be bracketed in the file; the engine takes it bare.
         return tuple(dict.fromkeys((host, str(address).strip("[]")) for host, address in pairs))
 
-    def check_network_mode(self, at: Path, options: RunOptions, replicas: Mapping[str, int]) -> None:
+    def check_namespaces(self, at: Path, options: RunOptions, replicas: Mapping[str, int]) -> None:
         """`replicas`: each service's count of containers."""
-        target = options.network_service
-        if target is not None and target not in replicas:
-            raise self.source.error(at + ("network_mode",), f"shares the network of undefined service {target!r}")
-        if target is not None and not replicas[target]:
-            raise self.source.error(at + ("network_mode",), f"shares the network of {target!r}, which runs no container (0 replicas)")
+        for key, target in options.namespaces().items():
+            if target not in replicas:
+                raise self.source.error(at + (key,), f"shares a namespace of undefined service {target!r}")
+            if not replicas[target]:
+                raise self.source.error(at + (key,), f"shares a namespace of {target!r}, which runs no container (0 replicas)")
 
-    def network_shared_on_a_swarm(self, target: str, sharing: str) -> str:
-        """Why `target` cannot be a swarm service: `sharing` joins its container's network stack."""
+    def namespace_shared_on_a_swarm(self, target: str, sharing: str) -> str:
+        """Why `target` cannot be a swarm service: `sharing` joins its container's namespaces."""
         return str(self.source.error(
             ("services", target, "deploy"),
-            f"service {sharing!r} joins this service's network (`network_mode: service:{target}`), which a swarm service has "
-            "no container to share; run it as containers (`swarm` off), or give them a network instead",
+            f"service {sharing!r} joins this service's container (`service:{target}`), which a swarm service has none of to "
+            "share; run it as containers (`swarm` off), or let them share no namespace",
         ))
 
 

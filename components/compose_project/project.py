@@ -205,7 +205,7 @@ class ComposeProject(pulumi.ComponentResource):
         if service.depends_on:
             compose_labels[DEPENDS_ON_LABEL] = self._depends_on_label(project, service)
         health = service.healthcheck
-        shared = service.options.network_service
+        shared = {target: self.containers[target].id for target in service.options.namespaces().values()}
         return docker.Container(
             # The first replica keeps the name a single container had, so scaling up replaces nothing.
             f"{name}-{service.name}" if number == 1 else f"{name}-{service.name}-{number}",
@@ -262,7 +262,7 @@ class ComposeProject(pulumi.ComponentResource):
             # dependents; the provider does not fail on its exit code, the dependents' label does.
             attach=True if one_shot else None,
             must_run=False if one_shot else None,
-            **option_inputs(service, self.containers[shared].id if shared is not None else None),
+            **option_inputs(service, shared),
             # A fixed container name cannot exist twice, even for a moment.
             opts=child_options(self, opts, depends_on=after, delete_before_replace=True),
         )

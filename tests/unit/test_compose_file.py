@@ -311,9 +311,9 @@ def test_what_compose_refuses_is_refused_at_its_line(tmp_path: Path) -> None:
         "    scale: 2\n    deploy: {replicas: 3}\n": "compose.yaml:4: `services.web.scale`: differs from `deploy.replicas`",
         "    mem_limit: 64m\n    deploy: {resources: {limits: {memory: 128M}}}\n": "compose.yaml:4: `services.web.mem_limit`: differs from",
         "    network_mode: host\n    networks: [default]\n": "compose.yaml:4: `services.web.network_mode`: `network_mode` and `networks` exclude",
-        "    network_mode: service:db\n": "compose.yaml:4: `services.web.network_mode`: shares the network of undefined service 'db'",
+        "    network_mode: service:db\n": "compose.yaml:4: `services.web.network_mode`: shares a namespace of undefined service 'db'",
         "    network_mode: service:db\n  db:\n    image: redis\n    scale: 0\n": "compose.yaml:4: `services.web.network_mode`: shares "
-        "the network of 'db', which runs no container (0 replicas)",
+        "a namespace of 'db', which runs no container (0 replicas)",
         "    secrets: [token]\n": "compose.yaml:4: `services.web.secrets[0]`: refers to secret 'token', which the top-level `secrets` does not declare",
         "    secrets: [token]\nsecrets:\n  token: {environment: TOKEN}\n": "compose.yaml:6: `secrets.token.environment`: environment variable 'TOKEN'",
         "    secrets: [token]\nsecrets:\n  token: {external: true}\n": "compose.yaml:6: `secrets.token.external`: an external secret exists only on a swarm",
@@ -321,7 +321,7 @@ def test_what_compose_refuses_is_refused_at_its_line(tmp_path: Path) -> None:
         "    shm_size: 1000000\n": "compose.yaml:4: `services.web.shm_size`: 1000000 is not a whole number of megabytes",
         "    read_only: true\n    configs: [site]\nconfigs:\n  site: {content: hi}\n": "compose.yaml:4: `services.web.read_only`: "
         "config 'site' is copied in, which a read-only container refuses",
-        "    pid: service:db\n": "compose.yaml:4: `services.web.pid`: 'service:db': sharing another service's namespace",
+        "    pid: service:db\n": "compose.yaml:4: `services.web.pid`: shares a namespace of undefined service 'db'",
     }
     for extra, expected in cases.items():
         assert expected in refused(tmp_path, base + extra), extra

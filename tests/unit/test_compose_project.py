@@ -261,6 +261,7 @@ def test_each_key_is_declared_as_docker_compose_up_runs_it() -> None:
     # network_mode: another service's container by id (declared after it), or the host's stack; no project network.
     probe, sniffer = deployment.one(CONTAINER, "app-probe"), deployment.one(CONTAINER, "app-sniffer")
     assert probe.inputs["networkMode"] == "container:app-web-id" and depends_on(deployment, probe) == {"app-web"}
+    assert probe.inputs["pidMode"] == "container:app-web-id"
     assert sniffer.inputs["networkMode"] == "host"
     assert (sniffer.inputs["privileged"], sniffer.inputs["pidMode"], sniffer.inputs["ipcMode"], sniffer.inputs["usernsMode"]) == (
         True, "host", "private", "host"
@@ -309,10 +310,15 @@ def test_keys_a_swarm_service_cannot_take_are_refused_on_a_swarm(tmp_path: Path)
 
 def test_a_swarm_service_cannot_lend_its_network_to_a_container(tmp_path: Path) -> None:
     file = tmp_path / "compose.yaml"
-    file.write_text("services:\n  api:\n    image: nginx\n    deploy: {replicas: 1}\n  probe:\n    image: alpine\n    network_mode: service:api\n")
-    with pytest.raises(Exception, match=r"compose.yaml:4: `services.api.deploy`: service 'probe' joins this service's network"):
+    file.write_text(
+        "services:\n  api:\n    image: nginx\n    deploy: {replicas: 1}\n  probe:\n    image: alpine\n    network_mode: service:api\n"
+        "    pid: service:api\n    ipc: service:api\n"
+    )
+    with pytest.raises(Exception, match=r"compose.yaml:4: `services.api.deploy`: service 'probe' joins this service's container"):
         declare(file, swarm=True)
-    assert declare(file).one(CONTAINER, "app-probe").inputs["networkMode"] == "container:app-api-id"
+    # Off a swarm, each namespace is the other container's, by id, as Compose joins it.
+    probe = declare(file).one(CONTAINER, "app-probe")
+    assert (probe.inputs["networkMode"], probe.inputs["pidMode"], probe.inputs["ipcMode"]) == ("container:app-api-id",) * 3
 
 
 def test_a_deploy_amount_a_container_cannot_take_is_refused_only_off_a_swarm(tmp_path: Path) -> None:

@@ -12,11 +12,13 @@ def pulled_image(
     image: pulumi.Input[str],
     opts: pulumi.ResourceOptions,
     triggers: Optional[Sequence[pulumi.Input[str]]] = None,
+    platform: Optional[str] = None,
 ) -> docker.RemoteImage:
     """A RemoteImage for `image` on the engine of `opts`' provider.
 
     Containers take its `image_id`, not the tag, so an unchanged image replaces
-    nothing. `triggers` (e.g. a build's digest) re-resolve it when a tag moves.
+    nothing. `triggers` (e.g. a build's digest) re-resolve it when a tag moves. `platform`
+    (`os/arch`) pulls that variant of a multi-platform image.
     """
     return docker.RemoteImage(
         name,
@@ -24,5 +26,6 @@ def pulled_image(
         # Other stacks on the same engine may use the image; never delete it.
         keep_locally=True,
         pull_triggers=triggers,
+        platform=platform,
         opts=opts,
     )

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any, Iterator, Optional
 
 from components import compose_app
 from components.compose_project import Project
-from components.compose_project.model import container_name, swarm_service_name
+from components.compose_project.model import swarm_service_name
 from components.consul_cluster import server_container_name
 from components.consul_server import host_ports
 from components.distributed_app import worker_container_name
@@ -144,7 +144,7 @@ def fixed_subnets(cfg: StackConfig) -> list[Subnet]:
         # An external network is one the file means to share: it is there already.
         if network.external:
             continue
-        engine = SWARM if project.swarm_scoped(key) else manager
+        engine = SWARM if project.swarm_scoped(key, cfg.compose.swarm) else manager
         for pool in network.subnets:
             subnet = _network(pool.get("subnet"))
             if subnet is not None:
@@ -170,7 +170,7 @@ def published_ports(cfg: StackConfig) -> list[Published]:
         for index, port in enumerate(service.ports):
             found += [Published(node, port.published, port.protocol, None, f"swarmServices.{service.name}.ports[{index}]") for node in swarm_nodes]
     if cfg.compose is not None:
-        found += _compose_ports(cfg.compose.project, manager, swarm_nodes)
+        found += _compose_ports(cfg.compose.project, cfg.compose.swarm, manager, swarm_nodes)
     return found
 
 
@@ -202,13 +202,13 @@ def _swarm_ports(engine: str, manager: bool) -> Iterator[Published]:
         yield Published(engine, SWARM_GOSSIP_PORT, protocol, None, None, owner="Swarm (its nodes' gossip)")
 
 
-def _compose_ports(project: Project, manager: str, swarm_nodes: tuple[str, ...]) -> Iterator[Published]:
-    # Plain services run on the manager's engine; a service with `deploy` is a swarm service.
+def _compose_ports(project: Project, swarm: bool, manager: str, swarm_nodes: tuple[str, ...]) -> Iterator[Published]:
+    # Containers run on the manager's engine; a service with `deploy` is a swarm service on a swarm.
     for service in project.services:
         for port in service.ports:
             if port.published is None:
                 continue
-            if service.deploy:
+            if service.deploy and swarm:
                 for node in swarm_nodes:
                     yield Published(node, port.published, port.protocol, None, "composeFile", label=f"service {service.name!r}")
             else:
@@ -234,7 +234,7 @@ def declared_names(cfg: StackConfig) -> list[Named]:
         for service in cfg.swarm.services
     ]
     if cfg.compose is not None:
-        found += _compose_names(cfg.compose.project, manager)
+        found += _compose_names(cfg.compose.project, cfg.compose.swarm, manager)
     return found
 
 
@@ -279,16 +279,17 @@ def _sandbox_names(stack: str, sandbox: SandboxConfig) -> Iterator[Named]:
         yield Named("container", ONE_ENGINE, names.sandbox_host_container(stack, host.name), "sandboxHosts", owner=f"sandbox host {host.name!r}")
 
 
-def _compose_names(project: Project, manager: str) -> Iterator[Named]:
+def _compose_names(project: Project, swarm: bool, manager: str) -> Iterator[Named]:
     for key, network in project.networks.items():
         # An external network is one the file means to share.
         if not network.external:
             yield Named("network", manager, network.name, "composeFile", label=f"network {key!r}")
     for service in project.services:
-        if service.deploy:
+        if service.deploy and swarm:
             yield Named("swarm service", SWARM, swarm_service_name(project.name, service.name), "composeFile", label=f"service {service.name!r}")
         else:
-            yield Named("container", manager, container_name(project.name, service.name), "composeFile", label=f"service {service.name!r}")
+            for name in service.container_names(project.name):
+                yield Named("container", manager, name, "composeFile", label=f"service {service.name!r}")
 
 
 def _swarm_name_problem(name: str) -> Optional[str]:

@@ -52,7 +52,7 @@ KNOWN_KEYS = frozenset(
         "sandboxHosts", "sandboxSubnet", "sandboxHostImage", "sandboxRegistryImage", "sandboxPrivileged",
         "heyworldDeploy", "swarmServices", "nodeLabels", "drainedHosts", "containerResources",
         "consulGossipEncryption", "consulAcl", "consulTls", "consulRaftMultiplier", "retainData", "swarmAutolock",
-        "composeFile", "composeVariables", "composeWeb",
+        "composeFile", "composeVariables", "composeSwarm", "composeWeb",
     }
 )
 
@@ -206,6 +206,9 @@ class ComposeConfig:
     variables: dict[str, str]
     """What its `${VAR}` interpolate from: the process environment, with `composeVariables` over it."""
     project: Project
+    swarm: bool
+    """`composeSwarm`: services with `deploy` become swarm services (`docker stack deploy`), else containers
+    as `docker compose up` runs them."""
 
 
 @dataclass(frozen=True)
@@ -291,6 +294,8 @@ class _Reader(ConfigValues):
         if file is None:
             if given:
                 raise self.fail("composeVariables", "is only read with `orchestration:composeFile`")
+            if self._config.get("composeSwarm") is not None:
+                raise self.fail("composeSwarm", "is only read with `orchestration:composeFile`")
             return None
         if environment == "sandbox":
             raise self.fail("composeFile", "the sandbox environment runs only the hosts; deploy the file from `cluster` (hostsFromStack)")
@@ -301,7 +306,13 @@ class _Reader(ConfigValues):
             project = load_project(file, variables)
         except ComposeFileError as error:
             raise self.fail("composeFile", str(error)) from None
-        return ComposeConfig(file=file, variables=variables, project=project)
+        # A cluster's engines are one swarm, which a compose file there is meant for; one engine runs it as
+        # `docker compose up` would unless asked.
+        swarm = self.boolean("composeSwarm", default=environment == "cluster")
+        refusals = project.refusals(swarm)
+        if refusals:
+            raise self.fail("composeFile", "\n".join(refusals))
+        return ComposeConfig(file=file, variables=variables, project=project, swarm=swarm)
 
     def workload(self, environment: str) -> Workload:
         return Workload(

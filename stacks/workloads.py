@@ -60,10 +60,10 @@ def on_the_swarm(
     services = (heyworld, heyworld_global, *configured_services(cfg, on_swarm, manager_docker_url))
     outputs: dict[str, pulumi.Input] = {}
     if cfg.compose:
-        # On the manager: its plain services run there, its `deploy` services across the swarm.
+        # On the manager: its containers run there, its swarm services (`composeSwarm`) across the swarm.
         project = ComposeProject(
             "compose-file",
-            ComposeProjectArgs(file=cfg.compose.file, variables=cfg.compose.variables, swarm=True),
+            ComposeProjectArgs(file=cfg.compose.file, variables=cfg.compose.variables, swarm=cfg.compose.swarm),
             opts=on_swarm,
         )
         outputs["composeContainers"] = project.container_names

@@ -24,6 +24,16 @@ _CASTS: dict[tuple[str, ...], str] = {
     ("services", "*", "deploy", "update_config", "max_failure_ratio"): _FLOAT,
     ("services", "*", "deploy", "rollback_config", "parallelism"): _INT,
     ("services", "*", "deploy", "rollback_config", "max_failure_ratio"): _FLOAT,
+    ("services", "*", "scale"): _INT,
+    ("services", "*", "init"): _BOOL,
+    ("services", "*", "stdin_open"): _BOOL,
+    ("services", "*", "tty"): _BOOL,
+    ("services", "*", "privileged"): _BOOL,
+    ("services", "*", "read_only"): _BOOL,
+    ("services", "*", "cpu_shares"): _INT,
+    ("services", "*", "ulimits", "*"): _INT,
+    ("services", "*", "ulimits", "*", "soft"): _INT,
+    ("services", "*", "ulimits", "*", "hard"): _INT,
     ("services", "*", "healthcheck", "retries"): _INT,
     ("services", "*", "healthcheck", "disable"): _BOOL,
     ("services", "*", "ports", "*", "target"): _INT,
@@ -32,6 +42,8 @@ _CASTS: dict[tuple[str, ...], str] = {
     ("networks", "*", "internal"): _BOOL,
     ("networks", "*", "attachable"): _BOOL,
     ("volumes", "*", "external"): _BOOL,
+    ("secrets", "*", "external"): _BOOL,
+    ("configs", "*", "external"): _BOOL,
 }
 
 
@@ -150,9 +162,10 @@ def _cast(text: str, path: Path, source: Source) -> Any:
             return float(text)
     except ValueError:
         raise source.error(path, f"{text!r} is not a {'whole number' if kind == _INT else 'number'}") from None
-    if text.lower() in ("true", "yes", "y", "on", "1"):
+    # compose-go's toBoolean: YAML 1.1's words, not 1 and 0.
+    if text.lower() in ("true", "yes", "y", "on"):
         return True
-    if text.lower() in ("false", "no", "n", "off", "0"):
+    if text.lower() in ("false", "no", "n", "off"):
         return False
     raise source.error(path, f"{text!r} is not a boolean")
 

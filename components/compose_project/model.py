@@ -1,62 +1,38 @@
 """A checked compose file as typed values, named the way Compose names what it creates."""
 from __future__ import annotations
 
+import dataclasses
 import re
 import shlex
 from dataclasses import dataclass, field
 from pathlib import Path as FilePath
-from typing import Any, Mapping, Optional, TypeVar
+from typing import Any, Mapping, Optional
 
 from components.compose_project import dotenv
+from components.compose_project.deploy import Deploy, DeployReading
+from components.compose_project.files import FileMount, FilesReading
 from components.compose_project.interpolation import interpolate, substitute
-from components.compose_project.source import ComposeFileError, Path, Source, dotted, parse
+from components.compose_project.options import OptionsReading, RunOptions
+from components.compose_project.ports_mounts import Mount, Port, PortsAndMountsReading
+from components.compose_project.reading import scalar_text
+from components.compose_project.source import ComposeFileError, Path, parse
 from components.compose_project.support import unsupported_keys
 from components.compose_project.validation import validate
-from components.container_resources import (
-    CPU_LIMIT_MINIMUM,
-    MEMORY_MINIMUM,
-    SWARM_CPU_RESERVATION_MINIMUM,
-    SWARM_MEMORY_RESERVATION_MINIMUM,
-    Minimum,
-)
+from components.container_resources import Minimum
 
-_Amount = TypeVar("_Amount", int, float)
 DEFAULT_NETWORK = "default"
 CONDITIONS = ("service_started", "service_healthy", "service_completed_successfully")
-_MEMORY = re.compile(r"^(\d+(?:\.\d+)?)\s*([bkmg]?)b?$", re.IGNORECASE)
-_MEMORY_UNITS = {"": 1, "b": 1, "k": 1024, "m": 1024**2, "g": 1024**3}
-# Go's time.ParseDuration, which Compose reads durations with.
-_DURATION = re.compile(r"^(0|((\d+(\.\d*)?|\.\d+)(ns|us|µs|ms|s|m|h))+)$")
-_DURATION_PART = re.compile(r"(\d+(?:\.\d*)?|\.\d+)(ns|us|µs|ms|s|m|h)")
-_DURATION_SECONDS = {"ns": 1e-9, "us": 1e-6, "µs": 1e-6, "ms": 1e-3, "s": 1, "m": 60, "h": 3600}
 # Docker refuses a health check's interval, timeout or start period under 1 ms (0 keeps the default).
 HEALTHCHECK_DURATION_MINIMUM = Minimum(1, " ms", "Docker's")
-# What the engines take for a service's deploy.resources, by part (see components.container_resources).
-DEPLOY_MINIMUMS = {
-    "limits": {"cpus": CPU_LIMIT_MINIMUM, "memory": MEMORY_MINIMUM},
-    "reservations": {"cpus": SWARM_CPU_RESERVATION_MINIMUM, "memory": SWARM_MEMORY_RESERVATION_MINIMUM},
-}
-_PORT = re.compile(r"^(?:(?P<ip>\d{1,3}(?:\.\d{1,3}){3}):)?(?:(?P<published>\d+(?:-\d+)?)?:)?(?P<target>\d+(?:-\d+)?)(?:/(?P<protocol>tcp|udp|sctp))?$")
-
-
-@dataclass(frozen=True)
-class Port:
-    target: int
-    published: Optional[int] = None
-    """None: a random host port, as Compose publishes it."""
-    host_ip: Optional[str] = None
-    protocol: str = "tcp"
-
-
-@dataclass(frozen=True)
-class Mount:
-    target: str
-    source: Optional[str] = None
-    """A project volume's key, an absolute host path (bind), or None for an anonymous volume."""
-    bind: bool = False
-    read_only: bool = False
-
-
+# Keys declared on a service's containers that our SwarmService (a compose service with `deploy`, on a
+# swarm) is not given: refused there rather than dropped.
+CONTAINER_ONLY_KEYS = (
+    "container_name", "volumes", "healthcheck", "restart", "labels", "hostname", "dns", "user", "working_dir",
+    "stop_grace_period", "mem_limit", "mem_reservation", "cpus", "secrets", "configs", "stop_signal", "stdin_open", "tty",
+    "platform", "cap_add", "cap_drop", "sysctls", "ulimits", "security_opt", "network_mode", "runtime", "init", "extra_hosts",
+    "tmpfs", "shm_size", "logging", "privileged", "read_only", "dns_search", "dns_opt", "domainname", "group_add", "pid", "ipc",
+    "userns_mode", "cpu_shares", "cpuset", "devices",
+)
 @dataclass(frozen=True)
 class Healthcheck:
     test: tuple[str, ...]
@@ -74,18 +50,6 @@ class Build:
     dockerfile: Optional[str] = None
     args: Mapping[str, str] = field(default_factory=dict)
     target: Optional[str] = None
-
-
-@dataclass(frozen=True)
-class Deploy:
-    mode: str = "replicated"
-    replicas: int = 1
-    update_config: Mapping[str, Any] = field(default_factory=dict)
-    rollback_config: Mapping[str, Any] = field(default_factory=dict)
-    limits: Mapping[str, Any] = field(default_factory=dict)
-    """`cpus` (a number) and `memory` (bytes)."""
-    reservations: Mapping[str, Any] = field(default_factory=dict)
-    constraints: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -113,8 +77,29 @@ class Service:
     working_dir: Optional[str] = None
     stop_grace_seconds: Optional[int] = None
     memory_mb: Optional[int] = None
+    """`mem_limit`, or else `deploy.resources.limits.memory` (Compose refuses two different ones)."""
+    memory_reservation_mb: Optional[int] = None
     cpus: Optional[str] = None
+    """`cpus`, or else `deploy.resources.limits.cpus`."""
     deploy: Optional[Deploy] = None
+    replicas: int = 1
+    """`deploy.replicas` or `scale`: how many containers `docker compose up` runs."""
+    container_name: Optional[str] = None
+    options: RunOptions = field(default_factory=RunOptions)
+    files: tuple[FileMount, ...] = ()
+    """`secrets`, then `configs`."""
+    swarm_only: tuple[str, ...] = ()
+    """Keys of `deploy` that only a swarm reads: `docker compose up` leaves them aside."""
+    container_refusals: tuple[str, ...] = ()
+    """Why the service cannot be declared as plain containers (it may be as a swarm service)."""
+    swarm_refusals: tuple[str, ...] = ()
+    """Why it cannot be declared as a swarm service (it may be as containers)."""
+
+    def container_names(self, project: str) -> tuple[str, ...]:
+        """Compose's names for the service's containers, in order."""
+        if self.container_name:
+            return (self.container_name,) if self.replicas else ()
+        return tuple(container_name(project, self.name, number) for number in range(1, self.replicas + 1))
 
 
 @dataclass(frozen=True)
@@ -154,10 +139,21 @@ class Project:
     def service(self, name: str) -> Service:
         return next(service for service in self.services if service.name == name)
 
-    def swarm_scoped(self, key: str) -> bool:
-        """Whether the network is an overlay network on a swarm: asked for, or joined by a service with `deploy`."""
+    def swarm_scoped(self, key: str, swarm: bool) -> bool:
+        """Whether the network is an overlay network on a swarm: asked for, or joined by a swarm service (a
+        service with `deploy`, when the project is deployed to a swarm)."""
         driver = self.networks[key].driver
-        return driver == "overlay" or (driver is None and any(service.deploy and key in service.networks for service in self.services))
+        return driver == "overlay" or (
+            driver is None and swarm and any(service.deploy and key in service.networks for service in self.services)
+        )
+
+    def refusals(self, swarm: bool) -> tuple[str, ...]:
+        """Why the file cannot be declared as asked: each service as a swarm service (`deploy`, on a swarm) or as containers."""
+        return tuple(
+            refusal
+            for service in self.services
+            for refusal in (service.swarm_refusals if service.deploy and swarm else service.container_refusals)
+        )
 
     def start_order(self) -> tuple[Service, ...]:
         """Services with each after those it depends on (the file's order otherwise)."""
@@ -172,9 +168,9 @@ class Project:
         return tuple(ordered)
 
 
-def container_name(project: str, service: str) -> str:
-    """Compose's name for a service's (first) container."""
-    return f"{project}-{service}-1"
+def container_name(project: str, service: str, number: int = 1) -> str:
+    """Compose's name for a service's container, when the file gives none (`container_name`)."""
+    return f"{project}-{service}-{number}"
 
 
 def swarm_service_name(project: str, service: str) -> str:
@@ -220,15 +216,7 @@ def _dot_env(file: FilePath, variables: Mapping[str, str]) -> dict[str, str]:
     return {key: value if value is not None else variables.get(key, "") for key, value in values.items()}
 
 
-class _Reader:
-    def __init__(self, data: dict, source: Source, path: FilePath, variables: Mapping[str, str], warnings: list[str]) -> None:
-        self.data = data
-        self.source = source
-        self.directory = path.parent
-        self.path = path
-        self.variables = variables
-        self.warnings = warnings
-
+class _Reader(OptionsReading, FilesReading, DeployReading, PortsAndMountsReading):
     def project(self, project_name: Optional[str]) -> Project:
         if "version" in self.data:
             self.warn(("version",), "the attribute `version` is obsolete, it will be ignored")
@@ -238,25 +226,58 @@ class _Reader:
         raw_services = self.data.get("services") or {}
         if not raw_services:
             raise self.source.error(("services",), "no services: a compose project needs at least one")
-        services = tuple(self.service(key, value or {}) for key, value in raw_services.items())
+        enabled = {key: value for key, value in raw_services.items() if self.enabled(key, value or {})}
+        if not enabled:
+            raise self.source.error(("services",), "no service is in an active profile: set COMPOSE_PROFILES in the variables")
+        services = tuple(self.service(key, value or {}) for key, value in enabled.items())
         networks = {key: self.network(name, key, value or {}) for key, value in (self.data.get("networks") or {}).items()}
         if any(DEFAULT_NETWORK in service.networks for service in services) and DEFAULT_NETWORK not in networks:
             networks[DEFAULT_NETWORK] = Network(DEFAULT_NETWORK, f"{name}_{DEFAULT_NETWORK}")
         volumes = {key: self.volume(name, key, value or {}) for key, value in (self.data.get("volumes") or {}).items()}
         for service in services:
-            self.check_references(service, networks, {service.name for service in services})
+            self.check_references(service, networks, {service.name: service.replicas for service in services})
+        sharing = {target: service.name for service in services for target in service.options.namespaces().values()}
+        services = tuple(
+            dataclasses.replace(
+                service, swarm_refusals=service.swarm_refusals + (self.namespace_shared_on_a_swarm(service.name, sharing[service.name]),)
+            )
+            if service.name in sharing and service.deploy
+            else service
+            for service in services
+        )
         project = Project(name, str(self.path), services, networks, volumes, tuple(self.warnings))
         self.check_cycles(project)
         return project
 
-    def warn(self, path: Path, message: str) -> None:
-        self.warnings.append(f"{self.source.filename}:{self.source.line(path)}: `{dotted(path)}`: {message}")
+    def enabled(self, name: str, raw: dict) -> bool:
+        """As `docker compose up`: a service with `profiles` runs only when COMPOSE_PROFILES (the variables,
+        `.env` included) names one of them, or `*`."""
+        profiles = raw.get("profiles") or []
+        active = {profile.strip() for profile in self.variables.get("COMPOSE_PROFILES", "").split(",")} - {""}
+        if not profiles or "*" in active or active & set(profiles):
+            return True
+        self.warn(("services", name, "profiles"), f"not declared: none of its profiles {profiles} is active (COMPOSE_PROFILES)")
+        return False
 
     def service(self, name: str, raw: dict) -> Service:
         at: Path = ("services", name)
         build = self.build(at + ("build",), raw["build"]) if "build" in raw else None
         if "image" not in raw and build is None:
             raise self.source.error(at, "has neither `image` nor `build`")
+        options = self.run_options(at, raw)
+        limits = self.container_limits(at, raw)
+        user = str(raw["user"]) if "user" in raw else None
+        depends_on = self.depends_on(raw.get("depends_on"))
+        files = self.file_mounts(at, "secrets", raw.get("secrets"), user) + self.file_mounts(at, "configs", raw.get("configs"), user)
+        copied = [mount for mount in files if mount.content is not None]
+        if options.read_only and copied:
+            raise self.source.error(
+                at + ("read_only",), f"{copied[0].kind[:-1]} {copied[0].source!r} is copied in, which a read-only container refuses "
+                "(as `docker compose up` does): give it a `file` source"
+            )
+        for target in options.namespaces().values():
+            # Compose starts the service whose container's namespace this one joins first.
+            depends_on.setdefault(target, "service_started")
         restart, retries = self.restart(at + ("restart",), raw.get("restart"))
         if "expose" in raw:
             self.warn(at + ("expose",), "not declared: pulumi-docker's Container has no exposed-ports input; "
@@ -271,22 +292,49 @@ class _Reader:
             ports=tuple(port for index, item in enumerate(raw.get("ports") or []) for port in self.ports(at + ("ports", index), item)),
             expose=tuple(str(port) for port in raw.get("expose") or []),
             mounts=tuple(self.mount(at + ("volumes", index), item) for index, item in enumerate(raw.get("volumes") or [])),
-            networks=self.service_networks(raw.get("networks")),
-            depends_on=self.depends_on(raw.get("depends_on")),
+            # A container in a `network_mode` joins no network of the project.
+            networks={} if options.network_mode else self.service_networks(raw.get("networks")),
+            depends_on=depends_on,
             healthcheck=self.healthcheck(at + ("healthcheck",), raw.get("healthcheck")),
             restart=restart,
             max_retry_count=retries,
             labels=self.mapping(raw.get("labels")),
             hostname=raw.get("hostname"),
-            dns=tuple([raw["dns"]] if isinstance(raw.get("dns"), str) else raw.get("dns") or ()),
-            user=str(raw["user"]) if "user" in raw else None,
+            # Compose drops a repeated server.
+            dns=tuple(dict.fromkeys([raw["dns"]] if isinstance(raw.get("dns"), str) else raw.get("dns") or ())),
+            user=user,
             working_dir=raw.get("working_dir"),
             stop_grace_seconds=int(self.seconds(at + ("stop_grace_period",), raw["stop_grace_period"])) if "stop_grace_period" in raw else None,
-            memory_mb=self.at_least(at + ("mem_limit",), self.megabytes(at + ("mem_limit",), raw["mem_limit"]), MEMORY_MINIMUM)
-            if "mem_limit" in raw
-            else None,
-            cpus=_number_text(self.at_least(at + ("cpus",), float(raw["cpus"]), CPU_LIMIT_MINIMUM)) if "cpus" in raw else None,
-            deploy=self.deploy(at + ("deploy",), raw["deploy"]) if "deploy" in raw else None,
+            memory_mb=limits.memory_mb,
+            memory_reservation_mb=limits.memory_reservation_mb,
+            cpus=limits.cpus,
+            # compose-go gives `deploy.replicas` the `scale` too, which a swarm reads.
+            deploy=dataclasses.replace(self.deploy(at + ("deploy",), raw["deploy"]), replicas=limits.replicas) if "deploy" in raw else None,
+            replicas=limits.replicas,
+            container_name=raw.get("container_name"),
+            options=options,
+            files=files,
+            swarm_only=limits.swarm_only,
+            container_refusals=limits.refusals + self.shared_host_ports(at, raw, limits.replicas),
+            swarm_refusals=tuple(
+                str(self.source.error(at + (key,), "not declared on a swarm service (ComposeProject gives SwarmService image, "
+                                      "command, environment, networks, ports and `deploy` only); run the service as containers "
+                                      "(leave out `deploy`, or `swarm` off) or leave the key out"))
+                for key in raw
+                if key in CONTAINER_ONLY_KEYS and "deploy" in raw
+            ),
+        )
+
+    def shared_host_ports(self, at: Path, raw: dict, replicas: int) -> tuple[str, ...]:
+        """A fixed host port for several containers: Docker gives it to one, and `docker compose up` fails on the next."""
+        if replicas < 2:
+            return ()
+        return tuple(
+            str(self.source.error(at + ("ports", index), f"host port {port.published} for {replicas} containers: Docker gives it to one "
+                                  "only; publish no host port (Docker picks one for each) or run one replica"))
+            for index, item in enumerate(raw.get("ports") or [])
+            for port in self.ports(at + ("ports", index), item)
+            if port.published is not None
         )
 
     def build(self, at: Path, raw: Any) -> Build:
@@ -315,21 +363,6 @@ class _Reader:
             return None
         return tuple(shlex.split(raw)) if isinstance(raw, str) else tuple(str(word) for word in raw)
 
-    def mapping(self, raw: Any, unset_from_variables: bool = False) -> dict[str, str]:
-        """A Compose map or `KEY=VALUE` list; a bare KEY (or null value) takes its value from the variables
-        where `unset_from_variables`, and is left out when they lack it."""
-        if raw is None:
-            return {}
-        items = raw.items() if isinstance(raw, dict) else (_split_assignment(item) for item in raw)
-        result = {}
-        for key, value in items:
-            if value is None:
-                if unset_from_variables and key in self.variables:
-                    result[key] = self.variables[key]
-                continue
-            result[key] = _scalar_text(value)
-        return result
-
     def env_files(self, at: Path, raw: Any) -> dict[str, str]:
         if raw is None:
             return {}
@@ -351,54 +384,6 @@ class _Reader:
                 raise self.source.error(where, f"{file}: {error}") from None
             result.update({key: value if value is not None else self.variables.get(key, "") for key, value in values.items()})
         return result
-
-    def ports(self, at: Path, raw: Any) -> list[Port]:
-        if isinstance(raw, dict):
-            published = raw.get("published")
-            if isinstance(published, str) and "-" in published:
-                raise self.source.error(at + ("published",), f"a published range {published!r} for one target port cannot be declared; give one port")
-            return [Port(int(raw["target"]), int(published) if published not in (None, "") else None, raw.get("host_ip"), raw.get("protocol", "tcp"))]
-        match = _PORT.match(str(raw))
-        if match is None:
-            raise self.source.error(at, f"{raw!r} is not a port mapping this program reads: [IP:][HOST:]CONTAINER[/PROTOCOL], ranges as A-B")
-        targets = _port_range(match.group("target"))
-        published = _port_range(match.group("published")) if match.group("published") else None
-        if published is not None and len(published) != len(targets):
-            raise self.source.error(at, f"{raw!r}: the published range and the container range differ in size; Compose would pick one port, "
-                                    "which cannot be declared")
-        return [
-            Port(target, published[index] if published else None, match.group("ip"), match.group("protocol") or "tcp")
-            for index, target in enumerate(targets)
-        ]
-
-    def mount(self, at: Path, raw: Any) -> Mount:
-        if isinstance(raw, dict):
-            kind = raw.get("type")
-            if kind not in ("volume", "bind"):
-                raise self.source.error(at + ("type",), f"volume type {kind!r} is not declared by this program (volume and bind are)")
-            source = raw.get("source")
-            return self.mount_of(at, source, raw["target"], kind == "bind", bool(raw.get("read_only", False)))
-        parts = str(raw).split(":")
-        if len(parts) == 1:
-            return Mount(target=parts[0])
-        if len(parts) > 3:
-            raise self.source.error(at, f"{raw!r} is not SOURCE:TARGET[:MODE]")
-        mode = parts[2].split(",") if len(parts) == 3 else []
-        unknown = [option for option in mode if option not in ("ro", "rw")]
-        if unknown:
-            raise self.source.error(at, f"volume options {unknown} are not declared by this program (ro and rw are)")
-        source = parts[0]
-        bind = source.startswith((".", "/", "~"))
-        return self.mount_of(at, source, parts[1], bind, "ro" in mode)
-
-    def mount_of(self, at: Path, source: Optional[str], target: str, bind: bool, read_only: bool) -> Mount:
-        if bind:
-            if not source:
-                raise self.source.error(at, "a bind mount needs a source")
-            source = str((self.directory / FilePath(source).expanduser()).resolve())
-        elif source is not None and source not in (self.data.get("volumes") or {}):
-            raise self.source.error(at, f"uses volume {source!r}, which the top-level `volumes` does not declare")
-        return Mount(target=target, source=source, bind=bind, read_only=read_only)
 
     @staticmethod
     def service_networks(raw: Any) -> dict[str, tuple[str, ...]]:
@@ -432,74 +417,6 @@ class _Reader:
             test=("CMD-SHELL", test) if isinstance(test, str) else tuple(test), retries=raw.get("retries"), **durations
         )
 
-    def duration(self, at: Path, raw: Optional[str]) -> Optional[str]:
-        if raw is not None and not _DURATION.match(str(raw)):
-            raise self.source.error(at, f"{raw!r} is not a duration (e.g. 1m30s, 500ms)")
-        return raw
-
-    def seconds(self, at: Path, raw: str) -> float:
-        # Compose truncates to whole seconds where Docker takes seconds (stop_grace_period).
-        duration = self.duration(at, raw)
-        return sum(float(number) * _DURATION_SECONDS[unit] for number, unit in _DURATION_PART.findall(str(duration)))
-
-    def at_least(self, at: Path, amount: _Amount, minimum: Minimum) -> _Amount:
-        problem = minimum.refuses(amount)
-        if problem:
-            raise self.source.error(at, problem)
-        return amount
-
-    def megabytes(self, at: Path, raw: Any) -> int:
-        amount = self.bytes(at, raw)
-        if amount % (1024**2):
-            raise self.source.error(at, f"{raw!r} is not a whole number of megabytes, the unit pulumi-docker takes")
-        return amount // (1024**2)
-
-    def bytes(self, at: Path, raw: Any) -> int:
-        if isinstance(raw, int):
-            return raw
-        match = _MEMORY.match(str(raw).strip())
-        if match is None:
-            raise self.source.error(at, f"{raw!r} is not a size (e.g. 512m, 1g)")
-        return int(float(match.group(1)) * _MEMORY_UNITS[match.group(2).lower()])
-
-    def deploy(self, at: Path, raw: dict) -> Deploy:
-        resources = raw.get("resources") or {}
-
-        def amounts(part: str) -> dict[str, Any]:
-            given = resources.get(part) or {}
-            where = at + ("resources", part)
-            result: dict[str, Any] = {}
-            if "cpus" in given:
-                result["cpus"] = self.at_least(where + ("cpus",), float(given["cpus"]), DEPLOY_MINIMUMS[part]["cpus"])
-            if "memory" in given:
-                result["memory"] = self.bytes(where + ("memory",), given["memory"])
-                self.at_least(where + ("memory",), result["memory"] / 1024**2, DEPLOY_MINIMUMS[part]["memory"])
-            return result
-
-        return Deploy(
-            mode=raw.get("mode", "replicated"),
-            replicas=self.not_negative(at + ("replicas",), raw.get("replicas", 1)),
-            update_config=self.update_policy(at + ("update_config",), raw.get("update_config") or {}),
-            rollback_config=self.update_policy(at + ("rollback_config",), raw.get("rollback_config") or {}),
-            limits=amounts("limits"),
-            reservations=amounts("reservations"),
-            constraints=tuple((raw.get("placement") or {}).get("constraints") or ()),
-        )
-
-    def update_policy(self, at: Path, raw: dict) -> dict[str, Any]:
-        """`update_config` or `rollback_config`, with what Swarm would refuse in it refused here."""
-        if "parallelism" in raw:
-            self.not_negative(at + ("parallelism",), raw["parallelism"])
-        for key in ("delay", "monitor"):
-            self.duration(at + (key,), raw.get(key))
-        return dict(raw)
-
-    def not_negative(self, at: Path, raw: Any) -> int:
-        # The schema lets a number through as text, which interpolation leaves it as.
-        if not str(raw).isdigit():
-            raise self.source.error(at, f"{raw!r} is not a whole number of 0 or more")
-        return int(raw)
-
     def network(self, project: str, key: str, raw: dict) -> Network:
         external = bool(raw.get("external", False))
         return Network(
@@ -520,12 +437,14 @@ class _Reader:
             name=raw.get("name") or (key if external else f"{project}_{key}"),
             external=external,
             driver=raw.get("driver"),
-            driver_opts={name: _scalar_text(value) for name, value in (raw.get("driver_opts") or {}).items()},
+            driver_opts={name: scalar_text(value) for name, value in (raw.get("driver_opts") or {}).items()},
             labels=self.mapping(raw.get("labels")),
         )
 
-    def check_references(self, service: Service, networks: Mapping[str, Network], names: set[str]) -> None:
+    def check_references(self, service: Service, networks: Mapping[str, Network], replicas: Mapping[str, int]) -> None:
         at: Path = ("services", service.name)
+        names = set(replicas)
+        self.check_namespaces(at, service.options, replicas)
         for key in service.networks:
             if key not in networks:
                 raise self.source.error(at + ("networks", key), f"network {key!r} is not declared in the top-level `networks`")
@@ -550,23 +469,3 @@ class _Reader:
                 visit(dependency, trail + (name,))
         for service in project.services:
             visit(service.name, ())
-
-
-def _split_assignment(item: str) -> tuple[str, Optional[str]]:
-    key, equals, value = str(item).partition("=")
-    return key, value if equals else None
-
-
-def _scalar_text(value: Any) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    return _number_text(value) if isinstance(value, float) else str(value)
-
-
-def _number_text(value: Any) -> str:
-    return f"{value:g}" if isinstance(value, float) else str(value)
-
-
-def _port_range(text: str) -> list[int]:
-    start, _, end = text.partition("-")
-    return list(range(int(start), int(end or start) + 1))

@@ -11,7 +11,9 @@ from typing import Callable, Mapping, Optional
 import pulumi
 import pulumi_docker as docker
 
-from components.compose_project.model import Project, Service, container_name, load_project
+from components.compose_project.container_inputs import file_uploads, file_volumes, option_inputs
+from components.compose_project.model import Project, Service, load_project
+from components.compose_project.source import ComposeFileError
 from components.compose_project.swarm import swarm_service
 from components.engine_forms import ipam_pool
 from components.options import child_options
@@ -43,7 +45,7 @@ class ComposeProjectArgs:
 class ComposeProject(pulumi.ComponentResource):
     project_name: pulumi.Output[str]
     container_names: pulumi.Output[Mapping[str, str]]
-    """Service -> container name (`<project>-<service>-1`), for services run as containers."""
+    """Service -> its first container's name (`container_name`, else `<project>-<service>-1`), for services run as containers."""
     network_names: pulumi.Output[Mapping[str, str]]
     """Network key in the file -> Docker name (`<project>_<key>`)."""
     volume_names: pulumi.Output[Mapping[str, str]]
@@ -54,6 +56,9 @@ class ComposeProject(pulumi.ComponentResource):
         project = load_project(args.file, args.variables, args.project_name)
         for warning in project.warnings:
             pulumi.log.warn(warning, resource=self)
+        refusals = project.refusals(args.swarm)
+        if refusals:
+            raise ComposeFileError("\n".join(refusals))
         child = child_options(self, opts)
         networks = self._networks(name, project, args.swarm, child)
         volumes = {
@@ -73,29 +78,36 @@ class ComposeProject(pulumi.ComponentResource):
         }
         volumes.update({key: volume.name for key, volume in project.volumes.items() if volume.external})
 
-        # By service, for callers that need a container's addresses or order after a service.
+        # By service, for callers that need a container's addresses or order after a service: its first container.
         self.containers: dict[str, docker.Container] = {}
         self.swarm_services: dict[str, SwarmService] = {}
-        declared: dict[str, pulumi.Resource] = {}
+        declared: dict[str, list[pulumi.Resource]] = {}
         for service in project.start_order():
             reference = self._reference(name, service, project, child)
-            after = [declared[dependency] for dependency in service.depends_on]
+            after = [resource for dependency in service.depends_on for resource in declared[dependency]]
             if service.deploy and args.swarm:
                 network_ids = {key: networks[key].id() for key in service.networks}
-                declared[service.name] = self.swarm_services[service.name] = swarm_service(
+                self.swarm_services[service.name] = swarm_service(
                     f"{name}-{service.name}", project, service, reference.name, network_ids, child_options(self, opts, depends_on=after)
                 )
+                declared[service.name] = [self.swarm_services[service.name]]
                 continue
-            if service.deploy:
+            if service.swarm_only:
                 pulumi.log.warn(
-                    f"{project.file}: service {service.name!r}: `deploy` is ignored: the project is not deployed to a swarm",
+                    f"{project.file}: service {service.name!r}: {', '.join(f'`{key}`' for key in service.swarm_only)} only a swarm "
+                    "reads; `docker compose up` leaves them aside too (the project is not deployed to a swarm)",
                     resource=self,
                 )
             # Containers take the image's id, so a rebuilt or re-pulled image replaces them.
-            image = pulled_image(f"{name}-{service.name}-image", reference.name, child, triggers=reference.triggers)
-            declared[service.name] = self.containers[service.name] = self._container(
-                name, project, service, image.image_id, networks, volumes, after, opts
+            image = pulled_image(
+                f"{name}-{service.name}-image", reference.name, child, triggers=reference.triggers, platform=service.options.platform
             )
+            declared[service.name] = [
+                self._container(name, project, service, number, container, image.image_id, networks, volumes, after, opts)
+                for number, container in enumerate(service.container_names(project.name), start=1)
+            ]
+            if declared[service.name]:
+                self.containers[service.name] = declared[service.name][0]
 
         self.project_name = pulumi.Output.from_input(project.name)
         self.container_names = _mapping({service: container.name for service, container in self.containers.items()})
@@ -173,6 +185,8 @@ class ComposeProject(pulumi.ComponentResource):
         name: str,
         project: Project,
         service: Service,
+        number: int,
+        container: str,
         image_id: pulumi.Input[str],
         networks: Mapping[str, _NetworkRef],
         volumes: Mapping[str, pulumi.Input[str]],
@@ -184,16 +198,18 @@ class ComposeProject(pulumi.ComponentResource):
         compose_labels: dict[str, pulumi.Input[str]] = {
             PROJECT_LABEL: project.name,
             SERVICE_LABEL: service.name,
-            "com.docker.compose.container-number": "1",
+            "com.docker.compose.container-number": str(number),
             "com.docker.compose.oneoff": "False",
             CONFIG_HASH_LABEL: config_hash(service),
         }
         if service.depends_on:
             compose_labels[DEPENDS_ON_LABEL] = self._depends_on_label(project, service)
         health = service.healthcheck
+        shared = {target: self.containers[target].id for target in service.options.namespaces().values()}
         return docker.Container(
-            f"{name}-{service.name}",
-            name=container_name(project.name, service.name),
+            # The first replica keeps the name a single container had, so scaling up replaces nothing.
+            f"{name}-{service.name}" if number == 1 else f"{name}-{service.name}-{number}",
+            name=container,
             image=image_id,
             command=list(service.command) if service.command is not None else None,
             entrypoints=list(service.entrypoint) if service.entrypoint is not None else None,
@@ -207,7 +223,8 @@ class ComposeProject(pulumi.ComponentResource):
                 # Compose makes every container reachable by its service's name on each of its networks.
                 docker.ContainerNetworksAdvancedArgs(name=networks[key].name, aliases=[service.name, *aliases])
                 for key, aliases in service.networks.items()
-            ],
+            ]
+            or None,
             volumes=[
                 docker.ContainerVolumeArgs(
                     container_path=mount.target,
@@ -216,7 +233,10 @@ class ComposeProject(pulumi.ComponentResource):
                     read_only=mount.read_only or None,
                 )
                 for mount in service.mounts
-            ] or None,
+            ]
+            + file_volumes(service)
+            or None,
+            uploads=file_uploads(service),
             healthcheck=docker.ContainerHealthcheckArgs(
                 tests=list(health.test), interval=health.interval, timeout=health.timeout, start_period=health.start_period,
                 start_interval=health.start_interval, retries=health.retries,
@@ -242,6 +262,7 @@ class ComposeProject(pulumi.ComponentResource):
             # dependents; the provider does not fail on its exit code, the dependents' label does.
             attach=True if one_shot else None,
             must_run=False if one_shot else None,
+            **option_inputs(service, shared),
             # A fixed container name cannot exist twice, even for a moment.
             opts=child_options(self, opts, depends_on=after, delete_before_replace=True),
         )
@@ -284,8 +305,23 @@ class _Reference:
 
 
 def config_hash(service: Service) -> str:
-    """A digest of everything the file says about the service, as Compose keeps one."""
-    return hashlib.sha256(json.dumps(dataclasses.asdict(service), sort_keys=True, default=str).encode()).hexdigest()
+    """A digest of everything the file says about the service, as Compose keeps one. A secret's text is
+    left out, as Compose's digest names its secrets only: a label is no place to derive one from."""
+    said = dataclasses.asdict(service)
+    # Messages, naming the file where this checkout has it: not what the file says.
+    del said["container_refusals"], said["swarm_refusals"]
+    # Fields added since the first release count only when set: the label is ForceNew, and an upgrade
+    # should replace no container whose file does not use them.
+    unset = dataclasses.asdict(Service(name=service.name, image=service.image))
+    for key in _LATER_FIELDS:
+        if said[key] == unset[key]:
+            del said[key]
+    if "files" in said:
+        said["files"] = [{key: value for key, value in mount.items() if key != "content"} for mount in said["files"]]
+    return hashlib.sha256(json.dumps(said, sort_keys=True, default=str).encode()).hexdigest()
+
+
+_LATER_FIELDS = ("memory_reservation_mb", "replicas", "container_name", "options", "files", "swarm_only")
 
 
 def _labels(own: Mapping[str, str], compose: Mapping[str, pulumi.Input[str]]) -> dict[str, pulumi.Input[str]]:

@@ -10,14 +10,25 @@ ITEMS = "[]"  # the spec of a list's object items; a key's spec applies to its v
 ANY_KEY = "*"
 
 _UPDATE = dict.fromkeys(("parallelism", "delay", "failure_action", "monitor", "max_failure_ratio", "order"), LEAF)
+_FILE_REFERENCE = dict.fromkeys(("source", "target", "uid", "gid", "mode"), LEAF)
+# A secret or config defined by a file, a variable or (configs) inline text; `name` and `external` are read to be refused.
+_FILE_OBJECT = dict.fromkeys(("file", "environment", "content", "name", "external"), LEAF)
 _SERVICE: dict[str, Any] = {
     **dict.fromkeys(
         (
             "image", "command", "entrypoint", "environment", "expose", "hostname", "dns", "user", "working_dir",
-            "stop_grace_period", "mem_limit", "cpus", "restart", "labels",
+            "stop_grace_period", "mem_limit", "mem_reservation", "cpus", "restart", "labels", "container_name", "scale",
+            "stop_signal", "stdin_open", "tty", "platform", "cap_add", "cap_drop", "sysctls", "security_opt", "network_mode",
+            "runtime", "init", "extra_hosts", "tmpfs", "shm_size", "profiles", "privileged", "read_only", "dns_search",
+            "dns_opt", "domainname", "group_add", "pid", "ipc", "userns_mode", "cpu_shares", "cpuset",
         ),
         LEAF,
     ),
+    "ulimits": {ANY_KEY: dict.fromkeys(("soft", "hard"), LEAF)},
+    "devices": {ITEMS: dict.fromkeys(("source", "target", "permissions"), LEAF)},
+    "logging": dict.fromkeys(("driver", "options"), LEAF),
+    "secrets": {ITEMS: _FILE_REFERENCE},
+    "configs": {ITEMS: _FILE_REFERENCE},
     "build": dict.fromkeys(("context", "dockerfile", "args", "target"), LEAF),
     "env_file": {ITEMS: dict.fromkeys(("path", "required"), LEAF)},
     "ports": {ITEMS: dict.fromkeys(("target", "published", "host_ip", "protocol"), LEAF)},
@@ -45,6 +56,8 @@ SUPPORTED: dict[str, Any] = {
         }
     },
     "volumes": {ANY_KEY: dict.fromkeys(("name", "driver", "driver_opts", "external", "labels"), LEAF)},
+    "secrets": {ANY_KEY: _FILE_OBJECT},
+    "configs": {ANY_KEY: _FILE_OBJECT},
 }
 
 

@@ -19,7 +19,17 @@ def _validator() -> jsonschema.Draft7Validator:
     # Imported here: 65 ms of every plan, needed only by those that deploy a compose file.
     import jsonschema
 
-    return jsonschema.Draft7Validator(json.loads(SCHEMA_FILE.read_text()))
+    return jsonschema.Draft7Validator(_without_unique_items(json.loads(SCHEMA_FILE.read_text())))
+
+
+def _without_unique_items(schema: Any) -> Any:
+    """The schema with `uniqueItems` dropped: Compose does not enforce it (a list-form `environment`
+    or `labels` may give a key twice, the later winning; a repeat in `dns` or `cap_add` is dropped)."""
+    if isinstance(schema, dict):
+        return {key: _without_unique_items(value) for key, value in schema.items() if key != "uniqueItems"}
+    if isinstance(schema, list):
+        return [_without_unique_items(value) for value in schema]
+    return schema
 
 
 def validate(data: Any, source: Source) -> None:

@@ -46,8 +46,17 @@ def test_the_check_knows_every_name_the_stack_declares(monkeypatch: pytest.Monke
 def test_the_check_knows_a_compose_files_swarm_services(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     file = tmp_path / "compose.yaml"
     file.write_text("name: fleet\nservices:\n  api:\n    image: nginx\n    deploy: {replicas: 3}\n")
-    checked, declared = _checked_and_declared(monkeypatch, "dev", {"composeFile": str(file)})
+    checked, declared = _checked_and_declared(monkeypatch, "dev", {"composeFile": str(file), "composeSwarm": True})
     assert ("swarm service", "fleet_api") in declared
+    assert checked == declared
+
+
+def test_the_check_knows_each_replica_of_a_compose_files_containers(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    # Without composeSwarm, dev runs `deploy` as `docker compose up` does: a container per replica.
+    file = tmp_path / "compose.yaml"
+    file.write_text("name: fleet\nservices:\n  api:\n    image: nginx\n    deploy: {replicas: 3}\n")
+    checked, declared = _checked_and_declared(monkeypatch, "dev", {"composeFile": str(file)})
+    assert {("container", f"fleet-api-{n}") for n in (1, 2, 3)} <= declared
     assert checked == declared
 
 
@@ -91,7 +100,7 @@ def test_an_overlay_network_may_overlap_the_stacks_bridge_subnet(tmp_path: Path)
         "name: fleet\nservices:\n  api:\n    image: nginx\n    deploy: {replicas: 1}\n"
         "networks:\n  default:\n    ipam: {config: [{subnet: 172.29.0.0/16}]}\n"
     )
-    assert deploy("dev", {"composeFile": str(file)}).outputs["composeSwarmServices"] == {"api": "fleet_api"}
+    assert deploy("dev", {"composeFile": str(file), "composeSwarm": True}).outputs["composeSwarmServices"] == {"api": "fleet_api"}
 
 
 @pytest.mark.parametrize(

@@ -145,7 +145,7 @@ def test_valid_compose_that_is_not_declared_is_reported_by_name_and_line(tmp_pat
           web:
             <<: *shared
             image: nginx
-            privileged: true
+            pids_limit: 100
             ports:
               - target: 80
                 app_protocol: http
@@ -153,11 +153,12 @@ def test_valid_compose_that_is_not_declared_is_reported_by_name_and_line(tmp_pat
         secrets:
           token:
             file: ./token
+            template_driver: golang
         """,
     )
-    assert "compose.yaml:7: `services.web.privileged`" in message
+    assert "compose.yaml:7: `services.web.pids_limit`" in message
     assert "compose.yaml:10: `services.web.ports[0].app_protocol`" in message
-    assert "compose.yaml:12: `secrets`" in message
+    assert "compose.yaml:15: `secrets.token.template_driver`" in message
     assert "x-note" not in message and "x-shared" not in message
 
 
@@ -278,3 +279,119 @@ def test_a_dot_env_beside_the_file_gives_variables_the_callers_override(tmp_path
     assert web.image == "shop/web:1.0"
     assert web.ports[0].published == 9000
     assert dict(web.environment) == {"GREETING": "hello world", "DEBUG": "1", "UNSET_HERE": "from shell"}
+
+
+def test_a_list_may_give_a_key_twice_as_compose_accepts_the_later_winning(tmp_path: Path) -> None:
+    # Two of 156 self-hosted apps' files did; the schema's uniqueItems, which Compose does not enforce, refused them.
+    web = load_project(
+        write(
+            tmp_path,
+            """
+            services:
+              kutt:
+                image: kutt/kutt
+                environment: [DB_HOST=db, SITE_NAME=Kutt, DB_HOST=postgres, SHELL_ONLY=1, SHELL_ONLY]
+                labels: [tier=edge, tier=front]
+                dns: [1.1.1.1, 1.1.1.1]
+                cap_add: [NET_ADMIN, NET_ADMIN]
+            """,
+        ),
+        {},
+    ).service("kutt")
+    # A bare key takes the shell's value, here none: as in Compose, it unsets the earlier entry.
+    assert dict(web.environment) == {"DB_HOST": "postgres", "SITE_NAME": "Kutt"}
+    assert dict(web.labels) == {"tier": "front"}
+    assert (web.dns, web.options.cap_add) == (("1.1.1.1",), ("NET_ADMIN",))
+
+
+def test_what_compose_refuses_is_refused_at_its_line(tmp_path: Path) -> None:
+    base = "services:\n  web:\n    image: nginx\n"
+    cases = {
+        "    container_name: web\n    scale: 2\n": "compose.yaml:4: `services.web.container_name`: a container name for 2 replicas",
+        "    scale: 2\n    deploy: {replicas: 3}\n": "compose.yaml:4: `services.web.scale`: differs from `deploy.replicas`",
+        "    mem_limit: 64m\n    deploy: {resources: {limits: {memory: 128M}}}\n": "compose.yaml:4: `services.web.mem_limit`: differs from",
+        "    network_mode: host\n    networks: [default]\n": "compose.yaml:4: `services.web.network_mode`: `network_mode` and `networks` exclude",
+        "    network_mode: service:db\n": "compose.yaml:4: `services.web.network_mode`: shares a namespace of undefined service 'db'",
+        "    network_mode: service:db\n  db:\n    image: redis\n    scale: 0\n": "compose.yaml:4: `services.web.network_mode`: shares "
+        "a namespace of 'db', which runs no container (0 replicas)",
+        "    secrets: [token]\n": "compose.yaml:4: `services.web.secrets[0]`: refers to secret 'token', which the top-level `secrets` does not declare",
+        "    secrets: [token]\nsecrets:\n  token: {environment: TOKEN}\n": "compose.yaml:6: `secrets.token.environment`: environment variable 'TOKEN'",
+        "    secrets: [token]\nsecrets:\n  token: {external: true}\n": "compose.yaml:6: `secrets.token.external`: an external secret exists only on a swarm",
+        "    configs: [site]\nconfigs:\n  site: {file: ./missing.conf}\n": "compose.yaml:6: `configs.site.file`: config file",
+        "    shm_size: 1000000\n": "compose.yaml:4: `services.web.shm_size`: 1000000 is not a whole number of megabytes",
+        "    read_only: true\n    configs: [site]\nconfigs:\n  site: {content: hi}\n": "compose.yaml:4: `services.web.read_only`: "
+        "config 'site' is copied in, which a read-only container refuses",
+        "    pid: service:db\n": "compose.yaml:4: `services.web.pid`: shares a namespace of undefined service 'db'",
+    }
+    for extra, expected in cases.items():
+        assert expected in refused(tmp_path, base + extra), extra
+
+
+def test_a_file_source_is_bind_mounted_and_its_owner_and_mode_warned_as_compose_ignores_them(tmp_path: Path) -> None:
+    (tmp_path / "token.txt").write_text("t")
+    project = load_project(
+        write(
+            tmp_path,
+            """
+            services:
+              web:
+                image: nginx
+                user: "1000"
+                secrets: [{source: token, mode: 0400}, {source: inline}]
+            secrets:
+              token: {file: ./token.txt}
+              inline: {environment: TOKEN}
+            """,
+        ),
+        {"TOKEN": "from-shell"},
+    )
+    token, inline = project.service("web").files
+    assert (token.target, token.file, token.content) == ("/run/secrets/token", str(tmp_path / "token.txt"), None)
+    assert (inline.target, inline.content, inline.uid, inline.gid, inline.mode) == ("/run/secrets/inline", "from-shell", "1000", None, 0o444)
+    assert any("compose.yaml:5: `services.web.secrets[0]`: `uid`, `gid` and `mode` are ignored" in w for w in project.warnings)
+
+
+def test_interpolated_flags_and_counts_of_the_new_keys_are_cast_as_compose_casts_them(tmp_path: Path) -> None:
+    web = load_project(
+        write(
+            tmp_path,
+            """
+            services:
+              web:
+                image: nginx
+                init: ${INIT}
+                tty: ${TTY}
+                stdin_open: ${STDIN}
+                scale: ${SCALE}
+                ulimits: {nproc: "${NPROC}", nofile: {soft: "${SOFT}", hard: "${HARD}"}}
+            """,
+        ),
+        {"INIT": "false", "TTY": "yes", "STDIN": "off", "SCALE": "3", "NPROC": "512", "SOFT": "1024", "HARD": "2048"},
+    ).service("web")
+    assert (web.options.init, web.options.tty, web.options.stdin_open, web.replicas) == (False, True, False, 3)
+    assert [(limit.name, limit.soft, limit.hard) for limit in web.options.ulimits] == [("nproc", 512, 512), ("nofile", 1024, 2048)]
+    # Compose refuses 1 and 0 for a boolean (compose-go's toBoolean).
+    message = refused(tmp_path, "services:\n  web:\n    image: nginx\n    tty: ${TTY}\n", {"TTY": "1"})
+    assert message.endswith("compose.yaml:4: `services.web.tty`: '1' is not a boolean")
+
+
+def test_a_service_in_no_active_profile_is_left_out_with_a_warning_as_compose_leaves_it(tmp_path: Path) -> None:
+    file = write(
+        tmp_path,
+        """
+        services:
+          web:
+            image: nginx
+          debug:
+            image: busybox
+            profiles: [debug, tools]
+        """,
+    )
+    project = load_project(file, {})
+    assert [service.name for service in project.services] == ["web"]
+    assert any("compose.yaml:6: `services.debug.profiles`: not declared: none of its profiles" in w for w in project.warnings)
+    assert [service.name for service in load_project(file, {"COMPOSE_PROFILES": "x, tools"}).services] == ["web", "debug"]
+    assert len(load_project(file, {"COMPOSE_PROFILES": "*"}).services) == 2
+    # A service left out cannot be depended on, as in Compose.
+    (tmp_path / "compose.yaml").write_text("services:\n  web:\n    image: nginx\n    depends_on: [db]\n  db:\n    image: redis\n    profiles: [db]\n")
+    assert "`services.web.depends_on.db`: depends on undefined service 'db'" in refused(tmp_path, (tmp_path / "compose.yaml").read_text())

@@ -183,13 +183,150 @@ def test_deploy_makes_swarm_services_on_a_swarm() -> None:
     assert [r.inputs["name"] for r in deployment.of_type(NETWORK)] == ["fleet_default"]
 
 
-def test_deploy_is_ignored_with_a_warning_off_a_swarm() -> None:
-    deployment = declare(DATA / "deploy" / "compose.yaml", variables={"API_REPLICAS": "2"})
+def test_off_a_swarm_deploy_is_what_docker_compose_up_makes_of_it() -> None:
+    file = DATA / "deploy" / "compose.yaml"
+    # Three replicas cannot share host port 8088, as they do behind a swarm's routing mesh.
+    with pytest.raises(Exception, match=r"compose.yaml:8: `services.api.ports\[0\]`: host port 8088 for 3 containers: Docker gives it to one only"):
+        declare(file)
+    deployment = declare(file, variables={"API_REPLICAS": "1"})
     assert not deployment.of_type(SERVICE)
     assert deployment.outputs["containers"] == {"api": "fleet-api-1", "worker": "fleet-worker-1"}
-    warned = [w for w in deployment.outputs["warnings"] if "`deploy` is ignored" in w]
-    assert len(warned) == 2 and "'api'" in warned[0]
+    api = deployment.one(CONTAINER, "app-api")
+    assert (api.inputs["memory"], api.inputs["memorySwap"], api.inputs["cpus"], api.inputs["memoryReservation"]) == (128, 256, "0.5", 64)
+    # What only a swarm reads is named, not dropped silently.
+    warned = [w for w in deployment.outputs["warnings"] if "only a swarm reads" in w]
+    assert len(warned) == 2 and "'api'" in warned[0] and "`deploy.update_config`, `deploy.rollback_config`, `deploy.placement`" in warned[0]
+    assert "`deploy.mode`" in warned[1]
     assert "driver" not in deployment.one(NETWORK, "app-network-default").inputs
+
+
+KEYS = DATA / "keys" / "compose.yaml"
+KEYS_VARIABLES = {"API_TOKEN": "token-from-the-shell", "MOTD": "welcome"}
+
+
+def test_each_key_is_declared_as_docker_compose_up_runs_it() -> None:
+    deployment = declare(KEYS, variables=KEYS_VARIABLES)
+    assert deployment.outputs["containers"] == {
+        "db": "keys-database", "web": "keys-web-1", "worker": "keys-worker-1", "probe": "keys-probe-1", "sniffer": "keys-sniffer-1",
+    }
+    db = deployment.one(CONTAINER, "app-db")
+    assert db.inputs["name"] == "keys-database"  # container_name
+    assert db.inputs["envs"] == ["POSTGRES_PASSWORD_FILE=/run/secrets/db_password", "LOG_MODE=verbose"]  # the later entry wins
+    assert (db.inputs["stopSignal"], db.inputs["stopTimeout"], db.inputs["destroyGraceSeconds"]) == ("SIGINT", 90, 90)
+    assert db.inputs["platform"] == "linux/amd64"
+    assert deployment.one("docker:index/remoteImage:RemoteImage", "app-db-image").inputs["platform"] == "linux/amd64"
+    # As the engine stores them, so a refresh proposes no replacement; a repeat dropped, as Compose drops it.
+    assert db.inputs["capabilities"] == {"adds": ["CAP_SYS_NICE", "CAP_NET_ADMIN"], "drops": ["ALL"]}
+    assert db.inputs["sysctls"] == {"net.core.somaxconn": "1024"}
+    assert db.inputs["ulimits"] == [{"name": "nproc", "soft": 65535, "hard": 65535}, {"name": "nofile", "soft": 20000, "hard": 40000}]
+    assert db.inputs["securityOpts"] == ["no-new-privileges:true"]
+    assert (db.inputs["runtime"], db.inputs["init"], db.inputs["user"], db.inputs["workingDir"]) == ("runc", True, "999:999", "/var/lib/postgresql")
+    assert (db.inputs["shmSize"], db.inputs["tmpfs"]) == (256, {"/run/postgresql": "", "/tmp": "size=64m,mode=1777"})
+    assert (db.inputs["logDriver"], db.inputs["logOpts"]) == ("json-file", {"max-size": "10m", "max-file": "3"})
+    # A file secret is bind-mounted read-only where Compose mounts it; a variable's is copied in with its owner and mode.
+    assert db.inputs["volumes"] == [{"hostPath": str(KEYS.parent / "db_password.txt"), "containerPath": "/run/secrets/db_password", "readOnly": True}]
+    assert db.inputs["uploads"] == [
+        {"file": "/run/secrets/token", "content": "token-from-the-shell", "permissions": "0440", "owner": "70", "group": "70"}
+    ]
+    assert "uploads" in db.secret_inputs  # a secret's text is encrypted in the state
+
+    web = deployment.one(CONTAINER, "app-web")
+    assert (web.inputs["stdinOpen"], web.inputs["tty"]) == (True, True)
+    assert web.inputs["hosts"] == [{"host": "host.docker.internal", "ip": "host-gateway"}, {"host": "db.local", "ip": "10.0.0.5"}]
+    assert web.inputs["dns"] == ["1.1.1.1", "9.9.9.9"]
+    assert (web.inputs["dnsSearches"], web.inputs["dnsOpts"], web.inputs["domainname"]) == (["example.internal"], ["ndots:2"], "example.internal")
+    assert web.inputs["groupAdds"] == ["www-data", "44"]
+    assert labels(web)["app.tier"] == "front"
+    assert web.inputs["volumes"] == [
+        {"volumeName": "keys_cache", "containerPath": "/var/cache/nginx"},
+        {"hostPath": str(KEYS.parent / "proxy.conf"), "containerPath": "/etc/nginx/conf.d/proxy.conf", "readOnly": True},
+    ]
+    # Configs go to /<name> (a relative target under /), owned by the service's user, 0444 unless `mode` says.
+    assert web.inputs["uploads"] == [
+        {"file": "/site_name", "content": "keys demo\n", "permissions": "0444", "owner": "101", "group": "101"},
+        {"file": "/motd.txt", "content": "welcome", "permissions": "0400", "owner": "101", "group": "101"},
+    ]
+    assert "uploads" not in web.secret_inputs  # a config is no secret
+
+    # `scale: 2` is two containers, each limited as `deploy.resources` says.
+    workers = [deployment.one(CONTAINER, name) for name in ("app-worker", "app-worker-2")]
+    assert [worker.inputs["name"] for worker in workers] == ["keys-worker-1", "keys-worker-2"]
+    for worker in workers:
+        assert (worker.inputs["memory"], worker.inputs["memorySwap"], worker.inputs["memoryReservation"], worker.inputs["cpus"]) == (
+            128, 256, 64, "0.5"
+        )
+        assert (worker.inputs["readOnly"], worker.inputs["cpuShares"], worker.inputs["cpuSet"]) == (True, 512, "0-1")
+    assert any("`deploy.resources.reservations.cpus` only a swarm reads" in w for w in deployment.outputs["warnings"])
+
+    # network_mode: another service's container by id (declared after it), or the host's stack; no project network.
+    probe, sniffer = deployment.one(CONTAINER, "app-probe"), deployment.one(CONTAINER, "app-sniffer")
+    assert probe.inputs["networkMode"] == "container:app-web-id" and depends_on(deployment, probe) == {"app-web"}
+    assert probe.inputs["pidMode"] == "container:app-web-id"
+    assert sniffer.inputs["networkMode"] == "host"
+    assert (sniffer.inputs["privileged"], sniffer.inputs["pidMode"], sniffer.inputs["ipcMode"], sniffer.inputs["usernsMode"]) == (
+        True, "host", "private", "host"
+    )
+    # A device's permissions as Docker reports them back (rwm unless given).
+    assert sniffer.inputs["devices"] == [
+        {"hostPath": "/dev/net/tun", "containerPath": "/dev/net/tun", "permissions": "rwm"},
+        {"hostPath": "/dev/snd", "containerPath": "/dev/snd0", "permissions": "r"},
+    ]
+    assert "networksAdvanced" not in probe.inputs and "networksAdvanced" not in sniffer.inputs
+
+
+def test_a_secrets_text_stays_out_of_the_config_hash() -> None:
+    first, second = (load_project(str(KEYS), {**KEYS_VARIABLES, "API_TOKEN": token}).service("db") for token in ("one", "two"))
+    assert first != second and config_hash(first) == config_hash(second)
+
+
+def test_a_file_that_uses_no_new_key_keeps_the_config_hash_it_had() -> None:
+    # The hash is a label, which replaces the container when it changes: declaring more keys must not
+    # replace the containers of a file that uses none of them (digests from before they were declared).
+    project = load_project(str(DATA / "db-volume" / "compose.yaml"), {})
+    assert config_hash(project.service("web")) == "12399b50b6dcdbde860a09caf0d52435793ff1a12ffca459d73db39a4a76a3aa"
+    assert config_hash(project.service("migrate")) == "54efc8eeecaa9aed7201be0729a4aa451ee994182e0d86f4acbeca87fe492a01"
+
+
+def test_keys_a_swarm_service_cannot_take_are_refused_on_a_swarm(tmp_path: Path) -> None:
+    file = tmp_path / "compose.yaml"
+    file.write_text(
+        "name: fleet\nservices:\n  api:\n    image: nginx\n    deploy: {replicas: 2}\n    cap_add: [NET_ADMIN]\n    restart: always\n"
+    )
+    with pytest.raises(Exception) as refused:
+        declare(file, swarm=True)
+    # One line each, as every refusal of the file: what was dropped silently before is named.
+    assert str(refused.value).splitlines() == [
+        f"{file}:6: `services.api.cap_add`: not declared on a swarm service (ComposeProject gives SwarmService image, command, "
+        "environment, networks, ports and `deploy` only); run the service as containers (leave out `deploy`, or `swarm` off) "
+        "or leave the key out",
+        f"{file}:7: `services.api.restart`: not declared on a swarm service (ComposeProject gives SwarmService image, command, "
+        "environment, networks, ports and `deploy` only); run the service as containers (leave out `deploy`, or `swarm` off) "
+        "or leave the key out",
+    ]
+    # Off a swarm, the same file is two containers.
+    containers = declare(file).of_type(CONTAINER)
+    assert sorted(container.inputs["name"] for container in containers) == ["fleet-api-1", "fleet-api-2"]
+
+
+def test_a_swarm_service_cannot_lend_its_network_to_a_container(tmp_path: Path) -> None:
+    file = tmp_path / "compose.yaml"
+    file.write_text(
+        "services:\n  api:\n    image: nginx\n    deploy: {replicas: 1}\n  probe:\n    image: alpine\n    network_mode: service:api\n"
+        "    pid: service:api\n    ipc: service:api\n"
+    )
+    with pytest.raises(Exception, match=r"compose.yaml:4: `services.api.deploy`: service 'probe' joins this service's container"):
+        declare(file, swarm=True)
+    # Off a swarm, each namespace is the other container's, by id, as Compose joins it.
+    probe = declare(file).one(CONTAINER, "app-probe")
+    assert (probe.inputs["networkMode"], probe.inputs["pidMode"], probe.inputs["ipcMode"]) == ("container:app-api-id",) * 3
+
+
+def test_a_deploy_amount_a_container_cannot_take_is_refused_only_off_a_swarm(tmp_path: Path) -> None:
+    file = tmp_path / "compose.yaml"
+    file.write_text("services:\n  api:\n    image: nginx\n    deploy: {resources: {reservations: {memory: 4M}}}\n")
+    with pytest.raises(Exception, match=r"compose.yaml:4: `services.api.deploy.resources.reservations.memory`: 4 MiB is below Docker's"):
+        declare(file)
+    assert declare(file, mocks=_ExistingNetworks(), swarm=True).of_type(SERVICE)
 
 
 def test_the_project_name_can_be_given_as_with_docker_compose_p() -> None:
@@ -227,10 +364,10 @@ def test_compose_variables_interpolate_the_file() -> None:
 
 def test_a_bad_compose_file_stops_the_stack_before_anything_is_declared(tmp_path: Path) -> None:
     broken = tmp_path / "compose.yaml"
-    broken.write_text("services:\n  web:\n    image: nginx\n    privileged: true\n")
+    broken.write_text("services:\n  web:\n    image: nginx\n    pids_limit: 100\n")
     message, registered = deploy_rejected("dev", {"composeFile": str(broken)})
     assert message.startswith("config `orchestration:composeFile`: keys valid in Compose that this program does not declare")
-    assert f"{broken}:4: `services.web.privileged`" in message
+    assert f"{broken}:4: `services.web.pids_limit`" in message
     assert registered == []
 
 
@@ -258,6 +395,15 @@ def test_the_cluster_stack_deploys_the_file_on_the_swarm_manager(tmp_path: Path)
     assert all(r.provider_urn == manager.urn for r in ours)
     assert deployment.outputs["composeSwarmServices"] == {"api": "fleet_api"}
     assert deployment.outputs["composeContainers"] == {"cache": "fleet-cache-1"}
+
+
+def test_on_dev_a_service_with_deploy_resources_is_one_limited_container_unless_swarm_is_asked_for(tmp_path: Path) -> None:
+    file = tmp_path / "compose.yaml"
+    file.write_text("name: fleet\nservices:\n  api:\n    image: nginx\n    deploy: {resources: {limits: {memory: 64M}}}\n")
+    deployment = deploy("dev", {"composeFile": str(file)})
+    assert (deployment.outputs["composeContainers"], deployment.outputs["composeSwarmServices"]) == ({"api": "fleet-api-1"}, {})
+    assert deployment.one(CONTAINER, "compose-file-api").inputs["memory"] == 64
+    assert deploy("dev", {"composeFile": str(file), "composeSwarm": True}).outputs["composeSwarmServices"] == {"api": "fleet_api"}
 
 
 def test_a_compose_port_the_stack_publishes_too_is_refused() -> None:

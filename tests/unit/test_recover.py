@@ -10,9 +10,11 @@ from pathlib import Path
 
 import pytest
 
+from scripts.recover.__main__ import main
 from scripts.recover.backend import FileBackend, file_backend
 from scripts.recover.deployment import Deployment
 from scripts.recover.plan import decide
+from scripts.recover.pulumi_cli import PulumiCli
 from scripts.recover.recovery import recover
 from tests.unit.recovery_support import (
     CONSUL_IMAGE_ID,
@@ -162,3 +164,52 @@ def test_the_projects_backend_url_is_found_where_the_cli_finds_it(tmp_path: Path
     assert file_backend(tmp_path) == FileBackend(Path("/srv/pulumi-state"), "orchestration")
     monkeypatch.setenv("PULUMI_BACKEND_URL", "s3://bucket")
     assert file_backend(tmp_path) is None
+
+
+FAKE_PULUMI = """#!/bin/sh
+echo "$*" >> "$PULUMI_CALLS"
+case "$1 $2" in "stack export") cat "$PULUMI_EXPORT" ;; esac
+"""
+
+
+def fake_pulumi(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, document: dict) -> Path:
+    """A `pulumi` on PATH that records its arguments and exports `document`."""
+    (tmp_path / "bin").mkdir()
+    (tmp_path / "bin" / "pulumi").write_text(FAKE_PULUMI)
+    (tmp_path / "bin" / "pulumi").chmod(0o755)
+    (tmp_path / "export.json").write_text(json.dumps(document))
+    monkeypatch.setenv("PATH", f"{tmp_path / 'bin'}:{os.environ['PATH']}")
+    monkeypatch.setenv("PULUMI_CALLS", str(tmp_path / "calls"))
+    monkeypatch.setenv("PULUMI_EXPORT", str(tmp_path / "export.json"))
+    return tmp_path / "calls"
+
+
+def test_the_refresh_names_each_urn_and_id_once_per_flag_before_clearing_the_rest(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    calls = fake_pulumi(tmp_path, monkeypatch, export())
+    PulumiCli("dev", tmp_path).refresh([("urn:a", "id-a")], ["urn:a"])
+    assert calls.read_text().split() == [
+        "refresh", "--yes", "--skip-preview", "--import-pending-creates=urn:a", "--import-pending-creates=id-a",
+        "--clear-pending-creates", "--target=urn:a", "--stack", "dev", "--non-interactive",
+    ]
+
+
+def test_make_recover_exits_0_when_recovered_and_1_naming_a_live_holder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys) -> None:
+    document = export()
+    backend = backend_with(tmp_path, document, (lock(999_999),))  # no such pid
+    calls = fake_pulumi(tmp_path, monkeypatch, document)
+    (tmp_path / "Pulumi.yaml").write_text(f"name: orchestration\nruntime: python\nbackend:\n  url: file://{backend.root}\n")
+    monkeypatch.delenv("PULUMI_BACKEND_URL", raising=False)
+    assert main(["--stack", "dev", "--cwd", str(tmp_path)]) == 0
+    assert calls.read_text().splitlines() == ["cancel --yes --stack dev --non-interactive"]
+    assert "cleared the stale lock" in capsys.readouterr().out
+    (backend.lock_dir("dev") / "live.json").write_text(json.dumps(lock(os.getppid(), "build-server")))
+    assert main(["--stack", "dev", "--cwd", str(tmp_path)]) == 1
+    assert "dev@build-server" in capsys.readouterr().err
+
+
+def test_secrets_in_an_export_with_show_secrets_read_as_their_values() -> None:
+    secret = {"4dabf18193072939515e22adb298388d": "1b47061264138c4ac30d75fd1eb44270", "plaintext": json.dumps("-----BEGIN CERTIFICATE-----")}
+    document = export()
+    document["deployment"]["resources"][1]["inputs"]["caMaterial"] = secret
+    deployment = Deployment.from_export(document)
+    assert deployment.provider_inputs(f"{deployment.resources[1]['urn']}::{deployment.resources[1]['id']}")["caMaterial"] == "-----BEGIN CERTIFICATE-----"

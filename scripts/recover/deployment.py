@@ -6,6 +6,7 @@ type: creating|updating|deleting|reading|importing}`: what the engine had begun 
 """
 from __future__ import annotations
 
+import copy
 import json
 from dataclasses import dataclass
 from typing import Any, Mapping, Optional
@@ -14,7 +15,6 @@ from typing import Any, Mapping, Optional
 # --show-secrets it carries `plaintext` (the value, JSON-encoded), without it `ciphertext`.
 _SIGNATURE_KEY = "4dabf18193072939515e22adb298388d"
 _SECRET_SIGNATURE = "1b47061264138c4ac30d75fd1eb44270"
-STACK_TYPE = "pulumi:pulumi:Stack"
 
 
 def plain(value: Any) -> Any:
@@ -76,5 +76,23 @@ class Deployment:
                 return plain(resource.get("inputs") or {})
         return {}
 
-    def stack_urn(self) -> Optional[str]:
-        return next((resource["urn"] for resource in self.resources if resource["type"] == STACK_TYPE), None)
+
+def settled(exported: Mapping[str, Any], adopted: Mapping[str, str]) -> dict[str, Any]:
+    """`exported` with nothing pending, and each adopted create (URN: id) recorded as made, as the engine
+    would have recorded it: the declared inputs, the id, and those inputs as its outputs until a refresh
+    reads the object (a Terraform provider's create, too, keeps what it can't read back from the inputs).
+
+    `pulumi refresh --import-pending-creates URN ID` was meant to do this, but (Pulumi 3.277) it only
+    marks the operation `importing`, which the refresh then drops without recording anything.
+    """
+    document = copy.deepcopy(dict(exported))
+    deployment = document["deployment"]
+    for operation in deployment.get("pending_operations") or ():
+        urn = operation["resource"]["urn"]
+        if operation["type"] == "creating" and urn in adopted:
+            made = {**operation["resource"], "id": adopted[urn]}
+            made["outputs"] = {**(made.get("inputs") or {}), "id": adopted[urn]}
+            # After everything it needs (parent, provider, dependencies), all recorded before its create began.
+            deployment["resources"].append(made)
+    deployment["pending_operations"] = []
+    return document

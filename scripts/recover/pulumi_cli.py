@@ -1,16 +1,17 @@
-"""The three `pulumi` commands recovery runs: stack export, cancel and refresh."""
+"""The `pulumi` commands recovery runs: stack export and import, cancel, and refresh."""
 from __future__ import annotations
 
 import json
 import subprocess
 from pathlib import Path
-from typing import Any, Mapping, Protocol, Sequence
+from typing import Any, Mapping, Optional, Protocol, Sequence
 
 
 class Cli(Protocol):
     def export(self) -> Mapping[str, Any]: ...
+    def replace_state(self, document: Mapping[str, Any]) -> None: ...
+    def refresh(self, targets: Sequence[str]) -> None: ...
     def cancel(self) -> None: ...
-    def refresh(self, imports: Sequence[tuple[str, str]], targets: Sequence[str]) -> None: ...
 
 
 class RecoveryError(Exception):
@@ -26,21 +27,20 @@ class PulumiCli:
         # Secrets shown: a docker provider's TLS material is one, and recovery must reach that engine.
         return json.loads(self._run("stack", "export", "--show-secrets"))
 
+    def replace_state(self, document: Mapping[str, Any]) -> None:
+        """`pulumi stack import`, on stdin so no file holds the secrets; it encrypts them again."""
+        self._run("stack", "import", stdin=json.dumps(document))
+
+    def refresh(self, targets: Sequence[str]) -> None:
+        """Reads `targets` again from their providers, and only them."""
+        self._run("refresh", "--yes", "--skip-preview", *(f"--target={urn}" for urn in targets))
+
     def cancel(self) -> None:
         self._run("cancel", "--yes")
 
-    def refresh(self, imports: Sequence[tuple[str, str]], targets: Sequence[str]) -> None:
-        """Adopts each (URN, id) pending create, clears the other pending creates, reads `targets` again.
-
-        The flag takes one value at a time, URN then id (a StringArray read in pairs); the imports are
-        applied before the clear, which then only drops the creates still pending.
-        """
-        adopt = [f"--import-pending-creates={value}" for urn, object_id in imports for value in (urn, object_id)]
-        self._run("refresh", "--yes", "--skip-preview", *adopt, "--clear-pending-creates", *(f"--target={urn}" for urn in targets))
-
-    def _run(self, *arguments: str) -> str:
+    def _run(self, *arguments: str, stdin: Optional[str] = None) -> str:
         command = ["pulumi", *arguments, "--stack", self.stack, "--non-interactive"]
-        completed = subprocess.run(command, cwd=self.project_dir, capture_output=True, text=True, check=False)
+        completed = subprocess.run(command, cwd=self.project_dir, input=stdin, capture_output=True, text=True, check=False)
         if completed.returncode != 0:
             raise RecoveryError(f"`{' '.join(command)}` failed ({completed.returncode}):\n{completed.stderr.strip() or completed.stdout.strip()}")
         return completed.stdout

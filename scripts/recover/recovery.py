@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping, Optional
 
 from .backend import FileBackend
-from .deployment import Deployment, PendingOperation
+from .deployment import Deployment, PendingOperation, settled
 from .engine import Engine
 from .locks import describe, live_holders, pulumi_runs
 from .plan import decide
@@ -44,13 +44,16 @@ def recover(
         checkpoint = backend.checkpoint(stack)
         if checkpoint is not None and not checkpoint.get("pending_operations"):
             return outcome  # the usual case, seen without starting the CLI
-    deployment = Deployment.from_export(cli.export())
-    if deployment.pending:
-        _settle(deployment, cli, connect, outcome)
+    exported = cli.export()
+    if Deployment.from_export(exported).pending:
+        _settle(exported, cli, connect, outcome)
     return outcome
 
 
-def _settle(deployment: Deployment, cli: Cli, connect: Callable[[Mapping[str, Any]], Engine], outcome: Outcome) -> None:
+def _settle(exported: Mapping[str, Any], cli: Cli, connect: Callable[[Mapping[str, Any]], Engine], outcome: Outcome) -> None:
+    """Records what is adopted and drops every pending operation (`pulumi stack import`), then reads
+    again what was adopted or interrupted while changing (`pulumi refresh --target`)."""
+    deployment = Deployment.from_export(exported)
     engines: dict[str, Engine] = {}
 
     def engine_for(operation: PendingOperation) -> Engine:
@@ -67,16 +70,17 @@ def _settle(deployment: Deployment, cli: Cli, connect: Callable[[Mapping[str, An
     for decision in decisions:
         if decision.action == "remove":
             engine_for(decision.operation).remove_container(decision.object_id)
-    imports = [(decision.operation.urn, decision.object_id) for decision in decisions if decision.action == "import"]
+    adopted = {decision.operation.urn: decision.object_id for decision in decisions if decision.action == "import"}
+    cli.replace_state(settled(exported, adopted))
     reread = [d.operation.urn for d in decisions if d.action == "reread" and deployment.recorded(d.operation.urn)]
-    # Only what changed is read again: a whole refresh would also take in drift nobody asked about.
-    targets = [urn for urn, _ in imports] + reread or [urn for urn in (deployment.stack_urn(),) if urn]
-    cli.refresh(imports, targets)
+    # Only these are read again: a whole refresh would also take in drift nobody asked about.
+    if adopted or reread:
+        cli.refresh([*adopted, *reread])
     outcome.done.extend(decision.describe() for decision in decisions)
     after = Deployment.from_export(cli.export())
-    lost = [urn for urn, _ in imports if after.recorded(urn) is None]
+    lost = [urn for urn in adopted if after.recorded(urn) is None]
     if after.pending or lost:
         outcome.refused.append(
-            "the refresh did not settle the stack: "
+            "the stack is not settled: "
             + "; ".join([f"{op.urn} still pending ({op.kind})" for op in after.pending] + [f"{urn} not adopted" for urn in lost])
         )

@@ -115,12 +115,10 @@ class FakeCli:
     def cancel(self) -> None:
         self.calls.append(("cancel",))
 
-    def refresh(self, imports: Sequence[tuple[str, str]], targets: Sequence[str]) -> None:
-        self.calls.append(("refresh", *(f"import {urn} {object_id}" for urn, object_id in imports), *(f"target {urn}" for urn in targets)))
-        deployment = self.document["deployment"]
-        adopted = dict(imports)
-        for operation in deployment["pending_operations"]:
-            urn = operation["resource"]["urn"]
-            if urn in adopted:
-                deployment["resources"].append({**operation["resource"], "id": adopted[urn]})
-        deployment["pending_operations"] = []
+    def replace_state(self, document: Mapping[str, Any]) -> None:
+        deployment = document["deployment"]
+        self.calls.append(("stack import", *(f"{r['urn']} {r['id']}" for r in deployment["resources"] if r not in self.document["deployment"]["resources"])))
+        self.document = copy.deepcopy(dict(document))
+
+    def refresh(self, targets: Sequence[str]) -> None:
+        self.calls.append(("refresh", *targets))

@@ -93,8 +93,11 @@ def test_a_container_created_as_declared_is_adopted_with_its_id(tmp_path: Path) 
     container_id = engine.run_container("dev-consul-1")
     cli = FakeCli(document)
     outcome = recover(STACK, backend_with(tmp_path, document), cli, lambda inputs: engine)
-    assert cli.calls == [("export",), ("refresh", f"import {container['urn']} {container_id}", f"target {container['urn']}"), ("export",)]
+    assert cli.calls == [("export",), ("stack import", f"{container['urn']} {container_id}"), ("refresh", container["urn"]), ("export",)]
     assert outcome.refused == [] and outcome.done == [f"import: {container['urn']}: container dev-consul-1 on {engine.host} is the declared one: adopted"]
+    recorded = Deployment.from_export(cli.document).recorded(container["urn"])
+    assert recorded["id"] == container_id and recorded["outputs"] == {**container["inputs"], "id": container_id}
+    assert recorded["provider"] == container["provider"] and cli.document["deployment"]["pending_operations"] == []
 
 
 def test_a_container_of_another_image_under_the_name_is_refused_and_nothing_changes(tmp_path: Path) -> None:
@@ -115,7 +118,7 @@ def test_a_missing_container_and_a_pending_command_are_cleared_to_run_again(tmp_
     document = export([("creating", container), ("creating", init)])
     cli = FakeCli(document)
     outcome = recover(STACK, backend_with(tmp_path, document), cli, lambda inputs: FakeEngine())
-    assert cli.calls[1] == ("refresh", f"target {document['deployment']['resources'][0]['urn']}")
+    assert cli.calls == [("export",), ("stack import",), ("export",)]  # nothing to read again
     assert [line.split(":", 1)[0] for line in outcome.done] == ["rerun", "rerun"] and outcome.refused == []
     assert "idempotent" in outcome.done[1]
 
@@ -168,7 +171,10 @@ def test_the_projects_backend_url_is_found_where_the_cli_finds_it(tmp_path: Path
 
 FAKE_PULUMI = """#!/bin/sh
 echo "$*" >> "$PULUMI_CALLS"
-case "$1 $2" in "stack export") cat "$PULUMI_EXPORT" ;; esac
+case "$1 $2" in
+  "stack export") cat "$PULUMI_EXPORT" ;;
+  "stack import") cat > "$PULUMI_CALLS.stdin" ;;
+esac
 """
 
 
@@ -184,13 +190,16 @@ def fake_pulumi(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, document: dict)
     return tmp_path / "calls"
 
 
-def test_the_refresh_names_each_urn_and_id_once_per_flag_before_clearing_the_rest(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_state_goes_in_on_stdin_and_the_refresh_reads_only_its_targets(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     calls = fake_pulumi(tmp_path, monkeypatch, export())
-    PulumiCli("dev", tmp_path).refresh([("urn:a", "id-a")], ["urn:a"])
-    assert calls.read_text().split() == [
-        "refresh", "--yes", "--skip-preview", "--import-pending-creates=urn:a", "--import-pending-creates=id-a",
-        "--clear-pending-creates", "--target=urn:a", "--stack", "dev", "--non-interactive",
+    cli = PulumiCli("dev", tmp_path)
+    cli.replace_state(export())
+    cli.refresh(["urn:a", "urn:b"])
+    assert calls.read_text().splitlines() == [
+        "stack import --stack dev --non-interactive",
+        "refresh --yes --skip-preview --target=urn:a --target=urn:b --stack dev --non-interactive",
     ]
+    assert json.loads((tmp_path / "calls.stdin").read_text()) == export()
 
 
 def test_make_recover_exits_0_when_recovered_and_1_naming_a_live_holder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys) -> None:

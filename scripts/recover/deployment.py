@@ -91,7 +91,9 @@ def settled(exported: Mapping[str, Any], adopted: Mapping[str, str]) -> dict[str
         urn = operation["resource"]["urn"]
         if operation["type"] == "creating" and urn in adopted:
             made = {**operation["resource"], "id": adopted[urn]}
-            made["outputs"] = {**(made.get("inputs") or {}), "id": adopted[urn]}
+            # Without the engine's reserved keys (`__defaults`): a provider never returns those as outputs.
+            declared = {key: value for key, value in (made.get("inputs") or {}).items() if not key.startswith("__")}
+            made["outputs"] = {**declared, "id": adopted[urn]}
             # After everything it needs (parent, provider, dependencies), all recorded before its create began.
             deployment["resources"].append(made)
     deployment["pending_operations"] = []

@@ -27,7 +27,7 @@ def consul_container(image: str = CONSUL_IMAGE_ID) -> dict[str, Any]:
     return resource(
         f"{PREFIX}orchestration:consul:ConsulCluster$orchestration:consul:ConsulServer$docker:index/container:Container::consul-consul-1-agent",
         "docker:index/container:Container",
-        {"name": "dev-consul-1", "image": image, "mustRun": True, "wait": True},
+        {"__defaults": ["destroyGraceSeconds"], "name": "dev-consul-1", "image": image, "mustRun": True, "wait": True},
         provider=f"{ENGINE_URN}::{ENGINE_ID}",
     )
 

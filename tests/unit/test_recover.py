@@ -96,7 +96,8 @@ def test_a_container_created_as_declared_is_adopted_with_its_id(tmp_path: Path) 
     assert cli.calls == [("export",), ("stack import", f"{container['urn']} {container_id}"), ("refresh", container["urn"]), ("export",)]
     assert outcome.refused == [] and outcome.done == [f"import: {container['urn']}: container dev-consul-1 on {engine.host} is the declared one: adopted"]
     recorded = Deployment.from_export(cli.document).recorded(container["urn"])
-    assert recorded["id"] == container_id and recorded["outputs"] == {**container["inputs"], "id": container_id}
+    assert recorded["id"] == container_id and recorded["inputs"] == container["inputs"]
+    assert recorded["outputs"] == {"name": "dev-consul-1", "image": CONSUL_IMAGE_ID, "mustRun": True, "wait": True, "id": container_id}
     assert recorded["provider"] == container["provider"] and cli.document["deployment"]["pending_operations"] == []
 
 

@@ -11,7 +11,8 @@ from pathlib import Path
 
 from .backend import file_backend
 from .engine import DockerEngine
-from .pulumi_cli import PulumiCli, RecoveryError
+from .errors import RecoveryError
+from .pulumi_cli import PulumiCli
 from .recovery import recover
 
 PROJECT_DIR = Path(__file__).resolve().parents[2]

@@ -10,6 +10,8 @@ import tempfile
 from pathlib import Path
 from typing import Any, Mapping, Optional, Protocol
 
+from .errors import RecoveryError
+
 LOCAL_SOCKET = "unix:///var/run/docker.sock"
 
 
@@ -37,9 +39,12 @@ class DockerEngine:
 
         self.host = engine_host(provider_inputs)
         self._tls_dir: Optional[tempfile.TemporaryDirectory[str]] = None
-        self._client = docker.APIClient(
-            base_url=self.host, tls=self._tls(provider_inputs), use_ssh_client=self.host.startswith("ssh://"), timeout=60
-        )
+        try:
+            self._client = docker.APIClient(
+                base_url=self.host, tls=self._tls(provider_inputs), use_ssh_client=self.host.startswith("ssh://"), timeout=60
+            )
+        except docker.errors.DockerException as error:
+            raise RecoveryError(f"the Docker engine at {self.host} does not answer, so what is on it can't be checked: {error}") from error
         self._not_found = docker.errors.NotFound
 
     def container(self, name: str) -> Optional[Mapping[str, Any]]:

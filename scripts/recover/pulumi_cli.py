@@ -6,16 +6,14 @@ import subprocess
 from pathlib import Path
 from typing import Any, Mapping, Optional, Protocol, Sequence
 
+from .errors import RecoveryError
+
 
 class Cli(Protocol):
     def export(self) -> Mapping[str, Any]: ...
     def replace_state(self, document: Mapping[str, Any]) -> None: ...
     def refresh(self, targets: Sequence[str]) -> None: ...
     def cancel(self) -> None: ...
-
-
-class RecoveryError(Exception):
-    """A pulumi command recovery ran failed; the message says which and how."""
 
 
 class PulumiCli:

@@ -1,14 +1,14 @@
 """What to do with each operation a killed `pulumi up` left pending, decided before anything is touched.
 
 - A pending create of a docker Container, Network, Volume or Service may have made its object: it
-  is looked up by its declared name on its engine and adopted (imported with the id pulumi-docker
-  uses) when it is the object the program declares; a container that was created but never started
+  is looked up by its declared name on its engine and adopted (recorded with the id pulumi-docker
+  gives it) when it is the object the program declares; a container that was created but never started
   (pulumi-docker creates, uploads files, then starts) is removed, its volumes kept, and made again.
   Not there: the create runs again. There but different: refused, naming it.
 - A pending create of anything whose create is safe to repeat runs again (RERUNNABLE says why).
 - Anything else pending to be created is refused: nothing here can tell whether it was made.
-- A pending update, delete or read is dropped by the refresh, which reads the resource again, and
-  the next `up` diffs against what is there (what Pulumi's own refresh does with them).
+- A pending update, delete or read is dropped, as Pulumi's own refresh drops them, and the resource
+  is read again: the next `up` diffs against what is there and finishes the change.
 """
 from __future__ import annotations
 

@@ -30,11 +30,12 @@ pytestmark = pytest.mark.docker
 
 SETTLE_SECONDS = 3  # after the kill, for the providers it leaves behind to notice and exit
 CASES = {
-    # name: (what in `up`'s progress marks the moment, the signals sent)
-    "SIGKILL while images build": (r"docker:index/image:Image \S+ creating", (signal.SIGKILL,)),
-    "SIGKILL while Consul starts": (r"consul-consul-1-agent creating", (signal.SIGKILL,)),
-    "SIGKILL while workers start": (r"app-server1 creating", (signal.SIGKILL,)),
-    "two SIGINTs while Consul starts": (r"consul-consul-1-agent creating", (signal.SIGINT, signal.SIGINT)),
+    # name: (what in `up`'s progress marks the moment, seconds after it, the signals sent). A container's
+    # create takes a second to make and start it, then waits for it to be healthy: 2 s in, it runs.
+    "SIGKILL while images build": (r"-image-build creating", 0, (signal.SIGKILL,)),
+    "SIGKILL while Consul starts": (r"consul-consul-1-agent creating", 2, (signal.SIGKILL,)),
+    "SIGKILL while workers start": (r"app-server1 creating", 2, (signal.SIGKILL,)),
+    "two SIGINTs while Consul starts": (r"consul-consul-1-agent creating", 2, (signal.SIGINT, signal.SIGINT)),
 }
 
 
@@ -51,8 +52,8 @@ def project(engine) -> Iterator[RealProject]:
         real.close()
 
 
-def killed_up(project: RealProject, moment: str, signals: tuple[signal.Signals, ...]) -> str:
-    """Starts `pulumi up`, sends `signals` once its progress matches `moment`; returns what it printed."""
+def killed_up(project: RealProject, moment: str, delay: float, signals: tuple[signal.Signals, ...]) -> str:
+    """Starts `pulumi up`, sends `signals` `delay` seconds after its progress matches `moment`; returns what it printed."""
     started = time.monotonic()
     up = subprocess.Popen(
         ["pulumi", "up", "--yes", "--skip-preview", "--stack", project.stack, "--non-interactive"],
@@ -64,6 +65,7 @@ def killed_up(project: RealProject, moment: str, signals: tuple[signal.Signals, 
         for line in up.stdout:
             printed.append(line)
             if re.search(moment, line):
+                time.sleep(delay)
                 for sent in signals:
                     up.send_signal(sent)
                     time.sleep(0.5)
@@ -94,18 +96,20 @@ def container_ids(engine) -> dict[str, str]:
 
 @pytest.mark.parametrize("case", list(CASES))
 def test_a_killed_up_is_recovered_by_one_command_and_converges(project: RealProject, engine, case: str) -> None:
-    moment, signals = CASES[case]
+    moment, delay, signals = CASES[case]
     swarm_was_active = engine.info()["Swarm"]["LocalNodeState"] == "active"
     try:
-        killed_up(project, moment, signals)
+        killed_up(project, moment, delay, signals)
+        pending = json.loads(project.exported_state())["deployment"].get("pending_operations") or []
         found = {name: cid for name, cid in container_ids(engine).items() if engine.api.inspect_container(cid)["State"]["Status"] == "running"}
 
         recovered = make(project, "recover")
         print(f"{case}: make recover said:\n{recovered.stdout}")  # what it did, for the run's log (-s)
+        print(f"{case}: pending at the kill: {[op['resource']['urn'].rsplit('::', 1)[-1] for op in pending]}")
         up = make(project, "up")
         assert "recover:" not in up.stdout + up.stderr, "make up found something left to recover after make recover"
 
-        assert project.preview_changes(f"real: preview after recovery ({case})") == []
+        assert project.preview_changes("real: preview after recovery") == []
         assert json.loads(project.exported_state())["deployment"].get("pending_operations") in (None, [])
         after = container_ids(engine)
         assert {name: after.get(name) for name in found} == found, "a running container found at the kill was made again, not adopted"
@@ -113,7 +117,7 @@ def test_a_killed_up_is_recovered_by_one_command_and_converges(project: RealProj
         assert re.search(r"seen \d+ times", body), body
         timed_recover(project)
     finally:
-        project.run("destroy", "--yes", "--skip-preview", label=f"real: destroy ({case})", check=False)
+        project.run("destroy", "--yes", "--skip-preview", label="real: destroy", check=False)
         PHASES.extend((f"{name} ({case})", seconds) for name, seconds in project.timings.items() if name.startswith("real:"))
         project.timings.clear()
     assert objects_named_with(engine, "dev-") == {"services": [], "containers": [], "networks": [], "volumes": []}

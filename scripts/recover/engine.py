@@ -8,9 +8,12 @@ from __future__ import annotations
 import os
 import tempfile
 from pathlib import Path
-from typing import Any, Mapping, Optional, Protocol
+from typing import TYPE_CHECKING, Any, Callable, Mapping, Optional, Protocol
 
 from .errors import RecoveryError
+
+if TYPE_CHECKING:
+    from docker.tls import TLSConfig
 
 LOCAL_SOCKET = "unix:///var/run/docker.sock"
 
@@ -73,13 +76,13 @@ class DockerEngine:
         if self._tls_dir:
             self._tls_dir.cleanup()
 
-    def _inspect(self, inspect, name: str) -> Optional[Mapping[str, Any]]:
+    def _inspect(self, inspect: Callable[[str], Mapping[str, Any]], name: str) -> Optional[Mapping[str, Any]]:
         try:
             return inspect(name)
         except self._not_found:
             return None
 
-    def _tls(self, inputs: Mapping[str, Any]):
+    def _tls(self, inputs: Mapping[str, Any]) -> "TLSConfig | bool":
         """The provider takes PEM text inline (caMaterial, certMaterial, keyMaterial) or a folder; docker-py wants files."""
         from docker.tls import TLSConfig
 

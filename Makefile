@@ -16,7 +16,7 @@ POLICY_CONFIG := $(if $(wildcard policy/config/$(STACK).json),--policy-pack-conf
 # A CLI that scripts/ensure_pulumi.py installed into the project, where none was on PATH.
 export PATH := $(CURDIR)/.pulumi-cli/bin:$(PATH)
 
-.PHONY: up preview destroy test unit policy graph cli schema
+.PHONY: up recover preview destroy test unit policy graph cli schema
 
 $(VENV)/.installed: requirements.txt requirements-test.txt policy/requirements.txt
 	python3 -m venv $(VENV)
@@ -27,9 +27,15 @@ $(VENV)/.installed: requirements.txt requirements-test.txt policy/requirements.t
 cli: $(VENV)/.installed
 	@$(PYTHON) scripts/ensure_pulumi.py >/dev/null
 
+# Every up first recovers what a killed one left (a stale lock, objects made but never recorded):
+# at once when there is nothing to recover, and it stops, saying why, where it can't (docs/day-2.md).
 up: cli
 	pulumi stack select --create $(STACK) --secrets-provider passphrase
+	@$(PYTHON) -m scripts.recover --stack $(STACK)
 	pulumi up --yes --stack $(STACK)
+
+recover: cli
+	$(PYTHON) -m scripts.recover --stack $(STACK)
 
 preview: cli
 	pulumi stack select --create $(STACK) --secrets-provider passphrase

@@ -19,19 +19,54 @@ MANAGER_PORT = 2377
 DRAIN_TIMEOUT_SECONDS = 180
 _NODE_STATE = "docker info --format '{{.Swarm.LocalNodeState}}'"
 
-# What the create step says on stderr when it made the engine a swarm node: the delete step reads
-# it back (PULUMI_COMMAND_STDERR) and leaves only a swarm the stack itself made, never one that was
-# there before, with whatever else runs on it.
+# What the create step says on stderr when this stack made the engine a swarm node: the delete step
+# reads it back (PULUMI_COMMAND_STDERR) and leaves only a swarm the stack itself made, never one that
+# was there before, with whatever else runs on it.
 MADE_BY_THIS_STACK = "made a swarm node by this stack"
-# Idempotent: an engine already in a swarm is left as it is. `swarm init` prints the worker
-# join command, token included, and a command's output is logged and kept in the state: drop it.
-INIT_SCRIPT = f"""set -eu
+# The same, kept on the node itself (a node label, set through a manager): a `pulumi up` killed after
+# `swarm init` or `join` ran but before Pulumi recorded the command leaves no stderr behind, and the
+# create that runs again (scripts/recover) finds a member; the label says whose it is.
+OWNER_LABEL = "orchestration.swarm-made-by"
+_NODE_ID = "docker info --format '{{.Swarm.NodeID}}'"
+
+
+def _member_script(become_member: str, manager: str) -> str:
+    """Makes the engine a swarm node unless it is one, and says so when this stack ($SWARM_OWNER) made it.
+
+    `manager` prefixes the docker commands that must reach a manager ('' on the manager itself).
+    Idempotent: an engine already in a swarm is left as it is.
+    """
+    return f"""set -eu
 if [ "$({_NODE_STATE})" != active ]; then
-  docker swarm init --advertise-addr "$SWARM_ADVERTISE_ADDR" >/dev/null
-  echo "{MADE_BY_THIS_STACK}" >&2
+  # A subshell, its own process: a killed `pulumi up` kills the shell running this script but not
+  # its children, and a node that became a member must still get its label.
+  (
+    trap '' INT TERM HUP
+    {become_member}
+    node_id="$({_NODE_ID})"
+    {manager}docker node update --label-add "{OWNER_LABEL}=$SWARM_OWNER" "$node_id" >/dev/null
+  )
 fi
-docker info --format '{{{{.Swarm.NodeID}}}}'
+node_id="$({_NODE_ID})"
+owner="$({manager}docker node inspect --format '{{{{index .Spec.Labels "{OWNER_LABEL}"}}}}' "$node_id")"
+if [ "$owner" = "$SWARM_OWNER" ]; then
+  echo "{MADE_BY_THIS_STACK}" >&2
+else
+  case "${{PULUMI_COMMAND_STDERR:-}}" in
+    *"{MADE_BY_THIS_STACK}"*)
+      # Made by this stack before its nodes were labelled: label it now.
+      {manager}docker node update --label-add "{OWNER_LABEL}=$SWARM_OWNER" "$node_id" >/dev/null
+      echo "{MADE_BY_THIS_STACK}" >&2
+      ;;
+  esac
+fi
+echo "$node_id"
 """
+
+
+# `swarm init` prints the worker join command, token included, and a command's output is logged and
+# kept in the state: drop it.
+INIT_SCRIPT = _member_script('docker swarm init --advertise-addr "$SWARM_ADVERTISE_ADDR" >/dev/null', manager="")
 
 
 def _only_if_made_here(commands: str) -> str:
@@ -46,13 +81,10 @@ esac
 
 LEAVE_SCRIPT = "set -eu\n" + _only_if_made_here(f'    if [ "$({_NODE_STATE})" = active ]; then docker swarm leave --force >&2; fi')
 TOKEN_SCRIPT = "docker swarm join-token --quiet worker"
-JOIN_SCRIPT = f"""set -eu
-if [ "$({_NODE_STATE})" != active ]; then
-  docker swarm join --token "$SWARM_TOKEN" "$SWARM_MANAGER" >&2
-  echo "{MADE_BY_THIS_STACK}" >&2
-fi
-docker info --format '{{{{.Swarm.NodeID}}}}'
-"""
+# A worker can't label itself: its label goes on through the manager.
+JOIN_SCRIPT = _member_script(
+    'docker swarm join --token "$SWARM_TOKEN" "$SWARM_MANAGER" >&2', manager='DOCKER_HOST="$SWARM_MANAGER_DOCKER_HOST" '
+)
 # Autolock: a restarted manager keeps the swarm's keys encrypted until `docker swarm unlock` is given
 # this key, which the command prints (and only that: its output is a secret).
 AUTOLOCK_SCRIPT = """set -eu
@@ -131,11 +163,17 @@ class SwarmCluster(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: SwarmClusterArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("orchestration:swarm:SwarmCluster", name, None, opts)
+        # What OWNER_LABEL holds on the nodes this stack makes: which stack of which project made them.
+        owner = f"{pulumi.get_project()}/{pulumi.get_stack()}"
         init = command.local.Command(
             f"{name}-init",
             create=INIT_SCRIPT,
             delete=LEAVE_SCRIPT,
-            environment={"DOCKER_HOST": args.manager.docker_url, "SWARM_ADVERTISE_ADDR": args.advertise_address},
+            environment={
+                "DOCKER_HOST": args.manager.docker_url,
+                "SWARM_ADVERTISE_ADDR": args.advertise_address,
+                "SWARM_OWNER": owner,
+            },
             interpreter=["/bin/sh", "-c"],
             opts=child_options(self, opts),
         )
@@ -159,6 +197,7 @@ class SwarmCluster(pulumi.ComponentResource):
                     "SWARM_MANAGER_DOCKER_HOST": args.manager.docker_url,
                     "SWARM_MANAGER": f"{args.advertise_address}:{MANAGER_PORT}",
                     "SWARM_TOKEN": self.worker_token,
+                    "SWARM_OWNER": owner,
                 },
                 interpreter=["/bin/sh", "-c"],
                 # A new swarm (manager replaced) must be joined again.

@@ -82,6 +82,7 @@ class RegistrationOptions(threading.local):
     retain_on_delete: bool = False
     dependencies: tuple[str, ...] = ()
     ignore_changes: tuple[str, ...] = ()
+    provider: str = ""
 
 
 class HarnessMonitor(MockMonitor):
@@ -100,6 +101,7 @@ class HarnessMonitor(MockMonitor):
         # What must outlive this resource on delete: what it depends on, and its provider.
         provider = [request.provider.rsplit("::", 1)[0]] if request.provider else []
         self._options.dependencies = tuple(request.dependencies) + tuple(provider)
+        self._options.provider = request.provider
         return super().RegisterResource(request)
 
 
@@ -332,14 +334,23 @@ class ApplyHarness(pulumi.runtime.Mocks, HarnessServices):
             if op == "replace":
                 self._delete_remotely(old)
                 self.state.remove(ctx.urn)
-            resource_id, outputs = handler.create(ctx)
+            self.state.begin_create(ctx.urn, ctx.type, ctx.inputs, self.registering.provider)
+            try:
+                resource_id, outputs = handler.create(ctx)
+            except Exception:
+                # A create that fails comes back from the provider, and the engine drops its pending
+                # operation; only a killed run (nothing comes back) leaves it.
+                self.state.end_create(ctx.urn)
+                raise
         record = ResourceRecord(
             ctx.urn, ctx.type, ctx.name, resource_id, ctx.inputs, outputs, ctx.provider_config, fingerprint,
             order=old.order if op == "update" else 0, secret_outputs=secret_outputs,
             retain_on_delete=self.registering.retain_on_delete,
             dependencies=list(self.registering.dependencies),
+            provider=self.registering.provider,
         )
         self.state.put(record, new_order=op != "update")
+        self.state.end_create(ctx.urn)
         run.add(Operation(op, ctx.type, ctx.name, time.monotonic() - started, started))
         return resource_id, outputs
 

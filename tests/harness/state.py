@@ -3,7 +3,9 @@
 Each managed resource is kept by URN with the inputs it was created from, its id
 and outputs, and the provider configuration it was created with (so it can be
 deleted later, even from a fresh process reading the JSON file). `order` is the
-creation sequence: deletes run in reverse of it, as Pulumi's do.
+creation sequence: deletes run in reverse of it, as Pulumi's do. A create under way is kept
+as a pending operation until it finishes, as the engine's snapshot keeps it: a killed run
+leaves it in the file, and `deployment()` shows the state as `pulumi stack export` would.
 """
 from __future__ import annotations
 
@@ -34,6 +36,8 @@ class ResourceRecord:
     retain_on_delete: bool = False
     # URNs of the resources (and provider) it depends on: deleted only after it.
     dependencies: list[str] = dataclasses.field(default_factory=list)
+    # The registration's provider reference, `<provider URN>::<provider id>` ('' for the default one).
+    provider: str = ""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -81,12 +85,14 @@ class StateStore:
         self._path = Path(path) if path else None
         self._lock = threading.RLock()
         self._records: dict[str, ResourceRecord] = {}
+        self._pending_creates: dict[str, dict[str, Any]] = {}
         self._next_order = 1
         if self._path and self._path.exists():
             data = json.loads(self._path.read_text())
             for raw in data.get("resources", []):
                 record = ResourceRecord(**raw)
                 self._records[record.urn] = record
+            self._pending_creates = {pending["urn"]: pending for pending in data.get("pending_creates", [])}
             self._next_order = data.get("next_order", len(self._records) + 1)
 
     def get(self, urn: str) -> ResourceRecord | None:
@@ -105,6 +111,28 @@ class StateStore:
         with self._lock:
             self._records.pop(urn, None)
             self._save()
+
+    def begin_create(self, urn: str, type_: str, inputs: dict[str, Any], provider: str) -> None:
+        """Written before the provider's create, as the engine writes its pending operation."""
+        with self._lock:
+            self._pending_creates[urn] = {"urn": urn, "type": type_, "inputs": inputs, "provider": provider}
+            self._save()
+
+    def end_create(self, urn: str) -> None:
+        """The create finished, or failed with nothing made: nothing is pending for it any more."""
+        with self._lock:
+            if self._pending_creates.pop(urn, None) is not None:
+                self._save()
+
+    def deployment(self) -> dict[str, Any]:
+        """The state shaped as `pulumi stack export` prints it (apitype.DeploymentV3), so recovery reads it alike."""
+        with self._lock:
+            resources = [
+                {"urn": r.urn, "custom": True, "id": r.id, "type": r.type, "inputs": r.inputs, "outputs": r.outputs, "provider": r.provider}
+                for r in sorted(self._records.values(), key=lambda record: record.order)
+            ]
+            pending = [{"resource": {**entry, "custom": True}, "type": "creating"} for entry in self._pending_creates.values()]
+            return {"version": 3, "deployment": {"resources": resources, "pending_operations": pending}}
 
     def newest_first(self) -> list[ResourceRecord]:
         with self._lock:
@@ -144,6 +172,7 @@ class StateStore:
         data = {
             "next_order": self._next_order,
             "resources": [dataclasses.asdict(record) for record in sorted(self._records.values(), key=lambda r: r.order)],
+            "pending_creates": list(self._pending_creates.values()),
         }
         temporary = self._path.with_suffix(".tmp")
         temporary.write_text(json.dumps(data, indent=2, sort_keys=True, default=str))

@@ -113,7 +113,9 @@ def test_images_are_built_once_and_pushed_to_the_registry(cluster: Deployment) -
 
 def test_swarm_init_then_token_then_joins_then_services(cluster: Deployment) -> None:
     init = cluster.one(COMMAND, "swarm-init")
-    assert init.inputs["environment"] == {"DOCKER_HOST": "ssh://deploy@10.0.0.11", "SWARM_ADVERTISE_ADDR": "10.0.0.11"}
+    assert init.inputs["environment"] == {
+        "DOCKER_HOST": "ssh://deploy@10.0.0.11", "SWARM_ADVERTISE_ADDR": "10.0.0.11", "SWARM_OWNER": "orchestration/cluster"
+    }
     token = cluster.one(COMMAND, "swarm-worker-token")
     assert init.urn in token.dependencies
     joins = [cluster.one(COMMAND, f"swarm-join-{host}") for host in ("curly", "moe")]
@@ -121,6 +123,7 @@ def test_swarm_init_then_token_then_joins_then_services(cluster: Deployment) -> 
         assert token.urn in join.dependencies
         assert join.inputs["environment"]["DOCKER_HOST"] == f"ssh://deploy@{ADDRESSES[host]}"
         assert join.inputs["environment"]["SWARM_MANAGER"] == "10.0.0.11:2377"
+        assert join.inputs["environment"]["SWARM_OWNER"] == "orchestration/cluster"
         assert "docker swarm leave" in join.inputs["delete"] and "docker node rm" in join.inputs["delete"]
     for service in cluster.of_type("docker:index/service:Service"):
         assert service.provider_urn == engine_urn(cluster, "larry")

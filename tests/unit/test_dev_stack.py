@@ -191,7 +191,9 @@ def test_fixed_names_are_deleted_before_they_are_replaced(dev: Deployment) -> No
 
 def test_swarm_services_come_after_swarm_init(dev: Deployment) -> None:
     init = dev.one(COMMAND, "swarm-init")
-    assert init.inputs["environment"] == {"DOCKER_HOST": "unix:///var/run/docker.sock", "SWARM_ADVERTISE_ADDR": "127.0.0.1"}
+    assert init.inputs["environment"] == {
+        "DOCKER_HOST": "unix:///var/run/docker.sock", "SWARM_ADVERTISE_ADDR": "127.0.0.1", "SWARM_OWNER": "orchestration/dev"
+    }
     replicated = dev.one("docker:index/service:Service", "heyworld-service")
     global_ = dev.one("docker:index/service:Service", "heyworld-global-service")
     for service in (replicated, global_):

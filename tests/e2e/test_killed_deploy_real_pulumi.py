@@ -1,0 +1,135 @@
+"""A `pulumi up` of dev killed part-way, through the real CLI and providers (see real_pulumi.py), recovered
+by `make recover`, after which `make up` converges with nothing lost (docs/day-2.md, "A killed deploy").
+
+Each case kills the first `up` when its progress shows a create under way: while the images build,
+while the Consul server starts, while the workers start; by SIGKILL (a lock and pending creates stay
+behind) and by two SIGINTs (Pulumi's forced cancel). Then: `make recover`, `make up` (which recovers
+again, now a no-op), a preview proposing nothing, no operation left pending, the objects found at the
+kill adopted rather than made again, the app answering, and a destroy that leaves what it found.
+"""
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import re
+import signal
+import subprocess
+import time
+import urllib.request
+from typing import Iterator
+
+import pytest
+
+from tests.harness.engine import objects_named_with
+
+from .real_pulumi import RealProject, skip_without_toolchain
+from .support import PHASES, build_stand_in_images, machine_config
+
+pytestmark = pytest.mark.docker
+
+SETTLE_SECONDS = 3  # after the kill, for the providers it leaves behind to notice and exit
+CASES = {
+    # name: (what in `up`'s progress marks the moment, seconds after it, the signals sent). A container's
+    # create takes a second to make and start it, then waits for it to be healthy: 2 s in, it runs.
+    "SIGKILL while images build": (r"-image-build creating", 0, (signal.SIGKILL,)),
+    "SIGKILL while Consul starts": (r"consul-consul-1-agent creating", 2, (signal.SIGKILL,)),
+    "SIGKILL while workers start": (r"app-server1 creating", 2, (signal.SIGKILL,)),
+    "two SIGINTs while Consul starts": (r"consul-consul-1-agent creating", 2, (signal.SIGINT, signal.SIGINT)),
+}
+
+
+@pytest.fixture(scope="module")
+def project(engine) -> Iterator[RealProject]:
+    skip_without_toolchain()
+    build_stand_in_images(engine)
+    real = RealProject("dev")
+    try:
+        real.init()
+        real.set_config(machine_config())
+        yield real
+    finally:
+        real.close()
+
+
+def killed_up(project: RealProject, moment: str, delay: float, signals: tuple[signal.Signals, ...]) -> str:
+    """Starts `pulumi up`, sends `signals` `delay` seconds after its progress matches `moment`; returns what it printed."""
+    started = time.monotonic()
+    up = subprocess.Popen(
+        ["pulumi", "up", "--yes", "--skip-preview", "--stack", project.stack, "--non-interactive"],
+        cwd=project.dir, env=project.environment, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        start_new_session=True,  # its plugins in a group of their own, to end what the kill leaves behind
+    )
+    printed = []
+    try:
+        for line in up.stdout:
+            printed.append(line)
+            if re.search(moment, line):
+                time.sleep(delay)
+                for sent in signals:
+                    up.send_signal(sent)
+                    time.sleep(0.5)
+                break
+        else:
+            raise AssertionError(f"`pulumi up` ended before {moment!r}:\n{''.join(printed)[-3000:]}")
+        up.wait(timeout=120)
+        time.sleep(SETTLE_SECONDS)
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(up.pid, signal.SIGKILL)
+        up.wait()
+    project.timings[f"real: up until killed ({moment})"] = time.monotonic() - started
+    return "".join(printed)
+
+
+def make(project: RealProject, target: str) -> subprocess.CompletedProcess:
+    started = time.monotonic()
+    completed = subprocess.run(["make", target, "STACK=dev"], cwd=project.dir, env=project.environment, capture_output=True, text=True, timeout=900)
+    project.timings[f"real: make {target}"] = time.monotonic() - started
+    assert completed.returncode == 0, f"make {target}: exit {completed.returncode}\n{completed.stdout[-4000:]}\n{completed.stderr[-4000:]}"
+    return completed
+
+
+def container_ids(engine) -> dict[str, str]:
+    return {c["Names"][0].lstrip("/"): c["Id"] for c in engine.api.containers(all=True) if c["Names"][0].startswith("/dev-")}
+
+
+@pytest.mark.parametrize("case", list(CASES))
+def test_a_killed_up_is_recovered_by_one_command_and_converges(project: RealProject, engine, case: str) -> None:
+    moment, delay, signals = CASES[case]
+    swarm_was_active = engine.info()["Swarm"]["LocalNodeState"] == "active"
+    try:
+        killed_up(project, moment, delay, signals)
+        pending = json.loads(project.exported_state())["deployment"].get("pending_operations") or []
+        found = {name: cid for name, cid in container_ids(engine).items() if engine.api.inspect_container(cid)["State"]["Status"] == "running"}
+
+        recovered = make(project, "recover")
+        print(f"{case}: make recover said:\n{recovered.stdout}")  # what it did, for the run's log (-s)
+        print(f"{case}: pending at the kill: {[op['resource']['urn'].rsplit('::', 1)[-1] for op in pending]}")
+        up = make(project, "up")
+        assert "recover:" not in up.stdout + up.stderr, "make up found something left to recover after make recover"
+
+        assert project.preview_changes("real: preview after recovery") == []
+        assert json.loads(project.exported_state())["deployment"].get("pending_operations") in (None, [])
+        after = container_ids(engine)
+        assert {name: after.get(name) for name in found} == found, "a running container found at the kill was made again, not adopted"
+        body = urllib.request.urlopen(project.outputs()["webUrl"] + "/", timeout=5).read().decode()
+        assert re.search(r"seen \d+ times", body), body
+        timed_recover(project)
+    finally:
+        project.run("destroy", "--yes", "--skip-preview", label="real: destroy", check=False)
+        PHASES.extend((f"{name} ({case})", seconds) for name, seconds in project.timings.items() if name.startswith("real:"))
+        project.timings.clear()
+    assert objects_named_with(engine, "dev-") == {"services": [], "containers": [], "networks": [], "volumes": []}
+    if not swarm_was_active:
+        assert engine.info()["Swarm"]["LocalNodeState"] == "inactive", "the swarm the killed up made outlived the destroy"
+
+
+def timed_recover(project: RealProject) -> None:
+    """What recovery adds to a `make up` with nothing to recover: the median of five runs."""
+    seconds = []
+    for _ in range(5):
+        started = time.monotonic()
+        subprocess.run(["venv/bin/python", "-m", "scripts.recover", "--stack", "dev"], cwd=project.dir, env=project.environment, check=True)
+        seconds.append(time.monotonic() - started)
+    project.timings["real: recover with nothing to recover (median of 5)"] = sorted(seconds)[2]

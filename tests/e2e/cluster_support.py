@@ -9,7 +9,6 @@ sandbox a subnet of its own, so the dev e2e (dev-*, 172.29.0.0/24) can run besid
 """
 from __future__ import annotations
 
-import contextlib
 import io
 import json
 import threading
@@ -20,14 +19,13 @@ from typing import Any
 import dns.rdatatype
 import dns.resolver
 import docker
-import docker.errors
 import requests
 
 from components.consul_server import HTTP_PORT
 from components.consul_tls import HTTPS_PORT
 from tests.harness import ApplyHarness
 from tests.harness.docker_common import split_reference
-from tests.harness.engine import objects_named_with
+from tests.harness.engine import objects_named_with, sweep
 from tests.harness.local_images import (
     BASE_IMAGE,
     CONSUL_IMAGE,
@@ -438,20 +436,6 @@ def build_on_base(engine: docker.DockerClient, tag: str, instruction: str) -> No
 
 def leftovers(engine: docker.DockerClient, prefix: str) -> dict[str, list[str]]:
     return objects_named_with(engine, prefix)
-
-
-def sweep(engine: docker.DockerClient, prefix: str) -> None:
-    """Removes whatever still carries `prefix`: the last resort after a failed destroy."""
-    removers = {
-        "services": engine.api.remove_service,
-        "containers": lambda name: engine.api.remove_container(name, force=True, v=True),
-        "networks": engine.api.remove_network,
-        "volumes": lambda name: engine.api.remove_volume(name, force=True),
-    }
-    for kind in ("services", "containers", "networks", "volumes"):
-        for name in leftovers(engine, prefix)[kind]:
-            with contextlib.suppress(docker.errors.NotFound):
-                removers[kind](name)
 
 
 def clear_earlier_runs(engine: docker.DockerClient) -> None:

@@ -2,16 +2,14 @@
 translation tests' engine, their per-test name prefix (whatever carries it is swept afterwards) and harness."""
 from __future__ import annotations
 
-import contextlib
 import secrets
 from pathlib import Path
 
 import docker
-import docker.errors
 import pytest
 
 from tests.harness import ApplyHarness
-from tests.harness.engine import objects_named_with as leftovers
+from tests.harness.engine import sweep
 from tests.harness.local_images import BASE_IMAGE, require_base_image
 
 from .markers import register_docker_marker, skip_marked_tests_without_docker
@@ -51,19 +49,6 @@ def harness(tmp_path: Path, prefix: str):
         instance.destroy()
     finally:
         instance.close()
-
-
-def sweep(engine: docker.DockerClient, prefix: str) -> None:
-    removers = {
-        "services": engine.api.remove_service,
-        "containers": lambda name: engine.api.remove_container(name, force=True, v=True),
-        "networks": engine.api.remove_network,
-        "volumes": lambda name: engine.api.remove_volume(name, force=True),
-    }
-    for kind, names in leftovers(engine, prefix).items():
-        for name in names:
-            with contextlib.suppress(docker.errors.NotFound):
-                removers[kind](name)
 
 
 def free_subnet(engine: docker.DockerClient) -> str:

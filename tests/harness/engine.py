@@ -8,6 +8,7 @@ share.
 """
 from __future__ import annotations
 
+import contextlib
 import functools
 import hashlib
 import json
@@ -100,6 +101,20 @@ def objects_named_with(engine: docker.DockerClient, prefix: str) -> dict[str, li
         "volumes": [volume["Name"] for volume in engine.api.volumes().get("Volumes") or []],
     }
     return {kind: sorted(name for name in names if name.startswith(prefix)) for kind, names in found.items()}
+
+
+def sweep(engine: docker.DockerClient, prefix: str) -> None:
+    """Removes whatever still carries `prefix`, services first: the last resort after a failed destroy."""
+    removers = {
+        "services": engine.api.remove_service,
+        "containers": lambda name: engine.api.remove_container(name, force=True, v=True),
+        "networks": engine.api.remove_network,
+        "volumes": lambda name: engine.api.remove_volume(name, force=True),
+    }
+    for kind, remove in removers.items():
+        for name in objects_named_with(engine, prefix)[kind]:
+            with contextlib.suppress(docker.errors.NotFound):
+                remove(name)
 
 
 @functools.lru_cache(maxsize=1)

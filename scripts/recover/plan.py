@@ -5,7 +5,8 @@
   gives it) when it is the object the program declares; a container that was created but never started
   (pulumi-docker creates, uploads files, then starts) is removed, its volumes kept, and made again.
   Not there: the create runs again. There but different: refused, naming it.
-- A pending create of anything whose create is safe to repeat runs again (RERUNNABLE says why).
+- A pending create of anything whose create is safe to repeat runs again (RERUNNABLE says why), and so
+  does a provider's, which makes nothing.
 - Anything else pending to be created is refused: nothing here can tell whether it was made.
 - A pending update, delete or read is dropped, as Pulumi's own refresh drops them, and the resource
   is read again: the next `up` diffs against what is there and finishes the change.
@@ -40,6 +41,9 @@ RERUNNABLE = {
     "tls:index/locallySignedCert:LocallySignedCert": "made in the provider; nothing used it yet",
 }
 
+# A provider (explicit, or a default one the engine registers) is configuration only.
+PROVIDERS = "pulumi:providers:"
+
 Action = Literal["import", "rerun", "remove", "reread", "refuse"]
 
 
@@ -73,6 +77,8 @@ def _decide(operation: PendingOperation, engine_for: Callable[[PendingOperation]
         return _docker_object(operation, engine_for(operation))
     if operation.type in RERUNNABLE:
         return Decision("rerun", operation, RERUNNABLE[operation.type])
+    if operation.type.startswith(PROVIDERS):
+        return Decision("rerun", operation, "a provider makes nothing outside the state: configured again")
     return Decision("refuse", operation, f"a pending create of {operation.type}: whether it was made can't be checked here")
 
 

@@ -223,3 +223,10 @@ def test_secrets_in_an_export_with_show_secrets_read_as_their_values() -> None:
     document["deployment"]["resources"][1]["inputs"]["caMaterial"] = secret
     deployment = Deployment.from_export(document)
     assert deployment.provider_inputs(f"{deployment.resources[1]['urn']}::{deployment.resources[1]['id']}")["caMaterial"] == "-----BEGIN CERTIFICATE-----"
+
+
+def test_a_pending_create_of_a_provider_runs_again() -> None:
+    """Seen with the real CLI: a kill while the first images build left the default command provider pending."""
+    provider = {**swarm_init(), "type": "pulumi:providers:command", "urn": "urn:pulumi:dev::orchestration::pulumi:providers:command::default_1_2_1"}
+    (decision,) = decide(Deployment.from_export(export([("creating", provider)])), lambda operation: FakeEngine())
+    assert decision.action == "rerun" and "provider" in decision.reason

@@ -37,6 +37,8 @@ class PendingOperation:
     inputs: Mapping[str, Any]
     provider: str
     """Reference to the resource's provider, `<provider URN>::<provider id>`; '' for a provider itself."""
+    custom: bool = True
+    """False for a component resource, which makes nothing of its own."""
 
     @property
     def name(self) -> str:
@@ -60,6 +62,7 @@ class Deployment:
                 type=operation["resource"]["type"],
                 inputs=plain(operation["resource"].get("inputs") or {}),
                 provider=operation["resource"].get("provider", ""),
+                custom=operation["resource"].get("custom", True),
             )
             for operation in deployment.get("pending_operations") or ()
         )

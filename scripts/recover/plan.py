@@ -6,7 +6,7 @@
   (pulumi-docker creates, uploads files, then starts) is removed, its volumes kept, and made again.
   Not there: the create runs again. There but different: refused, naming it.
 - A pending create of anything whose create is safe to repeat runs again (RERUNNABLE says why), and so
-  does a provider's, which makes nothing.
+  do a provider's and a component resource's, which make nothing outside the state.
 - Anything else pending to be created is refused: nothing here can tell whether it was made.
 - A pending update, delete or read is dropped, as Pulumi's own refresh drops them, and the resource
   is read again: the next `up` diffs against what is there and finishes the change.
@@ -79,6 +79,8 @@ def _decide(operation: PendingOperation, engine_for: Callable[[PendingOperation]
         return Decision("rerun", operation, RERUNNABLE[operation.type])
     if operation.type.startswith(PROVIDERS):
         return Decision("rerun", operation, "a provider makes nothing outside the state: configured again")
+    if not operation.custom:
+        return Decision("rerun", operation, "a component resource makes nothing of its own: registered again")
     return Decision("refuse", operation, f"a pending create of {operation.type}: whether it was made can't be checked here")
 
 

@@ -230,3 +230,10 @@ def test_a_pending_create_of_a_provider_runs_again() -> None:
     provider = {**swarm_init(), "type": "pulumi:providers:command", "urn": "urn:pulumi:dev::orchestration::pulumi:providers:command::default_1_2_1"}
     (decision,) = decide(Deployment.from_export(export([("creating", provider)])), lambda operation: FakeEngine())
     assert decision.action == "rerun" and "provider" in decision.reason
+
+
+def test_a_pending_create_of_a_component_resource_runs_again() -> None:
+    """Seen with the real CLI (3.277): a kill while the images build left the AppImage components pending."""
+    component = {**swarm_init(), "type": "orchestration:images:AppImage", "custom": False, "urn": "urn:pulumi:dev::orchestration::orchestration:images:AppImage::distributed_app-image"}
+    (decision,) = decide(Deployment.from_export(export([("creating", component)])), lambda operation: FakeEngine())
+    assert decision.action == "rerun" and "component" in decision.reason

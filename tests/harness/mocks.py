@@ -202,7 +202,7 @@ class ApplyHarness(pulumi.runtime.Mocks, HarnessServices):
 
     def refresh(self) -> RunRecord:
         """`pulumi refresh`: every resource read back by its provider, in parallel. What is gone leaves the
-        state (an "delete"), what reads back otherwise is stored so (an "update"), and the next apply
+        state (a "delete"), what reads back otherwise is stored so (an "update"), and the next apply
         diffs against it, as the engine does."""
         self.wait_idle()
         run = self.begin_run("refresh")

@@ -23,6 +23,7 @@ import requests
 
 from components.consul_server import HTTP_PORT
 from components.consul_tls import HTTPS_PORT
+from components.swarm_cluster import OWNER_LABEL
 from tests.harness import ApplyHarness
 from tests.harness.docker_common import split_reference
 from tests.harness.engine import objects_named_with, sweep
@@ -322,6 +323,13 @@ class ClusterProbes:
                 "state": node["Status"]["State"],
                 "availability": node["Spec"]["Availability"],
             }
+            for node in self.manager.api.nodes()
+        }
+
+    def node_labels(self) -> dict[str, dict[str, str]]:
+        """Each node's labels but the one saying which stack made it a swarm node (components.swarm_cluster)."""
+        return {
+            node["Description"]["Hostname"]: {key: value for key, value in (node["Spec"].get("Labels") or {}).items() if key != OWNER_LABEL}
             for node in self.manager.api.nodes()
         }
 

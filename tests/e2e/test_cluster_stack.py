@@ -358,8 +358,7 @@ def test_node_labels_and_a_constraint_keep_heyworld_off_moe_and_the_client_gets_
     )
     assert {op for op, _, name in cluster.changes() if name.startswith("swarm-node-")} == {"create"}
     assert ("update", SERVICE, "heyworld-service") in cluster.changes()
-    labels = {node["Description"]["Hostname"]: node["Spec"].get("Labels") for node in cluster.manager.api.nodes()}
-    assert labels == {"larry": {"zone": "a"}, "curly": {"zone": "b"}, "moe": {"zone": "c"}}
+    assert cluster.node_labels() == {"larry": {"zone": "a"}, "curly": {"zone": "b"}, "moe": {"zone": "c"}}
     placed = wait_for("heyworld's 3 tasks on larry and curly only", lambda: _running(cluster, service, 3), timeout=60)
     assert "moe" not in placed and sum(placed.values()) == 3, placed
     # The global service is constrained the same way.
@@ -458,7 +457,7 @@ def test_a_drained_host_loses_its_tasks_and_gets_them_back_when_undrained(cluste
         "cluster apply without node labels, constraints and web",
         nodeLabels=None, heyworldDeploy=None, swarmServices=None,
     )
-    assert {node["Description"]["Hostname"]: node["Spec"].get("Labels") or {} for node in cluster.manager.api.nodes()} == dict.fromkeys(HOSTS, {})
+    assert cluster.node_labels() == dict.fromkeys(HOSTS, {})
 
 
 def test_a_host_lost_before_a_deploy_stops_up_at_its_provider_and_up_converges_once_it_is_back(cluster: Cluster, sandbox: Sandbox, engine) -> None:

@@ -369,7 +369,7 @@ def test_an_unreachable_provider_engine_fails_loudly(harness, prefix) -> None:
         nowhere = pdocker.Provider("nowhere", host="tcp://127.0.0.1:1")
         pdocker.Volume("lost", name=f"{prefix}-lost", opts=pulumi.ResourceOptions(provider=nowhere))
 
-    with pytest.raises(HarnessError, match=r"docker provider nowhere: engine tcp://127\.0\.0\.1:1 does not answer"):
+    with pytest.raises(HarnessError, match=r"pulumi:providers:docker \(nowhere\): .* failed to connect to any docker daemon \(tcp://127\.0\.0\.1:1"):
         harness.apply(lambda: run_inline(harness, program))
 
 

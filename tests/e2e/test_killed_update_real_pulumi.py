@@ -23,7 +23,7 @@ from typing import Any
 import pytest
 import requests
 
-from tests.harness.engine import objects_named_with
+from tests.harness.engine import objects_named_with, sweep
 from tests.harness.local_images import BASE_IMAGE, CONSUL_IMAGE
 
 from .real_pulumi import RealProject, deployed
@@ -67,8 +67,14 @@ def kv(consul: str) -> dict[str, str]:
 
 
 def pending_names(project: RealProject) -> list[str]:
-    pending = json.loads(project.exported_state())["deployment"].get("pending_operations") or []
-    return [f"{op['type']} {op['resource']['urn'].rsplit('::', 1)[-1]}" for op in pending]
+    """The operations the state has pending, and the resources it marks as awaiting their deletion or replacement."""
+    deployment = json.loads(project.exported_state())["deployment"]
+    return [f"{op['type']} {op['resource']['urn'].rsplit('::', 1)[-1]}" for op in deployment.get("pending_operations") or []] + [
+        f"{flag} {resource['urn'].rsplit('::', 1)[-1]}"
+        for resource in deployment["resources"]
+        for flag in ("delete", "pendingReplacement")
+        if resource.get(flag)
+    ]
 
 
 @pytest.mark.parametrize("case", list(CASES))
@@ -76,46 +82,55 @@ def test_a_killed_update_is_recovered_by_one_command_and_converges(engine, case:
     first, change, moment, delay, signals = CASES[case]
     rolled(BASE_IMAGE, ROLLED_HEYWORLD)
     rolled(CONSUL_IMAGE, ROLLED_CONSUL)
-    with deployed(engine, **first) as project:
-        swarm_was_active = project.swarm_was_active
-        consul = consul_url(project)
-        settings = kv(consul)
-        assert settings["distributed_app/dev/workers"] == "2", settings
-        requests.put(f"{consul}/v1/kv/{KEPT_KEY}", data="yes", timeout=5).raise_for_status()
+    swarm_was_active = engine.info()["Swarm"]["LocalNodeState"] == "active"
+    try:
+        with deployed(engine, **first) as project:
+            consul = consul_url(project)
+            settings = kv(consul)
+            assert settings["distributed_app/dev/workers"] == "2", settings
+            requests.put(f"{consul}/v1/kv/{KEPT_KEY}", data="yes", timeout=5).raise_for_status()
 
-        project.set_config(change)
-        printed = killed_up(project, moment, delay, signals)
-        pending = pending_names(project)
-        print(f"\n{case}: pending at the kill: {pending}")
-        print(f"{case}: the killed up's last lines:\n{''.join(printed.splitlines(keepends=True)[-8:])}")
-        recovered = make(project, "recover")
-        print(f"{case}: make recover said:\n{recovered.stdout}{recovered.stderr}")
-        up = make(project, "up")
-        assert "recover:" not in up.stdout + up.stderr, "make up found something left to recover after make recover"
+            project.set_config(change)
+            printed = killed_up(project, moment, delay, signals)
+            pending = pending_names(project)
+            print(f"\n{case}: pending at the kill: {pending}")
+            print(f"{case}: the killed up's last lines:\n{''.join(printed.splitlines(keepends=True)[-8:])}")
+            recovered = make(project, "recover")
+            print(f"{case}: make recover said:\n{recovered.stdout}{recovered.stderr}")
+            up = make(project, "up")
+            assert "recover:" not in up.stdout + up.stderr, "make up found something left to recover after make recover"
 
-        project.run("preview", "--expect-no-changes", "--diff", label="real: preview --expect-no-changes after recovery")
-        assert pending_names(project) == []
-        leader = requests.get(f"{consul}/v1/status/leader", timeout=5).json()
-        assert leader, "no Consul leader after recovery"
-        assert len(requests.get(f"{consul}/v1/status/peers", timeout=5).json()) == first.get("consulServers", 1)
-        after = kv(consul)
-        assert {key: after.get(key) for key in settings} == settings, "a KV setting the stack wrote was lost"
-        assert after[KEPT_KEY] == "yes", "Consul's data did not outlive the killed update"
+            project.run("preview", "--expect-no-changes", "--diff", label="real: preview --expect-no-changes after recovery")
+            assert pending_names(project) == [], "the state still has an operation pending"
+            leader = requests.get(f"{consul}/v1/status/leader", timeout=5).json()
+            assert leader, "no Consul leader after recovery"
+            assert len(requests.get(f"{consul}/v1/status/peers", timeout=5).json()) == first.get("consulServers", 1)
+            after = kv(consul)
+            assert {key: after.get(key) for key in settings} == settings, "a KV setting the stack wrote was lost"
+            assert after[KEPT_KEY] == "yes", "Consul's data did not outlive the killed update"
 
-        if "heyworldReplicas" in change:
-            spec = engine.api.inspect_service("dev-heyworld")["Spec"]
-            assert spec["Mode"]["Replicated"]["Replicas"] == 3
-            running = [
-                task for task in engine.api.tasks(filters={"service": "dev-heyworld", "desired-state": "running"})
-                if task["Status"]["State"] == "running"
-            ]
-            assert len(running) == 3, running
-            assert {task["Spec"]["ContainerSpec"]["Image"].split("@")[0] for task in running} == {ROLLED_HEYWORLD}
-        if "consulImage" in change:
-            images = {name: engine.api.inspect_container(f"dev-consul-{name}")["Config"]["Image"] for name in (1, 2, 3)}
-            assert set(images.values()) == {ROLLED_CONSUL}, images
-        print(f"{case}: timings: " + ", ".join(f"{name} {seconds:.1f}s" for name, seconds in project.timings.items() if name.startswith("real:")))
-    assert objects_named_with(engine, "dev-") == {"services": [], "containers": [], "networks": [], "volumes": []}
+            if "heyworldReplicas" in change:
+                spec = engine.api.inspect_service("dev-heyworld")["Spec"]
+                assert spec["Mode"]["Replicated"]["Replicas"] == 3
+                running = [
+                    task for task in engine.api.tasks(filters={"service": "dev-heyworld", "desired-state": "running"})
+                    if task["Status"]["State"] == "running"
+                ]
+                assert len(running) == 3, running
+                assert {task["Spec"]["ContainerSpec"]["Image"].split("@")[0] for task in running} == {ROLLED_HEYWORLD}
+            if "consulImage" in change:
+                images = {name: engine.api.inspect_container(f"dev-consul-{name}")["Config"]["Image"] for name in (1, 2, 3)}
+                assert set(images.values()) == {ROLLED_CONSUL}, images
+            print(f"{case}: timings: " + ", ".join(f"{name} {seconds:.1f}s" for name, seconds in project.timings.items() if name.startswith("real:")))
+    finally:
+        # A stack `make recover` could not settle keeps its lock, and the destroy fails: what it left is
+        # swept, so the next case (and whoever uses the engine next) starts clean; the check below still fails.
+        left = objects_named_with(engine, "dev-")
+        swarm_after = engine.info()["Swarm"]["LocalNodeState"]
+        sweep(engine, "dev-")
+        if not swarm_was_active and swarm_after == "active":
+            engine.swarm.leave(force=True)
+    assert left == {"services": [], "containers": [], "networks": [], "volumes": []}, left
     if not swarm_was_active:
-        assert engine.info()["Swarm"]["LocalNodeState"] == "inactive", "the swarm the stack made outlived the destroy"
+        assert swarm_after == "inactive", "the swarm the stack made outlived the destroy"
     assert PHASES  # the timings went to the run's summary

@@ -82,8 +82,9 @@ class Deployment:
 
 def settled(exported: Mapping[str, Any], adopted: Mapping[str, str]) -> dict[str, Any]:
     """`exported` with nothing pending, and each adopted create (URN: id) recorded as made, as the engine
-    would have recorded it: the declared inputs, the id, and those inputs as its outputs until a refresh
-    reads the object (a Terraform provider's create, too, keeps what it can't read back from the inputs).
+    would have recorded it, in the place of the one it replaces where that was deleted first: the declared
+    inputs, the id, and those inputs as its outputs until a refresh reads the object (a Terraform
+    provider's create, too, keeps what it can't read back from the inputs).
 
     `pulumi refresh --import-pending-creates URN ID` was meant to do this, but (Pulumi 3.277) it only
     marks the operation `importing`, which the refresh then drops without recording anything.
@@ -97,7 +98,14 @@ def settled(exported: Mapping[str, Any], adopted: Mapping[str, str]) -> dict[str
             # Without the engine's reserved keys (`__defaults`): a provider never returns those as outputs.
             declared = {key: value for key, value in (made.get("inputs") or {}).items() if not key.startswith("__")}
             made["outputs"] = {**declared, "id": adopted[urn]}
-            # After everything it needs (parent, provider, dependencies), all recorded before its create began.
-            deployment["resources"].append(made)
+            resources = deployment["resources"]
+            # A server replaced delete-before-replace stays recorded, marked `pendingReplacement`, while its
+            # replacement is made: the replacement takes its place, before what depends on it.
+            replaced = next((index for index, found in enumerate(resources) if found["urn"] == urn and found.get("pendingReplacement")), None)
+            if replaced is not None:
+                resources[replaced] = made
+            else:
+                # After everything it needs (parent, provider, dependencies), all recorded before its create began.
+                resources.append(made)
     deployment["pending_operations"] = []
     return document

@@ -9,9 +9,7 @@ kill adopted rather than made again, the app answering, and a destroy that leave
 """
 from __future__ import annotations
 
-import contextlib
 import json
-import os
 import re
 import signal
 import subprocess
@@ -23,12 +21,12 @@ import pytest
 
 from tests.harness.engine import objects_named_with
 
+from .kill_support import killed_up, make
 from .real_pulumi import RealProject, skip_without_toolchain
 from .support import PHASES, build_stand_in_images, machine_config
 
 pytestmark = pytest.mark.docker
 
-SETTLE_SECONDS = 3  # after the kill, for the providers it leaves behind to notice and exit
 CASES = {
     # name: (what in `up`'s progress marks the moment, seconds after it, the signals sent). A container's
     # create takes a second to make and start it, then waits for it to be healthy: 2 s in, it runs.
@@ -50,44 +48,6 @@ def project(engine) -> Iterator[RealProject]:
         yield real
     finally:
         real.close()
-
-
-def killed_up(project: RealProject, moment: str, delay: float, signals: tuple[signal.Signals, ...]) -> str:
-    """Starts `pulumi up`, sends `signals` `delay` seconds after its progress matches `moment`; returns what it printed."""
-    started = time.monotonic()
-    up = subprocess.Popen(
-        ["pulumi", "up", "--yes", "--skip-preview", "--stack", project.stack, "--non-interactive"],
-        cwd=project.dir, env=project.environment, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-        start_new_session=True,  # its plugins in a group of their own, to end what the kill leaves behind
-    )
-    printed = []
-    try:
-        for line in up.stdout:
-            printed.append(line)
-            if re.search(moment, line):
-                time.sleep(delay)
-                for sent in signals:
-                    up.send_signal(sent)
-                    time.sleep(0.5)
-                break
-        else:
-            raise AssertionError(f"`pulumi up` ended before {moment!r}:\n{''.join(printed)[-3000:]}")
-        up.wait(timeout=120)
-        time.sleep(SETTLE_SECONDS)
-    finally:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(up.pid, signal.SIGKILL)
-        up.wait()
-    project.timings[f"real: up until killed ({moment})"] = time.monotonic() - started
-    return "".join(printed)
-
-
-def make(project: RealProject, target: str) -> subprocess.CompletedProcess:
-    started = time.monotonic()
-    completed = subprocess.run(["make", target, "STACK=dev"], cwd=project.dir, env=project.environment, capture_output=True, text=True, timeout=900)
-    project.timings[f"real: make {target}"] = time.monotonic() - started
-    assert completed.returncode == 0, f"make {target}: exit {completed.returncode}\n{completed.stdout[-4000:]}\n{completed.stderr[-4000:]}"
-    return completed
 
 
 def container_ids(engine) -> dict[str, str]:

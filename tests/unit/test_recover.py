@@ -18,11 +18,13 @@ from scripts.recover.pulumi_cli import PulumiCli
 from scripts.recover.recovery import recover
 from tests.unit.recovery_support import (
     CONSUL_IMAGE_ID,
+    PREFIX,
     FakeCli,
     FakeEngine,
     consul_container,
     consul_volume,
     export,
+    resource,
     swarm_init,
 )
 
@@ -237,3 +239,24 @@ def test_a_pending_create_of_a_component_resource_runs_again() -> None:
     component = {**swarm_init(), "type": "orchestration:images:AppImage", "custom": False, "urn": "urn:pulumi:dev::orchestration::orchestration:images:AppImage::distributed_app-image"}
     (decision,) = decide(Deployment.from_export(export([("creating", component)])), lambda operation: FakeEngine())
     assert decision.action == "rerun" and "component" in decision.reason
+
+
+def test_a_replacement_made_after_its_original_was_deleted_takes_the_originals_place(tmp_path: Path) -> None:
+    """An up killed while a server is replaced delete-before-replace: the original, deleted, stays recorded
+    as `pendingReplacement` before what depends on it; the replacement found running takes its place."""
+    original = {**consul_container(), "id": "0" * 64, "pendingReplacement": True}
+    readiness = resource(f"{PREFIX}command:local:Command::consul-1-ready", "command:local:Command", {"create": "wait"}, "ready")
+    readiness["dependencies"] = [original["urn"]]
+    replacement = consul_container("sha256:" + "d" * 64)
+    document = export([("creating", replacement)])
+    document["deployment"]["resources"] += [original, readiness]
+    engine = FakeEngine()
+    container_id = engine.run_container("dev-consul-1", "sha256:" + "d" * 64)
+    cli = FakeCli(document)
+    outcome = recover(STACK, backend_with(tmp_path, document), cli, lambda inputs: engine)
+    assert outcome.refused == []
+    resources = cli.document["deployment"]["resources"]
+    assert [(r["urn"], r.get("id"), r.get("pendingReplacement")) for r in resources[2:]] == [
+        (original["urn"], container_id, None), (readiness["urn"], "ready", None)
+    ]
+    assert cli.document["deployment"]["pending_operations"] == []

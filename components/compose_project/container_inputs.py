@@ -73,6 +73,21 @@ def file_volumes(service: Service) -> list[docker.ContainerVolumeArgs]:
     ]
 
 
+def tmpfs_mounts(service: Service) -> Optional[list[docker.ContainerMountArgs]]:
+    """`type: tmpfs` volumes, with their size and mode: the engine's tmpfs mounts, as Compose makes them."""
+    mounts = [
+        docker.ContainerMountArgs(
+            type="tmpfs", target=mount.target, read_only=mount.read_only or None,
+            tmpfs_options=docker.ContainerMountTmpfsOptionsArgs(size_bytes=mount.size_bytes, mode=mount.mode)
+            if mount.size_bytes is not None or mount.mode is not None
+            else None,
+        )
+        for mount in service.mounts
+        if mount.tmpfs
+    ]
+    return mounts or None
+
+
 def file_uploads(service: Service) -> Optional[list[docker.ContainerUploadArgs]]:
     """Secrets and configs from a variable or inline text, copied in with their mode and owner; a secret's
     text is kept secret in the state."""

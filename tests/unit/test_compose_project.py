@@ -100,7 +100,8 @@ def test_a_database_on_a_named_volume_is_waited_for_healthy_and_migrated_first()
     assert (migrate.inputs["attach"], migrate.inputs["mustRun"]) == (True, False)
     assert depends_on(deployment, migrate) == {"app-db"}
     assert depends_on(deployment, web) == {"app-db", "app-migrate"}
-    assert web.inputs["envs"] == ["SHOP_NAME=Corner shop", "CURRENCY=EUR", "DB_HOST=db", "DB_PORT=6379", "LOG_LEVEL=info"]
+    # Compose sorts the environment; the provider holds it as a set.
+    assert sorted(web.inputs["envs"]) == sorted(["SHOP_NAME=Corner shop", "CURRENCY=EUR", "DB_HOST=db", "DB_PORT=6379", "LOG_LEVEL=info"])
     assert web.inputs["ports"] == [{"internal": 8000, "external": 18000, "protocol": "tcp"}]
     assert (web.inputs["workingDir"], web.inputs["stopTimeout"], web.inputs["restart"]) == ("/srv", 5, "unless-stopped")
     assert labels(web)["shop.role"] == "frontend"
@@ -211,14 +212,16 @@ def test_each_key_is_declared_as_docker_compose_up_runs_it() -> None:
     }
     db = deployment.one(CONTAINER, "app-db")
     assert db.inputs["name"] == "keys-database"  # container_name
-    assert db.inputs["envs"] == ["POSTGRES_PASSWORD_FILE=/run/secrets/db_password", "LOG_MODE=verbose"]  # the later entry wins
+    assert sorted(db.inputs["envs"]) == ["LOG_MODE=verbose", "POSTGRES_PASSWORD_FILE=/run/secrets/db_password"]  # the later entry wins
     assert (db.inputs["stopSignal"], db.inputs["stopTimeout"], db.inputs["destroyGraceSeconds"]) == ("SIGINT", 90, 90)
     assert db.inputs["platform"] == "linux/amd64"
     assert deployment.one("docker:index/remoteImage:RemoteImage", "app-db-image").inputs["platform"] == "linux/amd64"
     # As the engine stores them, so a refresh proposes no replacement; a repeat dropped, as Compose drops it.
     assert db.inputs["capabilities"] == {"adds": ["CAP_SYS_NICE", "CAP_NET_ADMIN"], "drops": ["ALL"]}
     assert db.inputs["sysctls"] == {"net.core.somaxconn": "1024"}
-    assert db.inputs["ulimits"] == [{"name": "nproc", "soft": 65535, "hard": 65535}, {"name": "nofile", "soft": 20000, "hard": 40000}]
+    assert sorted(db.inputs["ulimits"], key=lambda limit: limit["name"]) == [
+        {"name": "nofile", "soft": 20000, "hard": 40000}, {"name": "nproc", "soft": 65535, "hard": 65535},
+    ]
     assert db.inputs["securityOpts"] == ["no-new-privileges:true"]
     assert (db.inputs["runtime"], db.inputs["init"], db.inputs["user"], db.inputs["workingDir"]) == ("runc", True, "999:999", "/var/lib/postgresql")
     assert (db.inputs["shmSize"], db.inputs["tmpfs"]) == (256, {"/run/postgresql": "", "/tmp": "size=64m,mode=1777"})
@@ -232,7 +235,9 @@ def test_each_key_is_declared_as_docker_compose_up_runs_it() -> None:
 
     web = deployment.one(CONTAINER, "app-web")
     assert (web.inputs["stdinOpen"], web.inputs["tty"]) == (True, True)
-    assert web.inputs["hosts"] == [{"host": "host.docker.internal", "ip": "host-gateway"}, {"host": "db.local", "ip": "10.0.0.5"}]
+    assert sorted(web.inputs["hosts"], key=lambda entry: entry["host"]) == [
+        {"host": "db.local", "ip": "10.0.0.5"}, {"host": "host.docker.internal", "ip": "host-gateway"},
+    ]
     assert web.inputs["dns"] == ["1.1.1.1", "9.9.9.9"]
     assert (web.inputs["dnsSearches"], web.inputs["dnsOpts"], web.inputs["domainname"]) == (["example.internal"], ["ndots:2"], "example.internal")
     assert web.inputs["groupAdds"] == ["www-data", "44"]

@@ -73,9 +73,18 @@ def file_volumes(service: Service) -> list[docker.ContainerVolumeArgs]:
     ]
 
 
-def tmpfs_mounts(service: Service) -> Optional[list[docker.ContainerMountArgs]]:
-    """`type: tmpfs` volumes, with their size and mode: the engine's tmpfs mounts, as Compose makes them."""
-    mounts = [
+def engine_mounts(service: Service) -> Optional[list[docker.ContainerMountArgs]]:
+    """`type: tmpfs` volumes, with their size and mode, and bind mounts with a propagation: the engine's
+    Mounts form, which Compose makes them in too."""
+    binds = [
+        docker.ContainerMountArgs(
+            type="bind", source=mount.source, target=mount.target, read_only=mount.read_only or None,
+            bind_options=docker.ContainerMountBindOptionsArgs(propagation=mount.propagation),
+        )
+        for mount in service.mounts
+        if mount.propagation
+    ]
+    mounts = binds + [
         docker.ContainerMountArgs(
             type="tmpfs", target=mount.target, read_only=mount.read_only or None,
             tmpfs_options=docker.ContainerMountTmpfsOptionsArgs(size_bytes=mount.size_bytes, mode=mount.mode)

@@ -51,6 +51,8 @@ class Build:
     dockerfile: Optional[str] = None
     args: Mapping[str, str] = field(default_factory=dict)
     target: Optional[str] = None
+    cache_from: tuple[str, ...] = ()
+    """Images whose layers the build may reuse."""
 
 
 @dataclass(frozen=True)
@@ -72,6 +74,8 @@ class Service:
     """Dependencies whose restart by Compose restarts this service too (long-form `depends_on` `restart: true`)."""
     addresses: Mapping[str, tuple[Optional[str], Optional[str]]] = field(default_factory=dict)
     """Network key -> the fixed (IPv4, IPv6) addresses the file gives the container on it."""
+    pull_policy: Optional[str] = None
+    """`missing` (as unset), `never` (the engine's image, never pulled) or `build`."""
     volumes_from: tuple[tuple[str, bool], ...] = ()
     """(`service:<name>` or `container:<name>`, read-only) whose volumes the container mounts too."""
     healthcheck: Optional[Healthcheck] = None
@@ -275,6 +279,11 @@ class _Reader(OptionsReading, FilesReading, DeployReading, PortsAndMountsReading
         for target in joined:
             # Compose starts the service whose container this one joins (namespaces, volumes) first.
             depends_on.setdefault(target, "service_started")
+        for linked in self.links(at + ("links",), raw.get("links")):
+            # Compose starts a linked service first; its name resolves on the project's networks anyway.
+            depends_on.setdefault(linked, "service_started")
+        if "develop" in raw:
+            self.warn(at + ("develop",), "left aside, as `docker compose up` leaves it: only `docker compose watch` reads it")
         restart, retries = self.restart_policy(at, raw)
         if "expose" in raw:
             self.warn(at + ("expose",), "not declared: pulumi-docker's Container has no exposed-ports input; "
@@ -296,6 +305,7 @@ class _Reader(OptionsReading, FilesReading, DeployReading, PortsAndMountsReading
             depends_on=depends_on,
             restarted_with=restarted_with,
             volumes_from=volumes_from,
+            pull_policy=self.pull_policy(at + ("pull_policy",), raw.get("pull_policy"), build is not None),
             healthcheck=self.healthcheck(at + ("healthcheck",), raw.get("healthcheck")),
             restart=restart,
             max_retry_count=retries,
@@ -323,6 +333,12 @@ class _Reader(OptionsReading, FilesReading, DeployReading, PortsAndMountsReading
                                       "(leave out `deploy`, or `swarm` off) or leave the key out"))
                 for key in raw
                 if key in CONTAINER_ONLY_KEYS and "deploy" in raw
+            )
+            + tuple(
+                str(self.source.error(at + ("deploy", key), "not declared on a swarm service (SwarmService is not given it); run the "
+                                      "service as containers (`swarm` off), which take it as `docker compose up` does, or leave it out"))
+                for key in ("restart_policy", "labels")
+                if key in (raw.get("deploy") or {})
             ),
         )
 
@@ -349,7 +365,38 @@ class _Reader(OptionsReading, FilesReading, DeployReading, PortsAndMountsReading
             dockerfile=spec.get("dockerfile") if spec.get("dockerfile") != DEFAULT_DOCKERFILE else None,
             args=self.mapping(spec.get("args")),
             target=spec.get("target"),
+            cache_from=tuple(spec.get("cache_from") or ()),
         )
+
+    def links(self, at: Path, raw: Any) -> tuple[str, ...]:
+        """Linked services. A link under the service's own name is what the project's networks give already (its
+        name resolves there) plus the start order, which is declared; another name is refused."""
+        linked = []
+        for index, entry in enumerate(raw or ()):
+            service, _, alias = str(entry).partition(":")
+            if alias and alias != service:
+                raise self.source.error(
+                    at + (index,), f"a link under another name ({alias!r} for {service!r}): pulumi-docker's Container has no input for the "
+                    f"engine's legacy Links; give {service!r} the alias under `networks.<network>.aliases` instead (every container on "
+                    "that network then resolves it), or link it under its own name",
+                )
+            if service not in (self.data.get("services") or {}):
+                raise self.source.error(at + (index,), f"links to {service!r}, which is not a service of the project (external links "
+                                        "are the engine's legacy Links, which pulumi-docker's Container has no input for)")
+            linked.append(service)
+        if linked:
+            self.warn(at, "declared as the start order: the linked services' names resolve on the project's networks already, so "
+                      "the engine's legacy Links (which pulumi-docker's Container has no input for) add nothing")
+        return tuple(linked)
+
+    def pull_policy(self, at: Path, raw: Optional[str], built: bool) -> Optional[str]:
+        if raw in (None, "missing", "if_not_present"):
+            return None
+        if raw == "never" or (raw == "build" and built):
+            return raw
+        raise self.source.error(at, f"{raw!r}: pulling again on every `up` (or by a clock) would change the containers' image whenever "
+                                "the registry's does, which a declared image cannot; pin a tag or digest in `image` and leave "
+                                "`pull_policy` out (the image is pulled when missing)")
 
     def restart_policy(self, at: Path, raw: dict) -> tuple[Optional[str], Optional[int]]:
         """`restart`, or `deploy.restart_policy`, which `docker compose up` gives plain containers too (it wins)."""

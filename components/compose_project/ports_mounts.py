@@ -26,6 +26,8 @@ class Mount:
     read_only: bool = False
     selinux: Optional[str] = None
     """A bind mount's SELinux relabeling: `z` (shared) or `Z` (private)."""
+    propagation: Optional[str] = None
+    """A bind mount's propagation (rprivate, rslave...), which only the engine's Mounts form takes."""
     tmpfs: bool = False
     """A tmpfs mount (`type: tmpfs`), sized `size_bytes` with permissions `mode`."""
     size_bytes: Optional[int] = None
@@ -62,4 +64,5 @@ class PortsAndMountsReading(Reading):
         return Mount(
             target=raw["target"], source=source, bind=bind, read_only=bool(raw.get("read_only", False)),
             selinux=(raw.get("bind") or {}).get("selinux"),
+            propagation=(raw.get("bind") or {}).get("propagation"),
         )

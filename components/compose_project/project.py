@@ -11,7 +11,7 @@ from typing import Callable, Mapping, Optional
 import pulumi
 import pulumi_docker as docker
 
-from components.compose_project.container_inputs import file_uploads, file_volumes, option_inputs, tmpfs_mounts
+from components.compose_project.container_inputs import engine_mounts, file_uploads, file_volumes, option_inputs
 from components.compose_project.model import Project, Service, load_project
 from components.compose_project.ports_mounts import Mount
 from components.compose_project.options import CONTAINER_PREFIX, SERVICE_PREFIX
@@ -101,11 +101,16 @@ class ComposeProject(pulumi.ComponentResource):
                     resource=self,
                 )
             # Containers take the image's id, so a rebuilt or re-pulled image replaces them.
-            image = pulled_image(
-                f"{name}-{service.name}-image", reference.name, child, triggers=reference.triggers, platform=service.options.platform
+            image_id = (
+                # `pull_policy: never`: the engine's own image, which is looked up, never pulled.
+                docker.get_remote_image_output(name=reference.name, opts=pulumi.InvokeOptions(parent=self)).id
+                if reference.local_only
+                else pulled_image(
+                    f"{name}-{service.name}-image", reference.name, child, triggers=reference.triggers, platform=service.options.platform
+                ).image_id
             )
             declared[service.name] = [
-                self._container(name, project, service, number, container, image.image_id, networks, volumes, after, opts)
+                self._container(name, project, service, number, container, image_id, networks, volumes, after, opts)
                 for number, container in enumerate(service.container_names(project.name), start=1)
             ]
             if declared[service.name]:
@@ -164,7 +169,7 @@ class ComposeProject(pulumi.ComponentResource):
         """The service's image: as named, or built first when the service has `build`."""
         if service.build is None:
             assert service.image is not None
-            return _Reference(service.image)
+            return _Reference(service.image, local_only=service.pull_policy == "never")
         build = service.build
         built = docker.Image(
             f"{name}-{service.name}-build",
@@ -176,6 +181,7 @@ class ComposeProject(pulumi.ComponentResource):
                 dockerfile=os.path.relpath(os.path.join(build.context, build.dockerfile)) if build.dockerfile else None,
                 args=dict(build.args) or None,
                 target=build.target,
+                cache_from=docker.CacheFromArgs(images=list(build.cache_from)) if build.cache_from else None,
             ),
             skip_push=True,
             opts=child,
@@ -239,12 +245,12 @@ class ComposeProject(pulumi.ComponentResource):
                     selinux_relabel=mount.selinux,
                 )
                 for mount in service.mounts
-                if not mount.tmpfs
+                if not mount.tmpfs and not mount.propagation
             ]
             + file_volumes(service)
             + self._volumes_from(service)
             or None,
-            mounts=tmpfs_mounts(service),
+            mounts=engine_mounts(service),
             uploads=file_uploads(service),
             healthcheck=docker.ContainerHealthcheckArgs(
                 tests=list(health.test), interval=health.interval, timeout=health.timeout, start_period=health.start_period,
@@ -326,6 +332,8 @@ class _Reference:
     name: pulumi.Input[str]
     triggers: Optional[list] = None
     """A build's digest: re-resolves the image when the build makes a new one."""
+    local_only: bool = False
+    """Taken from the engine as it is, never pulled (`pull_policy: never`)."""
 
 
 def config_hash(service: Service) -> str:
@@ -346,6 +354,8 @@ def config_hash(service: Service) -> str:
         for key in _LATER_MOUNT_FIELDS:
             if mount[key] == later_mount[key]:
                 del mount[key]
+    if said["build"] and not said["build"]["cache_from"]:
+        del said["build"]["cache_from"]
     if "files" in said:
         said["files"] = [{key: value for key, value in mount.items() if key != "content"} for mount in said["files"]]
     return hashlib.sha256(json.dumps(said, sort_keys=True, default=str).encode()).hexdigest()
@@ -353,8 +363,9 @@ def config_hash(service: Service) -> str:
 
 _LATER_FIELDS = (
     "memory_reservation_mb", "replicas", "container_name", "options", "files", "swarm_only", "restarted_with", "addresses", "volumes_from",
+    "pull_policy",
 )
-_LATER_MOUNT_FIELDS = ("selinux", "tmpfs", "size_bytes", "mode")
+_LATER_MOUNT_FIELDS = ("selinux", "tmpfs", "size_bytes", "mode", "propagation")
 
 
 def _labels(own: Mapping[str, str], compose: Mapping[str, pulumi.Input[str]]) -> dict[str, pulumi.Input[str]]:

@@ -21,7 +21,9 @@ _SERVICE: dict[str, Any] = {
             "stop_grace_period", "mem_limit", "mem_reservation", "cpus", "restart", "labels", "container_name", "scale",
             "stop_signal", "stdin_open", "tty", "platform", "cap_add", "cap_drop", "sysctls", "security_opt", "network_mode",
             "runtime", "init", "extra_hosts", "tmpfs", "shm_size", "profiles", "privileged", "read_only", "dns_search",
-            "dns_opt", "domainname", "group_add", "pid", "ipc", "userns_mode", "cpu_shares", "cpuset", "volumes_from",
+            "dns_opt", "domainname", "group_add", "pid", "ipc", "userns_mode", "cpu_shares", "cpuset", "volumes_from", "links", "pull_policy",
+            # What `docker compose watch` (not `up`) reads: warned as left aside.
+            "develop",
         ),
         LEAF,
     ),
@@ -30,14 +32,14 @@ _SERVICE: dict[str, Any] = {
     "logging": dict.fromkeys(("driver", "options"), LEAF),
     "secrets": {ITEMS: _FILE_REFERENCE},
     "configs": {ITEMS: _FILE_REFERENCE},
-    "build": dict.fromkeys(("context", "dockerfile", "args", "target"), LEAF),
+    "build": dict.fromkeys(("context", "dockerfile", "args", "target", "cache_from"), LEAF),
     "env_file": {ITEMS: dict.fromkeys(("path", "required"), LEAF)},
     # `mode` (ingress or host) matters on a swarm only; `name` and `app_protocol` are notes the engine never sees.
     "ports": {ITEMS: dict.fromkeys(("target", "published", "host_ip", "protocol", "mode", "name", "app_protocol"), LEAF)},
     "volumes": {
         ITEMS: {
             **dict.fromkeys(("type", "source", "target", "read_only"), LEAF),
-            "bind": dict.fromkeys(("create_host_path", "selinux"), LEAF),
+            "bind": dict.fromkeys(("create_host_path", "selinux", "propagation"), LEAF),
             "tmpfs": dict.fromkeys(("size", "mode"), LEAF),
         }
     },
@@ -52,6 +54,7 @@ _SERVICE: dict[str, Any] = {
         "resources": {part: dict.fromkeys(("cpus", "memory"), LEAF) for part in ("limits", "reservations")},
         "placement": {"constraints": LEAF},
         "restart_policy": dict.fromkeys(("condition", "max_attempts", "delay", "window"), LEAF),
+        "labels": LEAF,
     },
 }
 SUPPORTED: dict[str, Any] = {
@@ -80,10 +83,9 @@ REFUSED = {
     "(a pulumi-command Command)",
     "oom_kill_disable": f"{_NO_INPUT} (the engine's OomKillDisable); leave it out, and give the service a memory limit it stays under",
     "oom_score_adj": f"{_NO_INPUT} (the engine's OomScoreAdj); leave it out, or give the service a memory limit instead",
-    "links": f"{_NO_INPUT} (the engine's legacy Links); on the project's networks every service is reachable by its name already: "
-    "for another name, give the linked service that alias under `networks.<network>.aliases`",
-    "propagation": "pulumi-docker's `volumes` input (bind mounts as Compose makes them) has no propagation; leave it out (the default, rprivate)",
     "nocopy": "pulumi-docker's `volumes` input (volume mounts as Compose makes them) has no nocopy; leave it out (the image's files are copied in)",
+    "pull": "pulumi-docker's Image build has no pull option (the engine pulls a base image only when it lacks it); leave it out, "
+    "or pull the base image before `pulumi up`",
     "subpath": "pulumi-docker's `volumes` input has no subpath; mount the whole volume, or a bind mount of the folder",
 }
 

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import gc
+import re
 import logging
 from pathlib import Path
 from typing import Any, Optional
@@ -417,3 +418,67 @@ def test_a_compose_port_the_stack_publishes_too_is_refused() -> None:
         "config `orchestration:composeFile`: service 'web': port 5000 is also published by `orchestration:webPort` on the same engine"
     )
     assert registered == []
+
+
+class _LocalImages(ComputedOutputs):
+    """The engine holds the images a `pull_policy: never` service takes as they are."""
+
+    def call(self, args: pulumi.runtime.MockCallArgs) -> tuple[dict, Optional[list]]:
+        assert args.token == "docker:index/getRemoteImage:getRemoteImage", args.token
+        return {"name": args.args["name"], "id": f"sha256:local-{args.args['name']}", "repoDigest": ""}, []
+
+
+def test_what_a_file_reuses_and_the_later_keys_are_declared_as_docker_compose_up_makes_them() -> None:
+    deployment = declare(DATA / "reuse" / "compose.yaml", mocks=_LocalImages(), variables={"LOG_LEVEL": "debug"})
+    # `include` brings cache; `debug` is in no active profile.
+    assert deployment.outputs["containers"] == {"cache": "reuse-cache-1", "api": "reuse-api-1", "sidecar": "reuse-sidecar-1"}
+    api, cache, sidecar = (deployment.one(CONTAINER, f"app-{name}") for name in ("api", "cache", "sidecar"))
+    # `extends` gives the health check and the environment, `.env` the image, the anchor the logging.
+    assert sorted(api.inputs["envs"]) == ["LOG_LEVEL=debug", "ROLE=api"]
+    assert api.inputs["healthcheck"]["tests"] == ["CMD", "wget", "-qO-", "http://localhost:8080/health"]
+    assert api.inputs["healthcheck"]["interval"] == "1m30s"
+    assert (api.inputs["logDriver"], api.inputs["logOpts"]) == ("json-file", {"max-size": "5m"})
+    assert deployment.one("docker:index/remoteImage:RemoteImage", "app-api-image").inputs["name"] == "shop/api:2.1"
+    # deploy.restart_policy wins over the extended `restart`, as `docker compose up` gives it to the container.
+    assert (api.inputs["restart"], api.inputs["maxRetryCount"]) == ("on-failure", 4)
+    assert api.inputs["networksAdvanced"] == [{"name": "reuse_back", "aliases": ["api", "backend"], "ipv4Address": "172.28.5.10"}]
+    assert api.inputs["mounts"] == [
+        {"type": "bind", "source": "/", "target": "/host", "readOnly": True, "bindOptions": {"propagation": "rslave"}},
+        {"type": "tmpfs", "target": "/scratch", "tmpfsOptions": {"sizeBytes": 64 * 1024**2, "mode": 1777}},
+    ]
+    assert "volumes" not in api.inputs
+    # restart: true is Compose's label; a dependency not required on a service left out is dropped.
+    assert labels(api)["com.docker.compose.depends_on"] == "cache:service_healthy:true"
+    assert depends_on(deployment, api) == {"app-cache"}
+    # volumes_from the services' first containers; links as the start order; `pull_policy: never` looks the image up.
+    assert sidecar.inputs["volumes"] == [{"fromContainer": "reuse-api-1:ro"}, {"fromContainer": "reuse-cache-1"}]
+    assert depends_on(deployment, sidecar) == {"app-api", "app-cache"}
+    assert sidecar.inputs["image"] == "sha256:local-alpine:3.20"
+    assert not [r for r in deployment.of_type("docker:index/remoteImage:RemoteImage") if r.name == "app-sidecar-image"]
+    warnings = "\n".join(deployment.outputs["warnings"])
+    assert "`services.sidecar.develop`: left aside" in warnings and "`services.sidecar.links`: declared as the start order" in warnings
+    assert cache.inputs["command"] == ["redis-server", "--save", ""]
+
+
+@pytest.mark.parametrize(
+    ("extra", "expected"),
+    [
+        ("    pids_limit: 64\n", "`services.web.pids_limit`: pulumi-docker's Container has no input for it (the engine's PidsLimit)"),
+        ("    oom_score_adj: 500\n", "`services.web.oom_score_adj`: pulumi-docker's Container has no input for it"),
+        ("    oom_kill_disable: true\n", "`services.web.oom_kill_disable`: pulumi-docker's Container has no input for it"),
+        ("    links: ['db:database']\n  db:\n    image: redis\n", "`services.web.links[0]`: a link under another name ('database' for 'db')"),
+        ("    pull_policy: always\n", "`services.web.pull_policy`: 'always': pulling again on every `up`"),
+        ("    build: {context: ., pull: true}\n", "`services.web.build.pull`: pulumi-docker's Image build has no pull option"),
+    ],
+)
+def test_what_pulumi_docker_cannot_declare_is_refused_with_the_reason_and_a_way_around(tmp_path: Path, extra: str, expected: str) -> None:
+    file = tmp_path / "compose.yaml"
+    file.write_text("services:\n  web:\n    image: nginx\n" + extra)
+    with pytest.raises(Exception, match=re.escape(expected)):
+        declare(file)
+
+
+def test_a_swarm_service_is_not_given_restart_policy_or_labels_so_they_are_refused_there() -> None:
+    file = DATA / "reuse" / "compose.yaml"
+    with pytest.raises(Exception, match=r"`services.api.deploy.restart_policy`: not declared on a swarm service"):
+        declare(file, mocks=_LocalImages(), swarm=True)

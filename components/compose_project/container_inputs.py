@@ -73,9 +73,18 @@ def file_volumes(service: Service) -> list[docker.ContainerVolumeArgs]:
     ]
 
 
-def engine_mounts(service: Service) -> Optional[list[docker.ContainerMountArgs]]:
-    """`type: tmpfs` volumes, with their size and mode, and bind mounts with a propagation: the engine's
-    Mounts form, which Compose makes them in too."""
+def engine_mounts(service: Service, volumes: Mapping[str, pulumi.Input[str]]) -> Optional[list[docker.ContainerMountArgs]]:
+    """`type: tmpfs` volumes, with their size and mode, bind mounts with a propagation and volume mounts with
+    `nocopy` or `subpath`: the engine's Mounts form, which Compose makes them in too. `volumes`: the Docker
+    name of each of the project's volumes."""
+    named = [
+        docker.ContainerMountArgs(
+            type="volume", source=volumes[mount.source] if mount.source else None, target=mount.target, read_only=mount.read_only or None,
+            volume_options=docker.ContainerMountVolumeOptionsArgs(no_copy=mount.nocopy or None, subpath=mount.subpath),
+        )
+        for mount in service.mounts
+        if (mount.nocopy or mount.subpath) and not mount.bind and not mount.tmpfs
+    ]
     binds = [
         docker.ContainerMountArgs(
             type="bind", source=mount.source, target=mount.target, read_only=mount.read_only or None,
@@ -84,7 +93,7 @@ def engine_mounts(service: Service) -> Optional[list[docker.ContainerMountArgs]]
         for mount in service.mounts
         if mount.propagation
     ]
-    mounts = binds + [
+    mounts = named + binds + [
         docker.ContainerMountArgs(
             type="tmpfs", target=mount.target, read_only=mount.read_only or None,
             tmpfs_options=docker.ContainerMountTmpfsOptionsArgs(size_bytes=mount.size_bytes, mode=mount.mode)

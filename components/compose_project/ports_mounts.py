@@ -28,10 +28,19 @@ class Mount:
     """A bind mount's SELinux relabeling: `z` (shared) or `Z` (private)."""
     propagation: Optional[str] = None
     """A bind mount's propagation (rprivate, rslave...), which only the engine's Mounts form takes."""
+    nocopy: bool = False
+    """A volume mount that leaves the image's files out of a new volume; like `subpath`, the Mounts form only."""
+    subpath: Optional[str] = None
+    """The folder of the volume to mount."""
     tmpfs: bool = False
     """A tmpfs mount (`type: tmpfs`), sized `size_bytes` with permissions `mode`."""
     size_bytes: Optional[int] = None
     mode: Optional[int] = None
+
+    @property
+    def engine_form(self) -> bool:
+        """Declared in the engine's Mounts form (`mounts`), as only it takes these options."""
+        return self.tmpfs or bool(self.propagation) or self.nocopy or bool(self.subpath)
 
 
 class PortsAndMountsReading(Reading):
@@ -65,4 +74,6 @@ class PortsAndMountsReading(Reading):
             target=raw["target"], source=source, bind=bind, read_only=bool(raw.get("read_only", False)),
             selinux=(raw.get("bind") or {}).get("selinux"),
             propagation=(raw.get("bind") or {}).get("propagation"),
+            nocopy=bool((raw.get("volume") or {}).get("nocopy", False)),
+            subpath=(raw.get("volume") or {}).get("subpath"),
         )

@@ -245,12 +245,12 @@ class ComposeProject(pulumi.ComponentResource):
                     selinux_relabel=mount.selinux,
                 )
                 for mount in service.mounts
-                if not mount.tmpfs and not mount.propagation
+                if not mount.engine_form
             ]
             + file_volumes(service)
             + self._volumes_from(service)
             or None,
-            mounts=engine_mounts(service),
+            mounts=engine_mounts(service, volumes),
             uploads=file_uploads(service),
             healthcheck=docker.ContainerHealthcheckArgs(
                 tests=list(health.test), interval=health.interval, timeout=health.timeout, start_period=health.start_period,
@@ -365,7 +365,7 @@ _LATER_FIELDS = (
     "memory_reservation_mb", "replicas", "container_name", "options", "files", "swarm_only", "restarted_with", "addresses", "volumes_from",
     "pull_policy",
 )
-_LATER_MOUNT_FIELDS = ("selinux", "tmpfs", "size_bytes", "mode", "propagation")
+_LATER_MOUNT_FIELDS = ("selinux", "tmpfs", "size_bytes", "mode", "propagation", "nocopy", "subpath")
 
 
 def _labels(own: Mapping[str, str], compose: Mapping[str, pulumi.Input[str]]) -> dict[str, pulumi.Input[str]]:

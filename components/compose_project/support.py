@@ -41,6 +41,7 @@ _SERVICE: dict[str, Any] = {
             **dict.fromkeys(("type", "source", "target", "read_only"), LEAF),
             "bind": dict.fromkeys(("create_host_path", "selinux", "propagation"), LEAF),
             "tmpfs": dict.fromkeys(("size", "mode"), LEAF),
+            "volume": dict.fromkeys(("nocopy", "subpath"), LEAF),
         }
     },
     "networks": {ANY_KEY: dict.fromkeys(("aliases", "ipv4_address", "ipv6_address"), LEAF)},
@@ -81,12 +82,12 @@ REFUSED = {
     "(a pulumi-command Command)",
     "pids": f"{_NO_INPUT} (the engine's PidsLimit); leave it out, or set it after creation with `docker update --pids-limit N <container>` "
     "(a pulumi-command Command)",
+    "external_links": f"{_NO_INPUT} (the engine's legacy Links); attach the container to one of the project's networks "
+    "(`networks` of the other project, declared `external`) and reach it by its name or an alias there",
     "oom_kill_disable": f"{_NO_INPUT} (the engine's OomKillDisable); leave it out, and give the service a memory limit it stays under",
     "oom_score_adj": f"{_NO_INPUT} (the engine's OomScoreAdj); leave it out, or give the service a memory limit instead",
-    "nocopy": "pulumi-docker's `volumes` input (volume mounts as Compose makes them) has no nocopy; leave it out (the image's files are copied in)",
     "pull": "pulumi-docker's Image build has no pull option (the engine pulls a base image only when it lacks it); leave it out, "
     "or pull the base image before `pulumi up`",
-    "subpath": "pulumi-docker's `volumes` input has no subpath; mount the whole volume, or a bind mount of the folder",
 }
 
 

@@ -111,7 +111,8 @@ def theirs(project: dict[str, Any], name: str, spec: dict[str, Any]) -> dict[str
         "ports": sorted((p["target"], int(p["published"]) if p.get("published") else None, p.get("host_ip"), p["protocol"]) for p in spec.get("ports") or []),
         "mounts": [
             (m["type"], m["target"], m.get("source"), bool(m.get("read_only")), (m.get("bind") or {}).get("propagation"),
-             int(m["tmpfs"]["size"]) if "size" in (m.get("tmpfs") or {}) else None)
+             int(m["tmpfs"]["size"]) if "size" in (m.get("tmpfs") or {}) else None, bool((m.get("volume") or {}).get("nocopy")),
+             (m.get("volume") or {}).get("subpath"))
             for m in spec.get("volumes") or []
         ],
         "volumes_from": spec.get("volumes_from", []),
@@ -196,7 +197,8 @@ def ours(project: Project, service: Service) -> dict[str, Any]:
         "environment": dict(service.environment),
         "ports": sorted((p.target, p.published, p.host_ip, p.protocol) for p in service.ports),
         "mounts": [
-            ("tmpfs" if m.tmpfs else "bind" if m.bind else "volume", m.target, m.source, m.read_only, m.propagation, m.size_bytes)
+            ("tmpfs" if m.tmpfs else "bind" if m.bind else "volume", m.target, m.source, m.read_only, m.propagation, m.size_bytes, m.nocopy,
+             m.subpath)
             for m in service.mounts
         ],
         "volumes_from": [

@@ -454,6 +454,9 @@ def test_what_a_file_reuses_and_the_later_keys_are_declared_as_docker_compose_up
     assert sidecar.inputs["volumes"] == [{"fromContainer": "reuse-api-1:ro"}, {"fromContainer": "reuse-cache-1"}]
     assert depends_on(deployment, sidecar) == {"app-api", "app-cache"}
     assert sidecar.inputs["image"] == "sha256:local-alpine:3.20"
+    assert sidecar.inputs["mounts"] == [
+        {"type": "volume", "source": "reuse_spool", "target": "/spool", "volumeOptions": {"noCopy": True, "subpath": "outgoing"}},
+    ]
     assert not [r for r in deployment.of_type("docker:index/remoteImage:RemoteImage") if r.name == "app-sidecar-image"]
     warnings = "\n".join(deployment.outputs["warnings"])
     assert "`services.sidecar.develop`: left aside" in warnings and "`services.sidecar.links`: declared as the start order" in warnings

@@ -435,15 +435,15 @@ def test_what_a_file_reuses_and_the_later_keys_are_declared_as_docker_compose_up
     api, cache, sidecar = (deployment.one(CONTAINER, f"app-{name}") for name in ("api", "cache", "sidecar"))
     # `extends` gives the health check and the environment, `.env` the image, the anchor the logging.
     assert sorted(api.inputs["envs"]) == ["LOG_LEVEL=debug", "ROLE=api"]
-    assert api.inputs["healthcheck"]["tests"] == ["CMD", "wget", "-qO-", "http://localhost:8080/health"]
+    assert api.inputs["healthcheck"]["tests"] == ["CMD-SHELL", "test -d /scratch"]
     assert api.inputs["healthcheck"]["interval"] == "1m30s"
     assert (api.inputs["logDriver"], api.inputs["logOpts"]) == ("json-file", {"max-size": "5m"})
     assert deployment.one("docker:index/remoteImage:RemoteImage", "app-api-image").inputs["name"] == "shop/api:2.1"
     # deploy.restart_policy wins over the extended `restart`, as `docker compose up` gives it to the container.
     assert (api.inputs["restart"], api.inputs["maxRetryCount"]) == ("on-failure", 4)
-    assert api.inputs["networksAdvanced"] == [{"name": "reuse_back", "aliases": ["api", "backend"], "ipv4Address": "172.28.5.10"}]
+    assert api.inputs["networksAdvanced"] == [{"name": "reuse_back", "aliases": ["api", "backend"], "ipv4Address": "10.213.61.10"}]
     assert api.inputs["mounts"] == [
-        {"type": "bind", "source": "/", "target": "/host", "readOnly": True, "bindOptions": {"propagation": "rslave"}},
+        {"type": "bind", "source": "/", "target": "/host", "readOnly": True, "bindOptions": {"propagation": "rprivate"}},
         {"type": "tmpfs", "target": "/scratch", "tmpfsOptions": {"sizeBytes": 64 * 1024**2, "mode": 1777}},
     ]
     assert "volumes" not in api.inputs
@@ -455,7 +455,7 @@ def test_what_a_file_reuses_and_the_later_keys_are_declared_as_docker_compose_up
     assert depends_on(deployment, sidecar) == {"app-api", "app-cache"}
     assert sidecar.inputs["image"] == "sha256:local-alpine:3.20"
     assert sidecar.inputs["mounts"] == [
-        {"type": "volume", "source": "reuse_spool", "target": "/spool", "volumeOptions": {"noCopy": True, "subpath": "outgoing"}},
+        {"type": "volume", "source": "reuse_spool", "target": "/spool", "volumeOptions": {"noCopy": True}},
     ]
     assert not [r for r in deployment.of_type("docker:index/remoteImage:RemoteImage") if r.name == "app-sidecar-image"]
     warnings = "\n".join(deployment.outputs["warnings"])
@@ -485,3 +485,11 @@ def test_a_swarm_service_is_not_given_restart_policy_or_labels_so_they_are_refus
     file = DATA / "reuse" / "compose.yaml"
     with pytest.raises(Exception, match=r"`services.api.deploy.restart_policy`: not declared on a swarm service"):
         declare(file, mocks=_LocalImages(), swarm=True)
+
+
+def test_a_volume_s_folder_is_mounted_in_the_engine_s_mounts_form(tmp_path: Path) -> None:
+    file = tmp_path / "compose.yaml"
+    file.write_text("services:\n  web:\n    image: nginx\n    volumes: [{type: volume, source: site, target: /srv, volume: {subpath: public}}]\n"
+                    "volumes:\n  site: {}\n")
+    web = declare(file).one(CONTAINER, "app-web")
+    assert web.inputs["mounts"] == [{"type": "volume", "source": f"{tmp_path.name}_site", "target": "/srv", "volumeOptions": {"subpath": "public"}}]

@@ -443,7 +443,8 @@ def test_what_a_file_reuses_and_the_later_keys_are_declared_as_docker_compose_up
     assert (api.inputs["restart"], api.inputs["maxRetryCount"]) == ("on-failure", 4)
     assert api.inputs["networksAdvanced"] == [{"name": "reuse_back", "aliases": ["api", "backend"], "ipv4Address": "10.213.61.10"}]
     assert api.inputs["mounts"] == [
-        {"type": "bind", "source": "/", "target": "/host", "readOnly": True, "bindOptions": {"propagation": "rprivate"}},
+        {"type": "bind", "source": str(DATA / "reuse" / "include"), "target": "/host-include", "readOnly": True,
+         "bindOptions": {"propagation": "rprivate"}},
         {"type": "tmpfs", "target": "/scratch", "tmpfsOptions": {"sizeBytes": 64 * 1024**2, "mode": 1777}},
     ]
     assert "volumes" not in api.inputs
@@ -454,9 +455,6 @@ def test_what_a_file_reuses_and_the_later_keys_are_declared_as_docker_compose_up
     assert sidecar.inputs["volumes"] == [{"fromContainer": "reuse-api-1:ro"}, {"fromContainer": "reuse-cache-1"}]
     assert depends_on(deployment, sidecar) == {"app-api", "app-cache"}
     assert sidecar.inputs["image"] == "sha256:local-alpine:3.20"
-    assert sidecar.inputs["mounts"] == [
-        {"type": "volume", "source": "reuse_spool", "target": "/spool", "volumeOptions": {"noCopy": True}},
-    ]
     assert not [r for r in deployment.of_type("docker:index/remoteImage:RemoteImage") if r.name == "app-sidecar-image"]
     warnings = "\n".join(deployment.outputs["warnings"])
     assert "`services.sidecar.develop`: left aside" in warnings and "`services.sidecar.links`: declared as the start order" in warnings
@@ -487,9 +485,15 @@ def test_a_swarm_service_is_not_given_restart_policy_or_labels_so_they_are_refus
         declare(file, mocks=_LocalImages(), swarm=True)
 
 
-def test_a_volume_s_folder_is_mounted_in_the_engine_s_mounts_form(tmp_path: Path) -> None:
+def test_a_volume_s_folder_or_one_left_uncopied_is_mounted_in_the_engine_s_mounts_form(tmp_path: Path) -> None:
     file = tmp_path / "compose.yaml"
-    file.write_text("services:\n  web:\n    image: nginx\n    volumes: [{type: volume, source: site, target: /srv, volume: {subpath: public}}]\n"
-                    "volumes:\n  site: {}\n")
+    file.write_text(
+        "services:\n  web:\n    image: nginx\n    volumes:\n      - {type: volume, source: site, target: /srv, volume: {subpath: public}}\n"
+        "      - {type: volume, source: spool, target: /spool, volume: {nocopy: true}}\nvolumes:\n  site: {}\n  spool: {}\n"
+    )
     web = declare(file).one(CONTAINER, "app-web")
-    assert web.inputs["mounts"] == [{"type": "volume", "source": f"{tmp_path.name}_site", "target": "/srv", "volumeOptions": {"subpath": "public"}}]
+    assert web.inputs["mounts"] == [
+        {"type": "volume", "source": f"{tmp_path.name}_site", "target": "/srv", "volumeOptions": {"subpath": "public"}},
+        {"type": "volume", "source": f"{tmp_path.name}_spool", "target": "/spool", "volumeOptions": {"noCopy": True}},
+    ]
+    assert "volumes" not in web.inputs

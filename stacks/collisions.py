@@ -187,9 +187,11 @@ def _local_ports(cfg: StackConfig, local: LocalConfig) -> Iterator[Published]:
 def _cluster_ports(cfg: StackConfig, cluster: ClusterConfig) -> Iterator[Published]:
     for host in cluster.hosts:
         yield from _swarm_ports(_engine(host.name), manager=host.name == cluster.swarm_manager)
-    for host in cluster.with_role("consul-server"):
-        for port in host_ports(host.address, tls=cfg.workload.consul_tls):
-            yield Published(_engine(host.name), port.external, port.protocol, port.ip, None, owner="the Consul server")
+    for host in cluster.hosts:
+        server = "consul-server" in host.roles
+        for port in host_ports(host.address, tls=cfg.workload.consul_tls, server=server):
+            owner = "the Consul server" if server else "the Consul client agent"
+            yield Published(_engine(host.name), port.external, port.protocol, port.ip, None, owner=owner)
     for host in cluster.with_role("app"):
         for index, worker in enumerate(names.worker_ids(cfg.workload.app_workers)):
             yield Published(_engine(host.name), cfg.workload.worker_port + index, "tcp", host.address, "workerPort", label=f"worker {worker}")

@@ -263,11 +263,11 @@ def _cluster_names(cfg: StackConfig, cluster: ClusterConfig) -> Iterator[Named]:
         yield Named("container", _engine(host.name), names.client_container(stack), None, owner="the client")
     # After the workers' and the client's, so a clash names the host whose name made it.
     for index, host in enumerate(cluster.hosts):
-        if "consul-server" in host.roles:
-            yield Named(
-                "container", _engine(host.name), server_container_name(stack, host.name), f"{cluster.hosts_key}[{index}].name",
-                owner=f"the Consul server of {host.name!r}",
-            )
+        agent = "the Consul server" if "consul-server" in host.roles else "the Consul client agent"
+        yield Named(
+            "container", _engine(host.name), server_container_name(stack, host.name), f"{cluster.hosts_key}[{index}].name",
+            owner=f"{agent} of {host.name!r}",
+        )
 
 
 def _worker_names(cfg: StackConfig, engine: str) -> Iterator[Named]:

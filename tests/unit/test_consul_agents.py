@@ -161,3 +161,15 @@ def test_bad_roles_are_refused_before_anything_is_registered(roles: dict, error:
     message, registered = deploy_rejected("cluster", {"hosts": hosts(roles)})
     assert message.startswith(error), message
     assert registered == []
+
+
+def test_a_host_added_without_a_server_changes_no_other_hosts_agent(five: Deployment) -> None:
+    """Growing the cluster: the new host's agent joins the servers; nothing already running is touched."""
+    four = deploy("cluster", {"hosts": hosts({name: roles for name, roles in ROLES.items() if name != "shemp"})})
+    for host in ("larry", "curly", "moe", "joe"):
+        before, after = four.one(CONTAINER, f"consul-{host}-agent"), five.one(CONTAINER, f"consul-{host}-agent")
+        assert before.urn == after.urn and before.inputs == after.inputs, host
+    for name in ("app-larry-server1", "client-joe-container"):
+        assert four.one(CONTAINER, name).inputs == five.one(CONTAINER, name).inputs, name
+    added = {r.name for r in five.registrations} - {r.name for r in four.registrations}
+    assert {"consul-shemp", "consul-shemp-agent", "consul-shemp-agent-token", "consul-tls-shemp-key", "app-shemp-server1"} <= added

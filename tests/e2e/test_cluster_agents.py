@@ -25,6 +25,19 @@ from components.distributed_app import CONTAINER_PORT, SERVICE_NAME
 from stacks import names
 from tests.harness.local_images import BASE_IMAGE, CONSUL_IMAGE
 
+from .agents_support import (
+    CLIENT_AGENTS,
+    EXTRA_PORT,
+    HOSTS,
+    ROLES,
+    SERVERS,
+    WORKER_HOSTS,
+    WORKER_PORTS,
+    endpoints,
+    every_node_resolves,
+    passing,
+    srv,
+)
 from .cluster_support import (
     Cluster,
     Sandbox,
@@ -41,15 +54,6 @@ SANDBOX_STACK = "e2e-agents-sandbox"
 CLUSTER_STACK = "e2e-agents"
 # Apart from dev's 172.29.0.0/24, the three-host cluster e2e's 10.78.43.0/24 and the real CLI's 10.78.44.0/24.
 SUBNET = "10.78.45.0/24"
-HOSTS = ("larry", "curly", "moe", "shemp", "joe")
-SERVERS = ("larry", "curly", "moe")
-CLIENT_AGENTS = ("shemp", "joe")
-ROLES = {"larry": ["consul-server", "app"], "curly": ["consul-server"], "moe": ["consul-server"], "shemp": ["app"], "joe": ["client"]}
-WORKER_HOSTS = ("larry", "shemp")
-WORKER_PORTS = (8081, 8082)
-# A worker a user starts by hand during a fault, on a port no stack worker holds.
-EXTRA_PORT = 8095
-SRV = f"{SERVICE_NAME}.service.consul"
 CONTAINER = "docker:index/container:Container"
 NOTHING = {"services": [], "containers": [], "networks": [], "volumes": []}
 
@@ -85,25 +89,6 @@ def cluster(sandbox: Sandbox) -> Cluster:
             raise
         finally:
             stack.close()
-
-
-def endpoints(sandbox: Sandbox, hosts: tuple[str, ...] = WORKER_HOSTS) -> list[tuple[str, int]]:
-    return sorted((sandbox.address(host), port) for host in hosts for port in WORKER_PORTS)
-
-
-def passing(cluster: Cluster, host: str) -> list[tuple[str, str, int]]:
-    """(node, address, port) of every passing worker, as `host`'s agent answers the HTTP API."""
-    entries = cluster.consul(host, f"/v1/health/service/{SERVICE_NAME}", passing="true")
-    return sorted((e["Node"]["Node"], e["Service"]["Address"], e["Service"]["Port"]) for e in entries)
-
-
-def srv(cluster: Cluster, host: str) -> list[tuple[str, int]]:
-    """The SRV answer for the workers from `host`'s own Consul DNS (port 53 of its address)."""
-    return cluster.resolve_srv(host, 53, SRV, tcp=True)
-
-
-def every_node_resolves(cluster: Cluster, sandbox: Sandbox, asking: tuple[str, ...], nodes: tuple[str, ...] = HOSTS) -> bool:
-    return all(cluster.resolve(host, 53, f"{node}.node.consul") == [sandbox.address(node)] for host in asking for node in nodes)
 
 
 def start_worker_by_hand(cluster: Cluster, sandbox: Sandbox, host: str) -> None:

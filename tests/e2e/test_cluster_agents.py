@@ -91,12 +91,12 @@ def cluster(sandbox: Sandbox) -> Cluster:
             stack.close()
 
 
-def start_worker_by_hand(cluster: Cluster, sandbox: Sandbox, host: str) -> None:
-    """`docker run` of one more worker on `host`, as a user would start one: registered with that host's agent."""
+def start_worker_by_hand(cluster: Cluster, sandbox: Sandbox, host: str, token: str) -> None:
+    """`docker run` of one more worker on `host`, as a user would start one, with the workers' token:
+    registered with that host's agent."""
     engine = sandbox.docker(host)
     image = cluster.outputs["images"]["distributed_app"]
     engine.images.pull(image)
-    token = _env(sandbox.docker("larry").containers.get(f"{CLUSTER_STACK}-server1"))["CONSUL_HTTP_TOKEN"]
     address = sandbox.address(host)
     container = engine.containers.create(
         image,
@@ -173,6 +173,7 @@ def test_larry_killed_whole_the_others_resolve_and_register_and_larrys_workers_l
 ) -> None:
     others = tuple(host for host in HOSTS if host != "larry")
     larry = engine.containers.get(sandbox.host_container("larry"))
+    token = _env(sandbox.docker("shemp").containers.get(f"{CLUSTER_STACK}-server1"))["CONSUL_HTTP_TOKEN"]
     with phase("fault: larry's host killed (a Consul server and two workers), as a power cut takes it"):
         # Killed, not stopped: its workers cannot deregister themselves, so only Consul's failure detection takes them out.
         larry.kill()
@@ -192,7 +193,7 @@ def test_larry_killed_whole_the_others_resolve_and_register_and_larrys_workers_l
                 assert srv(cluster, host) == endpoints(sandbox, ("shemp",)), host
             # A worker started by hand on every other host registers with that host's agent and is found everywhere.
             for host in others:
-                start_worker_by_hand(cluster, sandbox, host)
+                start_worker_by_hand(cluster, sandbox, host, token)
             with_extras = sorted(endpoints(sandbox, ("shemp",)) + [(sandbox.address(host), EXTRA_PORT) for host in others])
             wait_for("the new workers in DNS on every other host", lambda: all(srv(cluster, host) == with_extras for host in others), timeout=60)
             assert {entry[0] for entry in passing(cluster, "joe") if entry[2] == EXTRA_PORT} == set(others)

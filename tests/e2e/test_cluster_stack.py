@@ -466,7 +466,7 @@ def test_a_host_lost_before_a_deploy_stops_up_at_its_provider_and_up_converges_o
     """curly's engine gone when `up` rolls a change to every worker: the update stops where the engine
     configures curly's provider, naming it, before any worker changes (as the real CLI does it:
     test_sandbox_cluster_real_pulumi); once curly is back a plain `up` makes all four changes."""
-    resources = {**cluster.config["containerResources"], "workers": {"memoryLimitMb": 192}}
+    resources = {**cluster.config.get("containerResources", {}), "workers": {"memoryLimitMb": 192}}
     limit = 192 * 2**20
 
     curly = engine.containers.get(sandbox.host_container("curly"))
@@ -495,7 +495,7 @@ def test_a_host_lost_while_its_workers_change_fails_naming_them_and_up_refresh_c
     with the new limit in it, as if made. A plain `up` once curly is back would see nothing left to do on
     curly; `up --refresh`, which `make up` runs after a failed update (scripts/recover), reads curly's
     workers as they are and finishes the change."""
-    resources = {**cluster.config["containerResources"], "workers": {"memoryLimitMb": 160}}
+    resources = {**cluster.config.get("containerResources", {}), "workers": {"memoryLimitMb": 160}}
     limit = 160 * 2**20
     curly = engine.containers.get(sandbox.host_container("curly"))
     once = threading.Lock()

@@ -12,6 +12,10 @@ from components.compose_project.options import CONTAINER_PREFIX
 from components.engine_forms import capability
 
 
+# What Compose waits for a container to stop when the file gives no `stop_grace_period` (the engine's default).
+COMPOSE_STOP_GRACE_SECONDS = 10
+
+
 def option_inputs(service: Service, shared: Mapping[str, pulumi.Input[str]]) -> dict[str, Any]:
     """`shared`: by service, the id of the container whose namespaces `service:<name>` joins."""
     options = service.options
@@ -26,8 +30,9 @@ def option_inputs(service: Service, shared: Mapping[str, pulumi.Input[str]]) -> 
         )
     return dict(
         stop_signal=options.stop_signal,
-        # Compose waits `stop_grace_period` on `down` as on a recreate: the provider's stop before removal too.
-        destroy_grace_seconds=service.stop_grace_seconds,
+        # Compose stops a container (SIGTERM, then `stop_grace_period`, 10 s by default) before removing it, on `down`
+        # as on a recreate; the provider removes it by force unless given a grace period, so one is always given.
+        destroy_grace_seconds=service.stop_grace_seconds if service.stop_grace_seconds is not None else COMPOSE_STOP_GRACE_SECONDS,
         stdin_open=options.stdin_open or None,
         tty=options.tty or None,
         platform=options.platform,

@@ -441,6 +441,8 @@ def test_what_a_file_reuses_and_the_later_keys_are_declared_as_docker_compose_up
     assert deployment.one("docker:index/remoteImage:RemoteImage", "app-api-image").inputs["name"] == "shop/api:2.1"
     # deploy.restart_policy wins over the extended `restart`, as `docker compose up` gives it to the container.
     assert (api.inputs["restart"], api.inputs["maxRetryCount"]) == ("on-failure", 4)
+    # Stopped before removal as Compose stops it: 10 s when the file gives no stop_grace_period.
+    assert api.inputs["destroyGraceSeconds"] == 10
     assert api.inputs["networksAdvanced"] == [{"name": "reuse_back", "aliases": ["api", "backend"], "ipv4Address": "10.213.61.10"}]
     assert api.inputs["mounts"] == [
         {"type": "bind", "source": str(DATA / "reuse" / "include"), "target": "/host-include", "readOnly": True,
@@ -452,7 +454,7 @@ def test_what_a_file_reuses_and_the_later_keys_are_declared_as_docker_compose_up
     assert labels(api)["com.docker.compose.depends_on"] == "cache:service_healthy:true"
     assert depends_on(deployment, api) == {"app-cache"}
     # volumes_from the services' first containers; links as the start order; `pull_policy: never` looks the image up.
-    assert sidecar.inputs["volumes"] == [{"fromContainer": "reuse-api-1:ro"}, {"fromContainer": "reuse-cache-1"}]
+    assert sidecar.inputs["volumes"] == [{"fromContainer": "reuse-api-1:ro"}]
     assert depends_on(deployment, sidecar) == {"app-api", "app-cache"}
     assert sidecar.inputs["image"] == "sha256:local-alpine:3.20"
     assert not [r for r in deployment.of_type("docker:index/remoteImage:RemoteImage") if r.name == "app-sidecar-image"]

@@ -1,4 +1,4 @@
-"""Real projects' compose files (tests/data/compose/corpus) and ours, brought up on the real engine one after
+"""Real projects' compose files (tests/data/compose/corpus), brought up on the real engine one after
 the other under the same project name: by Docker Compose v2 itself (`docker compose up --wait`) and by
 ComposeProject through the apply harness. `docker inspect` must show the same containers: names, image,
 command, entrypoint, environment, labels, networks with aliases and addresses, mounts, ports, health, limits,

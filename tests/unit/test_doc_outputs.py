@@ -1,0 +1,44 @@
+"""The errors the guides show are the program's, made again here from the config that gets them.
+(docs/previews.md's unreachable hosts: tests/e2e/test_cluster_preview_real_pulumi.py; docs/design.md's
+resource tree: test_project_files.py.)"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tests.support.docs import blocks
+from tests.support.program import PROJECT_DIR
+from tests.unit.conftest import deploy_rejected
+
+# Line 7 holds `ports`, as the error in docs/compose.md says.
+COMPOSE_FILE = """\
+# A web server behind a port mapping written as a string, not a list.
+services:
+  web:
+    image: nginx:1.27
+    healthcheck:
+      test: [CMD, "true"]
+    ports: "80:80"
+"""
+
+
+def shown(doc: str, first_line: str) -> str:
+    [block] = [b for b in blocks(PROJECT_DIR / "docs" / doc) if b.language == "" and b.body.startswith(first_line)]
+    return block.body.rstrip("\n")
+
+
+def test_the_configuration_guides_error_is_the_programs() -> None:
+    message, registered = deploy_rejected("dev", {"consulServers": 2})
+    assert shown("configuration.md", "error: config `orchestration:consulServers`") == f"error: {message}"
+    assert registered == []
+
+
+def test_the_compose_guides_error_is_the_programs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    (tmp_path / "compose.yaml").write_text(COMPOSE_FILE)
+    # composeFile is relative to the folder pulumi runs in; the file's name is what the error shows.
+    project = PROJECT_DIR
+    monkeypatch.chdir(tmp_path)
+    message, _ = deploy_rejected("dev", {"composeFile": "compose.yaml", "webPort": 5001})
+    monkeypatch.chdir(project)
+    assert shown("compose.md", "error: config `orchestration:composeFile`") == f"error: {message}"

@@ -72,7 +72,8 @@ def test_a_killed_up_is_recovered_by_one_command_and_converges(project: RealProj
         assert project.preview_changes("real: preview after recovery") == []
         assert json.loads(project.exported_state())["deployment"].get("pending_operations") in (None, [])
         after = container_ids(engine)
-        assert {name: after.get(name) for name in found} == found, "a running container found at the kill was made again, not adopted"
+        remade = [name for name in found if after.get(name) != found[name]]
+        assert not remade, f"running at the kill, made again rather than adopted: {remade}\nmake recover:\n{recovered.stdout}\nmake up:\n{up.stdout[-6000:]}"
         body = urllib.request.urlopen(project.outputs()["webUrl"] + "/", timeout=5).read().decode()
         assert re.search(r"seen \d+ times", body), body
         timed_recover(project)

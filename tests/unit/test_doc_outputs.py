@@ -1,4 +1,5 @@
-"""The errors the guides show are the program's, made again here from the config that gets them.
+"""The errors the guides show are the program's, made again here from the config that gets them; the
+settings they show are taken as written.
 (docs/previews.md's unreachable hosts: tests/e2e/test_cluster_preview_real_pulumi.py; docs/design.md's
 resource tree: test_project_files.py.)"""
 from __future__ import annotations
@@ -6,11 +7,13 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+import yaml
 
 from tests.support.docs import blocks
 from tests.support.program import PROJECT_DIR
-from tests.unit.conftest import deploy_rejected
+from tests.unit.conftest import deploy, deploy_rejected
 
+SERVICE = "docker:index/service:Service"
 # Line 7 holds `ports`, as the error in docs/compose.md says.
 COMPOSE_FILE = """\
 # A web server behind a port mapping written as a string, not a list.
@@ -42,3 +45,25 @@ def test_the_compose_guides_error_is_the_programs(tmp_path: Path, monkeypatch: p
     message, _ = deploy_rejected("dev", {"composeFile": "compose.yaml", "webPort": 5001})
     monkeypatch.chdir(project)
     assert shown("compose.md", "error: config `orchestration:composeFile`") == f"error: {message}"
+
+
+def config_blocks(doc: str) -> list[dict]:
+    """The stack-file settings a guide shows (```yaml), as a stack's config."""
+    return [
+        {key.split(":", 1)[1]: value for key, value in yaml.safe_load(b.body).items()}
+        for b in blocks(PROJECT_DIR / "docs" / doc)
+        if b.language == "yaml"
+    ]
+
+
+def test_the_swarm_guides_settings_are_taken_as_written() -> None:
+    """docs/swarm.md's settings, pasted into the stacks they are for: the cluster's, then dev's composeWeb."""
+    cluster_settings, dev_settings = config_blocks("swarm.md")
+    cluster = deploy("cluster", cluster_settings)
+    web = cluster.one(SERVICE, "service-web-service").inputs
+    assert web["name"] == "cluster-web" and web["mode"]["replicated"]["replicas"] == 3
+    assert [(p["publishedPort"], p["targetPort"]) for p in web["endpointSpec"]["ports"]] == [(8090, 8000)]
+    heyworld = cluster.one(SERVICE, "heyworld-service").inputs["taskSpec"]["placement"]
+    assert heyworld["constraints"] == ["node.labels.zone!=c"]
+    dev = deploy("dev", dev_settings)
+    assert dev.one(SERVICE, "compose-web-service").inputs["mode"]["replicated"]["replicas"] == 3

@@ -9,7 +9,7 @@ import re
 
 import pytest
 
-from tests.support.docs import blocks, runners, shell_blocks, user_docs
+from tests.support.docs import SHELL_LANGUAGES, blocks, runners, shell_blocks, user_docs
 from tests.support.program import PROJECT_DIR
 
 # A documented command -> the text its runner holds, where the runner does not hold the command itself.
@@ -27,6 +27,7 @@ NOT_RUN = {
     ("docs/reuse.md", "orchestration-components @ git+https://github.com/<you>/<this repository>"),
     ("docs/reuse.md", "cd examples/five-servers"),
     ("docs/reuse.md", "npm pkg set 'overrides[@pulumi/consul]=3.15.1'"),
+    ("docs/reuse.md", "// Packages whose resources come out of the components (a docker provider, a command to wait on) must be"),
     ("docs/sandbox.md", "docker build -t orchestration/dind-host:bookworm apps/dind-host"),
     ("docs/sandbox.md", "make up STACK=sandbox"),
     ("docs/sandbox.md", "pulumi stack init sandbox-cluster --secrets-provider passphrase"),
@@ -73,7 +74,7 @@ def test_each_command_of_a_run_block_is_held_by_its_runner(block) -> None:
 
 def test_the_blocks_not_run_here_are_these() -> None:
     marked = {where(block): block.marker[1] for block in shell_blocks() if block.marker and block.marker[0] == "not run"}
-    for other in (b for doc in user_docs() for b in blocks(doc) if b.language == "" and b.marker):
+    for other in (b for doc in user_docs() for b in blocks(doc) if b.language not in SHELL_LANGUAGES and b.marker):
         marked[where(other)] = other.marker[1]
     assert set(marked) == NOT_RUN
     assert all(len(reason) > 10 for reason in marked.values()), marked
@@ -82,6 +83,14 @@ def test_the_blocks_not_run_here_are_these() -> None:
 def test_every_block_shown_as_output_is_made_again_by_a_test() -> None:
     shown = {where(block) for doc in user_docs() for block in blocks(doc) if block.language == "" and not block.marker}
     assert shown == SHOWN_OUTPUTS
+
+
+def test_every_other_block_is_settings_a_test_takes_or_says_why_not() -> None:
+    """Stack-file settings (```yaml) are deployed under mocks by test_doc_outputs.py; code is marked."""
+    others = [b for doc in user_docs() for b in blocks(doc) if b.language not in (*SHELL_LANGUAGES, "")]
+    settings = sorted(b.where for b in others if b.language == "yaml" and not b.marker)
+    assert [where.split(":")[0] for where in settings] == ["docs/swarm.md", "docs/swarm.md"]
+    assert [b.where for b in others if b.language != "yaml" and not b.marker] == []
 
 
 def test_the_readme_links_to_every_guide() -> None:

@@ -466,7 +466,7 @@ def test_a_host_lost_before_a_deploy_stops_up_at_its_provider_and_up_converges_o
     """curly's engine gone when `up` rolls a change to every worker: the update stops where the engine
     configures curly's provider, naming it, before any worker changes (as the real CLI does it:
     test_sandbox_cluster_real_pulumi); once curly is back a plain `up` makes all four changes."""
-    resources = {**cluster.config["containerResources"], "workers": {"memoryLimitMb": 192}}
+    resources = {**cluster.config.get("containerResources", {}), "workers": {"memoryLimitMb": 192}}
     limit = 192 * 2**20
 
     curly = engine.containers.get(sandbox.host_container("curly"))
@@ -495,7 +495,7 @@ def test_a_host_lost_while_its_workers_change_fails_naming_them_and_up_refresh_c
     with the new limit in it, as if made. A plain `up` once curly is back would see nothing left to do on
     curly; `up --refresh`, which `make up` runs after a failed update (scripts/recover), reads curly's
     workers as they are and finishes the change."""
-    resources = {**cluster.config["containerResources"], "workers": {"memoryLimitMb": 160}}
+    resources = {**cluster.config.get("containerResources", {}), "workers": {"memoryLimitMb": 160}}
     limit = 160 * 2**20
     curly = engine.containers.get(sandbox.host_container("curly"))
     once = threading.Lock()
@@ -530,6 +530,18 @@ def _limits(sandbox: Sandbox) -> list[int]:
     return [sandbox.docker(host).api.inspect_container(f"{CLUSTER_STACK}-server{n}")["HostConfig"]["Memory"] for host in WORKERS for n in (1, 2)]
 
 
+# What a host without a Consul server gets for its client agent (docs/cluster-growth.md).
+SHEMP_AGENT = (
+    ("docker:index/volume:Volume", "consul-shemp-data"),
+    (REMOTE_IMAGE, "consul-shemp-image"),
+    (CONTAINER, "consul-shemp-agent"),
+    ("consul:index/aclToken:AclToken", "consul-shemp-agent-token"),
+    ("tls:index/privateKey:PrivateKey", "consul-tls-shemp-key"),
+    ("tls:index/certRequest:CertRequest", "consul-tls-shemp-request"),
+    ("tls:index/locallySignedCert:LocallySignedCert", "consul-tls-shemp-cert"),
+)
+
+
 def test_a_worker_dropped_from_the_config_leaves_the_swarm(cluster: Cluster, sandbox: Sandbox) -> None:
     sandbox.apply("sandbox apply with a fourth host, shemp", sandboxHosts=[*HOSTS, "shemp"])
     assert {(op, name) for op, _, name in sandbox.changes()} == {
@@ -537,15 +549,17 @@ def test_a_worker_dropped_from_the_config_leaves_the_swarm(cluster: Cluster, san
         ("create", "shemp-image"),
         ("create", "shemp-container"),
     }
-    with_shemp = {**SEED_ROLES, "shemp": []}  # no role: a swarm worker only
+    with_shemp = {**SEED_ROLES, "shemp": []}  # no role: a swarm worker, with a Consul client agent as every host without a server
     cluster.apply("cluster apply with shemp as a bare swarm worker", **cluster.hand_written(with_shemp))
     assert cluster.changes() == sorted(
         [
             ("create", DOCKER_PROVIDER, "shemp-engine"),
             ("create", NETWORK, "shemp-network"),
             ("create", COMMAND, "swarm-join-shemp"),
+            *(("create", kind, name) for kind, name in SHEMP_AGENT),
         ]
     )
+    assert cluster.resolve("larry", 53, "shemp.node.consul") == [sandbox.address("shemp")]
     assert cluster.nodes()["shemp"] == {"role": "worker", "state": "ready", "availability": "active"}
     global_ = f"{CLUSTER_STACK}-heyworld_global"
     wait_for("heyworld_global runs on shemp too", lambda: cluster.running_tasks_by_node(global_).get("shemp") == 1, timeout=90)
@@ -556,6 +570,7 @@ def test_a_worker_dropped_from_the_config_leaves_the_swarm(cluster: Cluster, san
             ("delete", DOCKER_PROVIDER, "shemp-engine"),
             ("delete", NETWORK, "shemp-network"),
             ("delete", COMMAND, "swarm-join-shemp"),
+            *(("delete", kind, name) for kind, name in SHEMP_AGENT),
         ]
     )
     assert sorted(cluster.nodes()) == sorted(HOSTS)

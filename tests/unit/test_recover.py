@@ -302,3 +302,20 @@ def test_a_replacement_made_after_its_original_was_deleted_takes_the_originals_p
         (original["urn"], container_id, None), (readiness["urn"], "ready", None)
     ]
     assert cli.document["deployment"]["pending_operations"] == []
+
+
+def test_an_adopted_object_is_recorded_after_what_it_needs_and_before_what_needs_it(tmp_path: Path) -> None:
+    """As the engine records a create: after its provider and dependencies, before anything depending on
+    it (a state holding a dependent first is one `pulumi stack import` refuses)."""
+    container = {**consul_container(), "dependencies": [swarm_init()["urn"]]}
+    init = {**swarm_init(), "id": "init"}
+    ready = resource(f"{PREFIX}command:local:Command::consul-1-ready", "command:local:Command", {"create": "wait"}, "ready")
+    ready["dependencies"] = [container["urn"]]
+    document = export([("creating", container)])
+    document["deployment"]["resources"] += [init, ready]
+    engine = FakeEngine()
+    engine.run_container("dev-consul-1")
+    cli = FakeCli(document)
+    assert recover(STACK, backend_with(tmp_path, document), cli, lambda inputs: engine).refused == []
+    order = [r["urn"].rsplit("::", 1)[-1] for r in cli.document["deployment"]["resources"]]
+    assert order == ["orchestration-dev", "local-engine", "swarm-init", "consul-consul-1-agent", "consul-1-ready"]

@@ -67,3 +67,12 @@ def test_the_swarm_guides_settings_are_taken_as_written() -> None:
     assert heyworld["constraints"] == ["node.labels.zone!=c"]
     dev = deploy("dev", dev_settings)
     assert dev.one(SERVICE, "compose-web-service").inputs["mode"]["replicated"]["replicas"] == 3
+
+
+def test_the_sandbox_guides_five_hosts_are_taken_as_written() -> None:
+    """docs/sandbox.md's five hosts and their roles, in the sandbox stack's file."""
+    [settings] = config_blocks("sandbox.md")
+    sandbox = deploy("sandbox", settings)
+    assert [h["name"] for h in sandbox.outputs["hosts"]] == ["larry", "curly", "moe", "shemp", "joe"]
+    roles = {h["name"]: sorted(h["roles"]) for h in sandbox.outputs["hosts"]}
+    assert roles == {name: sorted(given) for name, given in settings["sandboxRoles"].items()}

@@ -35,6 +35,7 @@ NOT_RUN = {
     ("docs/sandbox.md", "pulumi destroy --stack sandbox-cluster"),
     ("docs/sandbox.md", "pulumi config set --stack sandbox sandboxPrivileged false"),
     ("docs/sandbox.md", "docker save local/consul | docker -H tcp://10.77.0.11:2375 load"),
+    ("docs/sandbox.md", "pulumi up --stack sandbox"),
 }
 
 # Blocks that show output rather than commands, by their first line: tests/unit/test_doc_outputs.py and
@@ -89,7 +90,7 @@ def test_every_other_block_is_settings_a_test_takes_or_says_why_not() -> None:
     """Stack-file settings (```yaml) are deployed under mocks by test_doc_outputs.py; code is marked."""
     others = [b for doc in user_docs() for b in blocks(doc) if b.language not in (*SHELL_LANGUAGES, "")]
     settings = sorted(b.where for b in others if b.language == "yaml" and not b.marker)
-    assert [where.split(":")[0] for where in settings] == ["docs/swarm.md", "docs/swarm.md"]
+    assert [where.split(":")[0] for where in settings] == ["docs/sandbox.md", "docs/swarm.md", "docs/swarm.md"]
     assert [b.where for b in others if b.language != "yaml" and not b.marker] == []
 
 

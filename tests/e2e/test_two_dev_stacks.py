@@ -10,6 +10,7 @@ from __future__ import annotations
 import pytest
 
 from tests.harness.engine import objects_named_with
+from tests.unit.conftest import deploy, deploy_rejected
 
 from .support import DevStack, build_stand_in_images, web_count
 
@@ -62,6 +63,18 @@ def test_both_stacks_answer_on_their_own_ports(stacks: tuple[DevStack, DevStack]
     assert (dev.outputs["webUrl"], dev2.outputs["webUrl"]) == ("http://localhost:5000", "http://localhost:5001")
     assert web_count(dev.outputs["webUrl"] + "/") >= 1 and web_count(dev2.outputs["webUrl"] + "/") >= 1
     assert dev.consul("/v1/status/leader") and dev2.consul("/v1/status/leader")
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "holder"),
+    [("webPort", 5001, "'dev2-web'"), ("consulDnsPort", 8600, "'dev-consul-1'"), ("networkSubnet", "172.29.1.128/25", "'dev2-net'")],
+)
+def test_a_third_stack_taking_what_they_hold_is_refused_by_its_plan(stacks, key: str, value, holder: str) -> None:
+    """The plan reads the real engine: what the two stacks run there is what holds the keys."""
+    third = {"environment": "local", "networkSubnet": "172.29.2.0/24", "webPort": 5002, "consulHttpPort": 8502, "consulDnsPort": 8602}
+    assert deploy("dev3", third, preview=True).registrations
+    message, registered = deploy_rejected("dev3", {**third, key: value}, preview=True)
+    assert f"`orchestration:{key}`" in message and holder in message and registered == []
 
 
 def test_destroying_the_stack_that_made_the_swarm_leaves_it_to_the_other(stacks: tuple[DevStack, DevStack], engine) -> None:

@@ -26,8 +26,11 @@ UPSTREAM_PORT = 9191
 TOKEN_FILE = "/consul/config/proxy.token"
 # Docker labels a mesh service's container with its service's name: the policy pack finds such containers by it.
 MESH_LABEL = "orchestration.consul-mesh"
-# Healthy while the public listener accepts: bash's /dev/tcp in our Debian-based image, nc in Alpine-based ones.
-LISTENING_CHECK = f"bash -c '</dev/tcp/127.0.0.1/{SIDECAR_PORT}' 2>/dev/null || nc -z 127.0.0.1 {SIDECAR_PORT}"
+# Healthy while the public listener listens. The built-in proxy binds the sidecar's registered address (the
+# service's, on the stack's network), so the check reads the kernel's socket table, which every image has.
+LISTENING_CHECK = (
+    f"awk '$4 == \"0A\" && $2 ~ /:{SIDECAR_PORT:04X}$/ {{ found = 1 }} END {{ exit !found }}' /proc/net/tcp"
+)
 
 
 @dataclass(frozen=True)

@@ -183,12 +183,8 @@ def registration(settings: Settings, address: str) -> dict:
     service["Connect"] = {
         "SidecarService": {
             "Port": settings.sidecar_port,
-            "Proxy": {
-                "LocalServiceAddress": "127.0.0.1",
-                "LocalServicePort": settings.port,
-                # The built-in proxy's public listener (Envoy takes its own from the registration).
-                "Config": {"bind_address": "0.0.0.0", "bind_port": settings.sidecar_port},
-            },
+            # Both proxies bind the public listener to the sidecar's address (the worker's) and this port.
+            "Proxy": {"LocalServiceAddress": "127.0.0.1", "LocalServicePort": settings.port},
         }
     }
     return service

@@ -192,7 +192,15 @@ def consul_put(settings: Settings, path: str, payload=None) -> None:
         raise Fatal(f"Consul refused PUT {path}: HTTP {response.status_code} {response.text.strip()}")
 
 
-def mesh_registration(settings: Settings) -> dict:
+def local_address_towards(url: str) -> str:
+    """The local IP that routes to Consul: where the agent's check finds the sidecar's public listener."""
+    parts = urlsplit(url)
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
+        probe.connect((parts.hostname, parts.port or 80))  # a UDP connect sends nothing: it picks the route
+        return probe.getsockname()[0]
+
+
+def mesh_registration(settings: Settings, address: str) -> dict:
     """The client as a mesh service: its sidecar proxies the upstream from loopback to the service's sidecars."""
     destination, _, port = settings.upstream.rpartition(":")
     if not destination or not port.isdigit():
@@ -200,14 +208,12 @@ def mesh_registration(settings: Settings) -> dict:
     return {
         "ID": settings.service_id,
         "Name": "distributed_client",
+        "Address": address,
         "Port": 0,
         "Connect": {
             "SidecarService": {
                 "Port": settings.sidecar_port,
-                "Proxy": {
-                    "Upstreams": [{"DestinationName": destination, "LocalBindAddress": "127.0.0.1", "LocalBindPort": int(port)}],
-                    "Config": {"bind_address": "0.0.0.0", "bind_port": settings.sidecar_port},
-                },
+                "Proxy": {"Upstreams": [{"DestinationName": destination, "LocalBindAddress": "127.0.0.1", "LocalBindPort": int(port)}]},
             }
         },
     }
@@ -216,7 +222,7 @@ def mesh_registration(settings: Settings) -> dict:
 def register_in_mesh(settings: Settings) -> None:
     if not settings.service_id:
         raise Fatal("SIDECAR_PORT needs SERVICE_ID, the client's service instance in Consul")
-    consul_put(settings, "/v1/agent/service/register", mesh_registration(settings))
+    consul_put(settings, "/v1/agent/service/register", mesh_registration(settings, local_address_towards(settings.consul)))
 
 
 def deregister_from_mesh(settings: Settings) -> None:

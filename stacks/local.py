@@ -26,7 +26,7 @@ from components.docker_host import DockerHost, DockerHostArgs
 from components.swarm_cluster import SwarmCluster, SwarmClusterArgs, SwarmNode
 from stacks import names
 from stacks.access import consul_tokens
-from stacks.mesh import mesh_intentions, sidecars
+from stacks.mesh import mesh_intentions, sidecar_image, sidecars
 from stacks.config import StackConfig
 from stacks.deploy_config import ComposeWeb
 from stacks.workloads import app_settings, build_images, consul_and_swarm_outputs, inventory, on_the_swarm
@@ -196,6 +196,7 @@ def build(cfg: StackConfig) -> dict[str, pulumi.Input]:
                     **dict.fromkeys(consul.container_names.values(), cfg.images.consul),
                     **{worker.name: images["distributed_app"].reference for worker in app.workers},
                     client.container_name: images["distributed_client"].reference,
+                    **{sidecar.name: sidecar_image(cfg) for sidecar in (*app.sidecars, *([client.sidecar] if client.sidecar else []))},
                 }
             },
             services,

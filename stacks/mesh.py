@@ -17,6 +17,12 @@ from stacks.config import StackConfig
 ALLOWED = (Intention(source=CLIENT_SERVICE, destination=SERVICE_NAME),)
 
 
+def sidecar_image(cfg: StackConfig) -> str:
+    """The image the sidecars run: Consul's own for its built-in proxy, `meshEnvoyImage` for Envoy."""
+    mesh = cfg.workload.consul_mesh
+    return mesh.envoy_image if mesh is not None and mesh.envoy_image else cfg.images.consul
+
+
 def sidecars(
     cfg: StackConfig, consul: ConsulCluster, agent_host: str, token: Optional[pulumi.Output[str]]
 ) -> Optional[MeshSidecars]:
@@ -25,10 +31,9 @@ def sidecars(
     if mesh is None:
         return None
     if mesh.proxy == "builtin":
-        return MeshSidecars(image=cfg.images.consul, token=token)
-    assert mesh.envoy_image is not None
+        return MeshSidecars(image=sidecar_image(cfg), token=token)
     grpc = f"https://{agent_host}:{GRPC_TLS_PORT}" if consul.ca_cert_pem is not None else f"http://{agent_host}:{GRPC_PORT}"
-    return MeshSidecars(image=mesh.envoy_image, proxy="envoy", grpc_addr=grpc, token=token)
+    return MeshSidecars(image=sidecar_image(cfg), proxy="envoy", grpc_addr=grpc, token=token)
 
 
 def mesh_intentions(cfg: StackConfig, consul: ConsulCluster) -> list[pulumi.Resource]:

@@ -67,6 +67,7 @@ def test_each_worker_listens_on_loopback_publishes_nothing_and_has_a_sidecar_in_
         assert sidecar.inputs["networkMode"].startswith("container:") and worker.urn in sidecar.dependencies
         assert env(sidecar)["CONSUL_HTTP_ADDR"] == "http://consul-1:8500"
         assert sidecar.parent == worker.parent and sidecar.inputs["restart"] == "unless-stopped" and sidecar.inputs["wait"]
+    assert mesh.outputs["inventory"]["hosts"]["local"]["dev-server1-sidecar"] == "hashicorp/consul:1.16"
 
 
 def test_the_client_calls_the_app_through_its_upstream_once_the_mesh_allows_it(mesh: Deployment) -> None:

@@ -16,7 +16,12 @@ fi
 
 if ! docker info >/dev/null 2>&1; then
   log "starting dockerd"
-  setsid dockerd >"$cache/dockerd.log" 2>&1 < /dev/null &
+  # Without the descriptors this script inherited: a lock held around this script (flock) would
+  # otherwise be held by dockerd for as long as it runs.
+  (
+    for fd in /proc/$BASHPID/fd/*; do fd=${fd##*/}; [ "$fd" -gt 2 ] && eval "exec $fd>&-"; done
+    exec setsid dockerd >"$cache/dockerd.log" 2>&1 < /dev/null
+  ) &
   for _ in $(seq 60); do docker info >/dev/null 2>&1 && break; sleep 1; done
   docker info >/dev/null 2>&1 || { log "dockerd did not start; see $cache/dockerd.log"; exit 1; }
 fi

@@ -2,9 +2,10 @@
 
 Layout (pulumi/pulumi pkg/backend/diy): under `<backend dir>/.pulumi/`, a project-scoped backend
 (meta.yaml `version: 1`) keeps the stack's checkpoint at `stacks/<project>/<stack>.json` (or
-`.json.gz`, `.json.zst`) and its locks at `locks/organization/<project>/<stack>/<uuid>.json`; a
-legacy one at `stacks/<stack>.json` and `locks/<stack>/`. Each lock file is lock.go's lockContent:
-`{pid, username, hostname, timestamp}`.
+`.json.gz`, `.json.zst`), its locks at `locks/organization/<project>/<stack>/<uuid>.json` and a record of each
+update at `history/<project>/<stack>/<stack>-<unix nanoseconds>.history.json`; a legacy one at
+`stacks/<stack>.json`, `locks/<stack>/` and `history/<stack>/`. Each lock file is lock.go's lockContent:
+`{pid, username, hostname, timestamp}`; each history file an apitype.UpdateInfo (`kind`, `result`, ...).
 """
 from __future__ import annotations
 
@@ -48,6 +49,14 @@ class FileBackend:
             content = json.loads(path.read_text())
             found.append(Lock(path, int(content.get("pid", 0)), content.get("username", "?"), content.get("hostname", "?"), content.get("timestamp", "?")))
         return found
+
+    def last_update(self, stack: str) -> Optional[Mapping[str, Any]]:
+        """What the newest update, refresh or destroy of the stack recorded (`kind`, `result`); None before the first."""
+        history = self.root / ".pulumi" / "history"
+        folder = history / self.project / stack if self._project_scoped() else history / stack
+        records = folder.glob(f"{stack}-*.history.json")
+        newest = max(records, key=lambda path: int(path.name[len(stack) + 1 : -len(".history.json")]), default=None)
+        return json.loads(newest.read_text()) if newest is not None else None
 
     def checkpoint(self, stack: str) -> Optional[Mapping[str, Any]]:
         """The stack's latest deployment as stored; None when there is no stack or it can't be read here (zstd)."""

@@ -105,7 +105,16 @@ def settled(exported: Mapping[str, Any], adopted: Mapping[str, str]) -> dict[str
             if replaced is not None:
                 resources[replaced] = made
             else:
-                # After everything it needs (parent, provider, dependencies), all recorded before its create began.
-                resources.append(made)
+                resources.insert(_just_after_what_it_needs(resources, made), made)
     deployment["pending_operations"] = []
     return document
+
+
+def _just_after_what_it_needs(resources: list[Mapping[str, Any]], made: Mapping[str, Any]) -> int:
+    """Where the engine would have recorded `made`: right after the last of what it needs (parent,
+    provider, dependencies), all recorded before its create began, so before anything that needs it."""
+    needed = {made.get("parent"), (made.get("provider") or "").rpartition("::")[0], *(made.get("dependencies") or ())}
+    for urns in (made.get("propertyDependencies") or {}).values():
+        needed.update(urns)
+    positions = [index for index, resource in enumerate(resources) if resource["urn"] in needed]
+    return max(positions) + 1 if positions else len(resources)

@@ -1,4 +1,4 @@
-"""The `pulumi` commands recovery runs: stack export and import, cancel, and refresh."""
+"""The `pulumi` commands recovery runs: stack export, import and history, cancel, and refresh."""
 from __future__ import annotations
 
 import json
@@ -13,6 +13,8 @@ class Cli(Protocol):
     def export(self) -> Mapping[str, Any]: ...
     def replace_state(self, document: Mapping[str, Any]) -> None: ...
     def refresh(self, targets: Sequence[str]) -> None: ...
+    def refresh_everything(self) -> None: ...
+    def last_update(self) -> Optional[Mapping[str, Any]]: ...
     def cancel(self) -> None: ...
 
 
@@ -32,6 +34,14 @@ class PulumiCli:
     def refresh(self, targets: Sequence[str]) -> None:
         """Reads `targets` again from their providers, and only them."""
         self._run("refresh", "--yes", "--skip-preview", *(f"--target={urn}" for urn in targets))
+
+    def refresh_everything(self) -> None:
+        self._run("refresh", "--yes", "--skip-preview")
+
+    def last_update(self) -> Optional[Mapping[str, Any]]:
+        """The newest entry of `pulumi stack history` (an update, refresh or destroy); None before the first."""
+        entries = json.loads(self._run("stack", "history", "--json", "--page-size", "1") or "[]")
+        return entries[0] if entries else None
 
     def cancel(self) -> None:
         self._run("cancel", "--yes")

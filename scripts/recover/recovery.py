@@ -1,4 +1,5 @@
-"""Recovery of one stack after a killed `pulumi up`: the stale lock, then the pending operations.
+"""Recovery of one stack after a killed or failed `pulumi up`: the stale lock, then the pending
+operations, then, after a failed update, what the state says of the stack.
 
 Nothing is changed while anything is refused: a stack is either recovered whole or left as it was,
 with every refusal named.
@@ -43,11 +44,26 @@ def recover(
             outcome.done.extend(f"cleared the stale lock taken by {describe(lock)}" for lock in locks)
         checkpoint = backend.checkpoint(stack)
         if checkpoint is not None and not checkpoint.get("pending_operations"):
-            return outcome  # the usual case, seen without starting the CLI
+            # The usual case, seen without starting the CLI.
+            _reread_after_a_failure(backend.last_update(stack), cli, outcome)
+            return outcome
     exported = cli.export()
     if Deployment.from_export(exported).pending:
         _settle(exported, cli, connect, outcome)
+    if not outcome.refused:
+        _reread_after_a_failure(backend.last_update(stack) if backend is not None else cli.last_update(), cli, outcome)
     return outcome
+
+
+def _reread_after_a_failure(last: Optional[Mapping[str, Any]], cli: Cli, outcome: Outcome) -> None:
+    """After a failed update, the whole stack read again. An update that fails part-way (a host lost
+    while its containers change) leaves what it was changing recorded with the new values, as the
+    Terraform providers behind pulumi-docker and pulumi-consul hand a failed update back; the next `up`
+    would see nothing left to do. A refresh reads what is really there, and that `up` finishes the change."""
+    if last is None or last.get("result") != "failed" or last.get("kind") not in ("update", "destroy"):
+        return
+    cli.refresh_everything()
+    outcome.done.append(f"the last {last['kind']} failed: read the whole stack again, so this up finishes what it left")
 
 
 def _settle(exported: Mapping[str, Any], cli: Cli, connect: Callable[[Mapping[str, Any]], Engine], outcome: Outcome) -> None:

@@ -1,5 +1,6 @@
-"""Killing a real `pulumi up` at a moment its progress shows, and the `make` targets that recover after it:
-shared by test_killed_deploy_real_pulumi.py (a first up) and test_killed_update_real_pulumi.py (an update)."""
+"""Killing a real `pulumi up`, or a host under it, at a moment its progress shows, and the `make` targets
+that recover after it: shared by test_killed_deploy_real_pulumi.py (a first up),
+test_killed_update_real_pulumi.py (an update) and test_sandbox_cluster_real_pulumi.py (a host lost)."""
 from __future__ import annotations
 
 import contextlib
@@ -8,6 +9,7 @@ import re
 import signal
 import subprocess
 import time
+from typing import Callable
 
 from .real_pulumi import RealProject
 
@@ -44,9 +46,28 @@ def killed_up(project: RealProject, moment: str, delay: float, signals: tuple[si
     return "".join(printed)
 
 
+def up_with_a_fault(project: RealProject, moment: str, fault: Callable[[], None]) -> tuple[int, str]:
+    """Runs `pulumi up` to its end, calling `fault` once when its progress matches `moment`; its exit code and output."""
+    started = time.monotonic()
+    up = subprocess.Popen(
+        ["pulumi", "up", "--yes", "--skip-preview", "--stack", project.stack, "--non-interactive"],
+        cwd=project.dir, env=project.environment, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )
+    printed, faulted = [], False
+    for line in up.stdout:
+        printed.append(line)
+        if not faulted and re.search(moment, line):
+            fault()
+            faulted = True
+    returncode = up.wait()
+    project.timings[f"real: up with a fault at {moment}"] = time.monotonic() - started
+    assert faulted, f"`pulumi up` never showed {moment!r}:\n{''.join(printed)[-3000:]}"
+    return returncode, "".join(printed)
+
+
 def make(project: RealProject, target: str) -> subprocess.CompletedProcess:
     started = time.monotonic()
-    completed = subprocess.run(["make", target, "STACK=dev"], cwd=project.dir, env=project.environment, capture_output=True, text=True, timeout=900)
+    completed = subprocess.run(["make", target, f"STACK={project.stack}"], cwd=project.dir, env=project.environment, capture_output=True, text=True, timeout=900)
     project.timings[f"real: make {target}"] = time.monotonic() - started
     assert completed.returncode == 0, f"make {target}: exit {completed.returncode}\n{completed.stdout[-4000:]}\n{completed.stderr[-4000:]}"
     return completed

@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import json
 import re
+import subprocess
 import tempfile
 import time
 import urllib.request
@@ -71,6 +72,11 @@ def build_stand_in_images(engine: docker.DockerClient) -> None:
         build_redis_image(engine)
     with phase("build consul image (apps/build.sh consul)"):
         build_consul_image(engine)
+
+
+def rolled(image: str, tag: str) -> None:
+    """The same image under another id, so everything running it must be rolled or replaced."""
+    subprocess.run(["docker", "build", "-q", "-t", tag, "-"], input=f"FROM {image}\nLABEL rolled=yes\n", text=True, check=True, capture_output=True)
 
 
 def machine_config() -> dict[str, Any]:

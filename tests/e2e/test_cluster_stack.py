@@ -9,13 +9,15 @@ the workers, a Consul server and a whole worker engine stopped and started again
 all three rebooted with `up --refresh` of both stacks proposing nothing after, idempotence,
 an in-place scale-up, node labels and a constraint keeping heyworld off a host, a health-gated
 rolling update counted request by request, a broken image rolled back by the engine, a host
-drained and undrained, a host lost when `up` rolls a change, a worker host dropped from the config,
-and destroy leaving nothing.
+drained and undrained, a host lost before `up` rolls a change and one lost while its workers
+change, a worker host dropped from the config, and destroy leaving nothing.
 """
 from __future__ import annotations
 
 import ipaddress
 import json
+import re
+import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 
@@ -464,11 +466,8 @@ def test_a_host_lost_before_a_deploy_stops_up_at_its_provider_and_up_converges_o
     """curly's engine gone when `up` rolls a change to every worker: the update stops where the engine
     configures curly's provider, naming it, before any worker changes (as the real CLI does it:
     test_sandbox_cluster_real_pulumi); once curly is back a plain `up` makes all four changes."""
-    resources = {**cluster.config["containerResources"], "workers": {"memoryLimitMb": 192}}
+    resources = {**cluster.config.get("containerResources", {}), "workers": {"memoryLimitMb": 192}}
     limit = 192 * 2**20
-
-    def limits() -> list[int]:
-        return [sandbox.docker(host).api.inspect_container(f"{CLUSTER_STACK}-server{n}")["HostConfig"]["Memory"] for host in WORKERS for n in (1, 2)]
 
     curly = engine.containers.get(sandbox.host_container("curly"))
     with phase("fault: curly's engine stopped, up rolls a worker memory limit"):
@@ -480,12 +479,55 @@ def test_a_host_lost_before_a_deploy_stops_up_at_its_provider_and_up_converges_o
             curly.start()
     assert "pulumi:providers:docker (curly-engine)" in str(failed.value) and "failed to connect to any docker daemon" in str(failed.value)
     wait_for("curly's engine answers again", lambda: sandbox.docker("curly").ping(), timeout=120)
-    assert cluster.changes() == [] and limit not in limits()
+    assert cluster.changes() == [] and limit not in _limits(sandbox)
     cluster.apply("cluster up once curly is back")
     assert cluster.changes() == sorted(("update", CONTAINER, f"app-{host}-server{n}") for host in WORKERS for n in (1, 2))
-    assert limits() == [limit] * 4
+    assert _limits(sandbox) == [limit] * 4
     cluster.apply("cluster up again (no change)")
     assert cluster.changes() == []
+
+
+def test_a_host_lost_while_its_workers_change_fails_naming_them_and_up_refresh_converges_once_it_is_back(
+    cluster: Cluster, sandbox: Sandbox, engine
+) -> None:
+    """curly's engine stopped the moment its first worker's update starts (larry's and its provider's
+    configure already done): that update fails naming the worker, and the provider hands the failure back
+    with the new limit in it, as if made. A plain `up` once curly is back would see nothing left to do on
+    curly; `up --refresh`, which `make up` runs after a failed update (scripts/recover), reads curly's
+    workers as they are and finishes the change."""
+    resources = {**cluster.config.get("containerResources", {}), "workers": {"memoryLimitMb": 160}}
+    limit = 160 * 2**20
+    curly = engine.containers.get(sandbox.host_container("curly"))
+    once = threading.Lock()
+
+    def lose_curly(operation: str, name: str) -> None:
+        # Called on the harness's threads: curly's two workers start their updates together.
+        if name.startswith("app-curly-server") and once.acquire(blocking=False):
+            curly.stop(timeout=30)
+
+    cluster.harness.as_operations_start = lose_curly
+    try:
+        with phase("fault: curly's engine stopped as its first worker's update starts"):
+            with pytest.raises(HarnessError) as failed:
+                cluster.apply("cluster up, curly lost mid-change", containerResources=resources)
+    finally:
+        cluster.harness.as_operations_start = None
+        curly.start()
+    assert re.search(r"docker:index/container:Container \(app-curly-server\d\)", str(failed.value)), failed.value
+    wait_for("curly's engine answers again", lambda: sandbox.docker("curly").ping(), timeout=120)
+    recorded = {record.name: record.outputs["memory"] for record in cluster.harness.state if record.name.startswith("app-curly-server")}
+    on_curly = {f"app-curly-server{n}": sandbox.docker("curly").api.inspect_container(f"{CLUSTER_STACK}-server{n}")["HostConfig"]["Memory"] for n in (1, 2)}
+    assert any(recorded[name] == 160 and on_curly[name] != limit for name in recorded), (recorded, on_curly)
+    cluster.apply("cluster up --refresh once curly is back", refresh=True)
+    assert [change for change in cluster.changes() if "curly" in change[2]], cluster.changes()
+    assert _limits(sandbox) == [limit] * 4
+    cluster.apply("cluster up again (no change)")
+    assert cluster.changes() == []
+
+
+def _limits(sandbox: Sandbox) -> list[int]:
+    """The workers' memory limits on larry and curly, as `docker inspect` shows them."""
+    return [sandbox.docker(host).api.inspect_container(f"{CLUSTER_STACK}-server{n}")["HostConfig"]["Memory"] for host in WORKERS for n in (1, 2)]
 
 
 def test_a_worker_dropped_from_the_config_leaves_the_swarm(cluster: Cluster, sandbox: Sandbox) -> None:

@@ -72,7 +72,8 @@ def test_a_killed_up_is_recovered_by_one_command_and_converges(project: RealProj
         assert project.preview_changes("real: preview after recovery") == []
         assert json.loads(project.exported_state())["deployment"].get("pending_operations") in (None, [])
         after = container_ids(engine)
-        assert {name: after.get(name) for name in found} == found, "a running container found at the kill was made again, not adopted"
+        remade = [name for name in found if after.get(name) != found[name]]
+        assert not remade, f"running at the kill, made again rather than adopted: {remade}\nmake recover:\n{recovered.stdout}\nmake up:\n{up.stdout[-6000:]}"
         body = urllib.request.urlopen(project.outputs()["webUrl"] + "/", timeout=5).read().decode()
         assert re.search(r"seen \d+ times", body), body
         timed_recover(project)
@@ -83,6 +84,36 @@ def test_a_killed_up_is_recovered_by_one_command_and_converges(project: RealProj
     assert objects_named_with(engine, "dev-") == {"services": [], "containers": [], "networks": [], "volumes": []}
     if not swarm_was_active:
         assert engine.info()["Swarm"]["LocalNodeState"] == "inactive", "the swarm the killed up made outlived the destroy"
+
+
+ADOPTABLE = ("docker:index/container:Container", "docker:index/network:Network", "docker:index/volume:Volume", "docker:index/service:Service")
+
+
+def test_every_docker_object_of_dev_is_adopted_as_a_create_would_have_recorded_it(project: RealProject, engine) -> None:
+    """Deterministic where a kill is not: dev deployed, then each of its containers, networks, volumes and
+    swarm services turned back into a pending create (its inputs as the engine records them when a create
+    begins), as if the `up` had been killed the moment each was made. `make recover` adopts them all, and
+    the preview after proposes nothing: an adopted object is recorded as its create would have recorded it."""
+    try:
+        project.run("up", "--yes", "--skip-preview", label="real: up (to turn back into pending creates)")
+        before = container_ids(engine)
+        document = json.loads(project.run("stack", "export", "--show-secrets").stdout)
+        deployment = document["deployment"]
+        made = [resource for resource in deployment["resources"] if resource["type"] in ADOPTABLE]
+        deployment["resources"] = [resource for resource in deployment["resources"] if resource["type"] not in ADOPTABLE]
+        deployment["pending_operations"] = [
+            {"resource": {key: value for key, value in resource.items() if key not in ("id", "outputs")}, "type": "creating"}
+            for resource in made
+        ]
+        project.run("stack", "import", label="real: import with pending creates", stdin=json.dumps(document))
+        recovered = make(project, "recover")
+        adopted = [line for line in recovered.stdout.splitlines() if line.startswith("recover: import: ")]
+        assert len(adopted) == len(made), recovered.stdout
+        changes = project.preview_changes("real: preview after adopting everything")
+        assert changes == [], f"{changes}\n{project.run('preview', '--diff', label='real: diff', check=False).stdout[-8000:]}"
+        assert container_ids(engine) == before
+    finally:
+        project.run("destroy", "--yes", "--skip-preview", label="real: destroy", check=False)
 
 
 def timed_recover(project: RealProject) -> None:

@@ -17,7 +17,6 @@ from __future__ import annotations
 import base64
 import json
 import signal
-import subprocess
 from typing import Any
 
 import pytest
@@ -27,7 +26,7 @@ from tests.harness.engine import objects_named_with, sweep
 from tests.harness.local_images import BASE_IMAGE, CONSUL_IMAGE
 
 from .real_pulumi import RealProject, deployed
-from .support import PHASES
+from .support import PHASES, rolled
 from .kill_support import killed_up, make
 
 pytestmark = pytest.mark.docker
@@ -49,11 +48,6 @@ CASES: dict[str, tuple[dict[str, Any], dict[str, Any], str, float, tuple[signal.
         {"consulServers": 3}, {"consulImage": ROLLED_CONSUL}, r"consul-consul-2-agent creating replacement", 2, (signal.SIGKILL,),
     ),
 }
-
-
-def rolled(image: str, tag: str) -> None:
-    """The same image under another id, so everything running it must be rolled or replaced."""
-    subprocess.run(["docker", "build", "-q", "-t", tag, "-"], input=f"FROM {image}\nLABEL rolled=yes\n", text=True, check=True, capture_output=True)
 
 
 def consul_url(project: RealProject) -> str:

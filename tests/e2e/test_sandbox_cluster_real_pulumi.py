@@ -9,8 +9,9 @@ backend, so the StackReference resolves as it does for a user. One deployment se
 (tests run in file order): previews right after `up` propose nothing, plain or refreshed; more
 heyworld replicas are one in-place update; one host and then all three rebooted come back by
 themselves (each check timed) and a refreshed preview of both stacks proposes nothing; a host lost
-mid-deploy fails the preview at once and `up` naming it, and `up --refresh` converges once it is
-back; destroy, the cluster first, leaves nothing.
+before a deploy fails the preview at once and `up` naming it, and `up --refresh` converges once it is
+back; a host lost while `up` rolls a new Consul image through the servers fails that `up` naming
+it, and `make up` finishes the roll once it is back; destroy, the cluster first, leaves nothing.
 """
 from __future__ import annotations
 
@@ -20,6 +21,7 @@ import time
 
 import pytest
 
+from components.consul_cluster import server_container_name
 from tests.harness.local_images import BASE_IMAGE, CONSUL_IMAGE
 
 from .cluster_support import (
@@ -35,8 +37,9 @@ from .cluster_support import (
     sweep,
 )
 from .engine_restart import time_recovery
+from .kill_support import make, up_with_a_fault
 from .real_pulumi import RealProject, RealStack, skip_without_toolchain
-from .support import PHASES, STATE_DIR, phase, wait_for
+from .support import PHASES, STATE_DIR, phase, rolled, wait_for
 
 pytestmark = pytest.mark.docker
 
@@ -50,6 +53,8 @@ SERVICE = "docker:index/service:Service"
 WORKERS = ("larry", "curly")
 PREVIEW_BUDGET_SECONDS = 30
 NOTHING = {"services": [], "containers": [], "networks": [], "volumes": []}
+ROLLED_CONSUL = "orchestration-e2e/consul:rolled"
+KEPT_KEY = "real/kept-through-the-lost-host"
 
 
 class RealSandbox(SandboxProbes, RealStack):
@@ -225,6 +230,45 @@ def test_a_host_lost_mid_deploy_fails_naming_it_and_up_refresh_converges_once_it
     every_worker = sorted(("update", CONTAINER, f"app-{host}-server{n}") for host in WORKERS for n in (1, 2))
     assert larry_done == [False, False]
     assert plain == refreshed == every_worker, (plain, refreshed)
+
+
+def test_a_host_lost_while_up_rolls_consul_fails_naming_it_and_make_up_converges_once_it_is_back(stacks, engine) -> None:
+    """A new Consul image rolls through the servers one at a time (larry, curly, moe); curly's host stops
+    (`docker stop`, as a shutdown does) the moment curly's server starts to be replaced. That `up` fails
+    naming curly's server and changes nothing after it. Once curly is back, `make up` (which reads the
+    stack again after a failed update: scripts/recover) finishes the roll: every server on the new image,
+    a leader, a key written before the roll still there, and a preview proposing nothing."""
+    sandbox, cluster = stacks
+    rolled(CONSUL_IMAGE, ROLLED_CONSUL)
+    sandbox.seed_registry([ROLLED_CONSUL])
+    cluster.kv_put("larry", KEPT_KEY, "before the roll")
+    curly = engine.containers.get(sandbox.host_container("curly"))
+    cluster.configure(consulImage=sandbox.registry_images[ROLLED_CONSUL])
+    try:
+        returncode, printed = up_with_a_fault(
+            cluster.project, r"consul-curly-agent (deleting original|creating replacement)", lambda: curly.stop(timeout=30)
+        )
+        _kept(subprocess.CompletedProcess([], returncode, printed, ""), "up-curly-lost-mid-roll")
+    finally:
+        curly.reload()
+        if curly.status != "running":
+            curly.start()
+    assert returncode != 0, printed[-6000:]
+    failures = printed[printed.find("Diagnostics:"):]
+    assert "consul-curly-agent" in failures, printed[-6000:]
+    assert "consul-moe-agent" not in failures and "consul-moe-agent creating replacement" not in printed, printed[-6000:]
+
+    wait_for("curly's engine answers again", lambda: sandbox.docker("curly").ping(), timeout=120)
+    with phase("real: make up once curly is back"):
+        converged = make(cluster.project, "up")
+    assert "recover: the last update failed: read the whole stack again" in converged.stdout, converged.stdout[-4000:]
+    _previews_proposing_nothing((cluster, False, "real: cluster preview after the roll converged"), (cluster, True, "real: refreshed preview after the roll"))
+    rolled_id = sandbox.docker("larry").images.get(sandbox.registry_images[ROLLED_CONSUL]).id
+    for host in HOSTS:
+        server = sandbox.docker(host).containers.get(server_container_name(CLUSTER_STACK, host))
+        assert server.image.id == rolled_id, (host, server.image.tags)
+    assert wait_for("three servers alive", lambda: len(cluster.alive_servers("moe")) == 3 or None, timeout=60)
+    assert cluster.kv_get("moe", KEPT_KEY) == "before the roll"
 
 
 def _memory(sandbox: RealSandbox, host: str, n: int) -> int:

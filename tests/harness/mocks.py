@@ -158,6 +158,9 @@ class ApplyHarness(pulumi.runtime.Mocks, HarnessServices):
         self._in_flight = 0
         self._idle = threading.Condition(self._lock)
         self.registering = RegistrationOptions()
+        self.as_operations_start: Callable[[str, str], None] | None = None
+        """Called with (operation, resource name) as each create, update or replace starts, where the CLI
+        prints its progress line: a test's way to bring a fault at that moment (a host lost mid-change)."""
         self.monitor = HarnessMonitor(self)
         """Run programs with this monitor (run_program and run_inline pick it up) so URNs and options reach the harness."""
 
@@ -320,6 +323,8 @@ class ApplyHarness(pulumi.runtime.Mocks, HarnessServices):
                 return old.id, old.outputs
             if run.failed:  # as the engine does without --continue-on-error: what is under way ends, nothing new starts
                 raise HarnessError(f"{ctx.type} ({ctx.name}): not {op}d: the update stopped at an earlier failure")
+            if self.as_operations_start is not None:
+                self.as_operations_start(op, ctx.name)
             return self._perform(handler, ctx, old, op, fingerprint, secret_outputs, started)
         except Exception:
             run.failed = True

@@ -107,6 +107,8 @@ class FakeCli:
 
     document: dict[str, Any]
     calls: list[tuple[str, ...]] = field(default_factory=list)
+    history: Optional[Mapping[str, Any]] = None
+    """What `pulumi stack history` shows first: the newest update, refresh or destroy."""
 
     def export(self) -> Mapping[str, Any]:
         self.calls.append(("export",))
@@ -122,3 +124,10 @@ class FakeCli:
 
     def refresh(self, targets: Sequence[str]) -> None:
         self.calls.append(("refresh", *targets))
+
+    def refresh_everything(self) -> None:
+        self.calls.append(("refresh everything",))
+
+    def last_update(self) -> Optional[Mapping[str, Any]]:
+        self.calls.append(("stack history",))
+        return self.history

@@ -31,8 +31,9 @@ from tests.unit.recovery_support import (
 STACK = "dev"
 
 
-def backend_with(tmp_path: Path, document: dict, locks: tuple[dict, ...] = ()) -> FileBackend:
-    """A project-scoped file backend holding dev's checkpoint (`document`'s deployment) and `locks`."""
+def backend_with(tmp_path: Path, document: dict, locks: tuple[dict, ...] = (), history: tuple[dict, ...] = ()) -> FileBackend:
+    """A project-scoped file backend holding dev's checkpoint (`document`'s deployment), `locks`, and
+    `history` (UpdateInfo records, oldest first)."""
     root = tmp_path / "state"
     (root / ".pulumi").mkdir(parents=True)
     (root / ".pulumi" / "meta.yaml").write_text("version: 1\n")
@@ -44,6 +45,11 @@ def backend_with(tmp_path: Path, document: dict, locks: tuple[dict, ...] = ()) -
     lock_dir.mkdir(parents=True)
     for index, content in enumerate(locks):
         (lock_dir / f"{index:08d}-0000-4000-8000-000000000000.json").write_text(json.dumps(content))
+    history_dir = root / ".pulumi" / "history" / "orchestration" / STACK
+    history_dir.mkdir(parents=True)
+    for index, record in enumerate(history):
+        # Named by their unix nanoseconds, which sort otherwise as text: 9... before 10...
+        (history_dir / f"{STACK}-{(9 + index) * 10**17}.history.json").write_text(json.dumps(record))
     return FileBackend(root, "orchestration")
 
 
@@ -172,11 +178,43 @@ def test_the_projects_backend_url_is_found_where_the_cli_finds_it(tmp_path: Path
     assert file_backend(tmp_path) is None
 
 
+def update_record(kind: str, result: str) -> dict:
+    """An apitype.UpdateInfo as the file backend writes it after each update, refresh or destroy."""
+    return {"kind": kind, "startTime": 1796526479, "result": result, "endTime": 1796526481, "resourceChanges": {"update": 1}}
+
+
+@pytest.mark.parametrize(
+    "history, reread",
+    [
+        ((update_record("update", "succeeded"), update_record("update", "failed")), True),
+        ((update_record("update", "failed"), update_record("refresh", "succeeded")), False),
+        ((update_record("update", "failed"), update_record("update", "succeeded")), False),
+        ((), False),
+    ],
+    ids=["last update failed", "refreshed since", "succeeded since", "no update yet"],
+)
+def test_after_a_failed_update_the_whole_stack_is_read_again_once(tmp_path: Path, history: tuple[dict, ...], reread: bool) -> None:
+    """A host lost while its containers changed: the failed update recorded the new values as made."""
+    document = export()
+    cli = FakeCli(document)
+    outcome = recover(STACK, backend_with(tmp_path, document, history=history), cli, lambda inputs: FakeEngine())
+    assert cli.calls == ([("refresh everything",)] if reread else [])
+    assert outcome.done == (["the last update failed: read the whole stack again, so this up finishes what it left"] if reread else [])
+
+
+def test_without_a_file_backend_the_last_update_comes_from_the_cli() -> None:
+    cli = FakeCli(export(), history=update_record("update", "failed"))
+    outcome = recover(STACK, None, cli, lambda inputs: FakeEngine())
+    assert cli.calls == [("export",), ("stack history",), ("refresh everything",)]
+    assert outcome.refused == []
+
+
 FAKE_PULUMI = """#!/bin/sh
 echo "$*" >> "$PULUMI_CALLS"
 case "$1 $2" in
   "stack export") cat "$PULUMI_EXPORT" ;;
   "stack import") cat > "$PULUMI_CALLS.stdin" ;;
+  "stack history") echo '[{"kind": "update", "result": "failed"}]' ;;
 esac
 """
 
@@ -198,9 +236,13 @@ def test_the_state_goes_in_on_stdin_and_the_refresh_reads_only_its_targets(tmp_p
     cli = PulumiCli("dev", tmp_path)
     cli.replace_state(export())
     cli.refresh(["urn:a", "urn:b"])
+    assert cli.last_update() == {"kind": "update", "result": "failed"}
+    cli.refresh_everything()
     assert calls.read_text().splitlines() == [
         "stack import --stack dev --non-interactive",
         "refresh --yes --skip-preview --target=urn:a --target=urn:b --stack dev --non-interactive",
+        "stack history --json --page-size 1 --stack dev --non-interactive",
+        "refresh --yes --skip-preview --stack dev --non-interactive",
     ]
     assert json.loads((tmp_path / "calls.stdin").read_text()) == export()
 
@@ -260,3 +302,20 @@ def test_a_replacement_made_after_its_original_was_deleted_takes_the_originals_p
         (original["urn"], container_id, None), (readiness["urn"], "ready", None)
     ]
     assert cli.document["deployment"]["pending_operations"] == []
+
+
+def test_an_adopted_object_is_recorded_after_what_it_needs_and_before_what_needs_it(tmp_path: Path) -> None:
+    """As the engine records a create: after its provider and dependencies, before anything depending on
+    it (a state holding a dependent first is one `pulumi stack import` refuses)."""
+    container = {**consul_container(), "dependencies": [swarm_init()["urn"]]}
+    init = {**swarm_init(), "id": "init"}
+    ready = resource(f"{PREFIX}command:local:Command::consul-1-ready", "command:local:Command", {"create": "wait"}, "ready")
+    ready["dependencies"] = [container["urn"]]
+    document = export([("creating", container)])
+    document["deployment"]["resources"] += [init, ready]
+    engine = FakeEngine()
+    engine.run_container("dev-consul-1")
+    cli = FakeCli(document)
+    assert recover(STACK, backend_with(tmp_path, document), cli, lambda inputs: engine).refused == []
+    order = [r["urn"].rsplit("::", 1)[-1] for r in cli.document["deployment"]["resources"]]
+    assert order == ["orchestration-dev", "local-engine", "swarm-init", "consul-consul-1-agent", "consul-1-ready"]

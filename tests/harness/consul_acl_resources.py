@@ -2,7 +2,7 @@
 
 AclPolicy -> /v1/acl/policy (id: the policy's ID; name, rules, description and datacenters
 change in place). AclToken -> /v1/acl/token (id: its AccessorID, an output as `accessorId`;
-description, policies, roles and service identities change in place, `accessorId` and `local` replace).
+description, policies, roles, node and service identities change in place, `accessorId` and `local` replace).
 AclTokenPolicyAttachment reads the token, adds the policy by name and writes the token back
 (id `<token>:<policy>`; every input replaces; delete takes the policy off again). The invoke
 getAclTokenSecretId reads a token's SecretID by its accessor.
@@ -90,6 +90,9 @@ def _token_body(inputs: Mapping[str, Any]) -> dict[str, Any]:
         "Description": inputs.get("description") or "",
         "Policies": [{"Name": name} for name in inputs.get("policies") or []],
         "Roles": [{"Name": name} for name in inputs.get("roles") or []],
+        "NodeIdentities": [
+            {"NodeName": identity["nodeName"], "Datacenter": identity["datacenter"]} for identity in inputs.get("nodeIdentities") or []
+        ],
         "ServiceIdentities": [
             {"ServiceName": identity["serviceName"], **({"Datacenters": identity["datacenters"]} if identity.get("datacenters") else {})}
             for identity in inputs.get("serviceIdentities") or []

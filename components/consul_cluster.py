@@ -1,4 +1,5 @@
-"""N Consul servers, on one engine or one per host, and a readiness gate on their quorum."""
+"""N Consul servers, on one engine or one per host, a readiness gate on their quorum, and a client agent
+on every host without a server."""
 from __future__ import annotations
 
 import base64
@@ -13,8 +14,9 @@ import pulumi_consul as consul
 import pulumi_docker as docker
 import pulumi_random as random
 
+from components.consul_client_agent import ConsulClientAgent, ConsulClientAgentArgs
 from components.consul_server import ConsulServer, ConsulServerArgs, PublishedPort, api_port
-from components.consul_tls import ConsulCertificates, ConsulCertificatesArgs, ServerIdentity
+from components.consul_tls import AgentIdentity, ConsulCertificates, ConsulCertificatesArgs
 from components.options import child_options, preparation_options
 from components.swarm_policy import Resources
 
@@ -25,14 +27,14 @@ READINESS_SCRIPT = (Path(__file__).parent / "consul_readiness.py").read_text()
 
 @dataclass(frozen=True)
 class ConsulNodeSpec:
-    """One server of the cluster: its name, the engine it runs on and how the others reach it."""
+    """One agent of the cluster, server or client: its name, the engine it runs on and how the others reach it."""
 
     node_name: str
     provider: docker.Provider
     """The engine this server runs on."""
     network_name: pulumi.Input[str]
     join_address: str
-    """How the other servers reach this one: a container name on a shared network, or a host address."""
+    """How the other agents reach this one: a container name on a shared network, or a host address."""
     advertise_address: Optional[str] = None
     published_ports: Sequence[PublishedPort] = ()
     ipv4_address: Optional[str] = None
@@ -45,6 +47,7 @@ class ConsulClusterArgs:
     datacenter: str
     image: str
     nodes: Sequence[ConsulNodeSpec]
+    """The servers."""
     http_address: str
     """host:port of the HTTP API as seen from where Pulumi runs; the readiness check polls it."""
     dns_address: str
@@ -63,12 +66,16 @@ class ConsulClusterArgs:
     """Scales Consul's raft timeouts: 1, Consul's advice for production, finds a new leader in about 3 s
     where the default (None: 5) takes about 15 s; on a starved machine a low value may call needless elections."""
     tls: bool = False
-    """HTTPS only and verified RPC, with a CA and a certificate per server made for the cluster;
+    """HTTPS only and verified RPC, with a CA and a certificate per agent made for the cluster;
     `http_address` must then name the published HTTPS port."""
     connect: bool = False
     """Consul's service mesh on: its CA issues and rotates the sidecars' certificates."""
     grpc: bool = False
     """Envoy sidecars get their configuration from the servers over gRPC."""
+    clients: Sequence[ConsulNodeSpec] = ()
+    """Hosts without a server: a client agent on each, joined to the servers with the same gossip key,
+    CA and ACLs (a token of its own, Consul's node identity), for that host's containers to register
+    with and ask. `advertise_address` is required: the servers gossip with it there."""
 
 
 def server_container_name(name_prefix: str, node_name: str) -> str:
@@ -81,7 +88,7 @@ def retry_join_for(nodes: Sequence[ConsulNodeSpec], node: ConsulNodeSpec) -> lis
     return [other.join_address for other in nodes if other is not node]
 
 
-def server_identity(node: ConsulNodeSpec, http_address: str) -> ServerIdentity:
+def server_identity(node: ConsulNodeSpec, http_address: str) -> AgentIdentity:
     """Every name and address a server may be dialled at.
 
     Each server's certificate also names the address Pulumi reaches the API at (`http_address`),
@@ -90,7 +97,14 @@ def server_identity(node: ConsulNodeSpec, http_address: str) -> ServerIdentity:
     published = [port.ip for port in node.published_ports if port.ip not in ("", "0.0.0.0")]
     pulumi_dials = http_address.rsplit(":", 1)[0]
     dialled = [node.node_name, node.join_address, node.advertise_address, node.ipv4_address, *published, pulumi_dials]
-    return ServerIdentity(node.node_name, [address for address in dialled if address])
+    return AgentIdentity(node.node_name, [address for address in dialled if address])
+
+
+def client_identity(node: ConsulNodeSpec) -> AgentIdentity:
+    """Every name and address a client agent's API is dialled at: its host's containers use the host's address."""
+    published = [port.ip for port in node.published_ports if port.ip not in ("", "0.0.0.0")]
+    dialled = [node.node_name, node.join_address, node.advertise_address, *published]
+    return AgentIdentity(node.node_name, [address for address in dialled if address])
 
 
 class ConsulCluster(pulumi.ComponentResource):
@@ -100,7 +114,9 @@ class ConsulCluster(pulumi.ComponentResource):
     ready: command.local.Command
     """Completes once there is a leader and every server is a raft peer; depend on it."""
     container_names: dict[str, str]
-    """Node name -> the server's container name on its engine."""
+    """Node name -> the agent's container name on its engine, server or client."""
+    client_node_names: tuple[str, ...]
+    """The hosts with a client agent."""
     provider: consul.Provider
     """Manages what lives in this cluster; it waits for `ready`, so nothing is tried against a cluster that isn't there."""
     management_token: Optional[pulumi.Output[str]]
@@ -114,12 +130,24 @@ class ConsulCluster(pulumi.ComponentResource):
         super().__init__("orchestration:consul:ConsulCluster", name, None, opts)
         if len(args.nodes) not in VALID_SERVER_COUNTS:
             raise ValueError(f"a Consul cluster needs {VALID_SERVER_COUNTS} servers, not {len(args.nodes)}")
+        names = [node.node_name for node in (*args.nodes, *args.clients)]
+        duplicates = sorted({node for node in names if names.count(node) > 1})
+        if duplicates:
+            raise ValueError(f"nodes {duplicates} are named twice; each agent is a node of its own")
+        unadvertised = [node.node_name for node in args.clients if not node.advertise_address]
+        if unadvertised:
+            raise ValueError(f"client agents {unadvertised} need an advertise_address: the servers gossip with them there")
         self.management_token = self._hex_secret(f"{name}-management-token", 32).apply(_as_uuid) if args.acl else None
-        secret_config = self._secret_config(name, args)
+        gossip = self._gossip_config(name, args)
+        secret_config = _secret_config(gossip, self.management_token.apply(_server_acl_config) if self.management_token is not None else None)
         certificates = (
             ConsulCertificates(
                 f"{name}-tls",
-                ConsulCertificatesArgs(args.datacenter, [server_identity(node, args.http_address) for node in args.nodes]),
+                ConsulCertificatesArgs(
+                    args.datacenter,
+                    servers=[server_identity(node, args.http_address) for node in args.nodes],
+                    clients=[client_identity(node) for node in args.clients],
+                ),
                 opts=pulumi.ResourceOptions(parent=self),
             )
             if args.tls
@@ -184,30 +212,79 @@ class ConsulCluster(pulumi.ComponentResource):
             token=self.management_token,
             opts=child_options(self, opts, depends_on=[self.ready]),
         )
+        self._agents: dict[str, pulumi.Resource] = {server.node_name: server for server in servers}
+        clients: list[ConsulClientAgent] = []
+        for node in args.clients:
+            token = self._agent_token(name, args.name_prefix, args.datacenter, node.node_name) if args.acl else None
+            clients.append(
+                ConsulClientAgent(
+                    f"{name}-{node.node_name}",
+                    ConsulClientAgentArgs(
+                        node_name=node.node_name,
+                        container_name=server_container_name(args.name_prefix, node.node_name),
+                        datacenter=args.datacenter,
+                        retry_join=[server.join_address for server in args.nodes],
+                        image=args.image,
+                        network_name=node.network_name,
+                        advertise_address=node.advertise_address or "",
+                        published_ports=node.published_ports,
+                        recursors=args.recursors,
+                        resources=args.resources,
+                        secret_config=_secret_config(gossip, token.apply(_client_acl_config) if token is not None else None),
+                        agent_token=token,
+                        retain_data=args.retain_data,
+                        tls=certificates.clients[node.node_name] if certificates else None,
+                    ),
+                    # After the servers, and one host after the other, each once its services pass again
+                    # (SYNCED_CHECK): an update that replaces every agent never takes a service off every host.
+                    opts=child_options(self, opts, providers={"docker": node.provider}, depends_on=[self.ready, *clients[-1:]]),
+                )
+            )
+            self._agents[node.node_name] = clients[-1]
         self.http_address = args.http_address
         self.dns_address = args.dns_address
         self.node_names = tuple(node.node_name for node in args.nodes)
-        self.container_names = {node.node_name: server_container_name(args.name_prefix, node.node_name) for node in args.nodes}
+        self.client_node_names = tuple(node.node_name for node in args.clients)
+        self.container_names = {node: server_container_name(args.name_prefix, node) for node in names}
         self.register_outputs(
-            {"http_address": self.http_address, "dns_address": self.dns_address, "node_names": list(self.node_names)}
+            {
+                "http_address": self.http_address,
+                "dns_address": self.dns_address,
+                "node_names": list(self.node_names),
+                "client_node_names": list(self.client_node_names),
+            }
         )
+
+    def agent(self, node_name: str) -> pulumi.Resource:
+        """The agent of a node, its server or its client agent: what that host's containers register with,
+        so what they depend on."""
+        return self._agents[node_name]
 
     def api_url(self, host: str) -> str:
         """The API of the server a container reaches at `host` (its name or address), as CONSUL_HTTP_ADDR takes it."""
         return f"{self.scheme}://{host}:{self._api_port}"
 
-    def _secret_config(self, name: str, args: ConsulClusterArgs) -> Optional[pulumi.Output[str]]:
-        """The servers' secret agent configuration, or None when there is nothing secret to hand them."""
-        parts: list[pulumi.Output[dict]] = []
-        if args.gossip_encryption:
-            gossip_key = self._hex_secret(f"{name}-gossip-key", 64)
-            parts.append(gossip_key.apply(lambda digits: {"encrypt": base64.b64encode(bytes.fromhex(digits)).decode()}))
-        if self.management_token is not None:
-            parts.append(self.management_token.apply(_acl_config))
-        if not parts:
+    def _gossip_config(self, name: str, args: ConsulClusterArgs) -> Optional[pulumi.Output[dict]]:
+        """Every agent's `encrypt` setting, a key drawn once for the cluster; None without gossip encryption."""
+        if not args.gossip_encryption:
             return None
+        gossip_key = self._hex_secret(f"{name}-gossip-key", 64)
+        return gossip_key.apply(lambda digits: {"encrypt": base64.b64encode(bytes.fromhex(digits)).decode()})
+
+    def _agent_token(self, name: str, name_prefix: str, datacenter: str, node_name: str) -> pulumi.Output[str]:
+        """A client agent's own ACL token: Consul's node identity, writing that node and reading services, no more."""
+        token = consul.AclToken(
+            f"{name}-{node_name}-agent-token",
+            description=f"{name_prefix} agent {node_name}",
+            node_identities=[consul.AclTokenNodeIdentityArgs(node_name=node_name, datacenter=datacenter)],
+            opts=pulumi.ResourceOptions(parent=self, provider=self.provider),
+        )
+        # The token resource holds only its accessor; the secret is read back, and kept secret.
         return pulumi.Output.secret(
-            pulumi.Output.all(*parts).apply(lambda found: json.dumps({k: v for part in found for k, v in part.items()}))
+            consul.get_acl_token_secret_id_output(
+                accessor_id=token.accessor_id,
+                opts=pulumi.InvokeOutputOptions(parent=self, provider=self.provider, depends_on=[token]),
+            ).secret_id
         )
 
     def _hex_secret(self, name: str, digits: int) -> pulumi.Output[str]:
@@ -233,7 +310,22 @@ def _as_uuid(digits: str) -> str:
     return "-".join((digits[:8], digits[8:12], digits[12:16], digits[16:20], digits[20:32]))
 
 
-def _acl_config(management_token: str) -> dict:
+def _secret_config(gossip: Optional[pulumi.Output[dict]], acl: Optional[pulumi.Output[dict]]) -> Optional[pulumi.Output[str]]:
+    """An agent's secret configuration file, or None when there is nothing secret to hand it."""
+    parts = [part for part in (gossip, acl) if part is not None]
+    if not parts:
+        return None
+    return pulumi.Output.secret(
+        pulumi.Output.all(*parts).apply(lambda found: json.dumps({k: v for part in found for k, v in part.items()}))
+    )
+
+
+def _client_acl_config(agent_token: str) -> dict:
+    # No management token on a client agent: its own token is all its config file holds.
+    return {"acl": {"enabled": True, "default_policy": "deny", "tokens": {"agent": agent_token}}}
+
+
+def _server_acl_config(management_token: str) -> dict:
     return {
         "acl": {
             "enabled": True,

@@ -1,4 +1,4 @@
-"""One Consul server agent in a container, with its data on a volume."""
+"""One Consul server agent in a container, with its data on a volume; what every agent's container shares."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -7,7 +7,7 @@ from typing import Optional, Sequence
 import pulumi
 import pulumi_docker as docker
 
-from components.consul_tls import CA_FILE, HTTPS_PORT, TLS_CONFIG_FILE, ServerTls
+from components.consul_tls import CA_FILE, HTTPS_PORT, TLS_CONFIG_FILE, AgentTls
 from components.container_resources import container_resource_args
 from components.options import child_options, preparation_options
 from components.pulled_image import pulled_image
@@ -25,6 +25,8 @@ SERF_PORTS = (8301, 8302)
 # agent's API is HTTPS only (Consul's defaults for the two).
 GRPC_PORT = 8502
 GRPC_TLS_PORT = 8503
+# Serf LAN: what the servers and the other agents gossip with a client agent on.
+CLIENT_PORTS = (8301,)
 DATA_DIR = "/consul/data"
 # Secrets reach the agent in a file uploaded before it starts, never on its command line or in its
 # environment, where `docker inspect` shows them.
@@ -81,7 +83,7 @@ class ConsulServerArgs:
     """The ACL token the server's own `consul` commands use; give it as a secret."""
     retain_data: bool = False
     """Keep the data volume when the server is destroyed (Pulumi's retain_on_delete)."""
-    tls: Optional[ServerTls] = None
+    tls: Optional[AgentTls] = None
     """Serve the API over HTTPS only (on HTTPS_PORT) and verify the other servers on RPC."""
     raft_multiplier: Optional[int] = None
     """Scales Consul's raft timeouts, 1 (fastest failover) to 10; None keeps Consul's default, 5."""
@@ -130,27 +132,32 @@ def agent_command(args: ConsulServerArgs) -> list[str]:
     return command
 
 
-def uploads(args: ConsulServerArgs) -> list[docker.ContainerUploadArgs]:
-    files = {SECRET_CONFIG_FILE: args.secret_config, TOKEN_FILE: args.cli_token}
+def uploads(
+    secret_config: Optional[pulumi.Input[str]], cli_token: Optional[pulumi.Input[str]], tls: Optional[AgentTls]
+) -> list[docker.ContainerUploadArgs]:
+    """An agent's files: its secret configuration, its own commands' token, its TLS material."""
+    files = {SECRET_CONFIG_FILE: secret_config, TOKEN_FILE: cli_token}
     found = [docker.ContainerUploadArgs(file=path, content=content) for path, content in files.items() if content is not None]
-    return found + (args.tls.uploads() if args.tls is not None else [])
+    return found + (tls.uploads() if tls is not None else [])
 
 
-def agent_environment(args: ConsulServerArgs) -> list[str]:
-    """What the server's own `consul` commands need: the right to bind DNS_PORT, and how to reach the API."""
+def agent_environment(cli_token: Optional[pulumi.Input[str]], tls: Optional[AgentTls]) -> list[str]:
+    """What an agent's own `consul` commands need: the right to bind DNS_PORT, and how to reach the API."""
     # The official image drops to an unprivileged user; this lets Consul still bind DNS_PORT.
     env = ["CONSUL_ALLOW_PRIVILEGED_PORTS=yes"]
-    if args.cli_token is not None:
+    if cli_token is not None:
         env.append(f"CONSUL_HTTP_TOKEN_FILE={TOKEN_FILE}")
-    if args.tls is not None:
+    if tls is not None:
         env += [f"CONSUL_HTTP_ADDR=https://127.0.0.1:{HTTPS_PORT}", f"CONSUL_CACERT={CA_FILE}"]
     return env
 
 
-def host_ports(address: str, tls: bool = False) -> tuple[PublishedPort, ...]:
-    """Every port a server on its own host publishes, bound to that host's private address only."""
-    ports = [PublishedPort(port, port, address) for port in SERVER_PORTS]
-    ports += [PublishedPort(port, port, address, "udp") for port in SERF_PORTS]
+def host_ports(address: str, tls: bool = False, server: bool = True) -> tuple[PublishedPort, ...]:
+    """Every port an agent on its own host publishes, bound to that host's private address only: a
+    server's RPC, Serf LAN and WAN; a client agent's Serf LAN only (it calls the servers, nobody calls it
+    on RPC); and both agents' API and DNS, which the host's containers use."""
+    ports = [PublishedPort(port, port, address) for port in (SERVER_PORTS if server else CLIENT_PORTS)]
+    ports += [PublishedPort(port, port, address, "udp") for port in (SERF_PORTS if server else CLIENT_PORTS)]
     ports += [PublishedPort(api_port(tls), api_port(tls), address)]
     ports += dns_ports(address, DNS_PORT)
     return tuple(ports)
@@ -195,14 +202,14 @@ class ConsulServer(pulumi.ComponentResource):
                     name=args.network_name, aliases=[args.node_name], ipv4_address=args.ipv4_address
                 )
             ],
-            envs=agent_environment(args),
+            envs=agent_environment(args.cli_token, args.tls),
             ports=[
                 docker.ContainerPortArgs(internal=p.internal, external=p.external, ip=p.ip, protocol=p.protocol)
                 for p in args.published_ports
             ]
             or None,
             volumes=[docker.ContainerVolumeArgs(volume_name=data.name, container_path=DATA_DIR)],
-            uploads=uploads(args) or None,
+            uploads=uploads(args.secret_config, args.cli_token, args.tls) or None,
             restart="unless-stopped",
             healthcheck=docker.ContainerHealthcheckArgs(
                 tests=["CMD-SHELL", SERVING_CHECK], interval="2s", timeout="3s", start_period="45s", retries=5

@@ -1,9 +1,16 @@
-"""A certificate authority for one Consul cluster and a certificate for each of its servers.
+"""A certificate authority for one Consul cluster and a certificate for each of its agents.
 
-Servers verify each other on RPC (`verify_incoming`, `verify_outgoing`, `verify_server_hostname`),
-so each certificate names `server.<datacenter>.consul` and serves as both server and client. The
-HTTP API is HTTPS only; its clients check the server against the CA but show no certificate of
-their own: ACL tokens say who they are, and a browser can still open the UI.
+Agents verify each other on RPC (`verify_incoming`, `verify_outgoing`, `verify_server_hostname`),
+so each server's certificate names `server.<datacenter>.consul` and serves as both server and client;
+a client agent's names `client.<datacenter>.consul` only, so no client agent can pose as a server.
+The HTTP API is HTTPS only, on every agent with the agent's own certificate; its clients check the
+agent against the CA but show no certificate of their own: ACL tokens say who they are, and a
+browser can still open the UI.
+
+Client agents get certificates from this CA rather than Consul's auto-encrypt: an auto-encrypted
+agent serves its HTTPS API with a certificate of Consul's service-mesh CA, which the workloads (who
+trust this CA) would refuse (hashicorp/consul#8636), and auto-encrypt needs `allow_tls` on every
+server, a rolling replacement of the servers of every existing stack.
 """
 from __future__ import annotations
 
@@ -30,14 +37,14 @@ WORKLOAD_CA_ENV = f"CONSUL_CACERT={WORKLOAD_CA_FILE}"
 KEY_ALGORITHM = "ECDSA"
 KEY_CURVE = "P256"
 CA_VALIDITY_HOURS = 10 * 365 * 24
-SERVER_VALIDITY_HOURS = 365 * 24
+AGENT_VALIDITY_HOURS = 365 * 24
 # Re-issued by the first `pulumi up` in the certificate's last month, before it expires.
 EARLY_RENEWAL_HOURS = 30 * 24
 
 
 @dataclass(frozen=True)
-class ServerIdentity:
-    """The names and addresses one server is reached at: each must be in its certificate."""
+class AgentIdentity:
+    """The names and addresses one agent is reached at: each must be in its certificate."""
 
     node_name: str
     addresses: Sequence[str]
@@ -47,12 +54,14 @@ class ServerIdentity:
 @dataclass(frozen=True)
 class ConsulCertificatesArgs:
     datacenter: str
-    servers: Sequence[ServerIdentity]
+    servers: Sequence[AgentIdentity]
+    clients: Sequence[AgentIdentity] = ()
+    """Client agents: certificates that name `client.<datacenter>.consul`, never a server's name."""
 
 
 @dataclass(frozen=True)
-class ServerTls:
-    """What one server needs for TLS: the cluster's CA, its certificate and its key."""
+class AgentTls:
+    """What one agent needs for TLS: the cluster's CA, its certificate and its key."""
 
     ca_cert_pem: pulumi.Input[str]
     cert_pem: pulumi.Input[str]
@@ -65,7 +74,7 @@ class ServerTls:
 
 
 def agent_tls_config() -> str:
-    """The agent configuration that turns TLS on: HTTPS only, verified RPC between servers."""
+    """The agent configuration that turns TLS on: HTTPS only, verified RPC between agents."""
     return json.dumps(
         {
             "tls": {
@@ -98,8 +107,10 @@ def _split_addresses(addresses: Sequence[str]) -> tuple[list[str], list[str]]:
 
 class ConsulCertificates(pulumi.ComponentResource):
     ca_cert_pem: pulumi.Output[str]
-    servers: dict[str, ServerTls]
+    servers: dict[str, AgentTls]
     """Node name -> what that server needs for TLS."""
+    clients: dict[str, AgentTls]
+    """Node name -> what that client agent needs for TLS."""
 
     def __init__(self, name: str, args: ConsulCertificatesArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("orchestration:consul:ConsulCertificates", name, None, opts)
@@ -114,32 +125,38 @@ class ConsulCertificates(pulumi.ComponentResource):
             opts=preparation_options(self),
         )
         self.ca_cert_pem = ca.cert_pem
-        self.servers = {}
-        for server in args.servers:
-            key = self._private_key(f"{name}-{server.node_name}-key")
-            names, ips = _split_addresses(server.addresses)
-            request = tls.CertRequest(
-                f"{name}-{server.node_name}-request",
-                private_key_pem=key.private_key_pem,
-                subject=tls.CertRequestSubjectArgs(common_name=f"server.{args.datacenter}.consul"),
-                dns_names=[f"server.{args.datacenter}.consul", "localhost", *names],
-                ip_addresses=["127.0.0.1", *ips],
-                opts=preparation_options(self),
-            )
-            cert = tls.LocallySignedCert(
-                f"{name}-{server.node_name}-cert",
-                cert_request_pem=request.cert_request_pem,
-                ca_private_key_pem=ca_key.private_key_pem,
-                ca_cert_pem=ca.cert_pem,
-                allowed_uses=["digital_signature", "key_encipherment", "server_auth", "client_auth"],
-                validity_period_hours=SERVER_VALIDITY_HOURS,
-                early_renewal_hours=EARLY_RENEWAL_HOURS,
-                opts=preparation_options(self),
-            )
-            self.servers[server.node_name] = ServerTls(
-                ca_cert_pem=ca.cert_pem, cert_pem=cert.cert_pem, key_pem=pulumi.Output.secret(key.private_key_pem)
-            )
+        self.servers = {
+            server.node_name: self._agent_tls(name, args.datacenter, server, "server", ca_key, ca) for server in args.servers
+        }
+        self.clients = {
+            client.node_name: self._agent_tls(name, args.datacenter, client, "client", ca_key, ca) for client in args.clients
+        }
         self.register_outputs({"ca_cert_pem": self.ca_cert_pem})
+
+    def _agent_tls(
+        self, name: str, datacenter: str, agent: AgentIdentity, role: str, ca_key: tls.PrivateKey, ca: tls.SelfSignedCert
+    ) -> AgentTls:
+        key = self._private_key(f"{name}-{agent.node_name}-key")
+        names, ips = _split_addresses(agent.addresses)
+        request = tls.CertRequest(
+            f"{name}-{agent.node_name}-request",
+            private_key_pem=key.private_key_pem,
+            subject=tls.CertRequestSubjectArgs(common_name=f"{role}.{datacenter}.consul"),
+            dns_names=[f"{role}.{datacenter}.consul", "localhost", *names],
+            ip_addresses=["127.0.0.1", *ips],
+            opts=preparation_options(self),
+        )
+        cert = tls.LocallySignedCert(
+            f"{name}-{agent.node_name}-cert",
+            cert_request_pem=request.cert_request_pem,
+            ca_private_key_pem=ca_key.private_key_pem,
+            ca_cert_pem=ca.cert_pem,
+            allowed_uses=["digital_signature", "key_encipherment", "server_auth", "client_auth"],
+            validity_period_hours=AGENT_VALIDITY_HOURS,
+            early_renewal_hours=EARLY_RENEWAL_HOURS,
+            opts=preparation_options(self),
+        )
+        return AgentTls(ca_cert_pem=ca.cert_pem, cert_pem=cert.cert_pem, key_pem=pulumi.Output.secret(key.private_key_pem))
 
     def _private_key(self, name: str) -> tls.PrivateKey:
         return tls.PrivateKey(name, algorithm=KEY_ALGORITHM, ecdsa_curve=KEY_CURVE, opts=preparation_options(self))

@@ -1,8 +1,9 @@
 """The `cluster` environment: one Docker engine per host (larry, curly and moe by default).
 
-Deploys a Consul server on every `consul-server` host (ports published on the host's
-private address only), the distributed app's workers on every `app` host, the client
-on every `client` host, the app's settings in Consul KV, and a swarm managed from
+Deploys a Consul server on every `consul-server` host and a Consul client agent on every
+other host (ports published on the host's private address only), the distributed app's
+workers on every `app` host, the client on every `client` host, each registering with and
+asking its own host's agent, the app's settings in Consul KV, and a swarm managed from
 `swarmManager` that every other host joins, running `heyworld` and `heyworld_global`;
 with `composeFile`, that compose file on the manager. Our images are built once and pushed to the registry every host pulls from.
 """
@@ -52,6 +53,17 @@ def build(cfg: StackConfig) -> dict[str, pulumi.Input]:
     )
 
     servers = cluster.with_role("consul-server")
+
+    def agent(host: Host) -> ConsulNodeSpec:
+        return ConsulNodeSpec(
+            node_name=host.name,
+            provider=engines[host.name].provider,
+            network_name=engines[host.name].network_name,
+            join_address=host.address,
+            advertise_address=host.address,
+            published_ports=host_ports(host.address, tls=cfg.workload.consul_tls, server=host in servers),
+        )
+
     consul = ConsulCluster(
         "consul",
         ConsulClusterArgs(
@@ -59,17 +71,8 @@ def build(cfg: StackConfig) -> dict[str, pulumi.Input]:
             name_prefix=prefix,
             datacenter=cfg.datacenter,
             image=cfg.images.consul,
-            nodes=[
-                ConsulNodeSpec(
-                    node_name=host.name,
-                    provider=engines[host.name].provider,
-                    network_name=engines[host.name].network_name,
-                    join_address=host.address,
-                    advertise_address=host.address,
-                    published_ports=host_ports(host.address, tls=cfg.workload.consul_tls),
-                )
-                for host in servers
-            ],
+            nodes=[agent(host) for host in servers],
+            clients=[agent(host) for host in cluster.hosts if host not in servers],
             http_address=f"{servers[0].address}:{api_port(cfg.workload.consul_tls)}",
             dns_address=f"{servers[0].address}:{DNS_PORT}",
             recursors=[DOCKER_EMBEDDED_DNS],
@@ -91,16 +94,16 @@ def build(cfg: StackConfig) -> dict[str, pulumi.Input]:
     )
 
     def on(host: Host) -> pulumi.ResourceOptions:
-        # Workers read their settings from KV when they start.
-        return pulumi.ResourceOptions(providers={"docker": engines[host.name].provider}, depends_on=[consul.ready, catalog.settings])
+        # Workers read their settings from KV when they start, through their host's agent.
+        return pulumi.ResourceOptions(
+            providers={"docker": engines[host.name].provider}, depends_on=[consul.ready, catalog.settings, consul.agent(host.name)]
+        )
 
     worker_ids = names.worker_ids(cfg.workload.app_workers)
     workers = []
-    containers: dict[str, dict] = {
-        host.name: {consul.container_names[host.name]: cfg.images.consul} for host in cluster.hosts if host in servers
-    }
+    containers: dict[str, dict] = {host.name: {consul.container_names[host.name]: cfg.images.consul} for host in cluster.hosts}
+    # Every host's containers register with and ask the agent on their own host, at the host's address.
     for host in cluster.with_role("app"):
-        consul_address = _consul_address(cluster, host)
         app = DistributedApp(
             f"app-{host.name}",
             DistributedAppArgs(
@@ -108,12 +111,12 @@ def build(cfg: StackConfig) -> dict[str, pulumi.Input]:
                 name_prefix=prefix,
                 worker_ids=worker_ids,
                 image=images["distributed_app"].reference,
-                consul_http_addr=consul.api_url(consul_address),
+                consul_http_addr=consul.api_url(host.address),
                 network_name=engines[host.name].network_name,
                 publish_address=host.address,
                 first_port=cfg.workload.worker_port,
                 kv_prefix=cfg.workload.kv_prefix,
-                dns=[consul_address],
+                dns=[host.address],
                 consul_token=tokens.app,
                 consul_ca_pem=consul.ca_cert_pem,
             ),
@@ -123,19 +126,18 @@ def build(cfg: StackConfig) -> dict[str, pulumi.Input]:
         containers.setdefault(host.name, {}).update({worker.name: images["distributed_app"].reference for worker in app.workers})
     clients = {}
     for host in cluster.with_role("client"):
-        consul_address = _consul_address(cluster, host)
         clients[host.name] = DistributedClient(
             f"client-{host.name}",
             DistributedClientArgs(
                 resources=cfg.containers.client,
                 container_name=names.client_container(prefix),
                 image=images["distributed_client"].reference,
-                consul_http_addr=consul.api_url(consul_address),
-                consul_dns_server=consul_address,
+                consul_http_addr=consul.api_url(host.address),
+                consul_dns_server=host.address,
                 consul_dns_port=DNS_PORT,
                 network_name=engines[host.name].network_name,
                 kv_prefix=cfg.workload.kv_prefix,
-                dns=[consul_address],
+                dns=[host.address],
                 consul_token=tokens.client,
                 consul_ca_pem=consul.ca_cert_pem,
             ),
@@ -164,6 +166,7 @@ def build(cfg: StackConfig) -> dict[str, pulumi.Input]:
         **outputs,
         **consul_and_swarm_outputs(consul, swarm, services),
         "hosts": [host.name for host in cluster.hosts],
+        "consulClientAgents": list(consul.client_node_names),
         "kvPrefix": catalog.kv_prefix,
         "clientContainers": {name: client.container_name for name, client in clients.items()},
         "swarmManager": manager.name,
@@ -183,7 +186,3 @@ def _host_args(cluster: ClusterConfig, host: Host, prefix: str, registry: Regist
         registry=registry,
     )
 
-
-def _consul_address(cluster: ClusterConfig, host: Host) -> str:
-    """Address of the Consul server a host's containers use: its own, or else the first one."""
-    return (host if "consul-server" in host.roles else cluster.with_role("consul-server")[0]).address

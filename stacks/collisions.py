@@ -187,9 +187,11 @@ def _local_ports(cfg: StackConfig, local: LocalConfig) -> Iterator[Published]:
 def _cluster_ports(cfg: StackConfig, cluster: ClusterConfig) -> Iterator[Published]:
     for host in cluster.hosts:
         yield from _swarm_ports(_engine(host.name), manager=host.name == cluster.swarm_manager)
-    for host in cluster.with_role("consul-server"):
-        for port in host_ports(host.address, tls=cfg.workload.consul_tls):
-            yield Published(_engine(host.name), port.external, port.protocol, port.ip, None, owner="the Consul server")
+    for host in cluster.hosts:
+        server = "consul-server" in host.roles
+        for port in host_ports(host.address, tls=cfg.workload.consul_tls, server=server):
+            owner = "the Consul server" if server else "the Consul client agent"
+            yield Published(_engine(host.name), port.external, port.protocol, port.ip, None, owner=owner)
     for host in cluster.with_role("app"):
         for index, worker in enumerate(names.worker_ids(cfg.workload.app_workers)):
             yield Published(_engine(host.name), cfg.workload.worker_port + index, "tcp", host.address, "workerPort", label=f"worker {worker}")
@@ -261,11 +263,11 @@ def _cluster_names(cfg: StackConfig, cluster: ClusterConfig) -> Iterator[Named]:
         yield Named("container", _engine(host.name), names.client_container(stack), None, owner="the client")
     # After the workers' and the client's, so a clash names the host whose name made it.
     for index, host in enumerate(cluster.hosts):
-        if "consul-server" in host.roles:
-            yield Named(
-                "container", _engine(host.name), server_container_name(stack, host.name), f"{cluster.hosts_key}[{index}].name",
-                owner=f"the Consul server of {host.name!r}",
-            )
+        agent = "the Consul server" if "consul-server" in host.roles else "the Consul client agent"
+        yield Named(
+            "container", _engine(host.name), server_container_name(stack, host.name), f"{cluster.hosts_key}[{index}].name",
+            owner=f"{agent} of {host.name!r}",
+        )
 
 
 def _worker_names(cfg: StackConfig, engine: str) -> Iterator[Named]:

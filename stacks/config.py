@@ -50,7 +50,7 @@ KNOWN_KEYS = frozenset(
         "buildCaCertificates", "dockerHost", "publishAddress", "consulHttpPort", "consulDnsPort", "networkSubnet",
         "swarmAdvertiseAddress", "redisThroughConsul", "hosts", "hostsFromStack", "swarmManager", "buildDockerHost",
         "registry", "registryUsername", "registryPassword", "dockerTlsCa", "dockerTlsCert", "dockerTlsKey",
-        "sandboxHosts", "sandboxSubnet", "sandboxHostImage", "sandboxRegistryImage", "sandboxPrivileged",
+        "sandboxHosts", "sandboxRoles", "sandboxSubnet", "sandboxHostImage", "sandboxRegistryImage", "sandboxPrivileged",
         "heyworldDeploy", "swarmServices", "nodeLabels", "drainedHosts", "containerResources",
         "consulGossipEncryption", "consulAcl", "consulTls", "consulRaftMultiplier", "retainData", "swarmAutolock",
         "composeFile", "composeVariables", "composeSwarm", "composeWeb", "consulMesh", "meshProxy", "meshEnvoyImage",
@@ -187,6 +187,8 @@ class SandboxHost:
     name: str
     address: str
     """Its fixed address in the sandbox's subnet."""
+    roles: tuple[str, ...] = HOST_ROLES
+    """What a cluster stack on the sandbox runs there (its `hosts` output): `sandboxRoles`, else the chapter's."""
 
 
 @dataclass(frozen=True)
@@ -513,9 +515,10 @@ class _Reader(ConfigValues):
                 "sandboxSubnet",
                 f"{subnet!r} has no room for {len(names)} hosts from .{SANDBOX_FIRST_HOST_NUMBER} on; use a larger subnet",
             )
+        roles = self.sandbox_roles(names)
         return SandboxConfig(
             hosts=tuple(
-                SandboxHost(name, str(network[SANDBOX_FIRST_HOST_NUMBER + index])) for index, name in enumerate(names)
+                SandboxHost(name, str(network[SANDBOX_FIRST_HOST_NUMBER + index]), roles[name]) for index, name in enumerate(names)
             ),
             subnet=subnet,
             registry_address=str(network[SANDBOX_REGISTRY_NUMBER]),
@@ -523,6 +526,29 @@ class _Reader(ConfigValues):
             registry_image=self.image("sandboxRegistryImage", default="registry:2"),
             privileged=self.boolean("sandboxPrivileged", default=True),
         )
+
+    def sandbox_roles(self, names: tuple[str, ...]) -> dict[str, tuple[str, ...]]:
+        """Each host's roles: those `sandboxRoles` gives it, else the chapter's; a set a cluster could not run is refused here."""
+        given = self.json_value("sandboxRoles", default={})
+        if not isinstance(given, dict):
+            raise self.fail("sandboxRoles", f"{given!r}: expected a map of host names to lists of {list(HOST_ROLES)}")
+        for name, roles in given.items():
+            if name not in names:
+                raise self.fail(f"sandboxRoles.{name}", f"is not a sandbox host; `{self.key('sandboxHosts')}` names {list(names)}")
+            if not isinstance(roles, list) or any(role not in HOST_ROLES for role in roles):
+                raise self.fail(f"sandboxRoles.{name}", f"{roles!r}: expected a list of {list(HOST_ROLES)}")
+        roles = {name: tuple(given[name]) if name in given else chapter_roles(names, name) for name in names}
+        servers = [name for name in names if "consul-server" in roles[name]]
+        if len(servers) not in CONSUL_SERVER_COUNTS:
+            raise self.fail(
+                "sandboxRoles",
+                f"{len(servers)} hosts have the role 'consul-server' ({', '.join(servers) or 'none'}); "
+                f"Consul needs an odd quorum: one of {list(CONSUL_SERVER_COUNTS)}",
+            )
+        for role in HOST_ROLES:
+            if not any(role in host_roles for host_roles in roles.values()):
+                raise self.fail("sandboxRoles", f"no host has the role {role!r}; every role in {list(HOST_ROLES)} needs one")
+        return roles
 
     def sandbox_host_names(self) -> tuple[str, ...]:
         names = self.json_value("sandboxHosts", default=["larry", "curly", "moe"])
@@ -535,6 +561,16 @@ class _Reader(ConfigValues):
         if duplicates:
             raise self.fail("sandboxHosts", f"duplicate host name {duplicates}; each host needs its own")
         return tuple(names)
+
+
+def chapter_roles(names: tuple[str, ...], name: str) -> tuple[str, ...]:
+    """The chapter's roles: a Consul server on each of the first three hosts (the first only, with fewer
+    than three), workers on all but the last, the client on the last; one host runs everything."""
+    if len(names) == 1:
+        return HOST_ROLES
+    index = names.index(name)
+    server = ("consul-server",) if index < (3 if len(names) >= 3 else 1) else ()
+    return (*server, "client") if index == len(names) - 1 else (*server, "app")
 
 
 def _variable_text(value: Any) -> str:

@@ -4,7 +4,7 @@ Docker-in-Docker containers on one engine, so the `cluster` stack can be tried o
 Deploys a network with a fixed subnet, one container per host running its own Docker
 engine on a fixed address, and a registry beside them that every host's engine trusts
 over plain HTTP. The outputs are what the cluster stack takes through `hostsFromStack`:
-`hosts` in the shape of its `hosts` config, and `registry`; `buildDockerHost` is an engine
+`hosts` in the shape of its `hosts` config, with the roles `sandboxRoles` gives (else the chapter's), and `registry`; `buildDockerHost` is an engine
 that can push there (docs/sandbox.md). Everything runs on the engine the Docker provider
 defaults to (DOCKER_HOST, or `docker:host` config), on the machine where Pulumi runs:
 the hosts are reached at their addresses on the sandbox network.
@@ -17,7 +17,7 @@ import pulumi_docker as docker
 from components.docker_in_docker_host import DockerInDockerHost, DockerInDockerHostArgs
 from components.engine_forms import ipam_pool
 from components.image_registry import ImageRegistry, ImageRegistryArgs, registry_server
-from stacks.config import HOST_ROLES, StackConfig
+from stacks.config import StackConfig
 from stacks.names import sandbox_host_container, sandbox_registry_container
 
 
@@ -56,10 +56,10 @@ def build(cfg: StackConfig) -> dict[str, pulumi.Input]:
         for host in sandbox.hosts
     }
     first = next(iter(hosts.values()))
-    names = list(hosts)
+    roles = {host.name: list(host.roles) for host in sandbox.hosts}
     return {
         "hosts": [
-            {"name": name, "docker": host.docker_url, "address": host.address, "roles": chapter_roles(names, name)}
+            {"name": name, "docker": host.docker_url, "address": host.address, "roles": roles[name]}
             for name, host in hosts.items()
         ],
         "registry": registry.server,
@@ -69,9 +69,3 @@ def build(cfg: StackConfig) -> dict[str, pulumi.Input]:
         "addresses": {name: host.address for name, host in hosts.items()},
     }
 
-
-def chapter_roles(names: list[str], name: str) -> list[str]:
-    """The chapter's roles: a Consul server on every host, workers on all but the last, the client on the last."""
-    if len(names) == 1:
-        return list(HOST_ROLES)
-    return ["consul-server", "client"] if name == names[-1] else ["consul-server", "app"]

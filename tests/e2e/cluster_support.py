@@ -446,10 +446,10 @@ def leftovers(engine: docker.DockerClient, prefix: str) -> dict[str, list[str]]:
     return objects_named_with(engine, prefix)
 
 
-def clear_earlier_runs(engine: docker.DockerClient) -> None:
+def clear_earlier_runs(engine: docker.DockerClient, cluster_stack: str = CLUSTER_STACK, sandbox_stack: str = SANDBOX_STACK) -> None:
     """Destroys what a killed run left: the cluster first (its engines live in the sandbox), then the sandbox."""
-    cluster = HarnessStack(CLUSTER_STACK, {})
-    sandbox = HarnessStack(SANDBOX_STACK, {})
+    cluster = HarnessStack(cluster_stack, {})
+    sandbox = HarnessStack(sandbox_stack, {})
     try:
         if len(cluster.harness.state):
             with phase("destroy leftovers of an earlier run (cluster)"):
@@ -466,4 +466,4 @@ def clear_earlier_runs(engine: docker.DockerClient) -> None:
     finally:
         cluster.close()
         sandbox.close()
-        sweep(engine, f"{SANDBOX_STACK}-")
+        sweep(engine, f"{sandbox_stack}-")

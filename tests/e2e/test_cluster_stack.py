@@ -530,6 +530,18 @@ def _limits(sandbox: Sandbox) -> list[int]:
     return [sandbox.docker(host).api.inspect_container(f"{CLUSTER_STACK}-server{n}")["HostConfig"]["Memory"] for host in WORKERS for n in (1, 2)]
 
 
+# What a host without a Consul server gets for its client agent (docs/cluster-growth.md).
+SHEMP_AGENT = (
+    ("docker:index/volume:Volume", "consul-shemp-data"),
+    (REMOTE_IMAGE, "consul-shemp-image"),
+    (CONTAINER, "consul-shemp-agent"),
+    ("consul:index/aclToken:AclToken", "consul-shemp-agent-token"),
+    ("tls:index/privateKey:PrivateKey", "consul-tls-shemp-key"),
+    ("tls:index/certRequest:CertRequest", "consul-tls-shemp-request"),
+    ("tls:index/locallySignedCert:LocallySignedCert", "consul-tls-shemp-cert"),
+)
+
+
 def test_a_worker_dropped_from_the_config_leaves_the_swarm(cluster: Cluster, sandbox: Sandbox) -> None:
     sandbox.apply("sandbox apply with a fourth host, shemp", sandboxHosts=[*HOSTS, "shemp"])
     assert {(op, name) for op, _, name in sandbox.changes()} == {
@@ -537,15 +549,17 @@ def test_a_worker_dropped_from_the_config_leaves_the_swarm(cluster: Cluster, san
         ("create", "shemp-image"),
         ("create", "shemp-container"),
     }
-    with_shemp = {**SEED_ROLES, "shemp": []}  # no role: a swarm worker only
+    with_shemp = {**SEED_ROLES, "shemp": []}  # no role: a swarm worker, with a Consul client agent as every host without a server
     cluster.apply("cluster apply with shemp as a bare swarm worker", **cluster.hand_written(with_shemp))
     assert cluster.changes() == sorted(
         [
             ("create", DOCKER_PROVIDER, "shemp-engine"),
             ("create", NETWORK, "shemp-network"),
             ("create", COMMAND, "swarm-join-shemp"),
+            *(("create", kind, name) for kind, name in SHEMP_AGENT),
         ]
     )
+    assert cluster.resolve("larry", 53, "shemp.node.consul") == [sandbox.address("shemp")]
     assert cluster.nodes()["shemp"] == {"role": "worker", "state": "ready", "availability": "active"}
     global_ = f"{CLUSTER_STACK}-heyworld_global"
     wait_for("heyworld_global runs on shemp too", lambda: cluster.running_tasks_by_node(global_).get("shemp") == 1, timeout=90)
@@ -556,6 +570,7 @@ def test_a_worker_dropped_from_the_config_leaves_the_swarm(cluster: Cluster, san
             ("delete", DOCKER_PROVIDER, "shemp-engine"),
             ("delete", NETWORK, "shemp-network"),
             ("delete", COMMAND, "swarm-join-shemp"),
+            *(("delete", kind, name) for kind, name in SHEMP_AGENT),
         ]
     )
     assert sorted(cluster.nodes()) == sorted(HOSTS)

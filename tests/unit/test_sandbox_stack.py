@@ -146,6 +146,22 @@ def test_host_names_and_subnet_come_from_config() -> None:
     assert {r.name for r in two.of_type(CONTAINER)} == {"shemp-container", "joe-container", "registry-container"}
 
 
+def test_roles_are_the_chapters_at_any_size_or_set_per_host() -> None:
+    five = ["larry", "curly", "moe", "shemp", "joe"]
+    chapter = deploy("sandbox", {"sandboxHosts": five})
+    assert {h["name"]: h["roles"] for h in chapter.outputs["hosts"]} == {
+        "larry": ["consul-server", "app"], "curly": ["consul-server", "app"], "moe": ["consul-server", "app"],
+        "shemp": ["app"], "joe": ["client"],
+    }
+    two = deploy("sandbox", {"sandboxHosts": ["shemp", "joe"]})
+    assert [h["roles"] for h in two.outputs["hosts"]] == [["consul-server", "app"], ["client"]]
+    chosen = deploy("sandbox", {"sandboxHosts": five, "sandboxRoles": {"curly": ["consul-server"], "moe": ["consul-server"]}})
+    assert [h["roles"] for h in chosen.outputs["hosts"]] == [["consul-server", "app"], ["consul-server"], ["consul-server"], ["app"], ["client"]]
+    # A cluster on it runs a client agent on the two hosts without a server.
+    cluster = deploy_with_stacks("trial", {"environment": "cluster", "hostsFromStack": SANDBOX}, {SANDBOX: chosen.outputs})
+    assert cluster.outputs["consulClientAgents"] == ["shemp", "joe"]
+
+
 def registrations_shape(deployment: Deployment) -> list[tuple]:
     def shape(r: Registration) -> tuple:
         return (r.urn, r.parent, r.provider, sorted(r.dependencies), sorted(r.secret_inputs), repr(sorted(r.inputs.items())))
@@ -194,6 +210,22 @@ BAD_SANDBOX_CONFIGS = {
     "subnet too small for the hosts": (
         {"sandboxSubnet": "10.77.0.0/28", "sandboxHosts": ["a", "b", "c", "d", "e"]},
         "config `orchestration:sandboxSubnet`: '10.77.0.0/28' has no room for 5 hosts from .11 on",
+    ),
+    "a role for a host the sandbox has not": (
+        {"sandboxRoles": {"shemp": ["app"]}},
+        "config `orchestration:sandboxRoles.shemp`: is not a sandbox host; `orchestration:sandboxHosts` names ['larry', 'curly', 'moe']",
+    ),
+    "an unknown role": (
+        {"sandboxRoles": {"moe": ["consul-client"]}},
+        "config `orchestration:sandboxRoles.moe`: ['consul-client']: expected a list of ['consul-server', 'app', 'client']",
+    ),
+    "two Consul servers": (
+        {"sandboxRoles": {"moe": ["client"]}},
+        "config `orchestration:sandboxRoles`: 2 hosts have the role 'consul-server' (larry, curly); Consul needs an odd quorum: one of [1, 3, 5]",
+    ),
+    "no client anywhere": (
+        {"sandboxRoles": {"moe": ["consul-server", "app"]}},
+        "config `orchestration:sandboxRoles`: no host has the role 'client'",
     ),
     "privileged not a boolean": ({"sandboxPrivileged": "maybe"}, "Stack 'sandbox' with configuration key 'sandboxPrivileged' must be of type 'boolean'"),
     "empty host image": ({"sandboxHostImage": " "}, "config `orchestration:sandboxHostImage`: must not be empty"),

@@ -33,6 +33,17 @@ class ConsulMeshArgs:
     """Every call the mesh lets through; any other is denied."""
 
 
+def precedence(source: str, destination: str) -> int:
+    """The precedence Consul gives an intention in the default namespace (Intention.UpdatePrecedence): 9 for
+    exact -> exact, 8 for * -> exact, 6 for exact -> *, 5 for * -> *. Declared as Consul computes it, since
+    the provider reads it back and diffs a source that leaves it out against that."""
+
+    def exact(name: str) -> int:  # the namespace is always exact here
+        return 1 + (name != ANY_SERVICE)
+
+    return {2: 9, 1: 6}[exact(destination)] - (2 - exact(source))
+
+
 def allowed_sources(allowed: Sequence[Intention]) -> dict[str, list[str]]:
     """Destination -> the sources allowed to call it, in a stable order."""
     if any(ANY_SERVICE in (intention.source, intention.destination) for intention in allowed):
@@ -59,7 +70,11 @@ class ConsulMesh(pulumi.ComponentResource):
             name=ANY_SERVICE,
             sources=[
                 consul.ConfigEntryServiceIntentionsSourceArgs(
-                    name=ANY_SERVICE, action="deny", type="consul", description="Deny by default: allow calls by name."
+                    name=ANY_SERVICE,
+                    action="deny",
+                    type="consul",
+                    precedence=precedence(ANY_SERVICE, ANY_SERVICE),
+                    description="Deny by default: allow calls by name.",
                 )
             ],
             opts=child,
@@ -69,7 +84,9 @@ class ConsulMesh(pulumi.ComponentResource):
                 f"{name}-{destination}",
                 name=destination,
                 sources=[
-                    consul.ConfigEntryServiceIntentionsSourceArgs(name=source, action="allow", type="consul")
+                    consul.ConfigEntryServiceIntentionsSourceArgs(
+                        name=source, action="allow", type="consul", precedence=precedence(source, destination)
+                    )
                     for source in sources
                 ],
                 opts=child,

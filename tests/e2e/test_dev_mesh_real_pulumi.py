@@ -5,6 +5,7 @@ mesh; a preview after `up` (refreshed too) proposes nothing; an intention remove
 found by `up --refresh` and made again, and the client's calls stop and come back with no container restarted."""
 from __future__ import annotations
 
+import json
 import time
 
 import pytest
@@ -24,6 +25,10 @@ def real(engine) -> RealProject:
         yield project
 
 
+def secret_outputs(real: RealProject) -> dict:
+    return json.loads(real.run("stack", "output", "--json", "--show-secrets", label="stack output").stdout)
+
+
 def app_reply(engine, outputs: dict) -> dict:
     return client_report(engine, outputs["clientContainer"])["app"]
 
@@ -39,7 +44,7 @@ def test_a_preview_after_up_proposes_nothing_refreshed_or_not(real: RealProject)
 
 
 def test_a_removed_intention_stops_the_calls_and_up_refresh_brings_it_back(real: RealProject, engine) -> None:
-    outputs = real.outputs()
+    outputs = secret_outputs(real)
     consul = f"https://{outputs['consulHttpAddress']}"
     headers = {"X-Consul-Token": outputs["consulManagementToken"]}
     containers = {c.name: c.attrs["State"]["StartedAt"] for c in engine.containers.list(filters={"name": "dev-"})}

@@ -7,12 +7,17 @@ back; the id is the entry's name. `name`, `namespace` and `partition` replace; `
 `jwts` change in place. Each source's `type` defaults to "consul"; its `precedence` is Consul's, read
 back. Delete removes the entry (DELETE /v1/config/service-intentions/<name>). A refresh of an entry that
 is gone (deleted behind Pulumi's back) drops it from the state, as the provider's Read does.
+
+The engine diffs a program's sources against the sources the provider read back, not against the
+previous inputs: a source attribute the program leaves out but Consul filled in (`precedence`, which
+is Optional and not Computed in the provider's schema) is proposed as removed on every preview
+(`- precedence: 9`), as the real CLI shows. Attributes left out and read back empty ("" or 0) are not.
 """
 from __future__ import annotations
 
 from typing import Any, Mapping
 
-from .base import HarnessError, ResourceContext, ResourceHandler
+from .base import HarnessError, ResourceContext, ResourceHandler, changed_keys
 from .state import ResourceRecord
 
 KIND = "service-intentions"
@@ -21,6 +26,13 @@ KIND = "service-intentions"
 class ConfigEntryServiceIntentions(ResourceHandler):
     type_token = "consul:index/configEntryServiceIntentions:ConfigEntryServiceIntentions"
     in_place = frozenset({"sources", "meta", "jwts"})
+
+    def changed(self, old: ResourceRecord, new_inputs: Mapping[str, Any]) -> set[str]:
+        changed = {key for key in changed_keys(old.inputs, new_inputs) if key != "sources"}
+        read_back = old.outputs.get("sources", old.inputs.get("sources")) or []
+        if [_as_diffed(source) for source in new_inputs.get("sources") or []] != [_as_diffed(source) for source in read_back]:
+            changed.add("sources")
+        return changed
 
     def create(self, ctx: ResourceContext) -> tuple[str, dict[str, Any]]:
         i = ctx.inputs
@@ -96,6 +108,18 @@ def _source_state(source: Mapping[str, Any]) -> dict[str, Any]:
         "description": source.get("Description", ""),
         "permissions": [],
     }
+
+
+# A source's attributes as the provider's schema has them, with the value an unset one diffs as.
+SOURCE_ZEROES = {
+    "name": "", "peer": "", "namespace": "", "partition": "", "samenessGroup": "", "action": "",
+    "precedence": 0, "type": "consul", "description": "", "permissions": [],
+}
+
+
+def _as_diffed(source: Mapping[str, Any]) -> dict[str, Any]:
+    """A source with every attribute, unset ones at the value they diff as ("consul" for `type`, its default)."""
+    return {key: source.get(key) if source.get(key) not in (None, "") else zero for key, zero in SOURCE_ZEROES.items()}
 
 
 def _scope(i: Mapping[str, Any]) -> dict[str, str]:

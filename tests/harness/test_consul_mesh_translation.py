@@ -42,7 +42,7 @@ def allowed(address: str, source: str, destination: str) -> bool:
 
 def test_intentions_deny_by_default_change_in_place_and_tokens_carry_service_identities(harness, engine, prefix) -> None:
     image = build_consul_image(engine)
-    declared = {"client": "allow"}
+    declared = {"client": "allow", "precedence": True}
 
     def program() -> None:
         agent = pdocker.Container(
@@ -51,14 +51,21 @@ def test_intentions_deny_by_default_change_in_place_and_tokens_carry_service_ide
         )
         address = agent.ports.apply(lambda ports: f"127.0.0.1:{ports[0]['external']}")
         on_api = pulumi.ResourceOptions(provider=consulp.Provider("api", address=address, token=MANAGEMENT_TOKEN))
+        # Consul's precedence for * -> * and for exact -> exact, declared or not.
+        precedence = {"deny": 5, "app": 9} if declared["precedence"] else {"deny": None, "app": None}
         consulp.ConfigEntryServiceIntentions(
-            "deny-all", name="*", sources=[consulp.ConfigEntryServiceIntentionsSourceArgs(name="*", action="deny")], opts=on_api
+            "deny-all", name="*", sources=[consulp.ConfigEntryServiceIntentionsSourceArgs(name="*", action="deny", precedence=precedence["deny"])],
+            opts=on_api,
         )
         if declared["client"]:
             consulp.ConfigEntryServiceIntentions(
                 "app",
                 name="app",
-                sources=[consulp.ConfigEntryServiceIntentionsSourceArgs(name="client", action=declared["client"], description="the report")],
+                sources=[
+                    consulp.ConfigEntryServiceIntentionsSourceArgs(
+                        name="client", action=declared["client"], description="the report", precedence=precedence["app"]
+                    )
+                ],
                 opts=on_api,
             )
         token = consulp.AclToken(
@@ -81,6 +88,17 @@ def test_intentions_deny_by_default_change_in_place_and_tokens_carry_service_ide
     assert not allowed(address, "client", "app")
 
     harness.apply(lambda: run_inline(harness, program))  # unchanged: nothing to do
+    assert harness.last_run.changes() == []
+
+    # Left out, the precedence Consul read back is proposed as removed on every update, as the real CLI does.
+    declared["precedence"] = False
+    harness.apply(lambda: run_inline(harness, program))
+    assert sorted(harness.last_run.changes()) == [("update", INTENTIONS, "app"), ("update", INTENTIONS, "deny-all")]
+    harness.apply(lambda: run_inline(harness, program))
+    assert sorted(harness.last_run.changes()) == [("update", INTENTIONS, "app"), ("update", INTENTIONS, "deny-all")]
+    declared["precedence"] = True
+    harness.apply(lambda: run_inline(harness, program))
+    harness.apply(lambda: run_inline(harness, program))
     assert harness.last_run.changes() == []
 
     consul_call(address, "DELETE", "/v1/config/service-intentions/app")  # behind Pulumi's back: refresh sees it gone

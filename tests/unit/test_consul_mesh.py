@@ -46,9 +46,11 @@ def test_intentions_deny_every_call_but_the_clients_to_the_app(mesh: Deployment)
     entries = {r.name: r for r in mesh.of_type(INTENTIONS)}
     assert set(entries) == {"mesh-deny-all", "mesh-distributed_app"}
     deny = entries["mesh-deny-all"].inputs
-    assert (deny["name"], [(s["name"], s["action"]) for s in deny["sources"]]) == ("*", [("*", "deny")])
+    assert (deny["name"], [(s["name"], s["action"], s["precedence"]) for s in deny["sources"]]) == ("*", [("*", "deny", 5)])
     allow = entries["mesh-distributed_app"].inputs
-    assert (allow["name"], [(s["name"], s["action"]) for s in allow["sources"]]) == ("distributed_app", [("distributed_client", "allow")])
+    assert (allow["name"], [(s["name"], s["action"], s["precedence"]) for s in allow["sources"]]) == (
+        "distributed_app", [("distributed_client", "allow", 9)]
+    )
     component = next(r for r in mesh.registrations if r.type == "orchestration:consul:ConsulMesh")
     api = mesh.one("pulumi:providers:consul", "consul-api")
     for entry in entries.values():

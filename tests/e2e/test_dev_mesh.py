@@ -32,7 +32,8 @@ from .support import PHASES, DevStack, build_stand_in_images, client_report, pha
 
 pytestmark = pytest.mark.docker
 
-MESH = {"consulMesh": True, "consulAcl": True, "consulTls": True}
+# A subnet of its own: a network another test left on the default one does not stop it.
+MESH = {"consulMesh": True, "consulAcl": True, "consulTls": True, "networkSubnet": "10.213.90.0/24"}
 CAPTURE_IMAGE = "orchestration-e2e/capture:latest"
 INTENTIONS = "/v1/config/service-intentions"
 APP, CLIENT = "distributed_app", "distributed_client"

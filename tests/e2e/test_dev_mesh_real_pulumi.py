@@ -16,7 +16,8 @@ from .support import PHASES, client_report, consul_ca_file, wait_for
 
 pytestmark = pytest.mark.docker
 
-MESH = {"consulMesh": True, "consulAcl": True, "consulTls": True}
+# A subnet of its own: a network another test left on the default one does not stop it.
+MESH = {"consulMesh": True, "consulAcl": True, "consulTls": True, "networkSubnet": "10.213.90.0/24"}
 
 
 @pytest.fixture(scope="module")

@@ -40,7 +40,7 @@ class ConsulNodeSpec:
     published_ports: Sequence[PublishedPort] = ()
     ipv4_address: Optional[str] = None
     """A fixed address on `network_name`, where containers find this server's DNS."""
-    workloads: frozenset[str] = frozenset()
+    workloads: Sequence[str] = ()
     """What runs on this host by name (a Consul service, a client): client agents are rolled so that a
     workload on two or more hosts never loses every host's agent at once (components/consul_roll_order.py)."""
 
@@ -117,8 +117,6 @@ class ConsulCluster(pulumi.ComponentResource):
     """Node name -> the agent's container name on its engine, server or client."""
     client_node_names: tuple[str, ...]
     """The hosts with a client agent."""
-    client_roll_lanes: tuple[tuple[str, ...], ...]
-    """The client hosts in the lanes their agents roll in, side by side, one host after the other in each."""
     provider: consul.Provider
     """Manages what lives in this cluster; it waits for `ready`, so nothing is tried against a cluster that isn't there."""
     management_token: Optional[pulumi.Output[str]]
@@ -217,7 +215,6 @@ class ConsulCluster(pulumi.ComponentResource):
             [node.node_name for node in args.clients], {node.node_name: node.workloads for node in (*args.nodes, *args.clients)}
         )
         after = {host: lane[index - 1] for lane in lanes for index, host in enumerate(lane) if index}
-        self.client_roll_lanes = lanes
         for node in args.clients:
             token = self._agent_token(name, args.name_prefix, args.datacenter, node.node_name) if args.acl else None
             self._agents[node.node_name] = ConsulClientAgent(

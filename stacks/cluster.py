@@ -36,8 +36,8 @@ from stacks.workloads import app_settings, build_images, consul_and_swarm_output
 ROLE_WORKLOADS = {"app": SERVICE_NAME, "client": "distributed_client"}
 
 
-def host_workloads(host: Host) -> frozenset[str]:
-    return frozenset(ROLE_WORKLOADS[role] for role in host.roles if role in ROLE_WORKLOADS)
+def host_workloads(host: Host) -> tuple[str, ...]:
+    return tuple(sorted(ROLE_WORKLOADS[role] for role in host.roles if role in ROLE_WORKLOADS))
 
 
 def build(cfg: StackConfig) -> dict[str, pulumi.Input]:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import math
 import random
-from typing import Mapping, Sequence
+from typing import Collection, Mapping, Sequence
 
 import pytest
 
@@ -18,7 +18,7 @@ from stacks.config import Host
 
 
 def away_at_once_everywhere(
-    lanes: Sequence[Sequence[str]], workloads: Mapping[str, frozenset[str]]
+    lanes: Sequence[Sequence[str]], workloads: Mapping[str, Collection[str]]
 ) -> list[str]:
     """The workloads on two or more hosts whose hosts may all be away at once: none has a server
     (is outside every lane) and no two share a lane."""

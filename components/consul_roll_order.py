@@ -58,7 +58,7 @@ def _workloads_on_client_hosts_only(clients: Sequence[str], workloads: Mapping[s
     client_hosts = set(clients)
     hosts_of: dict[str, list[str]] = {}
     for host, names in workloads.items():
-        for name in names:
+        for name in set(names):
             hosts_of.setdefault(name, []).append(host)
     return [
         hosts

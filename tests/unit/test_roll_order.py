@@ -23,10 +23,10 @@ def away_at_once_everywhere(
     """The workloads on two or more hosts whose hosts may all be away at once: none has a server
     (is outside every lane) and no two share a lane."""
     lane_of = {host: index for index, lane in enumerate(lanes) for host in lane}
-    hosts_of: dict[str, list[str]] = {}
+    hosts_of: dict[str, set[str]] = {}
     for host, names in workloads.items():
         for name in names:
-            hosts_of.setdefault(name, []).append(host)
+            hosts_of.setdefault(name, set()).add(host)
     return sorted(
         name
         for name, hosts in hosts_of.items()
@@ -108,3 +108,9 @@ def test_a_workload_on_one_host_only_or_with_a_server_asks_nothing() -> None:
 def test_a_lane_holds_at_least_one_host() -> None:
     with pytest.raises(ValueError, match="a lane holds at least one host, not 0"):
         roll_lanes(["h0"], {}, lane_length=0)
+
+
+def test_a_workload_named_twice_on_one_host_is_still_on_one_host() -> None:
+    clients = [f"h{index}" for index in range(11)]
+    workloads = {"h0": ("x", "x"), "h1": ("x",)}
+    assert away_at_once_everywhere(roll_lanes(clients, workloads), workloads) == []

@@ -16,7 +16,7 @@ POLICY_CONFIG := $(if $(wildcard policy/config/$(STACK).json),--policy-pack-conf
 # A CLI that scripts/ensure_pulumi.py installed into the project, where none was on PATH.
 export PATH := $(CURDIR)/.pulumi-cli/bin:$(PATH)
 
-.PHONY: up recover preview destroy test unit policy graph cli schema
+.PHONY: up recover preview destroy test unit policy graph picture config-reference cli schema
 
 $(VENV)/.installed: requirements.txt requirements-test.txt policy/requirements.txt
 	python3 -m venv $(VENV)
@@ -56,6 +56,14 @@ policy: $(VENV)/.installed
 
 graph: $(VENV)/.installed
 	$(PYTHON) -m tests.support.graph
+
+# docs/dev.svg and docs/cluster.svg, drawn from the program under mocks (a unit test compares them).
+picture: $(VENV)/.installed
+	$(PYTHON) -m scripts.picture
+
+# docs/configuration.md's table of keys, from Pulumi.yaml and the config parser (a unit test compares them).
+config-reference: $(VENV)/.installed
+	$(PYTHON) scripts/config_reference.py
 
 # provider/schema.json, after a change to a component's args or outputs (a unit test compares them).
 schema: $(VENV)/.installed

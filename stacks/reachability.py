@@ -32,7 +32,7 @@ def check_engines_reachable(engines: Mapping[str, str], timeout: float = CONNECT
             "cannot reach these Docker engines, so nothing can be planned on them:\n"
             + "\n".join(failures)
             + "\nThe machine running pulumi needs network reach to each of them (and, for ssh://, a key the"
-            " host accepts and its host key in known_hosts): see the README's 'Previews in pull requests'."
+            " host accepts and its host key in known_hosts): see docs/previews.md."
         )
 
 

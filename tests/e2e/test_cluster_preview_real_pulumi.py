@@ -7,6 +7,9 @@ from __future__ import annotations
 
 import time
 
+from tests.support.docs import blocks
+from tests.support.program import PROJECT_DIR
+
 from .real_pulumi import RealProject, skip_without_toolchain
 
 PREVIEW_BUDGET_SECONDS = 30
@@ -28,3 +31,18 @@ def test_a_preview_of_unreachable_hosts_fails_at_once_naming_each() -> None:
         assert f"{host} (ssh://deploy@{address}): " in preview.stdout
     assert "Traceback" not in preview.stdout + preview.stderr
     assert elapsed < PREVIEW_BUDGET_SECONDS
+    # docs/previews.md shows this error: its lines, each host's up to the reason (which the network decides).
+    printed = [line.strip() for line in preview.stdout.splitlines()]
+    for line in shown_error().splitlines():
+        expected = line.strip().removeprefix("error: ")
+        if "(ssh://" in expected:
+            expected = expected.split("): ")[0] + "): "
+            assert any(printed_line.startswith(expected) for printed_line in printed), (expected, preview.stdout)
+        else:
+            assert any(printed_line.endswith(expected) for printed_line in printed), (expected, preview.stdout)
+
+
+def shown_error() -> str:
+    """The error docs/previews.md shows for a preview that reaches none of the cluster's hosts."""
+    [block] = [b for b in blocks(PROJECT_DIR / "docs" / "previews.md") if b.body.startswith("error: cannot reach")]
+    return block.body

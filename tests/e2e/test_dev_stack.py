@@ -12,12 +12,15 @@ from __future__ import annotations
 import json
 import time
 import urllib.request
+from pathlib import Path
 
 import pytest
 
 from stacks.workloads import APPS
 from tests.harness.engine import objects_named_with
 
+from .doc_checks import DEV_CHECKS, README, RUNNER
+from .doc_runner import harness_shell, run_documented, scratch_folder
 from .engine_restart import dev_checks, restart_local_engine, time_recovery
 from .support import PHASES, DevStack, build_stand_in_images, client_report, wait_for, web_count
 
@@ -125,6 +128,12 @@ def test_no_join_token_reaches_the_state_or_the_log_in_plain_text(dev: DevStack,
     tokens = engine.swarm.attrs["JoinTokens"]
     assert tokens["Worker"].startswith("SWMTKN-")
     assert dev.harness.plaintext_exposures([tokens["Worker"], tokens["Manager"]]) == []
+
+
+def test_the_readmes_checks_run_as_pasted(dev: DevStack) -> None:
+    """README.md's checks, each as written, in bash: `pulumi stack output` reads the harness's outputs."""
+    with scratch_folder() as folder:
+        run_documented(README, RUNNER, DEV_CHECKS, harness_shell("dev", dev.outputs, Path(folder)))
 
 
 def test_second_apply_creates_and_replaces_nothing(dev: DevStack) -> None:

@@ -18,7 +18,10 @@ import requests
 
 from stacks.workloads import APPS
 from tests.harness.engine import objects_named_with
+from tests.support.docs import documented_command
 
+from .doc_checks import DEV_CHECKS, README, RUNNER
+from .doc_runner import Shell, run_documented
 from .engine_restart import dev_checks, restart_local_engine, time_recovery
 from .real_pulumi import RealProject, deployed
 from .support import PHASES
@@ -26,6 +29,7 @@ from .support import PHASES
 pytestmark = pytest.mark.docker
 
 SERVICE = "docker:index/service:Service"
+THIS = "tests/e2e/test_dev_stack_real_pulumi.py"
 
 
 @pytest.fixture(scope="module")
@@ -49,6 +53,11 @@ def test_the_chapters_checks_answer_as_soon_as_up_returns(real: RealProject) -> 
     resolver = dns.resolver.Resolver(configure=False)
     resolver.nameservers, resolver.port = [host], int(port)
     assert len(resolver.resolve("distributed_app.service.consul", "SRV")) == 2
+
+
+def test_the_readmes_checks_run_as_pasted(real: RealProject) -> None:
+    """README.md's checks, each as written, in bash, with the real CLI on the stack `make up` selected."""
+    run_documented(README, RUNNER, DEV_CHECKS, Shell(real.dir, real.environment))
 
 
 def test_a_second_preview_proposes_nothing(real: RealProject) -> None:
@@ -79,7 +88,10 @@ def test_no_join_token_reaches_the_state_or_the_output(real: RealProject, engine
 
 def test_more_replicas_are_exactly_one_in_place_update(real: RealProject, engine) -> None:
     before = engine.services.get("dev-heyworld").id
-    real.set_config({"heyworldReplicas": 3})
+    shell = Shell(real.dir, real.environment)
+    previewed = shell.run(documented_command(README, "pulumi config set heyworldReplicas 3 && make preview", THIS).text)
+    # The README: "one change: an in-place update of dev-heyworld".
+    assert re.search(r"~ 1 to update\n\s+\d+ unchanged", previewed), previewed[-2000:]
     assert real.preview_changes("real: preview heyworldReplicas 2 -> 3") == [("update", SERVICE, "heyworld-service")]
     real.run("up", "--yes", "--skip-preview", label="real: up heyworldReplicas 2 -> 3")
     assert engine.services.get("dev-heyworld").id == before
@@ -88,7 +100,7 @@ def test_more_replicas_are_exactly_one_in_place_update(real: RealProject, engine
 
 
 def test_destroy_leaves_nothing(real: RealProject, engine) -> None:
-    real.run("destroy", "--yes", "--skip-preview", label="real: destroy")
+    Shell(real.dir, real.environment).run(documented_command(README, "make destroy", THIS).text)
     assert objects_named_with(engine, "dev-") == {"services": [], "containers": [], "networks": [], "volumes": []}
     # The images the stack built went with it.
     tags = {tag for image in engine.api.images() for tag in image.get("RepoTags") or []}

@@ -9,10 +9,13 @@ import base64
 import contextlib
 import io
 import json
+import os
 import re
+import shutil
 import subprocess
 import time
 import urllib.request
+from pathlib import Path
 
 import docker.errors
 import pytest
@@ -22,7 +25,10 @@ from components.consul_server import SECRET_CONFIG_FILE
 from components.consul_tls import KEY_FILE as SERVER_KEY_FILE
 from tests.harness.exposure import private_key_line
 from tests.harness.local_images import CONSUL_IMAGE, REDIS_IMAGE
+from tests.support.prerequisites import skip_or_fail
+from tests.support.program import PROJECT_DIR
 
+from .doc_runner import harness_shell, run_documented, scratch_folder
 from .engine_restart import restart_local_engine, time_recovery
 from .support import PHASES, DevStack, build_stand_in_images, client_report, web_count
 
@@ -30,6 +36,8 @@ pytestmark = pytest.mark.docker
 
 ROLLED_CONSUL = "orchestration-e2e/consul:rolled"
 ROLLED_REDIS = "orchestration-e2e/redis:rolled"
+SECURITY = PROJECT_DIR / "docs" / "security.md"
+THIS = "tests/e2e/test_dev_stack_three_servers.py"
 RETAINED = ("dev-consul-1-data", "dev-consul-2-data", "dev-consul-3-data", "dev-redis-data")
 
 
@@ -147,6 +155,32 @@ def test_the_api_answers_over_https_with_the_ca_and_refuses_plain_http(dev3: Dev
     assert not tls["HTTPS"]["VerifyIncoming"]
     key = engine.containers.get("dev-consul-2").exec_run(["cat", SERVER_KEY_FILE]).output.decode()
     assert "PRIVATE KEY" in key and dev3.harness.plaintext_exposures([private_key_line(key)]) == []
+
+
+def test_the_security_guides_consul_cli_commands_run_as_pasted(dev3: DevStack) -> None:
+    """docs/security.md's way to use Consul's CLI as an administrator, each command as written, in one bash:
+    the CA from the outputs, the API's address from consulUiUrl, the management token; `consul members`."""
+    if not (os.environ.get("CONSUL_BIN") or shutil.which("consul")):
+        skip_or_fail("no consul binary: set CONSUL_BIN (.ci/consul.sh prints one)")
+    with scratch_folder() as folder:
+        ca = Path(folder) / "consul-ca.pem"
+
+        def wrote_the_ca(output: str, command) -> None:
+            assert ca.read_text().startswith("-----BEGIN CERTIFICATE-----"), ca.read_text()[:200]
+
+        def prints_nothing(output: str, command) -> None:
+            assert output == "", output
+
+        def lists_the_three_servers(output: str, command) -> None:
+            alive = [line.split()[0] for line in output.splitlines()[1:] if " alive " in f" {line} " and "server" in line]
+            assert sorted(alive) == ["consul-1", "consul-2", "consul-3"], output
+
+        run_documented(SECURITY, THIS, {
+            "pulumi stack output consulCaCert > consul-ca.pem": wrote_the_ca,
+            """export CONSUL_HTTP_ADDR="$(pulumi stack output consulUiUrl | sed 's#/ui$##')" CONSUL_CACERT=consul-ca.pem""": prints_nothing,
+            'export CONSUL_HTTP_TOKEN="$(pulumi stack output --show-secrets consulManagementToken)"': prints_nothing,
+            "consul members": lists_the_three_servers,
+        }, harness_shell("dev", dev3.outputs, Path(folder)))
 
 
 def test_no_script_check_can_be_registered_over_the_api(dev3: DevStack) -> None:

@@ -130,7 +130,9 @@ class Container(ResourceHandler):
 
     def update(self, ctx: ResourceContext, old: ResourceRecord) -> tuple[str, dict[str, Any]]:
         i = ctx.inputs
-        if changed_keys(old.inputs, i) & self.live_update:
+        # As the provider's HasChange: against the state as last read back (a refresh after a failed
+        # update holds the engine's values there, while the inputs hold the ones that failed).
+        if self.changed(old, i) & self.live_update:
             ctx.docker().api.update_container(
                 old.id,
                 restart_policy={"Name": i.get("restart", "no"), "MaximumRetryCount": i.get("maxRetryCount", 0)},

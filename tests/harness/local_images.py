@@ -16,8 +16,10 @@ from tests.support.prerequisites import skip_or_fail
 
 PROJECT_DIR = Path(__file__).resolve().parents[2]
 BASE_IMAGE = os.environ.get("BASE_IMAGE", "local/debian:bookworm")
-REDIS_IMAGE = "orchestration-e2e/redis:latest"
-CONSUL_IMAGE = "orchestration-e2e/consul:latest"
+# A fixed tag, not `latest`: a dev stack on the stand-ins passes the policy pack's pinned-images rule, so the
+# README's `make preview` runs on it as on the public images.
+REDIS_IMAGE = "orchestration-e2e/redis:stand-in"
+CONSUL_IMAGE = "orchestration-e2e/consul:stand-in"
 # The sandbox's Docker-in-Docker hosts and its registry (apps/dind-host, apps/registry).
 DIND_HOST_IMAGE = "orchestration-e2e/dind-host:latest"
 REGISTRY_IMAGE = "orchestration-e2e/registry:2"

@@ -8,6 +8,8 @@ registry.
 """
 from __future__ import annotations
 
+import dataclasses
+
 import pulumi_docker as pdocker
 import pytest
 
@@ -105,6 +107,25 @@ def test_refresh_drops_what_is_gone_and_deletes_a_stopped_container(engine, harn
     assert [c["Names"] for c in engine.api.containers(all=True, filters={"name": f"{prefix}-stopped"})] == []
     harness.apply(lambda: run_inline(harness, program))
     assert sorted(harness.last_run.changes()) == [("create", CONTAINER, "removed"), ("create", CONTAINER, "stopped")]
+
+
+@pytest.mark.docker
+def test_after_a_failed_update_a_refresh_makes_the_next_apply_finish_it(engine, harness: ApplyHarness, prefix) -> None:
+    """A memory update that failed (its host lost) is stored as the bridge hands it back: the new limit in
+    inputs and outputs. The refresh reads the old limit back; the next apply must then change the
+    container, diffing and updating against what was read, not against the inputs that failed."""
+
+    def program(memory: int):
+        return lambda: pdocker.Container("box", name=f"{prefix}-box", image=BASE_IMAGE, command=["sleep", "600"], memory=memory)
+
+    harness.apply(lambda: run_inline(harness, program(96)))
+    (box,) = [record for record in harness.state if record.name == "box"]
+    failed_inputs = {**box.inputs, "memory": 64}
+    harness.state.put(dataclasses.replace(box, inputs=failed_inputs, outputs={**box.outputs, **failed_inputs}), new_order=False)
+    harness.refresh()
+    harness.apply(lambda: run_inline(harness, program(64)))
+    assert harness.last_run.changes() == [("update", CONTAINER, "box")]
+    assert engine.api.inspect_container(f"{prefix}-box")["HostConfig"]["Memory"] == 64 * 2**20
 
 
 @pytest.mark.parametrize(("ignored", "plan"), [((), "update"), (("taskSpec.placement.platforms",), "same")])

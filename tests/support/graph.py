@@ -1,4 +1,4 @@
-"""Renders the dev stack's resource tree, as the README shows it: `python -m tests.support.graph`."""
+"""Renders the dev stack's resource tree, as docs/design.md shows it: `python -m tests.support.graph`."""
 from __future__ import annotations
 
 from tests.support.program import run_program

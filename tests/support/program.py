@@ -42,7 +42,7 @@ def run_program(
     project_defaults: bool = True,
     project_dir: Path = PROJECT_DIR,
     preview: bool = False,
-) -> dict[str, Any]:
+) -> "StackOutputs":
     """Runs `project_dir`'s __main__.py (this project's by default) for `stack`; returns its resolved stack outputs.
 
     `overrides` are merged over the stack file (None unsets a key); keys without a
@@ -80,7 +80,23 @@ def run_program(
         # The program sets the collector for a process of its own; here the next test shares this one.
         gc.unfreeze()
         gc.set_threshold(*collector_thresholds)
-    return {name: _resolve(value) for name, value in root.outputs.items()}  # type: ignore[union-attr]
+    exported = root.outputs.items()  # type: ignore[union-attr]
+    return StackOutputs(
+        {name: _resolve(value) for name, value in exported},
+        secret=frozenset(name for name, value in exported if _is_secret(value)),
+    )
+
+
+class StackOutputs(dict):
+    """The stack's outputs, resolved; `secret` names those the state keeps encrypted (`[secret]` in the CLI)."""
+
+    def __init__(self, values: Mapping[str, Any], secret: frozenset[str] = frozenset()) -> None:
+        super().__init__(values)
+        self.secret = secret
+
+
+def _is_secret(value: Any) -> bool:
+    return bool(_sync_await(pulumi.Output.from_input(value).is_secret()))
 
 
 def _resolve(value: Any) -> Any:

@@ -89,9 +89,9 @@ def test_environments_match_the_builders() -> None:
         assert f'"{environment}": ' in main, environment
 
 
-def test_the_readme_shows_the_dev_stacks_real_resource_tree() -> None:
-    readme = (PROJECT_DIR / "README.md").read_text()
-    shown = readme.split("<!-- resource-tree:dev -->\n```\n", 1)[1].split("\n```\n<!-- /resource-tree:dev -->", 1)[0]
+def test_the_design_notes_show_the_dev_stacks_real_resource_tree() -> None:
+    design = (PROJECT_DIR / "docs" / "design.md").read_text()
+    shown = design.split("<!-- resource-tree:dev -->\n```\n", 1)[1].split("\n```\n<!-- /resource-tree:dev -->", 1)[0]
     assert shown == resource_tree("dev")
 
 

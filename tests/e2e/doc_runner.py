@@ -1,0 +1,87 @@
+"""Runs a doc's commands as a user pastes them, in bash, from the project folder, and checks what they print.
+
+A test names each command it runs exactly as the doc gives it (the doc's block is marked
+`<!-- run: <that test> -->`, tests/support/docs.py), with a check of its output against what the doc's
+comment beside it shows. `pulumi` is the real CLI (RealProject's folder and environment) or, through the
+harness, `pulumi stack output` over the stack the harness applied (tests/harness/stack_output.py).
+"""
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Mapping
+
+from tests.harness.stack_output import install
+from tests.support.docs import Command, documented_command
+from tests.support.program import PROJECT_DIR
+
+# A command that follows (`docker logs -f`) runs until stopped: it passes when stopped after this long.
+FOLLOW_SECONDS = 12
+COMMAND_TIMEOUT_SECONDS = 600
+
+Check = Callable[[str, Command], Any]
+"""Gets the command's stdout and the doc's command (with its comment); asserts what the doc shows."""
+
+
+@dataclass
+class Shell:
+    """One terminal: what a doc's `export` or `cd` sets holds for the commands after it."""
+
+    cwd: Path
+    environment: dict[str, str]
+    ran: list[str] = field(default_factory=list)
+    _settings: list[str] = field(default_factory=list)
+
+    def run(self, command: str) -> str:
+        follows = " -f " in f" {command} "
+        timeout = FOLLOW_SECONDS if follows else COMMAND_TIMEOUT_SECONDS
+        script = "\n".join([*self._settings, command])
+        try:
+            completed = subprocess.run(
+                ["bash", "-e", "-o", "pipefail", "-c", script], cwd=self.cwd, env=self.environment,
+                capture_output=True, text=True, timeout=timeout, check=False,
+            )
+        except subprocess.TimeoutExpired as stopped:
+            if not follows:
+                raise AssertionError(f"{command!r} did not finish within {timeout} s") from None
+            self.ran.append(command)
+            return _text(stopped.stdout) + _text(stopped.stderr)
+        assert completed.returncode == 0, f"{command!r}: exit {completed.returncode}\n{completed.stdout[-3000:]}\n{completed.stderr[-3000:]}"
+        self.ran.append(command)
+        if command.startswith(("export ", "cd ")):
+            self._settings.append(command)
+        return completed.stdout + (completed.stderr if follows else "")
+
+
+def harness_shell(stack: str, outputs: Mapping[str, Any], folder: Path) -> Shell:
+    """A shell whose `pulumi stack output` reads the harness's outputs of `stack`; `consul` is CONSUL_BIN."""
+    bin_dir = folder / "bin"
+    environment = {**os.environ, **install(bin_dir, stack, outputs, getattr(outputs, "secret", frozenset()))}
+    consul = os.environ.get("CONSUL_BIN") or shutil.which("consul")
+    if consul:
+        (bin_dir / "consul").symlink_to(consul)
+    return Shell(cwd=folder, environment=environment)
+
+
+def run_documented(doc: Path, runner: str, checks: Mapping[str, Check], shell: Shell) -> None:
+    """Runs each command in `checks`, in order, as `doc` gives it in a block marked as run by `runner`."""
+    for text, check in checks.items():
+        command = documented_command(doc, text, runner)
+        check(shell.run(command.text), command)
+
+
+def scratch_folder() -> tempfile.TemporaryDirectory:
+    """Where a doc's commands run when they are not run in a project copy: files they write land there."""
+    return tempfile.TemporaryDirectory(prefix="orchestration-docs-")
+
+
+def project_doc(name: str) -> Path:
+    return PROJECT_DIR / name
+
+
+def _text(value: str | bytes | None) -> str:
+    return value.decode(errors="replace") if isinstance(value, bytes) else (value or "")

@@ -12,6 +12,10 @@ from components.compose_project.options import CONTAINER_PREFIX
 from components.engine_forms import capability
 
 
+# What Compose waits for a container to stop when the file gives no `stop_grace_period` (the engine's default).
+COMPOSE_STOP_GRACE_SECONDS = 10
+
+
 def option_inputs(service: Service, shared: Mapping[str, pulumi.Input[str]]) -> dict[str, Any]:
     """`shared`: by service, the id of the container whose namespaces `service:<name>` joins."""
     options = service.options
@@ -26,8 +30,9 @@ def option_inputs(service: Service, shared: Mapping[str, pulumi.Input[str]]) -> 
         )
     return dict(
         stop_signal=options.stop_signal,
-        # Compose waits `stop_grace_period` on `down` as on a recreate: the provider's stop before removal too.
-        destroy_grace_seconds=service.stop_grace_seconds,
+        # Compose stops a container (SIGTERM, then `stop_grace_period`, 10 s by default) before removing it, on `down`
+        # as on a recreate; the provider removes it by force unless given a grace period, so one is always given.
+        destroy_grace_seconds=service.stop_grace_seconds if service.stop_grace_seconds is not None else COMPOSE_STOP_GRACE_SECONDS,
         stdin_open=options.stdin_open or None,
         tty=options.tty or None,
         platform=options.platform,
@@ -71,6 +76,39 @@ def file_volumes(service: Service) -> list[docker.ContainerVolumeArgs]:
         for mount in service.files
         if mount.file is not None and mount.target not in taken
     ]
+
+
+def engine_mounts(service: Service, volumes: Mapping[str, pulumi.Input[str]]) -> Optional[list[docker.ContainerMountArgs]]:
+    """`type: tmpfs` volumes, with their size and mode, bind mounts with a propagation and volume mounts with
+    `nocopy` or `subpath`: the engine's Mounts form, which Compose makes them in too. `volumes`: the Docker
+    name of each of the project's volumes."""
+    named = [
+        docker.ContainerMountArgs(
+            type="volume", source=volumes[mount.source] if mount.source else None, target=mount.target, read_only=mount.read_only or None,
+            volume_options=docker.ContainerMountVolumeOptionsArgs(no_copy=mount.nocopy or None, subpath=mount.subpath),
+        )
+        for mount in service.mounts
+        if (mount.nocopy or mount.subpath) and not mount.bind and not mount.tmpfs
+    ]
+    binds = [
+        docker.ContainerMountArgs(
+            type="bind", source=mount.source, target=mount.target, read_only=mount.read_only or None,
+            bind_options=docker.ContainerMountBindOptionsArgs(propagation=mount.propagation),
+        )
+        for mount in service.mounts
+        if mount.propagation
+    ]
+    mounts = named + binds + [
+        docker.ContainerMountArgs(
+            type="tmpfs", target=mount.target, read_only=mount.read_only or None,
+            tmpfs_options=docker.ContainerMountTmpfsOptionsArgs(size_bytes=mount.size_bytes, mode=mount.mode)
+            if mount.size_bytes is not None or mount.mode is not None
+            else None,
+        )
+        for mount in service.mounts
+        if mount.tmpfs
+    ]
+    return mounts or None
 
 
 def file_uploads(service: Service) -> Optional[list[docker.ContainerUploadArgs]]:

@@ -113,7 +113,7 @@ class DeployReading(Reading):
         reservation = self.same(at, raw, "mem_reservation", reservations, "memory", "deploy.resources.reservations.memory", size)
         cpus = self.same(at, raw, "cpus", limits, "cpus", "deploy.resources.limits.cpus", float)
         cpus_at = at + ("cpus",) if "cpus" in raw else at_deploy + ("resources", "limits", "cpus")
-        swarm_only = [key for key in ("update_config", "rollback_config", "placement") if key in deploy]
+        swarm_only = [key for key in ("update_config", "rollback_config", "placement", "labels") if key in deploy]
         if deploy.get("mode") == "global":
             swarm_only.append("mode")
         if "cpus" in reservations:

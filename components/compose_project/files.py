@@ -39,9 +39,8 @@ class FilesReading(Reading):
     def file_mount(self, at: Path, kind: str, raw: Any, user: Optional[str]) -> FileMount:
         spec = {"source": raw} if isinstance(raw, str) else raw
         source = spec["source"]
-        definition = (self.data.get(kind) or {}).get(source)
-        if definition is None:
-            raise self.source.error(at, f"refers to {kind[:-1]} {source!r}, which the top-level `{kind}` does not declare")
+        # Compose's `config` refuses a reference to an undeclared one.
+        definition = self.data[kind][source]
         where: Path = (kind, source)
         if definition.get("external"):
             raise self.source.error(

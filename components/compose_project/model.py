@@ -8,19 +8,20 @@ from dataclasses import dataclass, field
 from pathlib import Path as FilePath
 from typing import Any, Mapping, Optional
 
-from components.compose_project import dotenv
 from components.compose_project.deploy import Deploy, DeployReading
 from components.compose_project.files import FileMount, FilesReading
-from components.compose_project.interpolation import interpolate, substitute
-from components.compose_project.options import OptionsReading, RunOptions
+from components.compose_project.options import CONTAINER_PREFIX, SERVICE_PREFIX, OptionsReading, RunOptions
 from components.compose_project.ports_mounts import Mount, Port, PortsAndMountsReading
+from components.compose_project.normalise import compose_config, project_environment
 from components.compose_project.reading import scalar_text
 from components.compose_project.source import ComposeFileError, Path, parse
 from components.compose_project.support import unsupported_keys
-from components.compose_project.validation import validate
 from components.container_resources import Minimum
 
 DEFAULT_NETWORK = "default"
+DEFAULT_DOCKERFILE = "Dockerfile"
+# `deploy.restart_policy.condition` as the engine's restart policy (compose's mapRestartPolicyCondition).
+RESTART_CONDITIONS = {"none": "no", "no": "no", "on-failure": "on-failure", "any": "always", "always": "always", "unless-stopped": "unless-stopped"}
 CONDITIONS = ("service_started", "service_healthy", "service_completed_successfully")
 # Docker refuses a health check's interval, timeout or start period under 1 ms (0 keeps the default).
 HEALTHCHECK_DURATION_MINIMUM = Minimum(1, " ms", "Docker's")
@@ -50,6 +51,8 @@ class Build:
     dockerfile: Optional[str] = None
     args: Mapping[str, str] = field(default_factory=dict)
     target: Optional[str] = None
+    cache_from: tuple[str, ...] = ()
+    """Images whose layers the build may reuse."""
 
 
 @dataclass(frozen=True)
@@ -67,6 +70,14 @@ class Service:
     """Network key -> aliases declared for it."""
     depends_on: Mapping[str, str] = field(default_factory=dict)
     """Service -> condition."""
+    restarted_with: tuple[str, ...] = ()
+    """Dependencies whose restart by Compose restarts this service too (long-form `depends_on` `restart: true`)."""
+    addresses: Mapping[str, tuple[Optional[str], Optional[str]]] = field(default_factory=dict)
+    """Network key -> the fixed (IPv4, IPv6) addresses the file gives the container on it."""
+    pull_policy: Optional[str] = None
+    """`missing` (as unset), `never` (the engine's image, never pulled) or `build`."""
+    volumes_from: tuple[tuple[str, bool], ...] = ()
+    """(`service:<name>` or `container:<name>`, read-only) whose volumes the container mounts too."""
     healthcheck: Optional[Healthcheck] = None
     restart: Optional[str] = None
     max_retry_count: Optional[int] = None
@@ -173,69 +184,55 @@ def container_name(project: str, service: str, number: int = 1) -> str:
     return f"{project}-{service}-{number}"
 
 
-def swarm_service_name(project: str, service: str) -> str:
-    """`docker stack deploy`'s name for a service."""
-    return f"{project}_{service}"
-
-
 def normalize_project_name(name: str) -> str:
     """Compose's rule: lowercase letters, digits, `-` and `_`, starting with a letter or digit."""
     return re.sub(r"^[^a-z0-9]+", "", re.sub(r"[^a-z0-9_-]", "", name.lower()))
 
 
-def load_project(file: str, variables: Mapping[str, str], project_name: Optional[str] = None) -> Project:
-    """Reads, interpolates, schema-checks and types the compose file; every problem raises ComposeFileError.
+def swarm_service_name(project: str, service: str) -> str:
+    """`docker stack deploy`'s name for a service."""
+    return f"{project}_{service}"
 
-    As in Compose, a `.env` file beside it gives variables that `variables` (the shell's) override."""
+
+def load_project(file: str, variables: Mapping[str, str], project_name: Optional[str] = None) -> Project:
+    """Docker Compose's own reading of the file (`docker compose config`: interpolation from `variables` and
+    a `.env` beside the file, `extends`, `include`, profiles from COMPOSE_PROFILES, anchors), typed; every
+    problem raises ComposeFileError at the file's line."""
     path = FilePath(file).resolve()
     try:
         text = path.read_text()
     except OSError as error:
         raise ComposeFileError(f"{file}: cannot read the compose file: {error.strerror}") from None
-    variables = {**_dot_env(path.parent / ".env", variables), **variables}
+    # The file as written, for the line of each key: Compose's errors and ours point there.
     raw, source = parse(text, file)
-    warnings: list[str] = []
-    data = interpolate(raw, variables, source, warnings.append)
-    validate(data, source)
+    # `docker compose -p` refuses a name it would not make itself; this argument is made into one.
+    data, warnings = compose_config(path, variables, normalize_project_name(project_name) if project_name else None, source)
     unsupported = unsupported_keys(data, source)
     if unsupported:
         raise ComposeFileError(
             "keys valid in Compose that this program does not declare (remove them or declare them another way):\n  "
             + "\n  ".join(unsupported)
         )
-    return _Reader(data, source, path, variables, warnings).project(project_name)
-
-
-def _dot_env(file: FilePath, variables: Mapping[str, str]) -> dict[str, str]:
-    if not file.is_file():
-        return {}
-    try:
-        values = dotenv.parse(file.read_text(), lambda text, earlier: substitute(text, {**earlier, **variables}, lambda _: None))
-    except ValueError as error:
-        raise ComposeFileError(f"{file}: {error}") from None
-    return {key: value if value is not None else variables.get(key, "") for key, value in values.items()}
+    # A secret or config from a variable takes it from the project's environment, `.env` included.
+    wanted = {spec["environment"] for kind in ("secrets", "configs") for spec in (data.get(kind) or {}).values() if "environment" in (spec or {})}
+    variables = project_environment(path, variables, project_name, wanted)
+    reader = _Reader(data, source, path, variables, warnings)
+    reader.warn_left_out(raw if isinstance(raw, dict) else {})
+    return reader.project()
 
 
 class _Reader(OptionsReading, FilesReading, DeployReading, PortsAndMountsReading):
-    def project(self, project_name: Optional[str]) -> Project:
-        if "version" in self.data:
-            self.warn(("version",), "the attribute `version` is obsolete, it will be ignored")
-        name = normalize_project_name(project_name or self.data.get("name") or self.directory.name)
-        if not name:
-            raise self.source.error(("name",), "no project name: give `name` letters or digits")
+    def project(self) -> Project:
+        name = self.data["name"]
         raw_services = self.data.get("services") or {}
         if not raw_services:
-            raise self.source.error(("services",), "no services: a compose project needs at least one")
-        enabled = {key: value for key, value in raw_services.items() if self.enabled(key, value or {})}
-        if not enabled:
-            raise self.source.error(("services",), "no service is in an active profile: set COMPOSE_PROFILES in the variables")
-        services = tuple(self.service(key, value or {}) for key, value in enabled.items())
-        networks = {key: self.network(name, key, value or {}) for key, value in (self.data.get("networks") or {}).items()}
-        if any(DEFAULT_NETWORK in service.networks for service in services) and DEFAULT_NETWORK not in networks:
-            networks[DEFAULT_NETWORK] = Network(DEFAULT_NETWORK, f"{name}_{DEFAULT_NETWORK}")
-        volumes = {key: self.volume(name, key, value or {}) for key, value in (self.data.get("volumes") or {}).items()}
+            raise self.source.error(("services",), "no service to run: none is declared, or none is in an active profile "
+                                    "(set COMPOSE_PROFILES in the variables)")
+        services = tuple(self.service(key, value or {}) for key, value in self.in_file_order("services"))
+        networks = {key: self.network(name, key, value or {}) for key, value in self.in_file_order("networks")}
+        volumes = {key: self.volume(name, key, value or {}) for key, value in self.in_file_order("volumes")}
         for service in services:
-            self.check_references(service, networks, {service.name: service.replicas for service in services})
+            self.check_references(service, {service.name: service.replicas for service in services})
         sharing = {target: service.name for service in services for target in service.options.namespaces().values()}
         services = tuple(
             dataclasses.replace(
@@ -246,18 +243,20 @@ class _Reader(OptionsReading, FilesReading, DeployReading, PortsAndMountsReading
             for service in services
         )
         project = Project(name, str(self.path), services, networks, volumes, tuple(self.warnings))
-        self.check_cycles(project)
         return project
 
-    def enabled(self, name: str, raw: dict) -> bool:
-        """As `docker compose up`: a service with `profiles` runs only when COMPOSE_PROFILES (the variables,
-        `.env` included) names one of them, or `*`."""
-        profiles = raw.get("profiles") or []
-        active = {profile.strip() for profile in self.variables.get("COMPOSE_PROFILES", "").split(",")} - {""}
-        if not profiles or "*" in active or active & set(profiles):
-            return True
-        self.warn(("services", name, "profiles"), f"not declared: none of its profiles {profiles} is active (COMPOSE_PROFILES)")
-        return False
+    def in_file_order(self, kind: str) -> list[tuple[str, Any]]:
+        """Compose sorts services, networks and volumes by name: the file's order (then by name, for those from
+        `include` or another file) is what a reader of the file expects."""
+        entries = (self.data.get(kind) or {}).items()
+        return sorted(entries, key=lambda item: (self.source.lines.get((kind, item[0]), float("inf")), item[0]))
+
+    def warn_left_out(self, written: dict) -> None:
+        """A service the file declares that Compose leaves out, as its profiles are not active, is named."""
+        for name, raw in (written.get("services") or {}).items():
+            profiles = (raw or {}).get("profiles") if isinstance(raw, dict) else None
+            if profiles and name not in (self.data.get("services") or {}):
+                self.warn(("services", name, "profiles"), f"not declared: none of its profiles {profiles} is active (COMPOSE_PROFILES)")
 
     def service(self, name: str, raw: dict) -> Service:
         at: Path = ("services", name)
@@ -267,7 +266,8 @@ class _Reader(OptionsReading, FilesReading, DeployReading, PortsAndMountsReading
         options = self.run_options(at, raw)
         limits = self.container_limits(at, raw)
         user = str(raw["user"]) if "user" in raw else None
-        depends_on = self.depends_on(raw.get("depends_on"))
+        depends_on, restarted_with = self.depends_on(raw.get("depends_on"))
+        volumes_from = self.volumes_from(at + ("volumes_from",), raw.get("volumes_from"))
         files = self.file_mounts(at, "secrets", raw.get("secrets"), user) + self.file_mounts(at, "configs", raw.get("configs"), user)
         copied = [mount for mount in files if mount.content is not None]
         if options.read_only and copied:
@@ -275,10 +275,16 @@ class _Reader(OptionsReading, FilesReading, DeployReading, PortsAndMountsReading
                 at + ("read_only",), f"{copied[0].kind[:-1]} {copied[0].source!r} is copied in, which a read-only container refuses "
                 "(as `docker compose up` does): give it a `file` source"
             )
-        for target in options.namespaces().values():
-            # Compose starts the service whose container's namespace this one joins first.
+        joined = list(options.namespaces().values()) + [source[len(SERVICE_PREFIX):] for source, _ in volumes_from if source.startswith(SERVICE_PREFIX)]
+        for target in joined:
+            # Compose starts the service whose container this one joins (namespaces, volumes) first.
             depends_on.setdefault(target, "service_started")
-        restart, retries = self.restart(at + ("restart",), raw.get("restart"))
+        for linked in self.links(at + ("links",), raw.get("links")):
+            # Compose starts a linked service first; its name resolves on the project's networks anyway.
+            depends_on.setdefault(linked, "service_started")
+        if "develop" in raw:
+            self.warn(at + ("develop",), "left aside, as `docker compose up` leaves it: only `docker compose watch` reads it")
+        restart, retries = self.restart_policy(at, raw)
         if "expose" in raw:
             self.warn(at + ("expose",), "not declared: pulumi-docker's Container has no exposed-ports input; "
                       "every port is reachable on the project's networks anyway")
@@ -288,13 +294,18 @@ class _Reader(OptionsReading, FilesReading, DeployReading, PortsAndMountsReading
             build=build,
             command=self.words(raw.get("command")),
             entrypoint=self.words(raw.get("entrypoint")),
-            environment={**self.env_files(at + ("env_file",), raw.get("env_file")), **self.mapping(raw.get("environment"), unset_from_variables=True)},
+            # Compose gives `env_file` entries in `environment` already, and leaves out a variable left unset.
+            environment=self.mapping(raw.get("environment")),
             ports=tuple(port for index, item in enumerate(raw.get("ports") or []) for port in self.ports(at + ("ports", index), item)),
             expose=tuple(str(port) for port in raw.get("expose") or []),
             mounts=tuple(self.mount(at + ("volumes", index), item) for index, item in enumerate(raw.get("volumes") or [])),
             # A container in a `network_mode` joins no network of the project.
-            networks={} if options.network_mode else self.service_networks(raw.get("networks")),
+            networks={} if options.network_mode else self.service_networks(at + ("networks",), raw.get("networks")),
+            addresses={} if options.network_mode else self.network_addresses(raw.get("networks")),
             depends_on=depends_on,
+            restarted_with=restarted_with,
+            volumes_from=volumes_from,
+            pull_policy=self.pull_policy(at + ("pull_policy",), raw.get("pull_policy"), build is not None),
             healthcheck=self.healthcheck(at + ("healthcheck",), raw.get("healthcheck")),
             restart=restart,
             max_retry_count=retries,
@@ -322,6 +333,12 @@ class _Reader(OptionsReading, FilesReading, DeployReading, PortsAndMountsReading
                                       "(leave out `deploy`, or `swarm` off) or leave the key out"))
                 for key in raw
                 if key in CONTAINER_ONLY_KEYS and "deploy" in raw
+            )
+            + tuple(
+                str(self.source.error(at + ("deploy", key), "not declared on a swarm service (SwarmService is not given it); run the "
+                                      "service as containers (`swarm` off), which take it as `docker compose up` does, or leave it out"))
+                for key in ("restart_policy", "labels")
+                if key in (raw.get("deploy") or {})
             ),
         )
 
@@ -344,10 +361,58 @@ class _Reader(OptionsReading, FilesReading, DeployReading, PortsAndMountsReading
             raise self.source.error(at, f"build context {str(context)!r} is not a directory")
         return Build(
             context=str(context),
-            dockerfile=spec.get("dockerfile"),
-            args=self.mapping(spec.get("args"), unset_from_variables=True),
+            # Compose fills in the default, which the build takes anyway.
+            dockerfile=spec.get("dockerfile") if spec.get("dockerfile") != DEFAULT_DOCKERFILE else None,
+            args=self.mapping(spec.get("args")),
             target=spec.get("target"),
+            cache_from=tuple(spec.get("cache_from") or ()),
         )
+
+    def links(self, at: Path, raw: Any) -> tuple[str, ...]:
+        """Linked services. A link under the service's own name is what the project's networks give already (its
+        name resolves there) plus the start order, which is declared; another name is refused."""
+        linked = []
+        for index, entry in enumerate(raw or ()):
+            service, _, alias = str(entry).partition(":")
+            if alias and alias != service:
+                raise self.source.error(
+                    at + (index,), f"a link under another name ({alias!r} for {service!r}): pulumi-docker's Container has no input for the "
+                    f"engine's legacy Links; give {service!r} the alias under `networks.<network>.aliases` instead (every container on "
+                    "that network then resolves it), or link it under its own name",
+                )
+            if service not in (self.data.get("services") or {}):
+                raise self.source.error(at + (index,), f"links to {service!r}, which is not a service of the project (external links "
+                                        "are the engine's legacy Links, which pulumi-docker's Container has no input for)")
+            linked.append(service)
+        if linked:
+            self.warn(at, "declared as the start order: the linked services' names resolve on the project's networks already, so "
+                      "the engine's legacy Links (which pulumi-docker's Container has no input for) add nothing")
+        return tuple(linked)
+
+    def pull_policy(self, at: Path, raw: Optional[str], built: bool) -> Optional[str]:
+        if raw in (None, "missing", "if_not_present"):
+            return None
+        if raw == "never" or (raw == "build" and built):
+            return raw
+        raise self.source.error(at, f"{raw!r}: pulling again on every `up` (or by a clock) would change the containers' image whenever "
+                                "the registry's does, which a declared image cannot; pin a tag or digest in `image` and leave "
+                                "`pull_policy` out (the image is pulled when missing)")
+
+    def restart_policy(self, at: Path, raw: dict) -> tuple[Optional[str], Optional[int]]:
+        """`restart`, or `deploy.restart_policy`, which `docker compose up` gives plain containers too (it wins)."""
+        policy = ((raw.get("deploy") or {}).get("restart_policy")) or {}
+        if "condition" in policy or "max_attempts" in policy:
+            condition = RESTART_CONDITIONS.get(policy.get("condition", "any"), policy.get("condition"))
+            attempts = policy.get("max_attempts")
+            where = at + ("deploy", "restart_policy")
+            if condition not in ("no", "always", "on-failure", "unless-stopped"):
+                raise self.source.error(where + ("condition",), f"{policy.get('condition')!r} is not a restart condition: none, on-failure or any")
+            if attempts and condition != "on-failure":
+                self.warn(where + ("max_attempts",), f"ignored for condition {policy.get('condition', 'any')!r}, as the engine ignores it "
+                          "(it counts for on-failure only)")
+                attempts = None
+            return condition, int(attempts) if attempts else None
+        return self.restart(at + ("restart",), raw.get("restart"))
 
     def restart(self, at: Path, raw: Optional[str]) -> tuple[Optional[str], Optional[int]]:
         if raw is None:
@@ -363,43 +428,47 @@ class _Reader(OptionsReading, FilesReading, DeployReading, PortsAndMountsReading
             return None
         return tuple(shlex.split(raw)) if isinstance(raw, str) else tuple(str(word) for word in raw)
 
-    def env_files(self, at: Path, raw: Any) -> dict[str, str]:
-        if raw is None:
-            return {}
-        entries = [raw] if isinstance(raw, str) else raw
-        result: dict[str, str] = {}
-        for index, entry in enumerate(entries):
-            spec = {"path": entry} if isinstance(entry, str) else entry
-            file = self.directory / spec["path"]
-            where = at if isinstance(raw, str) else at + (index,)
-            if not file.is_file():
-                if spec.get("required", True) in (False, "false"):
-                    continue
-                raise self.source.error(where, f"env file {str(file)!r} not found")
-            try:
-                values = dotenv.parse(
-                    file.read_text(), lambda text, earlier: substitute(text, {**self.variables, **result, **earlier}, lambda _: None)
-                )
-            except ValueError as error:
-                raise self.source.error(where, f"{file}: {error}") from None
-            result.update({key: value if value is not None else self.variables.get(key, "") for key, value in values.items()})
-        return result
-
-    @staticmethod
-    def service_networks(raw: Any) -> dict[str, tuple[str, ...]]:
+    def service_networks(self, at: Path, raw: Any) -> dict[str, tuple[str, ...]]:
         if raw is None:
             return {DEFAULT_NETWORK: ()}
-        if isinstance(raw, list):
-            return {key: () for key in raw}
-        return {key: tuple((value or {}).get("aliases") or ()) for key, value in raw.items()}
+        # In the file's order, as in `in_file_order`.
+        ordered = sorted(raw.items(), key=lambda item: (self.source.lines.get(at + (item[0],), float("inf")), item[0]))
+        return {key: tuple((value or {}).get("aliases") or ()) for key, value in ordered}
 
     @staticmethod
-    def depends_on(raw: Any) -> dict[str, str]:
-        if raw is None:
+    def network_addresses(raw: Any) -> dict[str, tuple[Optional[str], Optional[str]]]:
+        if not isinstance(raw, dict):
             return {}
-        if isinstance(raw, list):
-            return {key: "service_started" for key in raw}
-        return {key: (value or {}).get("condition", "service_started") for key, value in raw.items()}
+        return {
+            key: ((value or {}).get("ipv4_address"), (value or {}).get("ipv6_address"))
+            for key, value in raw.items()
+            if (value or {}).get("ipv4_address") or (value or {}).get("ipv6_address")
+        }
+
+    def depends_on(self, raw: Any) -> tuple[dict[str, str], tuple[str, ...]]:
+        """Service -> condition, and those whose restart restarts this one. A dependency not `required` on a
+        service Compose leaves out (its profile inactive) is dropped, as `docker compose up` drops it."""
+        if raw is None:
+            return {}, ()
+        present = self.data.get("services") or {}
+        kept = {key: value or {} for key, value in raw.items() if key in present or (value or {}).get("required", True)}
+        return (
+            {key: value.get("condition", "service_started") for key, value in kept.items()},
+            tuple(key for key, value in kept.items() if value.get("restart")),
+        )
+
+    def volumes_from(self, at: Path, raw: Any) -> tuple[tuple[str, bool], ...]:
+        found = []
+        for index, entry in enumerate(raw or ()):
+            parts = str(entry).split(":")
+            if parts[0] == "container":
+                source, modes = CONTAINER_PREFIX + (parts[1] if len(parts) > 1 else ""), parts[2:]
+            else:
+                source, modes = SERVICE_PREFIX + parts[0], parts[1:]
+            if source.endswith(":") or len(modes) > 1 or (modes and modes[0] not in ("ro", "rw")):
+                raise self.source.error(at + (index,), f"{entry!r} is not SERVICE[:ro|rw] or container:NAME[:ro|rw]")
+            found.append((source, modes == ["ro"]))
+        return tuple(found)
 
     def healthcheck(self, at: Path, raw: Optional[dict]) -> Optional[Healthcheck]:
         if raw is None:
@@ -441,16 +510,12 @@ class _Reader(OptionsReading, FilesReading, DeployReading, PortsAndMountsReading
             labels=self.mapping(raw.get("labels")),
         )
 
-    def check_references(self, service: Service, networks: Mapping[str, Network], replicas: Mapping[str, int]) -> None:
+    def check_references(self, service: Service, replicas: Mapping[str, int]) -> None:
+        """What Compose leaves to `up` to refuse. (Undefined services, networks and volumes, and dependency cycles,
+        Compose's `config` refuses.)"""
         at: Path = ("services", service.name)
-        names = set(replicas)
         self.check_namespaces(at, service.options, replicas)
-        for key in service.networks:
-            if key not in networks:
-                raise self.source.error(at + ("networks", key), f"network {key!r} is not declared in the top-level `networks`")
         for dependency, condition in service.depends_on.items():
-            if dependency not in names:
-                raise self.source.error(at + ("depends_on", dependency), f"depends on undefined service {dependency!r}")
             if condition == "service_healthy" and not self.project_service_has_healthcheck(dependency):
                 raise self.source.error(
                     at + ("depends_on", dependency), f"waits for {dependency!r} to be healthy, but {dependency!r} has no `healthcheck` test"
@@ -459,13 +524,3 @@ class _Reader(OptionsReading, FilesReading, DeployReading, PortsAndMountsReading
     def project_service_has_healthcheck(self, name: str) -> bool:
         check = (self.data["services"][name] or {}).get("healthcheck") or {}
         return "test" in check and not check.get("disable")
-
-    def check_cycles(self, project: Project) -> None:
-        def visit(name: str, trail: tuple[str, ...]) -> None:
-            if name in trail:
-                cycle = " -> ".join(trail[trail.index(name):] + (name,))
-                raise self.source.error(("services", name, "depends_on"), f"dependency cycle: {cycle}")
-            for dependency in project.service(name).depends_on:
-                visit(dependency, trail + (name,))
-        for service in project.services:
-            visit(service.name, ())

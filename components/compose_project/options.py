@@ -128,8 +128,6 @@ class OptionsReading(Reading):
     def check_namespaces(self, at: Path, options: RunOptions, replicas: Mapping[str, int]) -> None:
         """`replicas`: each service's count of containers."""
         for key, target in options.namespaces().items():
-            if target not in replicas:
-                raise self.source.error(at + (key,), f"shares a namespace of undefined service {target!r}")
             if not replicas[target]:
                 raise self.source.error(at + (key,), f"shares a namespace of {target!r}, which runs no container (0 replicas)")
 

@@ -11,8 +11,10 @@ from typing import Callable, Mapping, Optional
 import pulumi
 import pulumi_docker as docker
 
-from components.compose_project.container_inputs import file_uploads, file_volumes, option_inputs
+from components.compose_project.container_inputs import engine_mounts, file_uploads, file_volumes, option_inputs
 from components.compose_project.model import Project, Service, load_project
+from components.compose_project.ports_mounts import Mount
+from components.compose_project.options import CONTAINER_PREFIX, SERVICE_PREFIX
 from components.compose_project.source import ComposeFileError
 from components.compose_project.swarm import swarm_service
 from components.engine_forms import ipam_pool
@@ -99,11 +101,16 @@ class ComposeProject(pulumi.ComponentResource):
                     resource=self,
                 )
             # Containers take the image's id, so a rebuilt or re-pulled image replaces them.
-            image = pulled_image(
-                f"{name}-{service.name}-image", reference.name, child, triggers=reference.triggers, platform=service.options.platform
+            image_id = (
+                # `pull_policy: never`: the engine's own image, which is looked up, never pulled.
+                docker.get_remote_image_output(name=reference.name, opts=pulumi.InvokeOptions(parent=self)).id
+                if reference.local_only
+                else pulled_image(
+                    f"{name}-{service.name}-image", reference.name, child, triggers=reference.triggers, platform=service.options.platform
+                ).image_id
             )
             declared[service.name] = [
-                self._container(name, project, service, number, container, image.image_id, networks, volumes, after, opts)
+                self._container(name, project, service, number, container, image_id, networks, volumes, after, opts)
                 for number, container in enumerate(service.container_names(project.name), start=1)
             ]
             if declared[service.name]:
@@ -162,7 +169,7 @@ class ComposeProject(pulumi.ComponentResource):
         """The service's image: as named, or built first when the service has `build`."""
         if service.build is None:
             assert service.image is not None
-            return _Reference(service.image)
+            return _Reference(service.image, local_only=service.pull_policy == "never")
         build = service.build
         built = docker.Image(
             f"{name}-{service.name}-build",
@@ -174,6 +181,7 @@ class ComposeProject(pulumi.ComponentResource):
                 dockerfile=os.path.relpath(os.path.join(build.context, build.dockerfile)) if build.dockerfile else None,
                 args=dict(build.args) or None,
                 target=build.target,
+                cache_from=docker.CacheFromArgs(images=list(build.cache_from)) if build.cache_from else None,
             ),
             skip_push=True,
             opts=child,
@@ -221,7 +229,10 @@ class ComposeProject(pulumi.ComponentResource):
             or None,
             networks_advanced=[
                 # Compose makes every container reachable by its service's name on each of its networks.
-                docker.ContainerNetworksAdvancedArgs(name=networks[key].name, aliases=[service.name, *aliases])
+                docker.ContainerNetworksAdvancedArgs(
+                    name=networks[key].name, aliases=[service.name, *aliases],
+                    ipv4_address=service.addresses.get(key, (None, None))[0], ipv6_address=service.addresses.get(key, (None, None))[1],
+                )
                 for key, aliases in service.networks.items()
             ]
             or None,
@@ -231,11 +242,15 @@ class ComposeProject(pulumi.ComponentResource):
                     host_path=mount.source if mount.bind else None,
                     volume_name=volumes[mount.source] if mount.source and not mount.bind else None,
                     read_only=mount.read_only or None,
+                    selinux_relabel=mount.selinux,
                 )
                 for mount in service.mounts
+                if not mount.engine_form
             ]
             + file_volumes(service)
+            + self._volumes_from(service)
             or None,
+            mounts=engine_mounts(service, volumes),
             uploads=file_uploads(service),
             healthcheck=docker.ContainerHealthcheckArgs(
                 tests=list(health.test), interval=health.interval, timeout=health.timeout, start_period=health.start_period,
@@ -267,6 +282,18 @@ class ComposeProject(pulumi.ComponentResource):
             opts=child_options(self, opts, depends_on=after, delete_before_replace=True),
         )
 
+    def _volumes_from(self, service: Service) -> list[docker.ContainerVolumeArgs]:
+        """As Compose mounts another service's volumes: from its first container."""
+        return [
+            docker.ContainerVolumeArgs(
+                from_container=pulumi.Output.concat(
+                    self.containers[source[len(SERVICE_PREFIX):]].name if source.startswith(SERVICE_PREFIX) else source[len(CONTAINER_PREFIX):],
+                    ":ro" if read_only else "",
+                )
+            )
+            for source, read_only in service.volumes_from
+        ]
+
     def _depends_on_label(self, project: Project, service: Service) -> pulumi.Input[str]:
         """Compose's `service:condition:restart` list; it resolves only once every one-shot dependency
         exited 0, so a failed one stops its dependents as `docker compose up` does."""
@@ -275,7 +302,10 @@ class ComposeProject(pulumi.ComponentResource):
             for dependency, condition in service.depends_on.items()
             if condition == "service_completed_successfully" and dependency in self.containers
         }
-        text = ",".join(f"{dependency}:{condition}:false" for dependency, condition in service.depends_on.items())
+        text = ",".join(
+            f"{dependency}:{condition}:{'true' if dependency in service.restarted_with else 'false'}"
+            for dependency, condition in service.depends_on.items()
+        )
 
         def checked(codes: Mapping[str, Optional[int]]) -> str:
             failed = {dependency: code for dependency, code in codes.items() if code not in (0, None)}
@@ -302,6 +332,8 @@ class _Reference:
     name: pulumi.Input[str]
     triggers: Optional[list] = None
     """A build's digest: re-resolves the image when the build makes a new one."""
+    local_only: bool = False
+    """Taken from the engine as it is, never pulled (`pull_policy: never`)."""
 
 
 def config_hash(service: Service) -> str:
@@ -316,12 +348,24 @@ def config_hash(service: Service) -> str:
     for key in _LATER_FIELDS:
         if said[key] == unset[key]:
             del said[key]
+    # Mount fields added later, likewise.
+    later_mount = dataclasses.asdict(Mount(target=""))
+    for mount in said["mounts"]:
+        for key in _LATER_MOUNT_FIELDS:
+            if mount[key] == later_mount[key]:
+                del mount[key]
+    if said["build"] and not said["build"]["cache_from"]:
+        del said["build"]["cache_from"]
     if "files" in said:
         said["files"] = [{key: value for key, value in mount.items() if key != "content"} for mount in said["files"]]
     return hashlib.sha256(json.dumps(said, sort_keys=True, default=str).encode()).hexdigest()
 
 
-_LATER_FIELDS = ("memory_reservation_mb", "replicas", "container_name", "options", "files", "swarm_only")
+_LATER_FIELDS = (
+    "memory_reservation_mb", "replicas", "container_name", "options", "files", "swarm_only", "restarted_with", "addresses", "volumes_from",
+    "pull_policy",
+)
+_LATER_MOUNT_FIELDS = ("selinux", "tmpfs", "size_bytes", "mode", "propagation", "nocopy", "subpath")
 
 
 def _labels(own: Mapping[str, str], compose: Mapping[str, pulumi.Input[str]]) -> dict[str, pulumi.Input[str]]:

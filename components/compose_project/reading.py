@@ -31,9 +31,8 @@ class Reading:
     def warn(self, path: Path, message: str) -> None:
         self.warnings.append(f"{self.source.filename}:{self.source.line(path)}: `{dotted(path)}`: {message}")
 
-    def mapping(self, raw: Any, unset_from_variables: bool = False) -> dict[str, str]:
-        """A Compose map or `KEY=VALUE` list; a bare KEY (or null value) takes its value from the variables
-        where `unset_from_variables`, and is left out when they lack it."""
+    def mapping(self, raw: Any) -> dict[str, str]:
+        """A Compose map or `KEY=VALUE` list; a null value (a variable left unset) is left out."""
         if raw is None:
             return {}
         items = raw.items() if isinstance(raw, dict) else (split_assignment(item) for item in raw)
@@ -42,8 +41,6 @@ class Reading:
             # A list may give a key twice; as in Compose, the later entry wins, a bare one too.
             result.pop(key, None)
             if value is None:
-                if unset_from_variables and key in self.variables:
-                    result[key] = self.variables[key]
                 continue
             result[key] = scalar_text(value)
         return result

@@ -19,6 +19,7 @@ from typing import Iterator
 
 import pytest
 
+from scripts.recover.backend import file_backend
 from tests.harness.engine import objects_named_with
 
 from .kill_support import killed_up, make
@@ -97,16 +98,19 @@ def test_every_docker_object_of_dev_is_adopted_as_a_create_would_have_recorded_i
     try:
         project.run("up", "--yes", "--skip-preview", label="real: up (to turn back into pending creates)")
         before = container_ids(engine)
-        document = json.loads(project.run("stack", "export", "--show-secrets").stdout)
-        deployment = document["deployment"]
+        # Written into the file backend's checkpoint as a killed `up` leaves it: `pulumi stack import`
+        # would drop the pending operations ("removing pending operation ... from snapshot").
+        backend = file_backend(project.dir)
+        checkpoint_file = backend.root / ".pulumi" / "stacks" / backend.project / f"{project.stack}.json"
+        checkpoint = json.loads(checkpoint_file.read_text())
+        deployment = checkpoint["checkpoint"]["latest"]
         made = [resource for resource in deployment["resources"] if resource["type"] in ADOPTABLE]
         deployment["resources"] = [resource for resource in deployment["resources"] if resource["type"] not in ADOPTABLE]
         deployment["pending_operations"] = [
             {"resource": {key: value for key, value in resource.items() if key not in ("id", "outputs")}, "type": "creating"}
             for resource in made
         ]
-        # What depends on them stays recorded, which a real kill never leaves, so the CLI must be told.
-        project.run("stack", "import", "--force", label="real: import with pending creates", stdin=json.dumps(document))
+        checkpoint_file.write_text(json.dumps(checkpoint))
         recovered = make(project, "recover")
         adopted = [line for line in recovered.stdout.splitlines() if line.startswith("recover: import: ")]
         assert len(adopted) == len(made), recovered.stdout

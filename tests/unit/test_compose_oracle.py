@@ -1,7 +1,11 @@
 """The model of each test compose file against Docker Compose's own reading of it (`docker compose config
---format json`, which needs no engine): container names, environment, ports, mounts, secrets and configs,
-limits and run options must be what Compose makes of the file. Skipped without a Compose binary
-($COMPOSE_BIN, else the one .ci/compose.sh caches); CI sets COMPOSE_BIN."""
+--format json`, which needs no engine): container names, images, commands, environment, ports, mounts,
+networks and aliases, health checks, secrets and configs, limits, dependencies, labels and run options must
+be what `docker compose up` makes of the file. The files: ours, one per group of keys, and the corpus of real
+projects' files (tests/data/compose/corpus, each repository's license and origin beside its files), every one
+of which Compose accepts and ComposeProject must declare, or refuse for a limit of pulumi-docker that
+docs/compose.md lists. Skipped without a Compose binary ($COMPOSE_BIN, else the one .ci/compose.sh caches);
+CI sets COMPOSE_BIN."""
 from __future__ import annotations
 
 import json
@@ -13,13 +17,18 @@ from typing import Any, Optional
 
 import pytest
 
-from components.compose_project import load_project
+from components.compose_project import ComposeFileError, load_project
 from components.compose_project.files import BASE_DIRECTORY, DEFAULT_MODE
-from components.compose_project.model import Project, Service
+from components.compose_project.model import RESTART_CONDITIONS, Project, Service
+from tests.support.compose import CACHED, compose_binary as found_compose_binary
 
 ROOT = Path(__file__).resolve().parents[2]
 DATA = ROOT / "tests" / "data" / "compose"
-COMPOSE_VERSION = "2.40.3"
+CORPUS = DATA / "corpus"
+# Corpus file (under CORPUS) -> the variables it needs, as its project's README asks them to be set.
+CORPUS_FILES: dict[str, dict[str, str]] = json.loads((CORPUS / "corpus.json").read_text())
+# Why a corpus file Compose accepts may be refused: what pulumi-docker cannot declare (docs/compose.md lists each).
+PULUMI_DOCKER_LIMITS = ("pulumi-docker's Container has no input for", "pulumi-docker's Image build has no pull option")
 # Per file, the variables both readers get.
 CASES: dict[str, dict[str, str]] = {
     "keys": {"API_TOKEN": "token-from-the-shell", "MOTD": "welcome"},
@@ -28,16 +37,16 @@ CASES: dict[str, dict[str, str]] = {
     "networks": {},
     "names": {},
     "limits": {},
+    "reuse": {"LOG_LEVEL": "debug"},
 }
 _DURATION_PART = re.compile(r"(\d+(?:\.\d*)?)(ms|s|m|h)")
 _SECONDS = {"ms": 1e-3, "s": 1, "m": 60, "h": 3600}
 
 
 def compose_binary() -> str:
-    cached = Path(os.environ.get("ORCH_CACHE", Path.home() / ".cache" / "orchestration")) / f"docker-compose-{COMPOSE_VERSION}"
-    path = os.environ.get("COMPOSE_BIN") or str(cached)
-    if not os.access(path, os.X_OK):
-        pytest.skip(f"no Docker Compose binary: COMPOSE_BIN is not set and {cached} is not built (bash .ci/compose.sh builds it)")
+    path = found_compose_binary()
+    if path is None:
+        pytest.skip(f"no Docker Compose binary: COMPOSE_BIN is not set and {CACHED} is not built (bash .ci/compose.sh builds it)")
     return path
 
 
@@ -45,10 +54,22 @@ def compose_config(file: Path, variables: dict[str, str]) -> dict[str, Any]:
     # Only the given variables, as the model sees them: nothing from this shell's environment.
     environment = {"PATH": os.environ.get("PATH", ""), "HOME": os.environ.get("HOME", ""), **variables}
     result = subprocess.run(
-        [compose_binary(), "-f", str(file), "config", "--format", "json"], env=environment, capture_output=True, text=True, timeout=60
+        [compose_binary(), "-f", str(file), "config", "--format", "json"], cwd=file.parent, env=environment, capture_output=True, text=True,
+        timeout=60,
     )
     assert result.returncode == 0, result.stderr
-    return json.loads(result.stdout)
+    return _unescaped(json.loads(result.stdout))
+
+
+def _unescaped(value: Any) -> Any:
+    # Compose writes a literal `$` as `$$`.
+    if isinstance(value, str):
+        return value.replace("$$", "$")
+    if isinstance(value, dict):
+        return {key: _unescaped(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_unescaped(item) for item in value]
+    return value
 
 
 def seconds(duration: str) -> int:
@@ -65,11 +86,41 @@ def theirs(project: dict[str, Any], name: str, spec: dict[str, Any]) -> dict[str
     memory = spec.get("mem_limit", limits.get("memory"))
     reservation = spec.get("mem_reservation", reservations.get("memory"))
     cpus = spec.get("cpus", limits.get("cpus"))
+    policy = deploy.get("restart_policy") or {}
+    if "condition" in policy or "max_attempts" in policy:
+        # compose's getRestartPolicy: `deploy.restart_policy` wins over `restart`; the engine counts attempts for on-failure only.
+        condition = RESTART_CONDITIONS[policy.get("condition", "any")]
+        restart = (condition, policy.get("max_attempts") if condition == "on-failure" else None)
+    elif "restart" in spec:
+        kind, _, count = spec["restart"].partition(":")
+        restart = (kind, int(count) if count else None)
+    else:
+        restart = (None, None)
+    health = spec.get("healthcheck")
+    depends_on = {
+        dependency: (condition["condition"], bool(condition.get("restart")))
+        for dependency, condition in (spec.get("depends_on") or {}).items()
+        if dependency in project["services"] or condition.get("required", True)
+    }
     fields = {
         "container names": [spec["container_name"]] if "container_name" in spec else [f"{project['name']}-{name}-{n}" for n in range(1, replicas + 1)],
+        "image": spec.get("image"),
+        "command": spec.get("command"),
+        "entrypoint": spec.get("entrypoint"),
         "environment": {key: value for key, value in (spec.get("environment") or {}).items() if value is not None},
         "ports": sorted((p["target"], int(p["published"]) if p.get("published") else None, p.get("host_ip"), p["protocol"]) for p in spec.get("ports") or []),
-        "mounts": [(m["target"], m.get("source"), m["type"] == "bind", bool(m.get("read_only"))) for m in spec.get("volumes") or []],
+        "mounts": [
+            (m["type"], m["target"], m.get("source"), bool(m.get("read_only")), (m.get("bind") or {}).get("propagation"),
+             int(m["tmpfs"]["size"]) if "size" in (m.get("tmpfs") or {}) else None, bool((m.get("volume") or {}).get("nocopy")),
+             (m.get("volume") or {}).get("subpath"))
+            for m in spec.get("volumes") or []
+        ],
+        "volumes_from": spec.get("volumes_from", []),
+        "healthcheck": None if health is None else ("NONE",) if health.get("disable") else (
+            tuple(health["test"]), health.get("interval"), health.get("timeout"), health.get("start_period"), health.get("start_interval"),
+            health.get("retries"),
+        ),
+        "restart": restart,
         "files": sorted(file_mount(project, kind, item, spec.get("user")) for kind in ("secrets", "configs") for item in spec.get(kind) or []),
         "memory bytes": int(memory) if memory is not None else None,
         "memory reservation bytes": int(reservation) if reservation is not None else None,
@@ -88,7 +139,10 @@ def theirs(project: dict[str, Any], name: str, spec: dict[str, Any]) -> dict[str
         ),
         "security_opt": spec.get("security_opt", []),
         "network_mode": spec.get("network_mode"),
-        "networks": sorted(spec.get("networks") or {}),
+        "networks": sorted(
+            (key, tuple((value or {}).get("aliases") or ()), (value or {}).get("ipv4_address"), (value or {}).get("ipv6_address"))
+            for key, value in (spec.get("networks") or {}).items()
+        ),
         "runtime": spec.get("runtime"),
         "init": spec.get("init"),
         "extra_hosts": sorted(tuple(entry.split("=", 1)) for entry in spec.get("extra_hosts") or []),
@@ -99,7 +153,7 @@ def theirs(project: dict[str, Any], name: str, spec: dict[str, Any]) -> dict[str
         "user": spec.get("user"),
         "working_dir": spec.get("working_dir"),
         "labels": spec.get("labels") or {},
-        "depends_on": sorted(spec.get("depends_on") or {}),
+        "depends_on": depends_on,
         "privileged": spec.get("privileged", False),
         "read_only": spec.get("read_only", False),
         "dns_search": spec.get("dns_search", []),
@@ -134,11 +188,27 @@ def file_mount(project: dict[str, Any], kind: str, item: dict[str, Any], user: O
 
 def ours(project: Project, service: Service) -> dict[str, Any]:
     options = service.options
+    health = service.healthcheck
     return {
         "container names": list(service.container_names(project.name)),
+        "image": service.image,
+        "command": list(service.command) if service.command is not None else None,
+        "entrypoint": list(service.entrypoint) if service.entrypoint is not None else None,
         "environment": dict(service.environment),
         "ports": sorted((p.target, p.published, p.host_ip, p.protocol) for p in service.ports),
-        "mounts": [(m.target, m.source, m.bind, m.read_only) for m in service.mounts],
+        "mounts": [
+            ("tmpfs" if m.tmpfs else "bind" if m.bind else "volume", m.target, m.source, m.read_only, m.propagation, m.size_bytes, m.nocopy,
+             m.subpath)
+            for m in service.mounts
+        ],
+        "volumes_from": [
+            (source[len("service:"):] if source.startswith("service:") else source) + (":ro" if read_only else "")
+            for source, read_only in service.volumes_from
+        ],
+        "healthcheck": None if health is None else ("NONE",) if health.test == ("NONE",) else (
+            health.test, health.interval, health.timeout, health.start_period, health.start_interval, health.retries,
+        ),
+        "restart": (service.restart, service.max_retry_count),
         "files": sorted(
             (m.kind, m.target, m.file, None, None, None) if m.file else (m.kind, m.target, None, m.uid, m.gid, m.mode) for m in service.files
         ),
@@ -156,7 +226,9 @@ def ours(project: Project, service: Service) -> dict[str, Any]:
         "ulimits": sorted((limit.name, limit.soft, limit.hard) for limit in options.ulimits),
         "security_opt": list(options.security_opt),
         "network_mode": options.network_mode,
-        "networks": sorted(service.networks),
+        "networks": sorted(
+            (key, aliases, *service.addresses.get(key, (None, None))) for key, aliases in service.networks.items()
+        ),
         "runtime": options.runtime,
         "init": options.init,
         "extra_hosts": sorted(options.extra_hosts),
@@ -167,7 +239,9 @@ def ours(project: Project, service: Service) -> dict[str, Any]:
         "user": service.user,
         "working_dir": service.working_dir,
         "labels": dict(service.labels),
-        "depends_on": sorted(service.depends_on),
+        "depends_on": {
+            dependency: (condition, dependency in service.restarted_with) for dependency, condition in service.depends_on.items()
+        },
         "privileged": options.privileged,
         "read_only": options.read_only,
         "dns_search": list(options.dns_search),
@@ -187,28 +261,55 @@ def _bytes(megabytes: Optional[int]) -> Optional[int]:
     return megabytes * 1024**2 if megabytes is not None else None
 
 
-@pytest.mark.parametrize("case", sorted(CASES))
-def test_the_model_is_what_docker_compose_makes_of_the_file(case: str) -> None:
-    file = DATA / case / "compose.yaml"
-    reference = compose_config(file, CASES[case])
-    project = load_project(str(file), CASES[case])
+def differences(file: Path, variables: dict[str, str]) -> list[str]:
+    reference = compose_config(file, variables)
+    project = load_project(str(file), variables)
     assert project.name == reference["name"]
     assert sorted(service.name for service in project.services) == sorted(reference["services"])
-    differences = []
+    found: list[str] = []
     for service in project.services:
         expected, actual = theirs(reference, service.name, reference["services"][service.name]), ours(project, service)
-        differences += [f"{service.name}.{key}: compose {expected[key]!r}, ours {actual[key]!r}" for key in expected if expected[key] != actual[key]]
-    assert differences == []
+        found += [f"{service.name}.{key}: compose {expected[key]!r}, ours {actual[key]!r}" for key in expected if expected[key] != actual[key]]
+    return found
 
 
-def test_every_declared_key_of_the_keys_file_is_compared() -> None:
-    """The keys file sets each key the comparison reads, so a key the model misreads cannot hide behind a default."""
-    file = DATA / "keys" / "compose.yaml"
-    reference = compose_config(file, CASES["keys"])
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_the_model_is_what_docker_compose_makes_of_the_file(case: str) -> None:
+    assert differences(DATA / case / "compose.yaml", CASES[case]) == []
+
+
+@pytest.mark.parametrize("file", sorted(CORPUS_FILES))
+def test_a_real_project_s_file_is_declared_as_docker_compose_makes_it_or_refused_for_a_pulumi_docker_limit(file: str) -> None:
+    try:
+        found = differences(CORPUS / file, CORPUS_FILES[file])
+    except ComposeFileError as error:
+        refusals = str(error).splitlines()
+        # A file may be refused only for what pulumi-docker cannot declare: every line says so.
+        assert all(any(limit in line for limit in PULUMI_DOCKER_LIMITS) for line in refusals[1:] or refusals), str(error)
+        return
+    assert found == []
+
+
+def test_the_corpus_holds_real_projects_files_with_their_license_and_origin() -> None:
+    repositories = {file.split("/")[0] for file in CORPUS_FILES}
+    assert len(CORPUS_FILES) >= 40 and len(repositories) >= 15
+    for repository in repositories:
+        origin = (CORPUS / repository / "ORIGIN.md").read_text()
+        owner, name = repository.split("+")
+        assert f"https://github.com/{owner}/{name} at commit `" in origin
+        assert any(path.name.lower().startswith(("license", "copying")) for path in (CORPUS / repository).iterdir()), repository
+        assert all(f"`{file.split('/', 1)[1]}`" in origin for file in CORPUS_FILES if file.startswith(repository + "/"))
+
+
+def test_every_key_the_comparison_reads_is_set_by_one_of_our_files() -> None:
+    """Our files set each key the comparison reads, so a key the model misreads cannot hide behind a default."""
     set_somewhere = {
         key
+        for case, variables in CASES.items()
+        for reference in [compose_config(DATA / case / "compose.yaml", variables)]
         for name, spec in reference["services"].items()
         for key, value in theirs(reference, name, spec).items()
-        if value not in (None, False, [], {}, (None, {}))
+        if value not in (None, False, [], {}, (None, {}), (None, None))
     }
+    reference = compose_config(DATA / "keys" / "compose.yaml", CASES["keys"])
     assert set(theirs(reference, "db", reference["services"]["db"])) - set_somewhere == set()

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import gc
+import re
 import logging
 from pathlib import Path
 from typing import Any, Optional
@@ -100,7 +101,8 @@ def test_a_database_on_a_named_volume_is_waited_for_healthy_and_migrated_first()
     assert (migrate.inputs["attach"], migrate.inputs["mustRun"]) == (True, False)
     assert depends_on(deployment, migrate) == {"app-db"}
     assert depends_on(deployment, web) == {"app-db", "app-migrate"}
-    assert web.inputs["envs"] == ["SHOP_NAME=Corner shop", "CURRENCY=EUR", "DB_HOST=db", "DB_PORT=6379", "LOG_LEVEL=info"]
+    # Compose sorts the environment; the provider holds it as a set.
+    assert sorted(web.inputs["envs"]) == sorted(["SHOP_NAME=Corner shop", "CURRENCY=EUR", "DB_HOST=db", "DB_PORT=6379", "LOG_LEVEL=info"])
     assert web.inputs["ports"] == [{"internal": 8000, "external": 18000, "protocol": "tcp"}]
     assert (web.inputs["workingDir"], web.inputs["stopTimeout"], web.inputs["restart"]) == ("/srv", 5, "unless-stopped")
     assert labels(web)["shop.role"] == "frontend"
@@ -211,14 +213,16 @@ def test_each_key_is_declared_as_docker_compose_up_runs_it() -> None:
     }
     db = deployment.one(CONTAINER, "app-db")
     assert db.inputs["name"] == "keys-database"  # container_name
-    assert db.inputs["envs"] == ["POSTGRES_PASSWORD_FILE=/run/secrets/db_password", "LOG_MODE=verbose"]  # the later entry wins
+    assert sorted(db.inputs["envs"]) == ["LOG_MODE=verbose", "POSTGRES_PASSWORD_FILE=/run/secrets/db_password"]  # the later entry wins
     assert (db.inputs["stopSignal"], db.inputs["stopTimeout"], db.inputs["destroyGraceSeconds"]) == ("SIGINT", 90, 90)
     assert db.inputs["platform"] == "linux/amd64"
     assert deployment.one("docker:index/remoteImage:RemoteImage", "app-db-image").inputs["platform"] == "linux/amd64"
     # As the engine stores them, so a refresh proposes no replacement; a repeat dropped, as Compose drops it.
     assert db.inputs["capabilities"] == {"adds": ["CAP_SYS_NICE", "CAP_NET_ADMIN"], "drops": ["ALL"]}
     assert db.inputs["sysctls"] == {"net.core.somaxconn": "1024"}
-    assert db.inputs["ulimits"] == [{"name": "nproc", "soft": 65535, "hard": 65535}, {"name": "nofile", "soft": 20000, "hard": 40000}]
+    assert sorted(db.inputs["ulimits"], key=lambda limit: limit["name"]) == [
+        {"name": "nofile", "soft": 20000, "hard": 40000}, {"name": "nproc", "soft": 65535, "hard": 65535},
+    ]
     assert db.inputs["securityOpts"] == ["no-new-privileges:true"]
     assert (db.inputs["runtime"], db.inputs["init"], db.inputs["user"], db.inputs["workingDir"]) == ("runc", True, "999:999", "/var/lib/postgresql")
     assert (db.inputs["shmSize"], db.inputs["tmpfs"]) == (256, {"/run/postgresql": "", "/tmp": "size=64m,mode=1777"})
@@ -232,7 +236,9 @@ def test_each_key_is_declared_as_docker_compose_up_runs_it() -> None:
 
     web = deployment.one(CONTAINER, "app-web")
     assert (web.inputs["stdinOpen"], web.inputs["tty"]) == (True, True)
-    assert web.inputs["hosts"] == [{"host": "host.docker.internal", "ip": "host-gateway"}, {"host": "db.local", "ip": "10.0.0.5"}]
+    assert sorted(web.inputs["hosts"], key=lambda entry: entry["host"]) == [
+        {"host": "db.local", "ip": "10.0.0.5"}, {"host": "host.docker.internal", "ip": "host-gateway"},
+    ]
     assert web.inputs["dns"] == ["1.1.1.1", "9.9.9.9"]
     assert (web.inputs["dnsSearches"], web.inputs["dnsOpts"], web.inputs["domainname"]) == (["example.internal"], ["ndots:2"], "example.internal")
     assert web.inputs["groupAdds"] == ["www-data", "44"]
@@ -412,3 +418,84 @@ def test_a_compose_port_the_stack_publishes_too_is_refused() -> None:
         "config `orchestration:composeFile`: service 'web': port 5000 is also published by `orchestration:webPort` on the same engine"
     )
     assert registered == []
+
+
+class _LocalImages(ComputedOutputs):
+    """The engine holds the images a `pull_policy: never` service takes as they are."""
+
+    def call(self, args: pulumi.runtime.MockCallArgs) -> tuple[dict, Optional[list]]:
+        assert args.token == "docker:index/getRemoteImage:getRemoteImage", args.token
+        return {"name": args.args["name"], "id": f"sha256:local-{args.args['name']}", "repoDigest": ""}, []
+
+
+def test_what_a_file_reuses_and_the_later_keys_are_declared_as_docker_compose_up_makes_them() -> None:
+    deployment = declare(DATA / "reuse" / "compose.yaml", mocks=_LocalImages(), variables={"LOG_LEVEL": "debug"})
+    # `include` brings cache; `debug` is in no active profile.
+    assert deployment.outputs["containers"] == {"cache": "reuse-cache-1", "api": "reuse-api-1", "sidecar": "reuse-sidecar-1"}
+    api, cache, sidecar = (deployment.one(CONTAINER, f"app-{name}") for name in ("api", "cache", "sidecar"))
+    # `extends` gives the health check and the environment, `.env` the image, the anchor the logging.
+    assert sorted(api.inputs["envs"]) == ["LOG_LEVEL=debug", "ROLE=api"]
+    assert api.inputs["healthcheck"]["tests"] == ["CMD-SHELL", "test -d /scratch"]
+    assert api.inputs["healthcheck"]["interval"] == "1m30s"
+    assert (api.inputs["logDriver"], api.inputs["logOpts"]) == ("json-file", {"max-size": "5m"})
+    assert deployment.one("docker:index/remoteImage:RemoteImage", "app-api-image").inputs["name"] == "shop/api:2.1"
+    # deploy.restart_policy wins over the extended `restart`, as `docker compose up` gives it to the container.
+    assert (api.inputs["restart"], api.inputs["maxRetryCount"]) == ("on-failure", 4)
+    # Stopped before removal as Compose stops it: 10 s when the file gives no stop_grace_period.
+    assert api.inputs["destroyGraceSeconds"] == 10
+    assert api.inputs["networksAdvanced"] == [{"name": "reuse_back", "aliases": ["api", "backend"], "ipv4Address": "10.213.61.10"}]
+    assert api.inputs["mounts"] == [
+        {"type": "bind", "source": str(DATA / "reuse" / "include"), "target": "/host-include", "readOnly": True,
+         "bindOptions": {"propagation": "rprivate"}},
+        {"type": "tmpfs", "target": "/scratch", "tmpfsOptions": {"sizeBytes": 64 * 1024**2, "mode": 1777}},
+    ]
+    assert "volumes" not in api.inputs
+    # restart: true is Compose's label; a dependency not required on a service left out is dropped.
+    assert labels(api)["com.docker.compose.depends_on"] == "cache:service_healthy:true"
+    assert depends_on(deployment, api) == {"app-cache"}
+    # volumes_from the services' first containers; links as the start order; `pull_policy: never` looks the image up.
+    assert sidecar.inputs["volumes"] == [{"fromContainer": "reuse-api-1:ro"}]
+    assert depends_on(deployment, sidecar) == {"app-api", "app-cache"}
+    assert sidecar.inputs["image"] == "sha256:local-alpine:3.20"
+    assert not [r for r in deployment.of_type("docker:index/remoteImage:RemoteImage") if r.name == "app-sidecar-image"]
+    warnings = "\n".join(deployment.outputs["warnings"])
+    assert "`services.sidecar.develop`: left aside" in warnings and "`services.sidecar.links`: declared as the start order" in warnings
+    assert cache.inputs["command"] == ["redis-server", "--save", ""]
+
+
+@pytest.mark.parametrize(
+    ("extra", "expected"),
+    [
+        ("    pids_limit: 64\n", "`services.web.pids_limit`: pulumi-docker's Container has no input for it (the engine's PidsLimit)"),
+        ("    oom_score_adj: 500\n", "`services.web.oom_score_adj`: pulumi-docker's Container has no input for it"),
+        ("    oom_kill_disable: true\n", "`services.web.oom_kill_disable`: pulumi-docker's Container has no input for it"),
+        ("    links: ['db:database']\n  db:\n    image: redis\n", "`services.web.links[0]`: a link under another name ('database' for 'db')"),
+        ("    pull_policy: always\n", "`services.web.pull_policy`: 'always': pulling again on every `up`"),
+        ("    build: {context: ., pull: true}\n", "`services.web.build.pull`: pulumi-docker's Image build has no pull option"),
+    ],
+)
+def test_what_pulumi_docker_cannot_declare_is_refused_with_the_reason_and_a_way_around(tmp_path: Path, extra: str, expected: str) -> None:
+    file = tmp_path / "compose.yaml"
+    file.write_text("services:\n  web:\n    image: nginx\n" + extra)
+    with pytest.raises(Exception, match=re.escape(expected)):
+        declare(file)
+
+
+def test_a_swarm_service_is_not_given_restart_policy_or_labels_so_they_are_refused_there() -> None:
+    file = DATA / "reuse" / "compose.yaml"
+    with pytest.raises(Exception, match=r"`services.api.deploy.restart_policy`: not declared on a swarm service"):
+        declare(file, mocks=_LocalImages(), swarm=True)
+
+
+def test_a_volume_s_folder_or_one_left_uncopied_is_mounted_in_the_engine_s_mounts_form(tmp_path: Path) -> None:
+    file = tmp_path / "compose.yaml"
+    file.write_text(
+        "services:\n  web:\n    image: nginx\n    volumes:\n      - {type: volume, source: site, target: /srv, volume: {subpath: public}}\n"
+        "      - {type: volume, source: spool, target: /spool, volume: {nocopy: true}}\nvolumes:\n  site: {}\n  spool: {}\n"
+    )
+    web = declare(file).one(CONTAINER, "app-web")
+    assert web.inputs["mounts"] == [
+        {"type": "volume", "source": f"{tmp_path.name}_site", "target": "/srv", "volumeOptions": {"subpath": "public"}},
+        {"type": "volume", "source": f"{tmp_path.name}_spool", "target": "/spool", "volumeOptions": {"noCopy": True}},
+    ]
+    assert "volumes" not in web.inputs

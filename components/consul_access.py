@@ -25,7 +25,10 @@ class AccessGrant:
     name: str
     """Names the policy (`<name_prefix>-<name>`) and the token's key in `ConsulAccess.tokens`."""
     rules: str
-    """The policy's rules, in Consul's HCL."""
+    """The policy's rules, in Consul's HCL; empty: no policy of its own (see service_identities)."""
+    service_identities: Sequence[str] = ()
+    """Services the token may act as: Consul's own least-privilege policy for each (its registration, its
+    sidecar's, reading the catalog), as a mesh sidecar needs to get its certificate."""
     provider: bool = False
     """Also a consul provider holding the token, in `ConsulAccess.providers`, for resources managed with it."""
 
@@ -58,13 +61,19 @@ class ConsulAccess(pulumi.ComponentResource):
         self.tokens = {}
         self.providers = {}
         for grant in args.grants:
-            policy = consul.AclPolicy(
-                f"{name}-{grant.name}-policy", name=f"{args.name_prefix}-{grant.name}", rules=grant.rules, opts=child
+            if not grant.rules and not grant.service_identities:
+                raise ValueError(f"grant {grant.name!r} grants nothing: give it rules or service identities")
+            policies = (
+                [consul.AclPolicy(f"{name}-{grant.name}-policy", name=f"{args.name_prefix}-{grant.name}", rules=grant.rules, opts=child).name]
+                if grant.rules
+                else None
             )
             token = consul.AclToken(
                 f"{name}-{grant.name}-token",
                 description=f"{args.name_prefix} {grant.name}",
-                policies=[policy.name],
+                policies=policies,
+                service_identities=[consul.AclTokenServiceIdentityArgs(service_name=service) for service in grant.service_identities]
+                or None,
                 opts=child,
             )
             # The token resource holds only its accessor; the secret is read back, and kept secret.

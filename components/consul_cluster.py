@@ -72,6 +72,10 @@ class ConsulClusterArgs:
     tls: bool = False
     """HTTPS only and verified RPC, with a CA and a certificate per agent made for the cluster;
     `http_address` must then name the published HTTPS port."""
+    connect: bool = False
+    """Consul's service mesh on: its CA issues and rotates the sidecars' certificates."""
+    grpc: bool = False
+    """Envoy sidecars get their configuration from the servers over gRPC."""
     clients: Sequence[ConsulNodeSpec] = ()
     """Hosts without a server: a client agent on each, joined to the servers with the same gossip key,
     CA and ACLs (a token of its own, Consul's node identity), for that host's containers to register
@@ -179,6 +183,8 @@ class ConsulCluster(pulumi.ComponentResource):
                         retain_data=args.retain_data,
                         tls=certificates.servers[node.node_name] if certificates else None,
                         raft_multiplier=args.raft_multiplier,
+                        connect=args.connect,
+                        grpc=args.grpc,
                     ),
                     # One server after the other, each once it serves (see SERVING_CHECK): an update
                     # that replaces every server never takes them all down at once.

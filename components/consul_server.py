@@ -21,6 +21,10 @@ DNS_PORT = 53
 # Server RPC, Serf LAN and Serf WAN: what other servers must reach.
 SERVER_PORTS = (8300, 8301, 8302)
 SERF_PORTS = (8301, 8302)
+# Where Envoy sidecars get their configuration (xDS) from an agent: plain gRPC, or gRPC over TLS when the
+# agent's API is HTTPS only (Consul's defaults for the two).
+GRPC_PORT = 8502
+GRPC_TLS_PORT = 8503
 # Serf LAN: what the servers and the other agents gossip with a client agent on.
 CLIENT_PORTS = (8301,)
 DATA_DIR = "/consul/data"
@@ -83,6 +87,10 @@ class ConsulServerArgs:
     """Serve the API over HTTPS only (on HTTPS_PORT) and verify the other servers on RPC."""
     raft_multiplier: Optional[int] = None
     """Scales Consul's raft timeouts, 1 (fastest failover) to 10; None keeps Consul's default, 5."""
+    connect: bool = False
+    """Consul's service mesh: its built-in CA issues the sidecars' certificates and the agent answers them."""
+    grpc: bool = False
+    """Serve Envoy sidecars their configuration on gRPC (GRPC_PORT, or GRPC_TLS_PORT with TLS)."""
 
 
 def api_port(tls: bool) -> int:
@@ -117,6 +125,10 @@ def agent_command(args: ConsulServerArgs) -> list[str]:
         command.append(f"-config-file={TLS_CONFIG_FILE}")
     if args.raft_multiplier is not None:
         command.append(f"-hcl=performance {{ raft_multiplier = {args.raft_multiplier} }}")
+    if args.connect:
+        command.append("-hcl=connect { enabled = true }")
+    if args.grpc:
+        command.append(f"-hcl=ports {{ grpc_tls = {GRPC_TLS_PORT} }}" if args.tls is not None else f"-grpc-port={GRPC_PORT}")
     return command
 
 

@@ -10,6 +10,7 @@ import pulumi_docker as docker
 from components.consul_tls import WORKLOAD_CA_ENV, workload_ca_uploads
 from components.container_resources import container_resource_args
 from components.environment import env_entry
+from components.mesh_sidecar import SIDECAR_PORT, MeshSidecars, mesh_labels, sidecar_container
 from components.options import child_options, preparation_options
 from components.pulled_image import pulled_image
 from components.swarm_policy import Resources
@@ -40,6 +41,8 @@ class DistributedAppArgs:
     """The ACL token the workers register with, where ACLs are on; give it as a secret."""
     consul_ca_pem: Optional[pulumi.Input[str]] = None
     """The CA the Consul servers' certificates are signed with, where the API is HTTPS."""
+    mesh: Optional[MeshSidecars] = None
+    """In Consul's service mesh: each worker listens on its loopback only, behind a sidecar; nothing is published."""
 
 
 def worker_container_name(name_prefix: str, worker_id: str) -> str:
@@ -63,6 +66,8 @@ def worker_environment(args: DistributedAppArgs, worker_id: str, port: int) -> l
         env.append(env_entry("CONSUL_HTTP_TOKEN", args.consul_token))
     if args.consul_ca_pem is not None:
         env.append(WORKLOAD_CA_ENV)
+    if args.mesh is not None:
+        env += ["LISTEN_ADDRESS=127.0.0.1", f"SIDECAR_PORT={SIDECAR_PORT}"]
     return env
 
 
@@ -90,9 +95,13 @@ class DistributedApp(pulumi.ComponentResource):
     workers: tuple[docker.Container, ...]
     """Each is created only once registered and passing in Consul: depend on them to find them there."""
     container_names: pulumi.Output[list[str]]
+    sidecars: tuple[docker.Container, ...]
+    """In the mesh, each worker's proxy (in the workers' order); depend on these to call a worker through the mesh."""
 
     def __init__(self, name: str, args: DistributedAppArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("orchestration:apps:DistributedApp", name, None, opts)
+        if args.mesh is not None and args.publish_address:
+            raise ValueError("a worker in the mesh is reached through its sidecar only: publish_address must not be set")
         image = pulled_image(
             f"{name}-image", args.image, preparation_options(self), triggers=list(args.image_triggers)
         )
@@ -114,6 +123,7 @@ class DistributedApp(pulumi.ComponentResource):
                     dns=list(args.dns) or None,
                     uploads=workload_ca_uploads(args.consul_ca_pem),
                     restart="unless-stopped",
+                    labels=mesh_labels(SERVICE_NAME) if args.mesh is not None else None,
                     healthcheck=docker.ContainerHealthcheckArgs(
                         tests=["CMD", "python3", "-c", REGISTERED_CHECK], interval="1s", timeout="3s", start_period="45s", retries=3
                     ),
@@ -125,6 +135,25 @@ class DistributedApp(pulumi.ComponentResource):
                 )
             )
         self.workers = tuple(workers)
+        self.sidecars = self._sidecars(name, args, opts, workers) if args.mesh is not None else ()
         self.worker_ids = tuple(args.worker_ids)
         self.container_names = pulumi.Output.all(*[worker.name for worker in workers])
         self.register_outputs({"worker_ids": list(self.worker_ids), "container_names": self.container_names})
+
+    def _sidecars(
+        self, name: str, args: DistributedAppArgs, opts: pulumi.ResourceOptions | None, workers: list[docker.Container]
+    ) -> tuple[docker.Container, ...]:
+        assert args.mesh is not None
+        image = pulled_image(f"{name}-sidecar-image", args.mesh.image, preparation_options(self))
+        # Each after its worker is registered: the proxy starts only for a registered sidecar.
+        return tuple(
+            sidecar_container(
+                f"{name}-{worker_id}-sidecar",
+                args.mesh.for_instance(
+                    image.image_id,
+                    worker_id, worker_container_name(args.name_prefix, worker_id), worker.id, args.consul_http_addr, args.consul_ca_pem
+                ),
+                child_options(self, opts, depends_on=[worker]),
+            )
+            for worker_id, worker in zip(args.worker_ids, workers)
+        )

@@ -7,6 +7,7 @@ its image is pulled); a rule checks what is known and leaves the rest to the ima
 from __future__ import annotations
 
 import fnmatch
+import ipaddress
 import re
 from typing import Any, Iterator, Mapping
 
@@ -28,6 +29,9 @@ RESTARTING = frozenset({"always", "unless-stopped", "on-failure"})
 # Capabilities that amount to --privileged for a container that gets them.
 PRIVILEGED_CAPABILITIES = frozenset({"ALL", "SYS_ADMIN", "CAP_SYS_ADMIN"})
 _DIGEST = re.compile(r"@sha256:[0-9a-zA-Z]+$")
+# The Docker label on a container of a Consul service mesh service (components/mesh_sidecar.py's MESH_LABEL).
+MESH_LABEL = "orchestration.consul-mesh"
+LOOPBACK_NETWORKS = (ipaddress.ip_network("127.0.0.0/8"), ipaddress.ip_network("::1/128"))
 
 _UNKNOWN = object()
 
@@ -122,6 +126,31 @@ def consul_ports_private(args: ResourceValidationArgs, report_violation: ReportV
                     "address of every node: run Consul as containers bound to private addresses",
                     args.urn,
                 )
+
+
+def _on_loopback(address: str) -> bool:
+    try:
+        return any(ipaddress.ip_address(address) in network for network in LOOPBACK_NETWORKS)
+    except ValueError:
+        return False
+
+
+def mesh_services_unpublished(args: ResourceValidationArgs, report_violation: ReportViolation) -> None:
+    """In the mesh a service is reached through its sidecar, with mutual TLS and intentions: a published port bypasses both."""
+    if args.resource_type != CONTAINER:
+        return
+    service = next((known(label, "value") for label in items(args.props, "labels") if known(label, "label") == MESH_LABEL), None)
+    if service is None:
+        return
+    for port in items(args.props, "ports"):
+        address = known(port, "ip", "0.0.0.0")
+        if address is not _UNKNOWN and not _on_loopback(address):
+            internal = _number(known(port, "internal"))
+            report_violation(
+                f"{args.name}: {service} is in the Consul service mesh, but its port {internal} is published on "
+                f"{address or 'every address'}: reach it through its sidecar, or publish on loopback only",
+                args.urn,
+            )
 
 
 def _long_running(props: Any) -> bool:
@@ -219,6 +248,11 @@ POLICIES = (
         name="consul-ports-private",
         description="No Consul port (8300-8302, 8500, 8501, 8600, an agent's 53) is published on every address.",
         validate=consul_ports_private,
+    ),
+    ResourceValidationPolicy(
+        name="mesh-services-unpublished",
+        description="With Consul's service mesh on, no port of a service in it is published outside loopback.",
+        validate=mesh_services_unpublished,
     ),
     ResourceValidationPolicy(
         name="health-check-and-restart-policy",

@@ -29,6 +29,7 @@ from stacks.deploy_config import (
     node_settings,
     swarm_workloads,
 )
+from stacks.mesh_config import MeshConfig, mesh_config
 
 ENVIRONMENTS = ("local", "cluster", "sandbox")
 CONSUL_SERVER_COUNTS = (1, 3, 5)
@@ -52,7 +53,7 @@ KNOWN_KEYS = frozenset(
         "sandboxHosts", "sandboxRoles", "sandboxSubnet", "sandboxHostImage", "sandboxRegistryImage", "sandboxPrivileged",
         "heyworldDeploy", "swarmServices", "nodeLabels", "drainedHosts", "containerResources",
         "consulGossipEncryption", "consulAcl", "consulTls", "consulRaftMultiplier", "retainData", "swarmAutolock",
-        "composeFile", "composeVariables", "composeSwarm", "composeWeb",
+        "composeFile", "composeVariables", "composeSwarm", "composeWeb", "consulMesh", "meshProxy", "meshEnvoyImage",
     }
 )
 
@@ -124,6 +125,8 @@ class Workload:
     """Consul's raft timing scale; the cluster's default is 1 (Consul's advice for production), dev keeps Consul's own."""
     retain_data: bool
     """Consul's and Redis's volumes outlive `pulumi destroy`, and a new stack of the same name takes them up."""
+    consul_mesh: Optional[MeshConfig] = None
+    """Consul's service mesh, or None where it is off (dev's default); on by default in the cluster."""
 
 
 @dataclass(frozen=True)
@@ -330,6 +333,7 @@ class _Reader(ConfigValues):
             consul_tls=self.boolean("consulTls", default=environment == "cluster"),
             consul_raft_multiplier=self.raft_multiplier(environment),
             retain_data=self.boolean("retainData", default=True),
+            consul_mesh=mesh_config(self, environment),
         )
 
     def local_config(self) -> LocalConfig:

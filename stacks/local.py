@@ -26,6 +26,7 @@ from components.docker_host import DockerHost, DockerHostArgs
 from components.swarm_cluster import SwarmCluster, SwarmClusterArgs, SwarmNode
 from stacks import names
 from stacks.access import consul_tokens
+from stacks.mesh import mesh_intentions, sidecar_image, sidecars
 from stacks.config import StackConfig
 from stacks.deploy_config import ComposeWeb
 from stacks.workloads import app_settings, build_images, consul_and_swarm_outputs, inventory, on_the_swarm
@@ -74,6 +75,8 @@ def build(cfg: StackConfig) -> dict[str, pulumi.Input]:
             tls=cfg.workload.consul_tls,
             raft_multiplier=cfg.workload.consul_raft_multiplier,
             retain_data=cfg.workload.retain_data,
+            connect=cfg.workload.consul_mesh is not None,
+            grpc=cfg.workload.consul_mesh is not None and cfg.workload.consul_mesh.proxy == "envoy",
         ),
     )
     consul_dns = [local.consul_dns_address]
@@ -147,9 +150,11 @@ def build(cfg: StackConfig) -> dict[str, pulumi.Input]:
             dns=consul_dns,
             consul_token=tokens.app,
             consul_ca_pem=consul.ca_cert_pem,
+            mesh=sidecars(cfg, consul, node_names[0], tokens.app_sidecar),
         ),
         opts=after_catalog,
     )
+    intentions = mesh_intentions(cfg, consul)
     client = DistributedClient(
         "client",
         DistributedClientArgs(
@@ -165,9 +170,12 @@ def build(cfg: StackConfig) -> dict[str, pulumi.Input]:
             dns=consul_dns,
             consul_token=tokens.client,
             consul_ca_pem=consul.ca_cert_pem,
+            mesh=sidecars(cfg, consul, node_names[0], tokens.client_sidecar),
         ),
-        # Its first report already lists every worker.
-        opts=pulumi.ResourceOptions.merge(after_catalog, pulumi.ResourceOptions(depends_on=list(app.workers))),
+        # Its first report already lists every worker, and in the mesh reaches one.
+        opts=pulumi.ResourceOptions.merge(
+            after_catalog, pulumi.ResourceOptions(depends_on=[*app.workers, *app.sidecars, *intentions])
+        ),
     )
 
     services, outputs = on_the_swarm(cfg, swarm, host.provider, local.docker_url)
@@ -188,6 +196,7 @@ def build(cfg: StackConfig) -> dict[str, pulumi.Input]:
                     **dict.fromkeys(consul.container_names.values(), cfg.images.consul),
                     **{worker.name: images["distributed_app"].reference for worker in app.workers},
                     client.container_name: images["distributed_client"].reference,
+                    **{sidecar.name: sidecar_image(cfg) for sidecar in (*app.sidecars, *([client.sidecar] if client.sidecar else []))},
                 }
             },
             services,

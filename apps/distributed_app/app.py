@@ -3,6 +3,7 @@ import base64
 import json
 import logging
 import os
+import re
 import signal
 import socket
 import sys
@@ -35,6 +36,8 @@ class Settings:
     wait_seconds: float
     check_interval: str
     tags: list
+    listen_address: str  # 127.0.0.1 in the service mesh, where only the sidecar may reach the worker
+    sidecar_port: int  # 0: no sidecar; else the port its public (mutual TLS) listener binds on every address
 
 
 def settings_from_env(env) -> Settings:
@@ -56,6 +59,8 @@ def settings_from_env(env) -> Settings:
             wait_seconds=float(env.get("CONSUL_WAIT_SECONDS", "60")),
             check_interval=env.get("CHECK_INTERVAL", "5s"),
             tags=[tag for tag in env.get("SERVICE_TAGS", "http").split(",") if tag],
+            listen_address=env.get("LISTEN_ADDRESS", "0.0.0.0"),
+            sidecar_port=int(env.get("SIDECAR_PORT") or 0),
         )
     except ValueError as error:
         raise Fatal(f"bad number in environment: {error}") from None
@@ -151,20 +156,69 @@ def local_address_towards(url: str) -> str:
 
 
 def registration(settings: Settings, address: str) -> dict:
-    return {
+    service = {
         "ID": settings.service_id,
         "Name": settings.service_name,
         "Address": address,
         "Port": settings.advertised_port,
         "Tags": settings.tags,
-        "Check": {
+    }
+    if not settings.sidecar_port:
+        service["Check"] = {
             "Name": f"{settings.service_id} HTTP /health",
             "HTTP": f"http://{address}:{settings.advertised_port}/health",
             "Interval": settings.check_interval,
             "Timeout": "2s",
             "DeregisterCriticalServiceAfter": "1m",
-        },
+        }
+        return service
+    # In the mesh the worker listens on loopback, out of the agent's reach: it checks itself and reports
+    # to a TTL check instead (see report_health), and Consul registers its sidecar with it.
+    service["Check"] = {
+        "CheckID": health_check_id(settings),
+        "Name": f"{settings.service_id} /health on loopback",
+        "TTL": ttl(settings),
+        "DeregisterCriticalServiceAfter": "1m",
     }
+    service["Connect"] = {
+        "SidecarService": {
+            "Port": settings.sidecar_port,
+            # Both proxies bind the public listener to the sidecar's address (the worker's) and this port.
+            "Proxy": {"LocalServiceAddress": "127.0.0.1", "LocalServicePort": settings.port},
+        }
+    }
+    return service
+
+
+def health_check_id(settings: Settings) -> str:
+    return f"service:{settings.service_id}"
+
+
+def interval_seconds(settings: Settings) -> float:
+    """CHECK_INTERVAL as Consul writes durations: 500ms, 1s, 2m."""
+    match = re.fullmatch(r"(\d+(?:\.\d+)?)(ms|s|m)", settings.check_interval)
+    if not match:
+        raise Fatal(f"CHECK_INTERVAL {settings.check_interval!r} is not a duration such as 1s or 500ms")
+    return float(match.group(1)) * {"ms": 0.001, "s": 1, "m": 60}[match.group(2)]
+
+
+def ttl(settings: Settings) -> str:
+    """Three missed reports turn the check critical."""
+    return f"{max(1, round(3 * interval_seconds(settings)))}s"
+
+
+def report_health(settings: Settings, stop: threading.Event) -> None:
+    """Every check interval, the worker's own /health on loopback, told to its TTL check."""
+    url = f"http://127.0.0.1:{settings.port}/health"
+    while not stop.wait(interval_seconds(settings)):
+        try:
+            healthy = requests.get(url, timeout=2).ok
+        except requests.RequestException:
+            healthy = False
+        try:
+            consul_put(settings, f"/v1/agent/check/{'pass' if healthy else 'fail'}/{quote(health_check_id(settings))}")
+        except Fatal as error:
+            log.warning("%s", error)
 
 
 def consul_put(settings: Settings, path: str, payload=None) -> None:
@@ -225,7 +279,7 @@ def run(settings: Settings, stop: threading.Event) -> None:
         "config": config,
     }
     try:
-        server = ThreadingHTTPServer(("0.0.0.0", settings.port), make_handler(page))
+        server = ThreadingHTTPServer((settings.listen_address, settings.port), make_handler(page))
     except OSError as error:
         raise Fatal(f"cannot listen on port {settings.port}: {error.strerror}") from None
     threading.Thread(target=server.serve_forever, daemon=True).start()
@@ -233,6 +287,10 @@ def run(settings: Settings, stop: threading.Event) -> None:
         consul_put(settings, "/v1/agent/service/register", registration(settings, address))
         log.info("registered %s (%s) at %s:%s in %s", settings.service_id, settings.service_name,
                  address, settings.advertised_port, settings.consul)
+        if settings.sidecar_port:
+            interval_seconds(settings)  # a bad CHECK_INTERVAL fails here, not in the thread
+            consul_put(settings, f"/v1/agent/check/pass/{quote(health_check_id(settings))}")
+            threading.Thread(target=report_health, args=(settings, stop), daemon=True).start()
         stop.wait()
         consul_put(settings, f"/v1/agent/service/deregister/{quote(settings.service_id)}")
         log.info("deregistered %s", settings.service_id)

@@ -31,6 +31,10 @@ class Settings:
     token: str  # Consul ACL token; empty where ACLs are off
     ca_cert: str  # the CA file Consul's HTTPS certificate is checked against; empty: the system's
     interval: float
+    app_url: str  # empty: the report does not call the app; else the app's root page, such as a mesh upstream
+    service_id: str  # with sidecar_port: the client's own registration, whose sidecar carries its upstream
+    sidecar_port: int  # 0: no sidecar
+    upstream: str  # "<service>:<local port>", what the sidecar listens for on loopback
 
 
 def settings_from_env(env) -> Settings:
@@ -47,6 +51,10 @@ def settings_from_env(env) -> Settings:
             token=env.get("CONSUL_HTTP_TOKEN", ""),
             ca_cert=ca_cert_from_env(env),
             interval=float(env.get("INTERVAL") or 0),
+            app_url=env.get("APP_URL", ""),
+            service_id=env.get("SERVICE_ID", ""),
+            sidecar_port=int(env.get("SIDECAR_PORT") or 0),
+            upstream=env.get("UPSTREAM", ""),
         )
     except ValueError as error:
         raise Fatal(f"bad number in environment: {error}") from None
@@ -174,6 +182,65 @@ def instances_over_dns(settings: Settings) -> tuple:
     return addresses, services
 
 
+def consul_put(settings: Settings, path: str, payload=None) -> None:
+    try:
+        response = requests.put(f"{settings.consul}{path}", json=payload, headers=consul_headers(settings),
+                                timeout=5, verify=tls_verify(settings))
+    except requests.RequestException as error:
+        raise Fatal(f"Consul at {settings.consul} failed on PUT {path}: {root_cause(error)}") from None
+    if not response.ok:
+        raise Fatal(f"Consul refused PUT {path}: HTTP {response.status_code} {response.text.strip()}")
+
+
+def local_address_towards(url: str) -> str:
+    """The local IP that routes to Consul: where the agent's check finds the sidecar's public listener."""
+    parts = urlsplit(url)
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
+        probe.connect((parts.hostname, parts.port or 80))  # a UDP connect sends nothing: it picks the route
+        return probe.getsockname()[0]
+
+
+def mesh_registration(settings: Settings, address: str) -> dict:
+    """The client as a mesh service: its sidecar proxies the upstream from loopback to the service's sidecars."""
+    destination, _, port = settings.upstream.rpartition(":")
+    if not destination or not port.isdigit():
+        raise Fatal(f"UPSTREAM {settings.upstream!r} is not <service>:<local port>")
+    return {
+        "ID": settings.service_id,
+        "Name": "distributed_client",
+        "Address": address,
+        "Port": 0,
+        "Connect": {
+            "SidecarService": {
+                "Port": settings.sidecar_port,
+                "Proxy": {"Upstreams": [{"DestinationName": destination, "LocalBindAddress": "127.0.0.1", "LocalBindPort": int(port)}]},
+            }
+        },
+    }
+
+
+def register_in_mesh(settings: Settings) -> None:
+    if not settings.service_id:
+        raise Fatal("SIDECAR_PORT needs SERVICE_ID, the client's service instance in Consul")
+    consul_put(settings, "/v1/agent/service/register", mesh_registration(settings, local_address_towards(settings.consul)))
+
+
+def deregister_from_mesh(settings: Settings) -> None:
+    consul_put(settings, f"/v1/agent/service/deregister/{quote(settings.service_id)}")
+
+
+def app_reply(settings: Settings) -> dict:
+    """What the app answers at APP_URL (through the mesh, its upstream on loopback): its message, or why not."""
+    try:
+        # A new connection for every call: the sidecars authorize each connection, so a changed intention
+        # holds from the next report on.
+        response = requests.get(settings.app_url, timeout=5, headers={"Connection": "close"})
+        response.raise_for_status()
+        return {"url": settings.app_url, "message": response.json()["message"]}
+    except (requests.RequestException, ValueError, KeyError) as error:
+        return {"url": settings.app_url, "error": root_cause(error)}
+
+
 def collect_report(settings: Settings) -> dict:
     healthy = instances_over_http(settings, passing_only=True)
     registered = instances_over_http(settings, passing_only=False)
@@ -194,6 +261,7 @@ def collect_report(settings: Settings) -> dict:
         "kv_prefix": settings.kv_prefix,
         "kv": kv,
         "expected": expected_workers(settings, kv),
+        **({"app": app_reply(settings)} if settings.app_url else {}),
     }
 
 
@@ -217,6 +285,10 @@ def human_report(report: dict) -> str:
         lines.append(f"Configuration under KV {report['kv_prefix']!r}:" if report["kv"]
                      else f"Configuration: no keys under KV {report['kv_prefix']!r}.")
         lines += [f"  {key} = {value}" for key, value in sorted(report["kv"].items())]
+    if "app" in report:
+        app = report["app"]
+        lines.append(f"App at {app['url']}: {app['message']}" if "message" in app
+                     else f"App at {app['url']} failed: {app['error']}")
     return "\n".join(lines)
 
 
@@ -243,9 +315,23 @@ def main(argv=None) -> int:
         if not settings.interval:
             print_report(settings, as_json)
             return 0
+        if settings.sidecar_port:
+            register_in_mesh(settings)
     except Fatal as error:
         print(f"distributed_client: {error}", file=sys.stderr)
         return 1
+    try:
+        report_forever(settings, as_json)
+    finally:
+        if settings.sidecar_port:
+            try:
+                deregister_from_mesh(settings)
+            except Fatal as error:
+                print(f"distributed_client: {error}", file=sys.stderr, flush=True)
+    return 0
+
+
+def report_forever(settings: Settings, as_json: bool) -> None:
     while True:
         try:
             print_report(settings, as_json)

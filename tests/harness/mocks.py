@@ -30,7 +30,15 @@ import pulumi
 from pulumi.runtime import MockCallArgs, MockResourceArgs
 from pulumi.runtime.mocks import MockMonitor
 
-from . import command_resources, consul_acl_resources, consul_resources, docker_resources, random_resources, tls_resources
+from . import (
+    command_resources,
+    consul_acl_resources,
+    consul_config_entries,
+    consul_resources,
+    docker_resources,
+    random_resources,
+    tls_resources,
+)
 from .base import HarnessError, HarnessServices, ResourceContext, ResourceHandler
 from .engine import EnginePool, default_docker_host
 from .exposure import plaintext_exposures
@@ -138,6 +146,7 @@ class ApplyHarness(pulumi.runtime.Mocks, HarnessServices):
                 *command_resources.HANDLERS,
                 *consul_resources.HANDLERS,
                 *consul_acl_resources.HANDLERS,
+                *consul_config_entries.HANDLERS,
                 *random_resources.HANDLERS,
                 *tls_resources.HANDLERS,
             )

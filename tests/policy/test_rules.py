@@ -6,7 +6,9 @@ from typing import Any
 import pytest
 from pulumi.runtime import rpc
 
+from components.mesh_sidecar import MESH_LABEL
 from policy.rules import CONTAINER, IMAGE, POLICIES, REMOTE_IMAGE, SERVICE, image_problem
+from policy.rules import MESH_LABEL as RULE_MESH_LABEL
 from tests.support.policy import validate, validation_args
 
 UNKNOWN = rpc.UNKNOWN
@@ -207,9 +209,37 @@ def test_other_mounts_pass() -> None:
 
 def test_every_rule_has_its_own_name_and_the_exception_lists_are_declared_config() -> None:
     names = [policy.name for policy in POLICIES]
-    assert len(set(names)) == len(names) == 5
+    assert len(set(names)) == len(names) == 6
     schemas = {policy.name: policy.config_schema for policy in POLICIES if policy.config_schema}
     assert {name: list(schema.properties) for name, schema in schemas.items()} == {
         PRIVILEGED: ["allowedPrivilegedNames"],
         SOCKET: ["allowedSocketMountNames"],
     }
+
+
+MESH_LABEL_OF = {"labels": [{"label": "orchestration.consul-mesh", "value": "distributed_app"}]}
+
+
+@pytest.mark.parametrize(
+    "ports, refused",
+    [
+        ([], []),
+        ([{"internal": 8080, "external": 8081, "ip": "127.0.0.1"}, {"internal": 8080, "external": 8082, "ip": "::1"}], []),
+        ([{"internal": 8080, "external": 8081, "ip": "10.0.0.11"}], ["10.0.0.11"]),
+        ([{"internal": 8080, "external": 8081}], ["0.0.0.0"]),
+        ([{"internal": 8080, "external": 8081, "ip": UNKNOWN}], []),
+    ],
+    ids=["nothing published", "loopback only", "a private address", "every address", "not known in a preview"],
+)
+def test_a_service_in_the_mesh_publishes_nothing_outside_loopback(ports: list, refused: list) -> None:
+    found = messages("mesh-services-unpublished", CONTAINER, container(ports=ports, **MESH_LABEL_OF))
+    assert [message.split(" is published on ")[1].split(":")[0] for message in found] == refused, found
+    assert all(message.startswith("thing: distributed_app is in the Consul service mesh") for message in found)
+
+
+def test_a_container_outside_the_mesh_may_publish() -> None:
+    assert messages("mesh-services-unpublished", CONTAINER, container(ports=[{"internal": 8080, "external": 8081}])) == []
+
+
+def test_the_rule_knows_the_label_the_components_put_on_mesh_services() -> None:
+    assert RULE_MESH_LABEL == MESH_LABEL

@@ -22,8 +22,14 @@ def test_every_stack_has_a_policy_config() -> None:
 
 @pytest.mark.parametrize(
     "stack, overrides",
-    [("dev", {}), ("dev", {"consulServers": 3}), ("dev", {"redisThroughConsul": True}), ("cluster", {})],
-    ids=["dev", "dev with 3 servers", "dev with redis through consul", "cluster"],
+    [
+        ("dev", {}),
+        ("dev", {"consulServers": 3}),
+        ("dev", {"redisThroughConsul": True}),
+        ("dev", {"consulMesh": True, "consulAcl": True}),
+        ("cluster", {}),
+    ],
+    ids=["dev", "dev with 3 servers", "dev with redis through consul", "dev in the mesh", "cluster"],
 )
 def test_dev_and_cluster_pass_every_rule(stack: str, overrides: dict) -> None:
     deployment = deploy(stack, overrides)

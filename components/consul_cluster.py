@@ -15,6 +15,7 @@ import pulumi_docker as docker
 import pulumi_random as random
 
 from components.consul_client_agent import ConsulClientAgent, ConsulClientAgentArgs
+from components.consul_roll_order import roll_lanes
 from components.consul_server import ConsulServer, ConsulServerArgs, PublishedPort, api_port
 from components.consul_tls import AgentIdentity, ConsulCertificates, ConsulCertificatesArgs
 from components.options import child_options, preparation_options
@@ -39,6 +40,9 @@ class ConsulNodeSpec:
     published_ports: Sequence[PublishedPort] = ()
     ipv4_address: Optional[str] = None
     """A fixed address on `network_name`, where containers find this server's DNS."""
+    workloads: Sequence[str] = ()
+    """What runs on this host by name (a Consul service, a client): client agents are rolled so that a
+    workload on two or more hosts never loses every host's agent at once (components/consul_roll_order.py)."""
 
 
 @dataclass(frozen=True)
@@ -213,34 +217,39 @@ class ConsulCluster(pulumi.ComponentResource):
             opts=child_options(self, opts, depends_on=[self.ready]),
         )
         self._agents: dict[str, pulumi.Resource] = {server.node_name: server for server in servers}
-        clients: list[ConsulClientAgent] = []
+        lanes = roll_lanes(
+            [node.node_name for node in args.clients], {node.node_name: node.workloads for node in (*args.nodes, *args.clients)}
+        )
+        after = {host: lane[index - 1] for lane in lanes for index, host in enumerate(lane) if index}
         for node in args.clients:
             token = self._agent_token(name, args.name_prefix, args.datacenter, node.node_name) if args.acl else None
-            clients.append(
-                ConsulClientAgent(
-                    f"{name}-{node.node_name}",
-                    ConsulClientAgentArgs(
-                        node_name=node.node_name,
-                        container_name=server_container_name(args.name_prefix, node.node_name),
-                        datacenter=args.datacenter,
-                        retry_join=[server.join_address for server in args.nodes],
-                        image=args.image,
-                        network_name=node.network_name,
-                        advertise_address=node.advertise_address or "",
-                        published_ports=node.published_ports,
-                        recursors=args.recursors,
-                        resources=args.resources,
-                        secret_config=_secret_config(gossip, token.apply(_client_acl_config) if token is not None else None),
-                        agent_token=token,
-                        retain_data=args.retain_data,
-                        tls=certificates.clients[node.node_name] if certificates else None,
-                    ),
-                    # After the servers, and one host after the other, each once its services pass again
-                    # (SYNCED_CHECK): an update that replaces every agent never takes a service off every host.
-                    opts=child_options(self, opts, providers={"docker": node.provider}, depends_on=[self.ready, *clients[-1:]]),
-                )
+            self._agents[node.node_name] = ConsulClientAgent(
+                f"{name}-{node.node_name}",
+                ConsulClientAgentArgs(
+                    node_name=node.node_name,
+                    container_name=server_container_name(args.name_prefix, node.node_name),
+                    datacenter=args.datacenter,
+                    retry_join=[server.join_address for server in args.nodes],
+                    image=args.image,
+                    network_name=node.network_name,
+                    advertise_address=node.advertise_address or "",
+                    published_ports=node.published_ports,
+                    recursors=args.recursors,
+                    resources=args.resources,
+                    secret_config=_secret_config(gossip, token.apply(_client_acl_config) if token is not None else None),
+                    agent_token=token,
+                    retain_data=args.retain_data,
+                    tls=certificates.clients[node.node_name] if certificates else None,
+                ),
+                # After the servers, and after the host before it in its lane once that one's services pass
+                # again (SYNCED_CHECK): an update that replaces every agent never takes a workload off every host.
+                opts=child_options(
+                    self,
+                    opts,
+                    providers={"docker": node.provider},
+                    depends_on=[self.ready, *([self._agents[after[node.node_name]]] if node.node_name in after else [])],
+                ),
             )
-            self._agents[node.node_name] = clients[-1]
         self.http_address = args.http_address
         self.dns_address = args.dns_address
         self.node_names = tuple(node.node_name for node in args.nodes)

@@ -20,7 +20,7 @@ from components.consul_server import (
     api_port,
     host_ports,
 )
-from components.distributed_app import DistributedApp, DistributedAppArgs
+from components.distributed_app import SERVICE_NAME, DistributedApp, DistributedAppArgs
 from components.distributed_client import DistributedClient, DistributedClientArgs
 from components.docker_host import DockerHost, DockerHostArgs
 from components.registry import RegistryLogin
@@ -30,6 +30,14 @@ from stacks.access import consul_tokens
 from stacks.config import ClusterConfig, Host, StackConfig
 from stacks.reachability import check_engines_reachable
 from stacks.workloads import app_settings, build_images, consul_and_swarm_outputs, inventory, on_the_swarm
+
+# What each role runs on its host, by name: the client agents roll so that none of these, where it
+# runs on two or more hosts, ever has every host's agent away at once (the servers run no workload of their own).
+ROLE_WORKLOADS = {"app": SERVICE_NAME, "client": "distributed_client"}
+
+
+def host_workloads(host: Host) -> tuple[str, ...]:
+    return tuple(sorted(ROLE_WORKLOADS[role] for role in host.roles if role in ROLE_WORKLOADS))
 
 
 def build(cfg: StackConfig) -> dict[str, pulumi.Input]:
@@ -62,6 +70,7 @@ def build(cfg: StackConfig) -> dict[str, pulumi.Input]:
             join_address=host.address,
             advertise_address=host.address,
             published_ports=host_ports(host.address, tls=cfg.workload.consul_tls, server=host in servers),
+            workloads=host_workloads(host),
         )
 
     consul = ConsulCluster(

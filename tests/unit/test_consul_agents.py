@@ -173,3 +173,37 @@ def test_a_host_added_without_a_server_changes_no_other_hosts_agent(five: Deploy
         assert four.one(CONTAINER, name).inputs == five.one(CONTAINER, name).inputs, name
     added = {r.name for r in five.registrations} - {r.name for r in four.registrations}
     assert {"consul-shemp", "consul-shemp-agent", "consul-shemp-agent-token", "consul-tls-shemp-key", "app-shemp-server1"} <= added
+
+
+def test_past_ten_hosts_without_a_server_client_agents_roll_in_lanes_that_never_hold_every_host_of_a_workload_at_once() -> None:
+    """28 hosts: three servers with workers, 25 without, the client on two of those (a workload no server host
+    runs). Each agent waits for the servers and for one other agent at most: the one before it in its lane."""
+    roles = {server: ["consul-server", "app"] for server in ("larry", "curly", "moe")}
+    roles.update({f"c{index}": ["app"] for index in range(25)})
+    roles["c0"] = roles["c1"] = ["client"]
+    layout = [
+        {"name": name, "docker": f"tcp://10.2.0.{index + 1}:2376", "address": f"10.2.0.{index + 1}", "roles": given}
+        for index, (name, given) in enumerate(roles.items())
+    ]
+    many = deploy("cluster", {"hosts": layout})
+    ready = many.one("command:local:Command", "consul-ready")
+    agents = {host: many.one(CONTAINER, f"consul-{host}-agent") for host in roles if host[1:].isdigit()}
+    host_of = {agent.urn: host for host, agent in agents.items()}
+    before: dict[str, str] = {}
+    for host, agent in agents.items():
+        assert ready.urn in agent.dependencies, host
+        waited_for = [host_of[urn] for urn in agent.dependencies if urn in host_of]
+        assert len(waited_for) <= 1, (host, waited_for)
+        before.update({host: waited_for[0]} if waited_for else {})
+    firsts = [host for host in agents if host not in before]
+    lanes = []
+    for first in firsts:
+        lane = [first]
+        while (following := [host for host, previous in before.items() if previous == lane[-1]]):
+            assert len(following) == 1, (lane, following)
+            lane.append(following[0])
+        lanes.append(lane)
+    assert sorted(host for lane in lanes for host in lane) == sorted(agents)
+    assert [len(lane) for lane in lanes] == [9, 8, 8], lanes
+    # The client's two hosts never roll at the same moment; the workers run on the servers' hosts too.
+    assert any({"c0", "c1"} <= set(lane) for lane in lanes), lanes

@@ -79,7 +79,34 @@ esac
 """
 
 
-LEAVE_SCRIPT = "set -eu\n" + _only_if_made_here(f'    if [ "$({_NODE_STATE})" = active ]; then docker swarm leave --force >&2; fi')
+# What else a swarm holds once this stack's own services, networks, secrets and configs are gone (they are
+# ordered after the init, so a destroy deletes them first): another stack's, on the same engine.
+_OTHERS_ON_THE_SWARM = (
+    "docker service ls --format 'service {{.Name}}'; docker secret ls --format 'secret {{.Name}}'; "
+    "docker config ls --format 'config {{.Name}}'; "
+    "docker network ls --filter scope=swarm --format 'network {{.Name}}' | grep -vx 'network ingress' || true"
+)
+# The manager's destroy. Several stacks on one engine share its swarm: whichever made it, the last one out
+# leaves it, once nothing of any stack's runs on it; one that was a swarm before any stack (no owner label)
+# is never left.
+LEAVE_SCRIPT = f"""set -eu
+if [ "$({_NODE_STATE})" != active ]; then exit 0; fi
+case "${{PULUMI_COMMAND_STDERR:-}}" in
+  *"{MADE_BY_THIS_STACK}"*) ;;
+  *)
+    owner="$(docker node inspect --format '{{{{index .Spec.Labels "{OWNER_LABEL}"}}}}' "$({_NODE_ID})")"
+    case "$owner" in
+      ""|"<no value>") echo "was a swarm node before this stack: left as it is" >&2; exit 0 ;;
+    esac
+    ;;
+esac
+others="$({_OTHERS_ON_THE_SWARM})"
+if [ -n "$others" ]; then
+  echo "the swarm still runs another stack's work, left for it:" $others >&2
+  exit 0
+fi
+docker swarm leave --force >&2
+"""
 TOKEN_SCRIPT = "docker swarm join-token --quiet worker"
 # A worker can't label itself: its label goes on through the manager.
 JOIN_SCRIPT = _member_script(

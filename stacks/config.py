@@ -29,6 +29,7 @@ from stacks.deploy_config import (
     node_settings,
     swarm_workloads,
 )
+from stacks.engine_holdings import check_engine_holdings, read_holdings
 from stacks.mesh_config import MeshConfig, mesh_config
 
 ENVIRONMENTS = ("local", "cluster", "sandbox")
@@ -289,6 +290,11 @@ class _Reader(ConfigValues):
             compose=compose,
         )
         check_collisions(config, self)
+        # Planned only: another stack on the engine may hold a port or subnet this one is set to take.
+        if local is not None and pulumi.runtime.is_dry_run():
+            holdings = read_holdings(config, local.docker_url)
+            if holdings is not None:
+                check_engine_holdings(config, self, holdings)
         return config
 
     def compose_config(self, environment: str) -> Optional[ComposeConfig]:

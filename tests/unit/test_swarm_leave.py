@@ -1,6 +1,7 @@
 """The swarm's scripts, run by the shell against a stand-in `docker`: a destroy leaves only a swarm the
 stack itself made, never one the engine was in before (with whatever else runs on it), even when the
-`pulumi up` that made it was killed before it recorded so."""
+`pulumi up` that made it was killed before it recorded so; and, where stacks share an engine's swarm,
+only the last one out leaves it, whichever of them made it."""
 from __future__ import annotations
 
 import os
@@ -31,6 +32,9 @@ case "$*" in
   "swarm init"*|"swarm join"*) sleep "${{SWARM_SECONDS:-0}}" ;;
   "node update --label-add {OWNER_LABEL}="*) echo "${{4#*=}}" > "$DOCKER_CALLS.owner" ;;
   "node inspect"*) cat "$DOCKER_CALLS.owner" 2>/dev/null || echo "<no value>" ;;
+  "service ls"*) printf '%s' "${{SWARM_SERVICES:-}}" ;;
+  "secret ls"*|"config ls"*) ;;
+  "network ls"*) echo "network ingress"; printf '%s' "${{SWARM_NETWORKS:-}}" ;;
 esac
 """
 
@@ -111,3 +115,35 @@ def test_a_swarm_another_stack_made_is_not_taken_for_this_ones(tmp_path: Path) -
 def test_a_node_this_stack_made_before_labels_gets_its_label_when_the_script_runs_again(tmp_path: Path) -> None:
     updated, _ = run(INIT_SCRIPT, tmp_path, "active", PULUMI_COMMAND_STDERR=MADE_BY_THIS_STACK)
     assert MADE_BY_THIS_STACK in updated.stderr and owner_label(tmp_path) == OWNER
+
+
+def left(calls: list[str]) -> bool:
+    return any(call.startswith("swarm leave") for call in calls)
+
+
+def test_the_stack_that_made_the_swarm_leaves_it_to_another_stacks_services(tmp_path: Path) -> None:
+    kept, calls = run(LEAVE_SCRIPT, tmp_path, "active", PULUMI_COMMAND_STDERR=MADE_BY_THIS_STACK,
+                      SWARM_SERVICES="service dev2-heyworld\n")
+    assert not left(calls) and "dev2-heyworld" in kept.stderr
+    (tmp_path / "network").mkdir()
+    _, calls = run(LEAVE_SCRIPT, tmp_path / "network", "active", PULUMI_COMMAND_STDERR=MADE_BY_THIS_STACK,
+                   SWARM_NETWORKS="network dev2-compose-overlay\n")
+    assert not left(calls)
+
+
+@pytest.mark.parametrize("services", ["", "service dev-heyworld\n"])
+def test_the_last_stack_out_leaves_a_swarm_another_stack_made(tmp_path: Path, services: str) -> None:
+    run(INIT_SCRIPT, tmp_path, "inactive", SWARM_OWNER="orchestration/dev")
+    _, calls = run(LEAVE_SCRIPT, tmp_path, "active", SWARM_OWNER="orchestration/dev2", PULUMI_COMMAND_STDERR="",
+                   SWARM_SERVICES=services)
+    assert left(calls) == (not services)
+
+
+def test_a_swarm_no_stack_made_is_never_left_even_with_nothing_on_it(tmp_path: Path) -> None:
+    kept, calls = run(LEAVE_SCRIPT, tmp_path, "active", PULUMI_COMMAND_STDERR="")
+    assert not left(calls) and "left as it is" in kept.stderr
+
+
+def test_a_node_no_longer_in_a_swarm_has_nothing_to_leave(tmp_path: Path) -> None:
+    _, calls = run(LEAVE_SCRIPT, tmp_path, "inactive", PULUMI_COMMAND_STDERR=MADE_BY_THIS_STACK)
+    assert not left(calls)

@@ -136,6 +136,7 @@ def summary(runs: list[dict]) -> dict:
     return {
         "latency_ms": {"p50": round(1000 * percentile(latencies, 0.5), 3), "p95": round(1000 * percentile(latencies, 0.95), 3)},
         "calls_per_second": round(calls / seconds, 1),
+        "calls": calls,
         "errors": sum(run["errors"] for run in runs),
     }
 

@@ -80,6 +80,12 @@ class Deployment:
         return {}
 
 
+# What pulumi-docker's create stores from its plan and its Read never reads back, where the program
+# declares nothing: without them an adopted container's next plan sees `envs` (computed, forcing
+# replacement) go from nothing to unknown, and replaces it (`[diff: +attach,envs,logs]`).
+UNREAD_CREATE_VALUES = {"docker:index/container:Container": {"attach": False, "logs": False, "envs": []}}
+
+
 def settled(exported: Mapping[str, Any], adopted: Mapping[str, str]) -> dict[str, Any]:
     """`exported` with nothing pending, and each adopted create (URN: id) recorded as made, as the engine
     would have recorded it, in the place of the one it replaces where that was deleted first: the declared
@@ -97,7 +103,7 @@ def settled(exported: Mapping[str, Any], adopted: Mapping[str, str]) -> dict[str
             made = {**operation["resource"], "id": adopted[urn]}
             # Without the engine's reserved keys (`__defaults`): a provider never returns those as outputs.
             declared = {key: value for key, value in (made.get("inputs") or {}).items() if not key.startswith("__")}
-            made["outputs"] = {**declared, "id": adopted[urn]}
+            made["outputs"] = {**UNREAD_CREATE_VALUES.get(made["type"], {}), **declared, "id": adopted[urn]}
             resources = deployment["resources"]
             # A server replaced delete-before-replace stays recorded, marked `pendingReplacement`, while its
             # replacement is made: the replacement takes its place, before what depends on it.

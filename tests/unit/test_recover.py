@@ -105,7 +105,12 @@ def test_a_container_created_as_declared_is_adopted_with_its_id(tmp_path: Path) 
     assert outcome.refused == [] and outcome.done == [f"import: {container['urn']}: container dev-consul-1 on {engine.host} is the declared one: adopted"]
     recorded = Deployment.from_export(cli.document).recorded(container["urn"])
     assert recorded["id"] == container_id and recorded["inputs"] == container["inputs"]
-    assert recorded["outputs"] == {"name": "dev-consul-1", "image": CONSUL_IMAGE_ID, "mustRun": True, "wait": True, "id": container_id}
+    # With what the provider's create stores and its Read never reads (an undeclared `envs` would be
+    # planned unknown next time, and replace the container).
+    assert recorded["outputs"] == {
+        "name": "dev-consul-1", "image": CONSUL_IMAGE_ID, "mustRun": True, "wait": True, "id": container_id,
+        "attach": False, "logs": False, "envs": [],
+    }
     assert recorded["provider"] == container["provider"] and cli.document["deployment"]["pending_operations"] == []
 
 

@@ -128,6 +128,13 @@ class DevStack:
         PHASES.extend((f"  {o.op} {o.type} {o.name}", o.seconds) for o in slowest if o.seconds >= 1)
         return self.outputs
 
+    def adopt(self, outputs: dict[str, Any]) -> None:
+        """Goes on with the stack another process applied to this one's state file (a doc's `pulumi up`
+        through tests/harness/cli.py), whose outputs are `outputs`."""
+        self.harness.close()
+        self.harness = self._new_harness()
+        self.outputs = outputs
+
     def destroy(self) -> None:
         if len(self.harness.state):
             with phase(f"destroy ({self.stack})"):

@@ -30,7 +30,6 @@ NOT_RUN = {
     ("docs/compose.md", 'export COMPOSE_BIN="$(bash .ci/compose.sh)"'),
     ("docs/compose.md", "from components.compose_project import ComposeProject, ComposeProjectArgs"),
     ("docs/compose.md", "env DOCKER_BUILDKIT=0 ORCH_REQUIRE_ENGINE=1 venv/bin/python -m pytest tests/e2e/test_compose_corpus_engine.py"),
-    ("docs/day-2.md", "export PULUMI_CONFIG_PASSPHRASE="),
     ("docs/reuse.md", "orchestration-components @ git+https://github.com/<you>/<this repository>"),
     ("docs/reuse.md", "cd examples/five-servers"),
     ("docs/reuse.md", "npm pkg set 'overrides[@pulumi/consul]=3.15.1'"),

@@ -60,7 +60,9 @@ class Shell:
         self.ran.append(command)
         if command.startswith(("export ", "cd ")):
             self._settings.append(command)
-        return completed.stdout + (completed.stderr if follows else "")
+        # `docker logs` replays a container's two streams; the terminal shows both.
+        replays = follows or " logs " in f" {command} "
+        return completed.stdout + (completed.stderr if replays else "")
 
 
 def harness_shell(stack: str, outputs: Mapping[str, Any], folder: Path) -> Shell:
@@ -73,11 +75,12 @@ def harness_shell(stack: str, outputs: Mapping[str, Any], folder: Path) -> Shell
     return Shell(cwd=folder, environment=environment)
 
 
-def harness_cli_shell(folder: Path, state_dir: Path, machine: Mapping[str, Any]) -> Shell:
+def harness_cli_shell(folder: Path, state_dir: Path, machine: Mapping[str, Mapping[str, Any]], cwd: Path | None = None) -> Shell:
     """A shell whose `pulumi` runs stack commands through the harness (tests/harness/cli.py), its backend in
-    `folder`, its stacks' state where the e2e suite keeps its own (`state_dir`)."""
+    `folder`, its stacks' state where the e2e suite keeps its own (`state_dir`), in `cwd` (a project copy,
+    for `make`) or `folder`."""
     environment = {**os.environ, **ANSWERED_YES, **cli.install(folder / "bin", folder / "backend", state_dir, machine)}
-    return Shell(cwd=folder, environment=environment)
+    return Shell(cwd=cwd or folder, environment=environment)
 
 
 def real_cli_shell(project_dir: Path, environment: Mapping[str, str]) -> Shell:

@@ -9,8 +9,11 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 import re
+import shutil
 import subprocess
+import sys
 import tempfile
 import time
 import urllib.request
@@ -91,6 +94,20 @@ def machine_config() -> dict[str, Any]:
         # Unless a test is about the data that outlives it.
         "retainData": False,
     }
+
+
+def project_copy(destination: Path) -> Path:
+    """The project copied to `destination` (without its virtualenv, .git and caches), for commands run as
+    a user runs them there (`make up`), its `venv` the virtualenv this test runs in."""
+    shutil.copytree(PROJECT_DIR, destination, ignore=shutil.ignore_patterns("venv", ".git", "__pycache__", ".pytest_cache"))
+    (destination / "venv").symlink_to(Path(sys.prefix))
+    # So `make` in the copy finds that virtualenv up to date, however recent the checkout's files are.
+    installed = Path(sys.prefix) / ".installed"
+    if installed.exists():
+        made = installed.stat().st_mtime_ns
+        for name in ("requirements.txt", "requirements-test.txt", "policy/requirements.txt"):
+            os.utime(destination / name, ns=(made, made))
+    return destination
 
 
 class DevStack:

@@ -20,6 +20,7 @@ import re
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 import pytest
 import requests
@@ -28,7 +29,9 @@ from components.consul_server import SECRET_CONFIG_FILE
 from components.consul_tls import KEY_FILE
 from tests.harness import HarnessError
 from tests.harness.exposure import private_key_line
+from tests.harness.cli import BACKEND, set_machine
 from tests.harness.local_images import BASE_IMAGE, CONSUL_IMAGE
+from tests.support.docs import Command
 
 from .cluster_support import (
     CLUSTER_STACK,
@@ -44,10 +47,12 @@ from .cluster_support import (
     clear_earlier_runs,
     leftovers,
     recovery_checks,
+    sandbox_config,
     sweep,
 )
+from .doc_runner import Shell, harness_cli_shell, prints_nothing_to_check, project_doc, run_documented, scratch_folder
 from .engine_restart import time_recovery
-from .support import PHASES, phase, wait_for
+from .support import PHASES, STATE_DIR, phase, project_copy, wait_for
 
 pytestmark = pytest.mark.docker
 
@@ -63,14 +68,100 @@ WORKER_PORTS = (8081, 8082)
 GREETING = "Hello from Consul KV"
 NOTHING = {"services": [], "containers": [], "networks": [], "volumes": []}
 
+DOC = project_doc("docs/sandbox.md")
+RUNNER = "tests/e2e/test_cluster_stack.py"
+# docs/sandbox.md's blocks as pasted, in the order a user of this machine (whose engine refuses
+# --privileged, and which pulls no image) runs them.
+PRIVILEGED_OFF = "pulumi config set --stack sandbox sandboxPrivileged false"
+CLUSTER_STACK_INIT = [
+    "pulumi stack init sandbox-cluster --secrets-provider passphrase",
+    "pulumi config set --stack sandbox-cluster environment cluster",
+    "pulumi config set --stack sandbox-cluster hostsFromStack organization/orchestration/sandbox",
+]
+DOC_CONSUL_IMAGE = "local/consul"
+STAND_INS = [
+    "docker save local/consul | docker -H tcp://10.77.0.11:2375 load",
+    "docker -H tcp://10.77.0.11:2375 tag local/consul 10.77.0.10:5000/local/consul",
+    "docker -H tcp://10.77.0.11:2375 push 10.77.0.10:5000/local/consul",
+    "pulumi config set --stack sandbox-cluster consulImage 10.77.0.10:5000/local/consul",
+]
+CLUSTER_UP = "pulumi up --stack sandbox-cluster"
+TEAR_DOWN = ["pulumi destroy --stack sandbox-cluster", "pulumi destroy --stack sandbox"]
+
+
+def _the_hosts_as_described(output: str, command: Command) -> None:
+    """`hosts`: [{name, docker, address, roles}], the chapter's roles (servers on all three, workers on larry and curly, the client on moe)."""
+    network = ipaddress.ip_network(SANDBOX_SUBNET)
+    expected = [
+        {"name": host, "docker": f"tcp://{network[11 + index]}:2375", "address": str(network[11 + index]), "roles": SEED_ROLES[host]}
+        for index, host in enumerate(HOSTS)
+    ]
+    assert [{**host, "roles": sorted(host["roles"])} for host in json.loads(output)] == [
+        {**host, "roles": sorted(host["roles"])} for host in expected
+    ], output
+
+
+SANDBOX_UP = {"make up STACK=sandbox": prints_nothing_to_check, "pulumi stack output --stack sandbox hosts --json": _the_hosts_as_described}
+
+
+def _dns_answers(count: int):
+    def check(output: str, command: Command) -> None:
+        assert "status: NOERROR" in output and f"ANSWER: {count}," in output, output
+    return check
+
+
+def _nodes_as_shown(output: str, command: Command) -> None:
+    rows = {line.split()[1 if line.split()[1] != "*" else 2]: line for line in output.splitlines()[1:] if line.strip()}
+    assert sorted(rows) == sorted(HOSTS), output
+    assert "Leader" in rows["larry"] and all("Ready" in row for row in rows.values()), output
+
+
+def _services_as_shown(output: str, command: Command) -> None:
+    shown = command.comment.split(", ")
+    assert sorted(line.split()[1] for line in output.splitlines()[1:] if line.strip()) == sorted(shown), output
+
+
+def _the_clients_report(output: str, command: Command) -> None:
+    assert "healthy instance(s)" in output, output
+
+
+def _three_peers(output: str, command: Command) -> None:
+    network = ipaddress.ip_network(SANDBOX_SUBNET)
+    assert sorted(json.loads(output)) == sorted(f"{network[11 + index]}:8300" for index in range(len(HOSTS))), output
+
+
+CHECKS = {
+    "dig @10.77.0.11 consul.service.consul": _dns_answers(len(HOSTS)),
+    "dig @10.77.0.11 distributed_app.service.consul SRV": _dns_answers(len(WORKERS) * len(WORKER_PORTS)),
+    "docker -H tcp://10.77.0.11:2375 node ls": _nodes_as_shown,
+    "docker -H tcp://10.77.0.11:2375 service ls": _services_as_shown,
+    "docker -H tcp://10.77.0.13:2375 logs sandbox-cluster-client": _the_clients_report,
+    "pulumi stack output --stack sandbox-cluster consulCaCert > consul-ca.pem": prints_nothing_to_check,
+    "curl -s --cacert consul-ca.pem https://10.77.0.11:8501/v1/status/peers": _three_peers,
+}
+
 
 @pytest.fixture(scope="module")
-def sandbox(engine) -> Sandbox:
+def doc_shell() -> Shell:
+    """A terminal in a copy of the project whose `pulumi` runs docs/sandbox.md's commands through the harness,
+    on the state files of the module's stacks; the host and registry images are this machine's stand-ins."""
+    with scratch_folder() as folder:
+        machine = {SANDBOX_STACK: {key: sandbox_config(SANDBOX_SUBNET)[key] for key in ("sandboxHostImage", "sandboxRegistryImage")}}
+        yield harness_cli_shell(Path(folder), STATE_DIR, machine, cwd=project_copy(Path(folder) / "project"))
+
+
+@pytest.fixture(scope="module")
+def sandbox(engine, doc_shell: Shell) -> Sandbox:
     clear_earlier_runs(engine)
     build_sandbox_images(engine)
     stack = Sandbox(engine)
     try:
-        stack.apply("sandbox apply (larry, curly, moe and a registry)")
+        with phase("sandbox up (larry, curly, moe and a registry): docs/sandbox.md's make up STACK=sandbox"):
+            # What `make up` runs first: this machine's engine refuses --privileged, and the stack must
+            # exist for the doc's `config set --stack sandbox` that says so.
+            doc_shell.run("pulumi stack select --create sandbox --secrets-provider passphrase")
+            run_documented(DOC, RUNNER, {PRIVILEGED_OFF: prints_nothing_to_check, **SANDBOX_UP}, doc_shell)
+        stack.adopt(json.loads(doc_shell.run(f"pulumi stack output --stack {SANDBOX_STACK} --json --show-secrets")))
         stack.seed_registry([BASE_IMAGE, CONSUL_IMAGE])
         yield stack
     finally:
@@ -82,10 +173,18 @@ def sandbox(engine) -> Sandbox:
 
 
 @pytest.fixture(scope="module")
-def cluster(sandbox: Sandbox) -> Cluster:
+def cluster(sandbox: Sandbox, doc_shell: Shell, engine) -> Cluster:
     stack = Cluster(sandbox)
     try:
-        stack.apply("cluster apply via hostsFromStack (builds our images on larry)")
+        # The doc's stand-in for Consul is `local/consul`; the rest of this machine's settings lie under the doc's.
+        engine.images.get(CONSUL_IMAGE).tag(DOC_CONSUL_IMAGE)
+        set_machine(Path(doc_shell.environment[BACKEND]), CLUSTER_STACK, {
+            key: value for key, value in stack.config.items() if key not in ("environment", "hostsFromStack", "consulImage")
+        })
+        with phase("cluster up via hostsFromStack (builds our images on larry): docs/sandbox.md's commands"):
+            run_documented(DOC, RUNNER, dict.fromkeys([*CLUSTER_STACK_INIT, *STAND_INS, CLUSTER_UP], prints_nothing_to_check), doc_shell)
+        stack.config["consulImage"] = f"{sandbox.registry}/{DOC_CONSUL_IMAGE}"
+        stack.adopt(json.loads(doc_shell.run(f"pulumi stack output --stack {CLUSTER_STACK} --json --show-secrets")))
         yield stack
     finally:
         try:
@@ -121,7 +220,11 @@ def test_the_cluster_takes_hosts_registry_and_build_engine_from_the_sandbox(clus
     for app, reference in cluster.outputs["images"].items():
         assert reference.startswith(f"{sandbox.registry}/orchestration/{app}@sha256:"), reference
     catalog = requests.get(f"http://{sandbox.registry}/v2/_catalog", timeout=10).json()["repositories"]
-    assert {"orchestration/distributed_app", "orchestration/distributed_client", "orchestration-e2e/consul"} <= set(catalog)
+    assert {"orchestration/distributed_app", "orchestration/distributed_client", DOC_CONSUL_IMAGE} <= set(catalog)
+
+
+def test_the_checks_docs_sandbox_md_gives_pass_as_pasted(cluster: Cluster, doc_shell: Shell) -> None:
+    run_documented(DOC, RUNNER, CHECKS, doc_shell)
 
 
 def test_consul_servers_agree_on_a_leader_among_three_peers(cluster: Cluster, sandbox: Sandbox) -> None:
@@ -370,7 +473,7 @@ def test_node_labels_and_a_constraint_keep_heyworld_off_moe_and_the_client_gets_
     limits = sandbox.docker("moe").api.inspect_container(f"{CLUSTER_STACK}-client")["HostConfig"]
     assert (limits["Memory"], limits["MemorySwap"], limits["MemoryReservation"]) == (256 * 2**20, 256 * 2**20, 64 * 2**20)
     inventory = cluster.outputs["inventory"]
-    assert inventory["hosts"]["moe"] == {f"{CLUSTER_STACK}-moe": sandbox.registry_images[CONSUL_IMAGE], f"{CLUSTER_STACK}-client": cluster.outputs["images"]["distributed_client"]}
+    assert inventory["hosts"]["moe"] == {f"{CLUSTER_STACK}-moe": cluster.config["consulImage"], f"{CLUSTER_STACK}-client": cluster.outputs["images"]["distributed_client"]}
     assert inventory["services"][f"{CLUSTER_STACK}-web"]["replicas"] == 2
     assert inventory["services"][f"{CLUSTER_STACK}-heyworld"]["mode"] == "replicated"
     assert sorted(inventory["hosts"]) == sorted(HOSTS)
@@ -579,8 +682,11 @@ def test_a_worker_dropped_from_the_config_leaves_the_swarm(cluster: Cluster, san
     assert leftovers(shemp, f"{CLUSTER_STACK}-") == NOTHING
 
 
-def test_destroy_leaves_nothing_on_the_hosts_then_nothing_of_the_sandbox(cluster: Cluster, sandbox: Sandbox, engine) -> None:
-    cluster.destroy()
+def test_destroy_leaves_nothing_on_the_hosts_then_nothing_of_the_sandbox(cluster: Cluster, sandbox: Sandbox, engine, doc_shell: Shell) -> None:
+    """docs/sandbox.md's tear-down, as pasted: the cluster first, then the sandbox."""
+    cluster_destroy, sandbox_destroy = TEAR_DOWN
+    run_documented(DOC, RUNNER, {cluster_destroy: prints_nothing_to_check}, doc_shell)
+    cluster.adopt({})
     assert len(cluster.harness.state) == 0
     for host in sandbox.outputs["addresses"]:
         nested = sandbox.docker(host)
@@ -589,7 +695,8 @@ def test_destroy_leaves_nothing_on_the_hosts_then_nothing_of_the_sandbox(cluster
         assert (nested.api.volumes().get("Volumes") or []) == [], host
         # What every engine has, and the bridge swarm made (an engine keeps it after leaving).
         assert {n["Name"] for n in nested.api.networks()} <= {"bridge", "host", "none", "docker_gwbridge"}, host
-    sandbox.destroy()
+    run_documented(DOC, RUNNER, {sandbox_destroy: prints_nothing_to_check}, doc_shell)
+    sandbox.adopt({})
     assert len(sandbox.harness.state) == 0
     assert leftovers(engine, f"{SANDBOX_STACK}-") == NOTHING
 

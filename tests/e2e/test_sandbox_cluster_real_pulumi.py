@@ -1,7 +1,7 @@
 """The sandbox stack and a cluster stack on it through the real Pulumi CLI and providers (see real_pulumi.py).
 
 What docs/sandbox.md tells a user, with stacks of their own (`real-sandbox`, `real-cluster`) and a
-sandbox subnet of its own, so the harness's e2e-sandbox (10.78.43.0/24) and dev (172.29.0.0/24)
+sandbox subnet of its own, so the harness's sandbox (docs/sandbox.md's, 10.77.0.0/24) and dev (172.29.0.0/24)
 can run beside them: `pulumi up` of the sandbox (larry, curly and moe as Docker-in-Docker hosts
 and a registry), our stand-in images pushed into that registry, then a cluster stack with
 `hostsFromStack: organization/orchestration/real-sandbox` in the same project folder and file
@@ -45,7 +45,7 @@ pytestmark = pytest.mark.docker
 
 SANDBOX_STACK = "real-sandbox"
 CLUSTER_STACK = "real-cluster"
-# Neither the harness's sandbox (10.78.43.0/24) nor dev's network (172.29.0.0/24).
+# Neither the harness's sandbox (10.77.0.0/24) nor dev's network (172.29.0.0/24).
 SANDBOX_SUBNET = "10.78.44.0/24"
 PASSPHRASE = "real-sandbox-cluster"
 CONTAINER = "docker:index/container:Container"

@@ -62,7 +62,7 @@ def stacks(engine) -> tuple[DevStack, DevStack]:
     try:
         dev.apply("first apply (dev, beside dev2)")
         with scratch_folder() as folder, phase("first apply (dev2, docs/day-2.md's block through the harness's pulumi)"):
-            shell = harness_cli_shell(Path(folder), STATE_DIR, machine_config())
+            shell = harness_cli_shell(Path(folder), STATE_DIR, {"dev2": machine_config()})
             run_documented(DAY_2, RUNNER, dict.fromkeys(SECOND_STACK_COMMANDS, prints_nothing_to_check), shell)
             configured = json.loads((Path(folder) / "backend" / "dev2.config.json").read_text())
             outputs = json.loads(shell.run("pulumi stack output --json"))

@@ -1,11 +1,12 @@
 """`pulumi` for a doc's stack commands run as pasted through the apply harness: `stack init`/`select`,
-`config set`, `up`, `destroy` and `stack output`, each as the CLI takes it (3.277), over a backend folder.
+`config set`, `up`, `destroy` and `stack output`, each as the CLI takes it (3.277), over a backend folder;
+and `stack export` and `stack history`, which `make up` asks (scripts/recover) before its `up`.
 
 `install` puts it on a PATH. The folder holds, per stack, its config (`<stack>.config.json`, what
 `config set` wrote) and outputs (`<stack>.outputs.json`, what the last `up` gave); the harness's state is
 `<state dir>/<stack>-state.json`, the file the e2e suite's own stacks keep, so a test goes on with a stack
-a doc's commands made. This machine's settings a doc leaves to the reader (`machine.json`: the stand-in
-images) lie under every stack's config, as the real-CLI tests `config set` them before a doc's `up`.
+a doc's commands made. This machine's settings a doc leaves to the reader (`machine.json`, by stack: the
+stand-in images) lie under the stack's config, as the real-CLI tests `config set` them before a doc's `up`.
 A StackReference reads the outputs of the stack it names, `organization/<project>/<stack>`.
 Other commands and flags are refused, saying so: those run through the real CLI's tests.
 """
@@ -34,8 +35,9 @@ class Refused(Exception):
         self.code = code
 
 
-def install(bin_dir: Path, backend: Path, state_dir: Path, machine: Mapping[str, Any]) -> dict[str, str]:
-    """A `pulumi` in `bin_dir` over `backend`; returns the environment that uses it."""
+def install(bin_dir: Path, backend: Path, state_dir: Path, machine: Mapping[str, Mapping[str, Any]]) -> dict[str, str]:
+    """A `pulumi` in `bin_dir` over `backend`, `machine` the settings laid under each stack's config;
+    returns the environment that uses it (scripts/recover finds that backend holds no lock)."""
     bin_dir.mkdir(parents=True, exist_ok=True)
     backend.mkdir(parents=True, exist_ok=True)
     (backend / "machine.json").write_text(json.dumps(dict(machine)))
@@ -43,7 +45,10 @@ def install(bin_dir: Path, backend: Path, state_dir: Path, machine: Mapping[str,
     project = Path(__file__).resolve().parents[2]
     wrapper.write_text(f'#!/bin/sh\ncd "{project}" && exec "{sys.executable}" -m tests.harness.cli "$@"\n')
     wrapper.chmod(wrapper.stat().st_mode | stat.S_IXUSR | stat.S_IXGRP | stat.S_IXOTH)
-    return {BACKEND: str(backend), STATE_DIR: str(state_dir), "PATH": f"{bin_dir}:{os.environ.get('PATH', '')}"}
+    return {
+        BACKEND: str(backend), STATE_DIR: str(state_dir), "PATH": f"{bin_dir}:{os.environ.get('PATH', '')}",
+        "PULUMI_BACKEND_URL": f"file://{backend}",
+    }
 
 
 class Backend:
@@ -88,11 +93,14 @@ class Backend:
 
         references = {f"organization/{PROJECT}/{name}": self.outputs(name)[0] for name in self.stacks()}
         # This machine's stand-in images are the suite's: a destroy leaves them.
-        kept = tuple(value for key, value in self.machine().items() if key.endswith("Image"))
+        kept = tuple(value for settings in self._machine().values() for key, value in settings.items() if key.endswith("Image"))
         state_file = self.state_dir / f"{stack}-state.json"
         return ApplyHarness(project_dir=PROJECT_DIR, state_file=state_file, stack_outputs=references, keep_images=kept)
 
-    def machine(self) -> dict[str, Any]:
+    def machine(self, stack: str) -> dict[str, Any]:
+        return self._machine().get(stack, {})
+
+    def _machine(self) -> dict[str, dict[str, Any]]:
         return json.loads((self.folder / "machine.json").read_text())
 
     def stacks(self) -> list[str]:
@@ -108,6 +116,8 @@ def run(backend: Backend, arguments: list[str]) -> tuple[str, str]:
             stack = next(rest, "")
         elif argument == "--secrets-provider":
             next(rest, "")  # the passphrase provider: nothing here is secret at rest
+        elif argument == "--non-interactive":
+            continue  # nothing here asks
         elif argument.startswith("-"):
             flags.add(argument)
         else:
@@ -137,6 +147,14 @@ def run(backend: Backend, arguments: list[str]) -> tuple[str, str]:
         backend.select(name)
         return "", f"Created stack '{name}'\n" if created else ""
     name = stack or backend.current
+    if command == ["stack", "export"]:
+        backend.config(name)
+        harness = backend.harness(name)
+        harness.close()
+        return json.dumps(harness.state.deployment(), indent=4, default=str) + "\n", ""
+    if command == ["stack", "history"] and "--json" in flags:
+        backend.config(name)
+        return "[]\n", ""  # what recovery reads as no update recorded
     if command == ["config", "set"] and not flags - {"--plaintext"}:
         key, value = operands
         backend.set_config(name, {**backend.config(name), key: value})
@@ -150,10 +168,16 @@ def run(backend: Backend, arguments: list[str]) -> tuple[str, str]:
     raise Refused(f"pulumi {' '.join(arguments)}: the harness does not serve this; it runs through the real CLI's tests")
 
 
+def set_machine(backend: Path, stack: str, settings: Mapping[str, Any]) -> None:
+    """This machine's settings for `stack`, known only once another stack is up (a registry's address)."""
+    machine = json.loads((backend / "machine.json").read_text())
+    (backend / "machine.json").write_text(json.dumps({**machine, stack: dict(settings)}))
+
+
 def _up(backend: Backend, stack: str, refresh: bool) -> str:
     from tests.support.program import run_program
 
-    config = {**backend.machine(), **backend.config(stack)}
+    config = {**backend.machine(stack), **backend.config(stack)}
     harness = backend.harness(stack)
     try:
         outputs = harness.apply(lambda: run_program(harness, stack, config), label=f"up ({stack})", refresh=refresh)

@@ -13,7 +13,7 @@ from .cli import NOT_CONFIRMED, Backend, Refused, install, run
 
 @pytest.fixture
 def backend(tmp_path) -> Backend:
-    install(tmp_path / "bin", tmp_path / "backend", tmp_path / "state", {"redisImage": "local/redis"})
+    install(tmp_path / "bin", tmp_path / "backend", tmp_path / "state", {"dev2": {"redisImage": "local/redis"}})
     return Backend(tmp_path / "backend", tmp_path / "state")
 
 
@@ -24,6 +24,7 @@ def test_init_selects_and_config_set_writes_the_selected_stack(backend: Backend)
     run(backend, ["config", "set", "--stack", "dev2", "consulDnsPort", "8601"])
     assert backend.config("dev2") == {"webPort": "5001", "consulDnsPort": "8601"}
     assert backend.config("other") == {} and backend.current == "other"
+    assert backend.machine("dev2") == {"redisImage": "local/redis"} and backend.machine("other") == {}
     with pytest.raises(Refused, match="stack 'organization/orchestration/dev2' already exists"):
         run(backend, ["stack", "init", "dev2"])
     with pytest.raises(Refused, match="no stack named 'nope' found") as refused:
@@ -36,6 +37,13 @@ def test_stack_output_reads_what_the_last_up_left(backend: Backend) -> None:
     backend.set_outputs("dev2", {"webUrl": "http://localhost:5001", "nodes": ["consul-1"]}, frozenset())
     assert run(backend, ["stack", "output", "webUrl"]) == ("http://localhost:5001\n", "")
     assert json.loads(run(backend, ["stack", "output", "--stack", "dev2", "--json"])[0])["nodes"] == ["consul-1"]
+
+
+def test_what_make_up_asks_before_its_up_finds_nothing_to_recover(backend: Backend) -> None:
+    run(backend, ["stack", "select", "--create", "dev2", "--secrets-provider", "passphrase"])
+    exported = json.loads(run(backend, ["stack", "export", "--show-secrets"])[0])
+    assert exported == {"version": 3, "deployment": {"resources": [], "pending_operations": []}}
+    assert run(backend, ["stack", "history", "--json", "--page-size", "1"]) == ("[]\n", "")
 
 
 def test_an_up_nobody_confirms_and_what_is_not_served_are_refused(backend: Backend, monkeypatch: pytest.MonkeyPatch) -> None:

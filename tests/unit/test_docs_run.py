@@ -35,12 +35,6 @@ NOT_RUN = {
     ("docs/reuse.md", "npm pkg set 'overrides[@pulumi/consul]=3.15.1'"),
     ("docs/reuse.md", "// Packages whose resources come out of the components (a docker provider, a command to wait on) must be"),
     ("docs/sandbox.md", "docker build -t orchestration/dind-host:bookworm apps/dind-host"),
-    ("docs/sandbox.md", "make up STACK=sandbox"),
-    ("docs/sandbox.md", "pulumi stack init sandbox-cluster --secrets-provider passphrase"),
-    ("docs/sandbox.md", "dig @10.77.0.11 consul.service.consul"),
-    ("docs/sandbox.md", "pulumi destroy --stack sandbox-cluster"),
-    ("docs/sandbox.md", "pulumi config set --stack sandbox sandboxPrivileged false"),
-    ("docs/sandbox.md", "docker save local/consul | docker -H tcp://10.77.0.11:2375 load"),
     ("docs/sandbox.md", "pulumi up --stack sandbox"),
 }
 

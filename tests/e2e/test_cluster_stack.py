@@ -409,7 +409,7 @@ def test_node_labels_and_a_constraint_keep_heyworld_off_moe_and_the_client_gets_
 def test_a_service_no_node_can_take_stops_up_saying_why(cluster: Cluster, sandbox: Sandbox) -> None:
     services = cluster.config["swarmServices"]
     huge = {"image": sandbox.registry_images[BASE_IMAGE], "args": ["sleep", "600"], "constraints": ["node.labels.zone!=a"], "resources": {"cpuReservation": 64}}
-    with pytest.raises(HarnessError, match=r"swarm service e2e-cluster-huge cannot be placed on any node:\n  curly: reserves 64 CPUs, has \d+\n  larry: node.labels.zone!=a \(node.labels.zone is 'a'\); reserves 64 CPUs"):
+    with pytest.raises(HarnessError, match=rf"swarm service {CLUSTER_STACK}-huge cannot be placed on any node:\n  curly: reserves 64 CPUs, has \d+\n  larry: node.labels.zone!=a \(node.labels.zone is 'a'\); reserves 64 CPUs"):
         cluster.apply("cluster apply: a service reserving 64 CPUs", swarmServices={**services, "huge": huge})
     # Stopped before the service was created, not after pulumi-docker's 3 minutes of waiting.
     assert f"{CLUSTER_STACK}-huge" not in {service.name for service in cluster.manager.services.list()}

@@ -69,42 +69,43 @@ echo "$node_id"
 INIT_SCRIPT = _member_script('docker swarm init --advertise-addr "$SWARM_ADVERTISE_ADDR" >/dev/null', manager="")
 
 
+def _only_if_made_here(commands: str) -> str:
+    return f"""case "${{PULUMI_COMMAND_STDERR:-}}" in
+  *"{MADE_BY_THIS_STACK}"*)
+{commands}
+    ;;
+  *) echo "was a swarm node before this stack: left as it is" >&2 ;;
+esac
+"""
+
+
 # What else a swarm holds once this stack's own services, networks, secrets and configs are gone (they are
-# ordered after the init and the joins, so a destroy deletes them first): another stack's, on the same swarm.
+# ordered after the init, so a destroy deletes them first): another stack's, on the same engine.
 _OTHERS_ON_THE_SWARM = (
     "docker service ls --format 'service {{.Name}}'; docker secret ls --format 'secret {{.Name}}'; "
     "docker config ls --format 'config {{.Name}}'; "
     "docker network ls --filter scope=swarm --format 'network {{.Name}}' | grep -vx 'network ingress' || true"
 )
-
-
-def _last_one_out(owner_of_node: str, manager: str) -> str:
-    """Several stacks share a swarm (on one engine, or on the same hosts): whichever made a node a member,
-    the last one out takes it out, once nothing of any stack's runs on the swarm; a node that was a member
-    before any stack (no owner label) never is. Exits where the node stays. `owner_of_node` prints the
-    node's owner label; `manager` prefixes commands that must reach a manager."""
-    return f"""case "${{PULUMI_COMMAND_STDERR:-}}" in
+# The manager's destroy. Several stacks on one engine share its swarm: whichever made it, the last one out
+# leaves it, once nothing of any stack's runs on it; one that was a swarm before any stack (no owner label)
+# is never left.
+LEAVE_SCRIPT = f"""set -eu
+if [ "$({_NODE_STATE})" != active ]; then exit 0; fi
+case "${{PULUMI_COMMAND_STDERR:-}}" in
   *"{MADE_BY_THIS_STACK}"*) ;;
   *)
-    owner="$({owner_of_node})"
+    owner="$(docker node inspect --format '{{{{index .Spec.Labels "{OWNER_LABEL}"}}}}' "$({_NODE_ID})")"
     case "$owner" in
       ""|"<no value>") echo "was a swarm node before this stack: left as it is" >&2; exit 0 ;;
     esac
     ;;
 esac
-others="$({manager}{_OTHERS_ON_THE_SWARM})"
+others="$({_OTHERS_ON_THE_SWARM})"
 if [ -n "$others" ]; then
   echo "the swarm still runs another stack's work, left for it:" $others >&2
   exit 0
 fi
-"""
-
-
-_OWNER_FORMAT = f"'{{{{index .Spec.Labels \"{OWNER_LABEL}\"}}}}'"
-# The manager's destroy.
-LEAVE_SCRIPT = f"""set -eu
-if [ "$({_NODE_STATE})" != active ]; then exit 0; fi
-{_last_one_out(f'docker node inspect --format {_OWNER_FORMAT} "$({_NODE_ID})"', manager="")}docker swarm leave --force >&2
+docker swarm leave --force >&2
 """
 TOKEN_SCRIPT = "docker swarm join-token --quiet worker"
 # A worker can't label itself: its label goes on through the manager.
@@ -118,14 +119,11 @@ docker swarm update --autolock=true >/dev/null
 docker swarm unlock-key --quiet
 """
 AUTOLOCK_OFF_SCRIPT = "docker swarm update --autolock=false >/dev/null 2>&1 || true"
-# A worker's destroy: the last stack out takes it out of the swarm, as the manager's, then the manager
-# forgets it, so `docker node ls` stays clean. Its label and what else runs are asked of the manager; one
-# that cannot be reached has nothing left to keep the worker for.
-_ON_MANAGER = 'export DOCKER_HOST="$SWARM_MANAGER_DOCKER_HOST"; '
-WORKER_LEAVE_SCRIPT = f"""set -u
-{_last_one_out(f'{_ON_MANAGER}docker node inspect --format {_OWNER_FORMAT} "$PULUMI_COMMAND_STDOUT" 2>/dev/null', manager=_ON_MANAGER)}if [ "$({_NODE_STATE})" = active ]; then docker swarm leave >&2; fi
-DOCKER_HOST="$SWARM_MANAGER_DOCKER_HOST" docker node rm --force "$PULUMI_COMMAND_STDOUT" >&2 || true
-"""
+# A worker the stack joined leaves, then the manager forgets it, so `docker node ls` stays clean.
+WORKER_LEAVE_SCRIPT = "set -u\n" + _only_if_made_here(
+    f'    if [ "$({_NODE_STATE})" = active ]; then docker swarm leave >&2; fi\n'
+    '    DOCKER_HOST="$SWARM_MANAGER_DOCKER_HOST" docker node rm --force "$PULUMI_COMMAND_STDOUT" >&2 || true'
+)
 
 
 # Run on the manager for one node. The labels this stack set before (its previous stdout) and no

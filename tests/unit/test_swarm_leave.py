@@ -1,8 +1,7 @@
 """The swarm's scripts, run by the shell against a stand-in `docker`: a destroy leaves only a swarm the
 stack itself made, never one the engine was in before (with whatever else runs on it), even when the
 `pulumi up` that made it was killed before it recorded so; and, where stacks share an engine's swarm,
-only the last one out leaves it, whichever of them made it; on several hosts, the same holds for each
-worker (asked of the manager), so one stack's destroy never takes a worker from under another's tasks."""
+only the last one out leaves it, whichever of them made it."""
 from __future__ import annotations
 
 import os
@@ -138,24 +137,6 @@ def test_the_last_stack_out_leaves_a_swarm_another_stack_made(tmp_path: Path, se
     _, calls = run(LEAVE_SCRIPT, tmp_path, "active", SWARM_OWNER="orchestration/dev2", PULUMI_COMMAND_STDERR="",
                    SWARM_SERVICES=services)
     assert left(calls) == (not services)
-
-
-def forgotten(calls: list[str]) -> bool:
-    return any(call.startswith("node rm") for call in calls)
-
-
-def test_a_worker_the_stack_joined_stays_while_another_stacks_work_runs_on_the_swarm(tmp_path: Path) -> None:
-    kept, calls = run(WORKER_LEAVE_SCRIPT, tmp_path, "active", PULUMI_COMMAND_STDERR=MADE_BY_THIS_STACK,
-                      PULUMI_COMMAND_STDOUT="node-1", SWARM_SERVICES="service cluster2-heyworld\n")
-    assert not left(calls) and not forgotten(calls) and "cluster2-heyworld" in kept.stderr
-
-
-@pytest.mark.parametrize("services", ["", "service cluster-heyworld\n"])
-def test_the_last_stack_out_takes_out_a_worker_another_stack_joined(tmp_path: Path, services: str) -> None:
-    run(JOIN_SCRIPT, tmp_path, "inactive", SWARM_OWNER="orchestration/cluster")
-    _, calls = run(WORKER_LEAVE_SCRIPT, tmp_path, "active", SWARM_OWNER="orchestration/cluster2", PULUMI_COMMAND_STDERR="",
-                   PULUMI_COMMAND_STDOUT="node-1", SWARM_SERVICES=services)
-    assert left(calls) == forgotten(calls) == (not services)
 
 
 def test_a_swarm_no_stack_made_is_never_left_even_with_nothing_on_it(tmp_path: Path) -> None:

@@ -30,16 +30,9 @@ NOT_RUN = {
     ("docs/compose.md", 'export COMPOSE_BIN="$(bash .ci/compose.sh)"'),
     ("docs/compose.md", "from components.compose_project import ComposeProject, ComposeProjectArgs"),
     ("docs/compose.md", "env DOCKER_BUILDKIT=0 ORCH_REQUIRE_ENGINE=1 venv/bin/python -m pytest tests/e2e/test_compose_corpus_engine.py"),
-    ("docs/day-2.md", "export PULUMI_CONFIG_PASSPHRASE="),
     ("docs/reuse.md", "orchestration-components @ git+https://github.com/<you>/<this repository>"),
     ("docs/reuse.md", "cd examples/five-servers"),
     ("docs/sandbox.md", "docker build -t orchestration/dind-host:bookworm apps/dind-host"),
-    ("docs/sandbox.md", "make up STACK=sandbox"),
-    ("docs/sandbox.md", "pulumi stack init sandbox-cluster --secrets-provider passphrase"),
-    ("docs/sandbox.md", "dig @10.77.0.11 consul.service.consul"),
-    ("docs/sandbox.md", "pulumi destroy --stack sandbox-cluster"),
-    ("docs/sandbox.md", "pulumi config set --stack sandbox sandboxPrivileged false"),
-    ("docs/sandbox.md", "docker save local/consul | docker -H tcp://10.77.0.11:2375 load"),
     ("docs/sandbox.md", "pulumi up --stack sandbox"),
 }
 

@@ -16,6 +16,7 @@ Typical use:
 """
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import dataclasses
 import json
@@ -178,6 +179,7 @@ class ApplyHarness(pulumi.runtime.Mocks, HarnessServices):
         try:
             result = program()
         except BaseException:
+            end_failed_program()
             self.wait_idle()  # a failed registration does not stop the others already running
             self._run = None
             raise
@@ -461,3 +463,16 @@ class ApplyHarness(pulumi.runtime.Mocks, HarnessServices):
             with self._idle:
                 self._in_flight -= 1
                 self._idle.notify_all()
+
+
+def end_failed_program() -> None:
+    """Cancels what a failed program left waiting on the event loop, registrations not sent yet among it.
+
+    The SDK stops at the first failed registration and leaves the others' tasks on the loop; under the CLI
+    they end with the program's process, here they would run in the next program on the same loop."""
+    loop = asyncio.get_event_loop()
+    pending = [task for task in asyncio.all_tasks(loop) if not task.done()]
+    for task in pending:
+        task.cancel()
+    if pending and not loop.is_running():
+        loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))

@@ -24,7 +24,7 @@ from components.consul_server import (
 )
 from components.consul_tls import TLS_CONFIG_FILE, AgentTls
 from components.container_resources import container_resource_args
-from components.options import child_options, preparation_options
+from components.options import child_options, preparation_options, component_options
 from components.pulled_image import pulled_image
 from components.swarm_policy import Resources
 
@@ -92,7 +92,7 @@ class ConsulClientAgent(pulumi.ComponentResource):
     node_name: str
 
     def __init__(self, name: str, args: ConsulClientAgentArgs, opts: pulumi.ResourceOptions | None = None) -> None:
-        super().__init__("orchestration:consul:ConsulClientAgent", name, None, opts)
+        super().__init__("orchestration:consul:ConsulClientAgent", name, None, component_options(opts))
         published_once_each(args.published_ports)
         data = docker.Volume(
             f"{name}-data",

@@ -23,7 +23,7 @@ import pulumi
 import pulumi_docker as docker
 import pulumi_tls as tls
 
-from components.options import preparation_options
+from components.options import preparation_options, component_options
 
 HTTPS_PORT = 8501
 TLS_DIR = "/consul/config/tls"
@@ -113,7 +113,7 @@ class ConsulCertificates(pulumi.ComponentResource):
     """Node name -> what that client agent needs for TLS."""
 
     def __init__(self, name: str, args: ConsulCertificatesArgs, opts: pulumi.ResourceOptions | None = None) -> None:
-        super().__init__("orchestration:consul:ConsulCertificates", name, None, opts)
+        super().__init__("orchestration:consul:ConsulCertificates", name, None, component_options(opts))
         ca_key = self._private_key(f"{name}-ca-key")
         ca = tls.SelfSignedCert(
             f"{name}-ca",

@@ -7,7 +7,8 @@ project, a local backend in a temp dir, this machine's images), then, alternatin
 pulumi, in a project of its own with the same runtime options, virtualenv, backend kind and
 passphrase secrets provider: the floor any Python program pays here (the CLI's start, the language
 host, Python and the SDK). Best of N each (the machine is shared), their ratio, and the 1-min load
-average. `--profile` adds one preview of each with the CLI's `-v=9` log, whose timestamps give the
+average. `--baseline REF` adds the program as it is at git REF (say `main`), previewed against the
+same stack and state, alternating with the others: what a change of ours saved. `--profile` adds one preview of each with the CLI's `-v=9` log, whose timestamps give the
 phases (see the README). Without the real CLI and its plugins it prints one line and stops.
 Writes benchmarks/results/preview.json.
 """
@@ -46,6 +47,21 @@ def empty_project(beside: Any) -> Any:
     return empty
 
 
+def baseline_project(dev: Any, ref: str) -> Any:
+    """The program at git `ref`, in a copy of its own, previewing `dev`'s stack: same backend, same config."""
+    from tests.e2e.real_pulumi import RealProject
+    from tests.support.program import PROJECT_DIR
+
+    baseline = RealProject("dev")
+    archive = subprocess.run(["git", "archive", ref], cwd=PROJECT_DIR, capture_output=True, check=True).stdout
+    subprocess.run(["tar", "-x", "-C", str(baseline.dir)], input=archive, check=True)
+    project = yaml.safe_load((baseline.dir / "Pulumi.yaml").read_text())
+    project["backend"] = yaml.safe_load((dev.dir / "Pulumi.yaml").read_text())["backend"]
+    (baseline.dir / "Pulumi.yaml").write_text(yaml.safe_dump(project, sort_keys=False))
+    shutil.copy(dev.dir / "Pulumi.dev.yaml", baseline.dir / "Pulumi.dev.yaml")
+    return baseline
+
+
 def timed_preview(project: Any, *flags: str) -> float:
     started = time.monotonic()
     project.run("preview", *flags)
@@ -56,6 +72,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--smallest", action="store_true", help="one preview each")
+    parser.add_argument("--baseline", metavar="REF", help="the program at this git ref too, previewing the same stack")
     parser.add_argument("--profile", action="store_true", help="one more of each with -v=9 logs kept beside the results")
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT)
     options = parser.parse_args(argv)
@@ -74,17 +91,21 @@ def main(argv: list[str] | None = None) -> int:
     engine = docker.from_env()
     build_stand_in_images(engine)
     dev = RealProject("dev")
-    empty = None
-    samples: dict[str, list[float]] = {"dev": [], "empty program": []}
+    empty = baseline = None
+    samples: dict[str, list[float]] = {"dev": [], "empty program": [], **({f"dev at {options.baseline}": []} if options.baseline else {})}
     load = [os.getloadavg()[0]]
     try:
         dev.init()
         dev.set_config(machine_config())
         dev.run("up", "--yes", "--skip-preview")
         empty = empty_project(dev)
+        if options.baseline:
+            baseline = baseline_project(dev, options.baseline)
         for _ in range(runs):
             samples["dev"].append(timed_preview(dev, "--expect-no-changes"))
             samples["empty program"].append(timed_preview(empty))
+            if baseline is not None:
+                samples[f"dev at {options.baseline}"].append(timed_preview(baseline, "--expect-no-changes"))
             load.append(os.getloadavg()[0])
         if options.profile:
             for name, project in (("dev", dev), ("empty program", empty)):
@@ -93,14 +114,15 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         dev.run("destroy", "--yes", "--skip-preview", check=False)
         dev.close()
-        if empty is not None:
-            empty.close()
+        for other in (empty, baseline):
+            if other is not None:
+                other.close()
     best = {name: round(min(found), 2) for name, found in samples.items()}
     ratio = round(best["dev"] / best["empty program"], 2)
     version = subprocess.run(["pulumi", "version"], capture_output=True, text=True, check=False).stdout.strip()
     print(f"no-change preview, real CLI {version}, best of {runs}; 1-min load average {min(load):.1f}-{max(load):.1f}")
     for name, found in samples.items():
-        print(f"  {name:14} best {best[name]:5.2f} s   runs " + ", ".join(f"{seconds:.2f}" for seconds in found))
+        print(f"  {name:18} best {best[name]:5.2f} s   runs " + ", ".join(f"{seconds:.2f}" for seconds in found))
     print(f"  dev / empty program: {ratio}x")
     options.out.parent.mkdir(parents=True, exist_ok=True)
     options.out.write_text(json.dumps({

@@ -1,5 +1,6 @@
 """The Docker Engine API over a local socket, with the standard library: what a plan reads from a local
-engine without starting a process (the docker CLI's seven runs cost a `dev` preview 0.3-1 s here)."""
+engine, without starting the docker CLI (seven runs one after the other, each a process and its own
+connection) or importing the Docker SDK."""
 from __future__ import annotations
 
 import http.client

@@ -48,7 +48,8 @@ def empty_project(beside: Any) -> Any:
 
 
 def baseline_project(dev: Any, ref: str) -> Any:
-    """The program at git `ref`, in a copy of its own, previewing `dev`'s stack: same backend, same config."""
+    """The program at git `ref`, in a copy of its own, previewing `dev`'s stack: same backend, same config,
+the same apps/."""
     from tests.e2e.real_pulumi import RealProject
     from tests.support.program import PROJECT_DIR
 
@@ -59,6 +60,9 @@ def baseline_project(dev: Any, ref: str) -> Any:
     project["backend"] = yaml.safe_load((dev.dir / "Pulumi.yaml").read_text())["backend"]
     (baseline.dir / "Pulumi.yaml").write_text(yaml.safe_dump(project, sort_keys=False))
     shutil.copy(dev.dir / "Pulumi.dev.yaml", baseline.dir / "Pulumi.dev.yaml")
+    # The same workloads: only the program differs, so its images (built from apps/) are the stack's.
+    shutil.rmtree(baseline.dir / "apps")
+    shutil.copytree(dev.dir / "apps", baseline.dir / "apps")
     return baseline
 
 

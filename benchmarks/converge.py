@@ -28,15 +28,15 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-from types import SimpleNamespace
-from typing import Any, Callable, Iterator
-from unittest import mock
+from typing import Any, Callable
 
 import docker
 import requests
 
 from tests.e2e.support import DevStack, build_stand_in_images, machine_config
 from tests.harness.local_images import ci_built_binary
+
+from .without_swarm import ENTRY_POINT, without_swarm
 
 COMPOSE_FILE = Path(__file__).parent / "compose" / "dev-equivalent.yaml"
 DEFAULT_OUT = Path(__file__).parent / "results" / "converge.json"
@@ -46,18 +46,6 @@ COMPOSE_PROJECT = "bench-converge"
 COMPOSE_SUBNET = "10.213.90"
 COMPOSE_PORTS = {"WEB_PORT": 15000, "CONSUL_HTTP_PORT": 18500, "CONSUL_DNS_PORT": 18600}
 SLOWEST_KEPT = 8
-
-
-@contextlib.contextmanager
-def without_swarm() -> Iterator[None]:
-    """`dev` without its swarm part: what compose can bring up under `up`."""
-    import stacks.local
-
-    no_swarm = SimpleNamespace(unlock_key=None, ready=())
-    with mock.patch.object(stacks.local, "SwarmCluster", lambda *_, **__: no_swarm), mock.patch.object(
-        stacks.local, "on_the_swarm", lambda *_, **__: ((), {})
-    ):
-        yield
 
 
 def timed(action: Callable[[], Any]) -> float:
@@ -171,8 +159,8 @@ class ComposeSide:
 
     name = "docker compose"
 
-    def __init__(self, engine: docker.DockerClient) -> None:
-        self.engine = engine
+    def __init__(self, engine: docker.DockerClient, file: Path = COMPOSE_FILE) -> None:
+        self.engine, self.file = engine, file
         self.timelines: list[dict[str, dict[str, float]]] = []
         self.lags: list[float] = []
         self.after_leader: list[float] = []
@@ -195,7 +183,7 @@ class ComposeSide:
 
     def compose(self, *arguments: str) -> None:
         completed = subprocess.run(
-            [self.binary, "--file", str(COMPOSE_FILE), *arguments],
+            [self.binary, "--file", str(self.file), *arguments],
             env=self.environment, capture_output=True, text=True, timeout=600, check=False,
         )
         if completed.returncode != 0:
@@ -233,29 +221,46 @@ class ComposeSide:
 
 
 class RealCliSide:
-    """Whole `dev` through the real Pulumi CLI and providers, with a local backend in a temp dir."""
+    """`dev` through the real Pulumi CLI and providers, with a local backend in a temp dir (one project
+    for every round; each round's destroy leaves its state empty): with its swarm or, as the harness's
+    side and Compose, without (the copy's entry point runs the program under `without_swarm`).
+    `pulumi up --yes --skip-preview`, as `docker compose up` has no preview (`make up` previews first)."""
 
-    name = "real CLI, dev"
+    def __init__(self, swarm: bool) -> None:
+        self.swarm = swarm
+        self.name = "real CLI, dev" if swarm else "real CLI, dev without swarm"
+        self.lags: list[float] = []
+        self.project: Any = None
+
+    def _project(self) -> Any:
+        if self.project is None:
+            from tests.e2e.real_pulumi import RealProject
+
+            self.project = RealProject("dev")
+            if not self.swarm:
+                main = self.project.dir / "__main__.py"
+                main.rename(self.project.dir / "program_main.py")
+                main.write_text(ENTRY_POINT)
+            self.project.init()
+            self.project.set_config(machine_config())
+        return self.project
 
     def round(self) -> dict[str, float]:
-        from tests.e2e.real_pulumi import RealProject, missing_toolchain
-
-        reason = missing_toolchain()
-        if reason:
-            raise SystemExit(reason)
-        project = RealProject("dev")
+        project = self._project()
         try:
-            project.init()
-            project.set_config(machine_config())
             up = timed(lambda: project.run("up", "--yes", "--skip-preview"))
+            outputs = project.outputs()
+            self.lags.append(lag_after_return(outputs["webUrl"], outputs["consulUiUrl"].removesuffix("/ui")))
             again = timed(lambda: project.run("up", "--yes", "--skip-preview"))
             down = timed(lambda: project.run("destroy", "--yes", "--skip-preview"))
         except BaseException:
             project.run("destroy", "--yes", "--skip-preview", check=False)
             raise
-        finally:
-            project.close()
         return {"up": up, "no-change up": again, "down": down}
+
+    def close(self) -> None:
+        if self.project is not None:
+            self.project.close()
 
 
 def medians(rounds: list[dict[str, float]]) -> dict[str, float]:
@@ -281,19 +286,38 @@ def main(argv: list[str] | None = None) -> int:
     if options.with_swarm and not options.smallest:
         sides.append(HarnessSide(engine, swarm=True))
     if options.real_cli and not options.smallest:
-        sides.append(RealCliSide())
+        from tests.e2e.real_pulumi import missing_toolchain
+
+        reason = missing_toolchain()
+        if reason:
+            print(f"--real-cli skipped: {reason}")
+        else:
+            sides += [RealCliSide(swarm=False), RealCliSide(swarm=True)]
     samples: dict[str, list[dict[str, float]]] = {side.name: [] for side in sides}
-    for _ in range(rounds):
-        for side in sides:  # alternating, so a slow spell of the shared machine hits every side alike
-            samples[side.name].append(side.round())
+    load = [os.getloadavg()[0]]
+    try:
+        for _ in range(rounds):
+            for side in sides:  # alternating, so a slow spell of the shared machine hits every side alike
+                samples[side.name].append(side.round())
+                load.append(os.getloadavg()[0])
+    finally:
+        for side in sides:
+            if hasattr(side, "close"):
+                side.close()
     results = {name: medians(found) for name, found in samples.items()}
-    ratio = {phase: round(results[harness.name][phase] / results[compose.name][phase], 2) for phase in PHASES}
+    ratios = {
+        f"{name} / compose": {phase: round(results[name][phase] / results[compose.name][phase], 2) for phase in PHASES}
+        for name in results if name != compose.name
+    }
+    ratio = ratios[f"{harness.name} / compose"]
     machine = {"cores": os.cpu_count(), "memory_gib": round(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30, 1)}
-    print(f"converge on the real engine, median of {rounds} round(s); machine: {machine['cores']} cores, {machine['memory_gib']} GiB")
+    print(f"converge on the real engine, median of {rounds} round(s); machine: {machine['cores']} cores, {machine['memory_gib']} GiB; "
+          f"1-min load average {min(load):.1f}-{max(load):.1f} during the run")
     print(f"{'side':30} " + " ".join(f"{phase:>13}" for phase in PHASES))
     for name, figures in results.items():
         print(f"{name:30} " + " ".join(f"{figures[phase]:>12.2f}s" for phase in PHASES))
-    print(f"{'harness / compose':30} " + " ".join(f"{ratio[phase]:>12.2f}x" for phase in PHASES))
+    for name, figures in ratios.items():
+        print(f"{name.replace('dev without swarm', 'no swarm'):30} " + " ".join(f"{figures[phase]:>12.2f}x" for phase in PHASES))
     # Consul's election takes 5-10 s at random on both sides (see the README): what each does once there
     # is a leader compares the tools without that noise.
     after_leader = {side.name: round(statistics.median(side.after_leader), 2) for side in (harness, compose)}
@@ -316,7 +340,7 @@ def main(argv: list[str] | None = None) -> int:
     options.out.parent.mkdir(parents=True, exist_ok=True)
     options.out.write_text(json.dumps({
         "machine": machine, "rounds": rounds, "results": results, "samples": samples,
-        "ratio_harness_to_compose": ratio, "slowest_harness_operations": harness.slowest,
+        "ratio_harness_to_compose": ratio, "ratios_to_compose": ratios, "load_average_1min": load, "slowest_harness_operations": harness.slowest,
         "harness_consul_server_create": consul, "compose_container_starts": started, "compose_timelines": compose.timelines,
         "lag_after_up_returned": lags,
         "up_after_consul_leader": after_leader, "up_after_consul_leader_ratio": after_leader_ratio,

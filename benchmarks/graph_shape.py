@@ -23,11 +23,12 @@ NEEDED_CHAIN = 5
 DEFAULT_OUT = Path(__file__).parent / "results" / "graph_shape.json"
 
 
-def registrations(stack: str, overrides: dict[str, Any]) -> list[Registration]:
+def registrations(stack: str, overrides: dict[str, Any], components: bool = False) -> list[Registration]:
+    """What the stack registers under mocks: its custom resources, and its components too with `components`."""
     mocks = ComputedOutputs()
     monitor = RecordingMonitor(mocks)
     run_program(mocks, stack, overrides, monitor=monitor)
-    return [r for r in monitor.registrations if r.custom]
+    return [r for r in monitor.registrations if r.custom or components]
 
 
 def prerequisites(resources: list[Registration]) -> dict[str, set[str]]:

@@ -8,7 +8,7 @@ import pulumi
 import pulumi_command as command
 import pulumi_docker as docker
 
-from components.options import child_options
+from components.options import child_options, component_options
 from components.registry import RegistryLogin
 
 
@@ -44,7 +44,7 @@ class AppImage(pulumi.ComponentResource):
     """Changes with every rebuild; containers use it to notice a new image behind the same tag."""
 
     def __init__(self, name: str, args: AppImageArgs, opts: pulumi.ResourceOptions | None = None) -> None:
-        super().__init__("orchestration:images:AppImage", name, None, opts)
+        super().__init__("orchestration:images:AppImage", name, None, component_options(opts))
         image = docker.Image(
             f"{name}-build",
             image_name=args.image_name,

@@ -12,7 +12,7 @@ from typing import Optional, Sequence
 import pulumi
 import pulumi_docker as docker
 
-from components.options import child_options, preparation_options
+from components.options import child_options, preparation_options, component_options
 from components.pulled_image import pulled_image
 from components.swarm_policy import PUBLISH_MODES, HealthCheck, MeshPort, Placement, Resources, Rollout
 from components.swarm_service import SwarmService, SwarmServiceArgs
@@ -92,7 +92,7 @@ class ComposeApp(pulumi.ComponentResource):
     """The swarm service's name; None when web is a container."""
 
     def __init__(self, name: str, args: ComposeAppArgs, opts: pulumi.ResourceOptions | None = None) -> None:
-        super().__init__("orchestration:compose:ComposeApp", name, None, opts)
+        super().__init__("orchestration:compose:ComposeApp", name, None, component_options(opts))
         swarm = args.web_swarm
         if swarm is not None and swarm.publish_mode not in PUBLISH_MODES:
             raise ValueError(f"publish mode {swarm.publish_mode!r} is not one of {PUBLISH_MODES}")

@@ -12,7 +12,7 @@ from typing import Optional, Sequence
 import pulumi
 import pulumi_consul as consul
 
-from components.options import child_options
+from components.options import child_options, component_options
 
 # Consul's built-in token for requests that carry none.
 ANONYMOUS_TOKEN_ID = "00000000-0000-0000-0000-000000000002"
@@ -52,7 +52,7 @@ class ConsulAccess(pulumi.ComponentResource):
     providers: dict[str, consul.Provider]
 
     def __init__(self, name: str, args: ConsulAccessArgs, opts: pulumi.ResourceOptions | None = None) -> None:
-        super().__init__("orchestration:consul:ConsulAccess", name, None, opts)
+        super().__init__("orchestration:consul:ConsulAccess", name, None, component_options(opts))
         child = child_options(self, opts)
         names = [grant.name for grant in args.grants]
         duplicates = sorted({grant for grant in names if names.count(grant) > 1})

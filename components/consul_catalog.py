@@ -7,7 +7,7 @@ from typing import Mapping, Optional, Sequence
 import pulumi
 import pulumi_consul as consul
 
-from components.options import child_options
+from components.options import child_options, component_options
 
 
 @dataclass(frozen=True)
@@ -45,7 +45,7 @@ class ConsulCatalog(pulumi.ComponentResource):
     """The KV keys; what reads them at start depends on this, not on the whole catalog."""
 
     def __init__(self, name: str, args: ConsulCatalogArgs, opts: pulumi.ResourceOptions | None = None) -> None:
-        super().__init__("orchestration:consul:ConsulCatalog", name, None, opts)
+        super().__init__("orchestration:consul:ConsulCatalog", name, None, component_options(opts))
         child = child_options(self, opts)
         if args.services:
             if not args.node_name:

@@ -23,6 +23,7 @@ from components.consul_server import (
     uploads,
 )
 from components.consul_tls import TLS_CONFIG_FILE, AgentTls
+from components.options import component_options
 from components.swarm_policy import Resources
 
 # Healthy once the servers' catalog (what every lookup reads) holds this node with every check on it
@@ -89,7 +90,7 @@ class ConsulClientAgent(pulumi.ComponentResource):
     node_name: str
 
     def __init__(self, name: str, args: ConsulClientAgentArgs, opts: pulumi.ResourceOptions | None = None) -> None:
-        super().__init__("orchestration:consul:ConsulClientAgent", name, None, opts)
+        super().__init__("orchestration:consul:ConsulClientAgent", name, None, component_options(opts))
         container = agent_container(
             self,
             name,

@@ -18,7 +18,7 @@ from components.consul_client_agent import ConsulClientAgent, ConsulClientAgentA
 from components.consul_roll_order import roll_lanes
 from components.consul_server import ConsulServer, ConsulServerArgs, PublishedPort, api_port
 from components.consul_tls import AgentIdentity, ConsulCertificates, ConsulCertificatesArgs
-from components.options import child_options, preparation_options
+from components.options import child_options, preparation_options, component_options
 from components.swarm_policy import Resources
 
 VALID_SERVER_COUNTS = (1, 3, 5)
@@ -131,7 +131,7 @@ class ConsulCluster(pulumi.ComponentResource):
     """With TLS, the CA that signed every server's certificate: what a client of the API verifies with."""
 
     def __init__(self, name: str, args: ConsulClusterArgs, opts: pulumi.ResourceOptions | None = None) -> None:
-        super().__init__("orchestration:consul:ConsulCluster", name, None, opts)
+        super().__init__("orchestration:consul:ConsulCluster", name, None, component_options(opts))
         if len(args.nodes) not in VALID_SERVER_COUNTS:
             raise ValueError(f"a Consul cluster needs {VALID_SERVER_COUNTS} servers, not {len(args.nodes)}")
         names = [node.node_name for node in (*args.nodes, *args.clients)]

@@ -13,7 +13,7 @@ from typing import Sequence
 import pulumi
 import pulumi_consul as consul
 
-from components.options import child_options
+from components.options import child_options, component_options
 
 # Consul's wildcard: every service.
 ANY_SERVICE = "*"
@@ -63,7 +63,7 @@ class ConsulMesh(pulumi.ComponentResource):
     """Per destination, its allowed sources; depend on these before calling through the mesh."""
 
     def __init__(self, name: str, args: ConsulMeshArgs, opts: pulumi.ResourceOptions | None = None) -> None:
-        super().__init__("orchestration:consul:ConsulMesh", name, None, opts)
+        super().__init__("orchestration:consul:ConsulMesh", name, None, component_options(opts))
         child = child_options(self, opts)
         self.deny_all = consul.ConfigEntryServiceIntentions(
             f"{name}-deny-all",

@@ -9,7 +9,7 @@ import pulumi_docker as docker
 
 from components.consul_tls import CA_FILE, HTTPS_PORT, TLS_CONFIG_FILE, AgentTls
 from components.container_resources import container_resource_args
-from components.options import child_options, preparation_options
+from components.options import child_options, component_options, preparation_options
 from components.pulled_image import pulled_image
 from components.swarm_policy import Resources
 
@@ -241,7 +241,7 @@ class ConsulServer(pulumi.ComponentResource):
     node_name: str
 
     def __init__(self, name: str, args: ConsulServerArgs, opts: pulumi.ResourceOptions | None = None) -> None:
-        super().__init__("orchestration:consul:ConsulServer", name, None, opts)
+        super().__init__("orchestration:consul:ConsulServer", name, None, component_options(opts))
         container = agent_container(
             self,
             name,

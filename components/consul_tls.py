@@ -17,13 +17,15 @@ from __future__ import annotations
 import ipaddress
 import json
 from dataclasses import dataclass
-from typing import Optional, Sequence
+from typing import TYPE_CHECKING, Optional, Sequence
 
 import pulumi
 import pulumi_docker as docker
-import pulumi_tls as tls
 
-from components.options import preparation_options
+from components.options import preparation_options, component_options
+
+if TYPE_CHECKING:  # imported where certificates are made: a stack without TLS never needs the SDK
+    import pulumi_tls as tls
 
 HTTPS_PORT = 8501
 TLS_DIR = "/consul/config/tls"
@@ -113,7 +115,9 @@ class ConsulCertificates(pulumi.ComponentResource):
     """Node name -> what that client agent needs for TLS."""
 
     def __init__(self, name: str, args: ConsulCertificatesArgs, opts: pulumi.ResourceOptions | None = None) -> None:
-        super().__init__("orchestration:consul:ConsulCertificates", name, None, opts)
+        import pulumi_tls as tls
+
+        super().__init__("orchestration:consul:ConsulCertificates", name, None, component_options(opts))
         ca_key = self._private_key(f"{name}-ca-key")
         ca = tls.SelfSignedCert(
             f"{name}-ca",
@@ -136,6 +140,8 @@ class ConsulCertificates(pulumi.ComponentResource):
     def _agent_tls(
         self, name: str, datacenter: str, agent: AgentIdentity, role: str, ca_key: tls.PrivateKey, ca: tls.SelfSignedCert
     ) -> AgentTls:
+        import pulumi_tls as tls
+
         key = self._private_key(f"{name}-{agent.node_name}-key")
         names, ips = _split_addresses(agent.addresses)
         request = tls.CertRequest(
@@ -159,4 +165,6 @@ class ConsulCertificates(pulumi.ComponentResource):
         return AgentTls(ca_cert_pem=ca.cert_pem, cert_pem=cert.cert_pem, key_pem=pulumi.Output.secret(key.private_key_pem))
 
     def _private_key(self, name: str) -> tls.PrivateKey:
+        import pulumi_tls as tls
+
         return tls.PrivateKey(name, algorithm=KEY_ALGORITHM, ecdsa_curve=KEY_CURVE, opts=preparation_options(self))

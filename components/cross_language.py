@@ -159,7 +159,7 @@ def _as_sequence(hint: Any) -> Any:
     return hint
 
 
-COMPONENTS = [cross_language(exported) for exported in map(components.__dict__.get, components.__all__)
+COMPONENTS = [cross_language(exported) for exported in (getattr(components, name) for name in components.__all__)
               if inspect.isclass(exported) and issubclass(exported, pulumi.ComponentResource)]
 """Every component the package exports, in `__all__`'s order."""
 

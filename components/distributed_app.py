@@ -11,7 +11,7 @@ from components.consul_tls import WORKLOAD_CA_ENV, workload_ca_uploads
 from components.container_resources import container_resource_args
 from components.environment import env_entry
 from components.mesh_sidecar import SIDECAR_PORT, MeshSidecars, mesh_labels, sidecar_container
-from components.options import child_options, preparation_options
+from components.options import child_options, preparation_options, component_options
 from components.pulled_image import pulled_image
 from components.swarm_policy import Resources
 
@@ -99,7 +99,7 @@ class DistributedApp(pulumi.ComponentResource):
     """In the mesh, each worker's proxy (in the workers' order); depend on these to call a worker through the mesh."""
 
     def __init__(self, name: str, args: DistributedAppArgs, opts: pulumi.ResourceOptions | None = None) -> None:
-        super().__init__("orchestration:apps:DistributedApp", name, None, opts)
+        super().__init__("orchestration:apps:DistributedApp", name, None, component_options(opts))
         if args.mesh is not None and args.publish_address:
             raise ValueError("a worker in the mesh is reached through its sidecar only: publish_address must not be set")
         image = pulled_image(

@@ -11,7 +11,7 @@ from components.consul_tls import WORKLOAD_CA_ENV, workload_ca_uploads
 from components.container_resources import container_resource_args
 from components.environment import env_entry
 from components.mesh_sidecar import SIDECAR_PORT, UPSTREAM_PORT, MeshSidecars, mesh_labels, sidecar_container
-from components.options import child_options, preparation_options
+from components.options import child_options, preparation_options, component_options
 from components.pulled_image import pulled_image
 from components.swarm_policy import Resources
 
@@ -75,7 +75,7 @@ class DistributedClient(pulumi.ComponentResource):
     """In the mesh, the client's proxy."""
 
     def __init__(self, name: str, args: DistributedClientArgs, opts: pulumi.ResourceOptions | None = None) -> None:
-        super().__init__("orchestration:apps:DistributedClient", name, None, opts)
+        super().__init__("orchestration:apps:DistributedClient", name, None, component_options(opts))
         image = pulled_image(
             f"{name}-image", args.image, preparation_options(self), triggers=list(args.image_triggers)
         )

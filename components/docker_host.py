@@ -8,7 +8,7 @@ import pulumi
 import pulumi_docker as docker
 
 from components.engine_forms import ipam_pool
-from components.options import child_options
+from components.options import child_options, component_options
 from components.registry import RegistryLogin
 
 
@@ -34,7 +34,7 @@ class DockerHost(pulumi.ComponentResource):
     """The private network's name, for containers to join."""
 
     def __init__(self, name: str, args: DockerHostArgs, opts: pulumi.ResourceOptions | None = None) -> None:
-        super().__init__("orchestration:docker:DockerHost", name, None, opts)
+        super().__init__("orchestration:docker:DockerHost", name, None, component_options(opts))
         self.provider = docker.Provider(
             f"{name}-engine",
             host=args.docker_url,

@@ -12,7 +12,7 @@ import pulumi
 import pulumi_docker as docker
 
 from components.engine_forms import capability
-from components.options import child_options
+from components.options import child_options, component_options
 from components.pulled_image import pulled_image
 
 ENGINE_PORT = 2375
@@ -69,7 +69,7 @@ class DockerInDockerHost(pulumi.ComponentResource):
     """The host's private address on the network."""
 
     def __init__(self, name: str, args: DockerInDockerHostArgs, opts: pulumi.ResourceOptions | None = None) -> None:
-        super().__init__("orchestration:sandbox:DockerInDockerHost", name, None, opts)
+        super().__init__("orchestration:sandbox:DockerInDockerHost", name, None, component_options(opts))
         child = child_options(self, opts)
         # overlay2 cannot stack on the container's own overlay root, and images should survive a replaced container.
         data = docker.Volume(f"{name}-data", name=f"{args.container_name}-data", opts=child)

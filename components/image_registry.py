@@ -6,7 +6,7 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_docker as docker
 
-from components.options import child_options
+from components.options import child_options, component_options
 from components.pulled_image import pulled_image
 
 REGISTRY_PORT = 5000
@@ -35,7 +35,7 @@ class ImageRegistry(pulumi.ComponentResource):
     """host:port of the registry; known once its container runs."""
 
     def __init__(self, name: str, args: ImageRegistryArgs, opts: pulumi.ResourceOptions | None = None) -> None:
-        super().__init__("orchestration:sandbox:ImageRegistry", name, None, opts)
+        super().__init__("orchestration:sandbox:ImageRegistry", name, None, component_options(opts))
         child = child_options(self, opts)
         data = docker.Volume(f"{name}-data", name=f"{args.container_name}-data", opts=child)
         container = docker.Container(

@@ -1,6 +1,7 @@
 """Resource options shared by every component's children."""
 from __future__ import annotations
 
+import copy
 from typing import Any
 
 import pulumi
@@ -15,6 +16,27 @@ def child_options(component: pulumi.Resource, opts: pulumi.ResourceOptions | Non
     inherited = _as_list(opts.depends_on) if opts else []
     own = _as_list(extra.pop("depends_on", None))
     return pulumi.ResourceOptions(parent=component, depends_on=inherited + own or None, **extra)
+
+
+def component_options(opts: pulumi.ResourceOptions | None) -> pulumi.ResourceOptions | None:
+    """Options for a component's own registration: the caller's, but for `depends_on`, which its
+    children take (child_options).
+
+    A component does no work, but the engine deletes in antichains (everything a resource depends on,
+    its parent included, is deleted in a later antichain, each antichain after the one before has
+    finished): a component registered after, say, Consul's readiness put its network and volume, each
+    deleted in 2 s by pulumi-docker, in an antichain of their own before Consul's, instead of beside
+    the stack's network.
+    """
+    if opts is None or not opts.depends_on:
+        return opts
+    return _without_depends_on(opts)
+
+
+def _without_depends_on(opts: pulumi.ResourceOptions) -> pulumi.ResourceOptions:
+    copied = copy.copy(opts)
+    copied.depends_on = None
+    return copied
 
 
 def preparation_options(component: pulumi.Resource, **extra: Any) -> pulumi.ResourceOptions:

@@ -13,7 +13,7 @@ from typing import Mapping, Optional, Sequence
 import pulumi
 import pulumi_command as command
 
-from components.options import child_options
+from components.options import child_options, component_options
 
 MANAGER_PORT = 2377
 DRAIN_TIMEOUT_SECONDS = 180
@@ -189,7 +189,7 @@ class SwarmCluster(pulumi.ComponentResource):
     """Secret, with autolock: what `docker swarm unlock` asks for after a manager restarts; None without."""
 
     def __init__(self, name: str, args: SwarmClusterArgs, opts: pulumi.ResourceOptions | None = None) -> None:
-        super().__init__("orchestration:swarm:SwarmCluster", name, None, opts)
+        super().__init__("orchestration:swarm:SwarmCluster", name, None, component_options(opts))
         # What OWNER_LABEL holds on the nodes this stack makes: which stack of which project made them.
         owner = f"{pulumi.get_project()}/{pulumi.get_stack()}"
         init = command.local.Command(

@@ -10,7 +10,7 @@ import pulumi
 import pulumi_command as command
 import pulumi_docker as docker
 
-from components.options import child_options, preparation_options
+from components.options import child_options, preparation_options, component_options
 from components.pulled_image import pulled_image
 from components.swarm_policy import (
     HealthCheck,
@@ -73,7 +73,7 @@ class SwarmService(pulumi.ComponentResource):
     """The image the tasks run, pinned by digest where a registry serves it."""
 
     def __init__(self, name: str, args: SwarmServiceArgs, opts: pulumi.ResourceOptions | None = None) -> None:
-        super().__init__("orchestration:swarm:SwarmService", name, None, opts)
+        super().__init__("orchestration:swarm:SwarmService", name, None, component_options(opts))
         if args.mode not in MODES:
             raise ValueError(f"service mode {args.mode!r} is not one of {MODES}")
         mode = (

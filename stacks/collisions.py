@@ -13,8 +13,6 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Iterator, Optional
 
 from components import compose_app
-from components.compose_project import Project
-from components.compose_project.model import swarm_service_name
 from components.consul_cluster import server_container_name
 from components.consul_server import host_ports
 from components.distributed_app import worker_container_name
@@ -23,6 +21,7 @@ from stacks import names
 from stacks.config_values import ConfigError, ConfigValues
 
 if TYPE_CHECKING:
+    from components.compose_project import Project
     from stacks.config import ClusterConfig, LocalConfig, SandboxConfig, StackConfig
 
 ONE_ENGINE = "the same engine"
@@ -282,6 +281,8 @@ def _sandbox_names(stack: str, sandbox: SandboxConfig) -> Iterator[Named]:
 
 
 def _compose_names(project: Project, swarm: bool, manager: str) -> Iterator[Named]:
+    from components.compose_project.model import swarm_service_name
+
     for key, network in project.networks.items():
         # An external network is one the file means to share.
         if not network.external:

@@ -11,12 +11,11 @@ import ipaddress
 import os
 import re
 from dataclasses import dataclass
-from typing import Any, Optional
+from typing import TYPE_CHECKING, Any, Optional
 
 import pulumi
 from pulumi.runtime.sync_await import _sync_await
 
-from components.compose_project import ComposeFileError, Project, load_project
 from components.registry import RegistryLogin
 from stacks.collisions import check_collisions
 from stacks.config_values import DNS_LABEL, ConfigError, ConfigValues
@@ -31,6 +30,9 @@ from stacks.deploy_config import (
 )
 from stacks.engine_holdings import check_engine_holdings, read_holdings
 from stacks.mesh_config import MeshConfig, mesh_config
+
+if TYPE_CHECKING:  # a compose file's model is imported only where a stack declares one
+    from components.compose_project import Project
 
 ENVIRONMENTS = ("local", "cluster", "sandbox")
 CONSUL_SERVER_COUNTS = (1, 3, 5)
@@ -314,6 +316,8 @@ class _Reader(ConfigValues):
             raise self.fail("composeFile", "the sandbox environment runs only the hosts; deploy the file from `cluster` (hostsFromStack)")
         if not os.path.isfile(file):
             raise self.fail("composeFile", f"{file!r} is not a file (paths are relative to the project folder)")
+        from components.compose_project import ComposeFileError, load_project
+
         variables = {**os.environ, **{name: _variable_text(value) for name, value in given.items()}}
         try:
             project = load_project(file, variables)

@@ -9,6 +9,7 @@ re-plan and re-apply must pass.
 """
 from __future__ import annotations
 
+import http.client
 import json
 import os
 import subprocess
@@ -28,6 +29,7 @@ from stacks.collisions import (
     published_ports,
 )
 from stacks.config_values import ConfigValues
+from stacks.engine_api import UNIX_SCHEME, EngineApi
 
 if TYPE_CHECKING:
     from stacks.config import StackConfig
@@ -94,7 +96,10 @@ def holdings_of(cfg: StackConfig, containers: Iterable[dict], networks: Iterable
 
 
 def read_holdings(cfg: StackConfig, docker_url: str) -> Optional[Holdings]:
-    """The engine's holdings, read with the docker CLI; None where it can't be read (the providers say why)."""
+    """The engine's holdings, read through its API where it is a local socket, else with the docker CLI
+    (which knows ssh:// and TLS); None where it can't be read (the providers say why)."""
+    if docker_url.startswith(UNIX_SCHEME):
+        return _read_through_api(cfg, docker_url)
     environment = {**os.environ, "DOCKER_HOST": docker_url}
 
     def docker(*arguments: str) -> str:
@@ -110,6 +115,22 @@ def read_holdings(cfg: StackConfig, docker_url: str) -> Optional[Holdings]:
         manager = docker("info", "--format", "{{.Swarm.ControlAvailable}}").strip() == "true"
         services = inspected("service", docker("service", "ls", "--quiet")) if manager else []
     except (OSError, subprocess.SubprocessError, ValueError):
+        return None
+    return holdings_of(cfg, containers, networks, services)
+
+
+def _read_through_api(cfg: StackConfig, docker_url: str) -> Optional[Holdings]:
+    """As the CLI reads them: running containers as `docker inspect` gives them, networks and services as listed."""
+    try:
+        api = EngineApi(docker_url, READ_TIMEOUT_SECONDS)
+        try:
+            containers = [api.inspect("containers", listed["Id"]) for listed in api.get("/containers/json")]
+            networks = api.get("/networks")
+            manager = bool((api.get("/info").get("Swarm") or {}).get("ControlAvailable"))
+            services = api.get("/services") if manager else []
+        finally:
+            api.close()
+    except (OSError, ValueError, http.client.HTTPException):
         return None
     return holdings_of(cfg, containers, networks, services)
 

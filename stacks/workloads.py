@@ -7,7 +7,6 @@ import pulumi
 import pulumi_docker as docker
 
 from components.app_image import AppImage, AppImageArgs
-from components.compose_project import ComposeProject, ComposeProjectArgs
 from components.consul_cluster import ConsulCluster
 from components.registry import RegistryLogin
 from components.swarm_cluster import SwarmCluster
@@ -60,6 +59,8 @@ def on_the_swarm(
     services = (heyworld, heyworld_global, *configured_services(cfg, on_swarm, manager_docker_url))
     outputs: dict[str, pulumi.Input] = {}
     if cfg.compose:
+        from components.compose_project import ComposeProject, ComposeProjectArgs
+
         # On the manager: its containers run there, its swarm services (`composeSwarm`) across the swarm.
         project = ComposeProject(
             "compose-file",

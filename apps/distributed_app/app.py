@@ -282,7 +282,9 @@ def run(settings: Settings, stop: threading.Event) -> None:
         server = ThreadingHTTPServer((settings.listen_address, settings.port), make_handler(page))
     except OSError as error:
         raise Fatal(f"cannot listen on port {settings.port}: {error.strerror}") from None
-    threading.Thread(target=server.serve_forever, daemon=True).start()
+    # shutdown() waits for the loop to look at its flag, every poll_interval (0.5 s by default): a stop
+    # (a destroy, a replace) waited for it after deregistering.
+    threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
     try:
         consul_put(settings, "/v1/agent/service/register", registration(settings, address))
         log.info("registered %s (%s) at %s:%s in %s", settings.service_id, settings.service_name,

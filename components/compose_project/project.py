@@ -18,7 +18,7 @@ from components.compose_project.options import CONTAINER_PREFIX, SERVICE_PREFIX
 from components.compose_project.source import ComposeFileError
 from components.compose_project.swarm import swarm_service
 from components.engine_forms import ipam_pool
-from components.options import child_options
+from components.options import child_options, component_options
 from components.pulled_image import pulled_image
 from components.swarm_service import SwarmService
 
@@ -54,7 +54,7 @@ class ComposeProject(pulumi.ComponentResource):
     swarm_service_names: pulumi.Output[Mapping[str, str]]
 
     def __init__(self, name: str, args: ComposeProjectArgs, opts: pulumi.ResourceOptions | None = None) -> None:
-        super().__init__("orchestration:compose:ComposeProject", name, None, opts)
+        super().__init__("orchestration:compose:ComposeProject", name, None, component_options(opts))
         project = load_project(args.file, args.variables, args.project_name)
         for warning in project.warnings:
             pulumi.log.warn(warning, resource=self)

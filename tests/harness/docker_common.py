@@ -25,6 +25,30 @@ def ignore_missing(call, *args, **kwargs) -> Any:
         return None
 
 
+# pulumi-docker's waits around networks and volumes (terraform-provider-docker's StateChangeConf: `Delay`
+# before the first try, then `MinTimeout` between tries while the engine still refuses).
+PROVIDER_SETTLE_SECONDS = 2
+PROVIDER_RETRY_SECONDS = 5
+
+
+def provider_wait(seconds: float) -> None:
+    time.sleep(seconds)
+
+
+def settle_then_retry(conflict_text: str, call, *args, timeout: float = 30, **kwargs) -> Any:
+    """As the provider deletes a network or a volume: 2 s before the first try, then every 5 s while the
+    engine answers `conflict_text` (endpoints still attached, volume in use), for at most `timeout`."""
+    provider_wait(PROVIDER_SETTLE_SECONDS)
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            return call(*args, **kwargs)
+        except docker.errors.APIError as error:
+            if conflict_text not in str(error) or time.monotonic() > deadline:
+                raise
+            provider_wait(PROVIDER_RETRY_SECONDS)
+
+
 def retry_while(conflict_text: str, call, *args, timeout: float = 60, **kwargs) -> Any:
     """Engines release endpoints/volumes asynchronously after a container goes; retry those conflicts."""
     deadline = time.monotonic() + timeout

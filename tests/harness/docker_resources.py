@@ -16,7 +16,8 @@ import docker
 import docker.errors
 
 from .base import HarnessError, ResourceContext, ResourceHandler, changed_keys
-from .docker_common import autoname, ignore_missing, retry_while
+from . import docker_common
+from .docker_common import autoname, ignore_missing, settle_then_retry
 from .docker_containers import Container
 from .docker_images import Image, RemoteImage
 from .docker_services import Service
@@ -109,6 +110,7 @@ class Network(ResourceHandler):
         return created["Id"], self.read(ctx, created["Id"])
 
     def read(self, ctx: ResourceContext, network_id: str) -> dict[str, Any]:
+        docker_common.provider_wait(docker_common.PROVIDER_SETTLE_SECONDS)  # the provider's read waits before it inspects, after a create too
         found = ctx.docker().api.inspect_network(network_id)
         pools = (found.get("IPAM") or {}).get("Config") or []
         return {
@@ -132,7 +134,7 @@ class Network(ResourceHandler):
         return ignore_missing(self.read, ctx, record.id)
 
     def delete(self, ctx: ResourceContext, record: ResourceRecord) -> None:
-        retry_while("active endpoints", ignore_missing, ctx.docker().api.remove_network, record.id)
+        settle_then_retry("active endpoints", ignore_missing, ctx.docker().api.remove_network, record.id)
 
 
 def pool_set(pools: list[Mapping[str, Any]] | None) -> frozenset[tuple]:
@@ -167,7 +169,7 @@ class Volume(ResourceHandler):
         return record.outputs if ignore_missing(ctx.docker().api.inspect_volume, record.id) else None
 
     def delete(self, ctx: ResourceContext, record: ResourceRecord) -> None:
-        retry_while("in use", ignore_missing, ctx.docker().api.remove_volume, record.id)
+        settle_then_retry("in use", ignore_missing, ctx.docker().api.remove_volume, record.id)
 
 
 # --------------------------------------------------------------------------- invokes (data sources)

@@ -92,6 +92,7 @@ class RegistrationOptions(threading.local):
     dependencies: tuple[str, ...] = ()
     ignore_changes: tuple[str, ...] = ()
     provider: str = ""
+    delete_height: int = 0
 
 
 class HarnessMonitor(MockMonitor):
@@ -100,6 +101,7 @@ class HarnessMonitor(MockMonitor):
     def __init__(self, harness: "ApplyHarness") -> None:
         super().__init__(harness)
         self._options = harness.registering
+        self._harness = harness
 
     def RegisterResource(self, request):  # noqa: N802 (the gRPC method's name)
         # new_resource runs on this thread, inside super().RegisterResource.
@@ -111,6 +113,7 @@ class HarnessMonitor(MockMonitor):
         provider = [request.provider.rsplit("::", 1)[0]] if request.provider else []
         self._options.dependencies = tuple(request.dependencies) + tuple(provider)
         self._options.provider = request.provider
+        self._options.delete_height = self._harness.delete_height(self._options.urn, (*self._options.dependencies, request.parent))
         return super().RegisterResource(request)
 
 
@@ -159,6 +162,8 @@ class ApplyHarness(pulumi.runtime.Mocks, HarnessServices):
         self._in_flight = 0
         self._idle = threading.Condition(self._lock)
         self.registering = RegistrationOptions()
+        # Each registered URN's delete height, components' included (HarnessMonitor).
+        self._heights: dict[str, int] = {}
         self.as_operations_start: Callable[[str, str], None] | None = None
         """Called with (operation, resource name) as each create, update or replace starts, where the CLI
         prints its progress line: a test's way to bring a fault at that moment (a host lost mid-change)."""
@@ -204,11 +209,11 @@ class ApplyHarness(pulumi.runtime.Mocks, HarnessServices):
         return run
 
     def destroy(self) -> RunRecord:
-        """`pulumi destroy`: deletes everything in state, each once nothing left depends on it, in
-        parallel as the engine does (newest first where several are ready); tries all, then reports failures."""
+        """`pulumi destroy`: deletes everything in state in the engine's antichains (StateStore.delete_antichains),
+        each antichain's deletes in parallel, the next once they are done; tries all, then reports failures."""
         self.wait_idle()
         run = self.begin_run("destroy")
-        failures = self._delete_in_parallel(self.state.deletion_order(), run)
+        failures = [failure for antichain in self.state.delete_antichains() for failure in self._delete_in_parallel(antichain, run)]
         self._run = None
         if failures:
             raise HarnessError("destroy left resources behind:\n" + "\n".join(failures))
@@ -224,6 +229,18 @@ class ApplyHarness(pulumi.runtime.Mocks, HarnessServices):
             list(pool.map(lambda record: self._refresh(record, run), list(self.state)))
         self._run = None
         return run
+
+    def delete_height(self, urn: str, below: Iterable[str]) -> int:
+        """One more than the longest chain under what `urn` depends on (or is parented to), components
+        counted; remembered for what registers after it."""
+        def height_of(other: str) -> int:
+            record = self.state.get(other)
+            return self._heights.get(other, record.delete_height if record else 0)
+
+        with self._lock:
+            height = 1 + max((height_of(other) for other in below if other), default=0)
+            self._heights[urn] = height
+            return height
 
     def plaintext_exposures(self, credentials: Iterable[str]) -> list[str]:
         """Where any of `credentials` sits unencrypted in the state or in what a command logged."""
@@ -364,6 +381,7 @@ class ApplyHarness(pulumi.runtime.Mocks, HarnessServices):
             retain_on_delete=self.registering.retain_on_delete,
             dependencies=list(self.registering.dependencies),
             provider=self.registering.provider,
+            delete_height=self.registering.delete_height,
         )
         self.state.put(record, new_order=op != "update")
         self.state.end_create(ctx.urn)

@@ -38,6 +38,9 @@ class ResourceRecord:
     dependencies: list[str] = dataclasses.field(default_factory=list)
     # The registration's provider reference, `<provider URN>::<provider id>` ('' for the default one).
     provider: str = ""
+    # Its longest chain of dependencies, parents and providers down to the root, components counted,
+    # as it stood when it was registered: where the engine's destroy schedules its delete.
+    delete_height: int = 0
 
 
 @dataclasses.dataclass(frozen=True)
@@ -151,6 +154,27 @@ class StateStore:
             ordered.append(ready)
             remaining.remove(ready)
         return ordered
+
+    def delete_antichains(self) -> list[list[ResourceRecord]]:
+        """The antichains `pulumi destroy` deletes these in, first deleted first (pulumi's
+        `stepGenerator.ScheduleDeletes`): by the longest chain of dependencies under each, its registered
+        one (through parents and components, which this state does not hold) or the one through what
+        it holds, whichever is longer; each antichain runs once the one before has finished."""
+        with self._lock:
+            records = dict(self._records)
+        heights: dict[str, int] = {}
+
+        def height(urn: str, seen: frozenset = frozenset()) -> int:
+            if urn not in heights:
+                record = records[urn]
+                below = [height(d, seen | {urn}) for d in record.dependencies if d in records and d not in seen and d != urn]
+                heights[urn] = max(record.delete_height, 1 + max(below, default=0))
+            return heights[urn]
+
+        by_height: dict[int, list[ResourceRecord]] = {}
+        for urn in sorted(records, key=lambda urn: records[urn].order, reverse=True):
+            by_height.setdefault(height(urn), []).append(records[urn])
+        return [by_height[level] for level in sorted(by_height, reverse=True)]
 
     def find_provider(self, provider_id: str) -> ResourceRecord | None:
         with self._lock:

@@ -1,6 +1,7 @@
 """The harness deletes as the engine does: dependents before what they depend on, even after a replace."""
 from __future__ import annotations
 
+import dataclasses
 import time
 
 import pytest
@@ -24,7 +25,10 @@ def test_a_replaced_server_still_outlives_what_was_created_against_it() -> None:
     assert [r.name for r in state.deletion_order()] == ["policy", "server", "provider"]
 
 
-def test_destroy_deletes_what_nothing_depends_on_at_once_and_the_rest_after_its_dependents(monkeypatch) -> None:
+def test_destroy_deletes_in_antichains_as_the_engine_schedules_them(monkeypatch) -> None:
+    """`pulumi destroy` deletes in antichains (pulumi's ScheduleDeletes): each holds what nothing left
+    depends on, and starts once the one before has finished, so `b`, which nothing depends on, still
+    waits for `c`, and `network` for both `a` and `b`."""
     harness = ApplyHarness()
     for item in (record("network"), record("a", "network"), record("b", "network"), record("c", "a")):
         harness.state.put(item, new_order=True)
@@ -32,7 +36,7 @@ def test_destroy_deletes_what_nothing_depends_on_at_once_and_the_rest_after_its_
 
     def delete(item: ResourceRecord, run) -> None:
         began = time.monotonic()
-        time.sleep(0.3)
+        time.sleep(0.3 if item.name != "c" else 0.6)
         harness.state.remove(item.urn)
         spans[item.name] = (began, time.monotonic())
 
@@ -40,10 +44,26 @@ def test_destroy_deletes_what_nothing_depends_on_at_once_and_the_rest_after_its_
     started = time.monotonic()
     harness.destroy()
     assert len(harness.state) == 0
-    assert spans["b"][0] < spans["c"][1] and spans["c"][0] < spans["b"][1]  # b and c overlapped
-    assert spans["a"][0] >= spans["c"][1]  # a only once c, which depends on it, was gone
+    assert spans["a"][0] < spans["b"][1] and spans["b"][0] < spans["a"][1]  # a and b together
+    assert spans["b"][0] >= spans["c"][1]  # b only once c's antichain had finished
     assert spans["network"][0] >= max(spans["a"][1], spans["b"][1])
-    assert time.monotonic() - started < 4 * 0.3  # three waves, not four deletes in a row
+    assert time.monotonic() - started < 0.6 + 0.3 + 0.3 + 0.3  # three antichains, not four deletes in a row
+    harness.close()
+
+
+def test_a_components_dependencies_hold_back_its_childrens_deletes(monkeypatch) -> None:
+    """The engine counts parents and components: a network under a component that depends on a server
+    is deleted in an antichain before the server's, though nothing of the server depends on it."""
+    harness = ApplyHarness()
+    for item in (
+        record("server"),
+        dataclasses.replace(record("network"), delete_height=3),  # its parent component depends on the server
+    ):
+        harness.state.put(item, new_order=True)
+    order: list[str] = []
+    monkeypatch.setattr(harness, "_delete", lambda item, run: (order.append(item.name), harness.state.remove(item.urn)))
+    harness.destroy()
+    assert order == ["network", "server"]
     harness.close()
 
 

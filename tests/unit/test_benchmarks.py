@@ -104,7 +104,7 @@ def test_a_plot_without_its_results_is_left_out(tmp_path: Path) -> None:
 
 
 def test_converge_compares_dev_without_its_swarm_and_nothing_else_left_out() -> None:
-    from benchmarks.converge import without_swarm
+    from benchmarks.without_swarm import without_swarm
     from benchmarks.graph_shape import registrations
 
     whole = {(r.type, r.name) for r in registrations("dev", {})}

@@ -87,6 +87,8 @@ def client_agent_command(args: ConsulClientAgentArgs) -> list[str]:
 
 
 class ConsulClientAgent(pulumi.ComponentResource):
+    container: docker.Container
+    """The agent's container, created once it is healthy (SYNCED_CHECK); it waits for the volume and image."""
     container_id: pulumi.Output[str]
     """Known once the agent is healthy (SYNCED_CHECK): depend on it to register with it."""
     node_name: str
@@ -124,5 +126,6 @@ class ConsulClientAgent(pulumi.ComponentResource):
             opts=child_options(self, opts, delete_before_replace=True),
         )
         self.node_name = args.node_name
+        self.container = container
         self.container_id = container.id
         self.register_outputs({"container_id": self.container_id})

@@ -179,6 +179,8 @@ def published_once_each(ports: Sequence[PublishedPort]) -> None:
 
 
 class ConsulServer(pulumi.ComponentResource):
+    container: docker.Container
+    """The server's container, created once it serves (SERVING_CHECK); it waits for the volume and image."""
     container_id: pulumi.Output[str]
     node_name: str
 
@@ -219,5 +221,6 @@ class ConsulServer(pulumi.ComponentResource):
             opts=child_options(self, opts, delete_before_replace=True),
         )
         self.node_name = args.node_name
+        self.container = container
         self.container_id = container.id
         self.register_outputs({"container_id": self.container_id})

@@ -93,10 +93,11 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--smallest", action="store_true", help="dev and 10 hosts, one run each")
     parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--scenarios", nargs="+", metavar="NAME", help="only these (default: dev, cluster, hosts-10, hosts-50, hosts-200)")
     parser.add_argument("--out", type=Path, default=RESULTS)
     options = parser.parse_args(argv)
     runs = 1 if options.smallest else options.runs
-    names = ["dev", "hosts-10"] if options.smallest else ["dev", "cluster", "hosts-10", "hosts-50", "hosts-200"]
+    names = ["dev", "hosts-10"] if options.smallest else options.scenarios or ["dev", "cluster", "hosts-10", "hosts-50", "hosts-200"]
     rows = [scenario(name, runs) for name in names]
     machine = {"cores": os.cpu_count(), "memory_gib": round(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30, 1), "python": platform.python_version()}
     growth = {
@@ -104,7 +105,9 @@ def main(argv: list[str] | None = None) -> int:
         "bare_seconds_per_host": slope(rows, "bare_seconds"),
         "same_inputs_seconds_per_host": slope(rows, "same_inputs_seconds"),
     }
-    print(f"plan under mocks, median of {runs}; machine: {machine['cores']} cores, {machine['memory_gib']} GiB, Python {machine['python']}")
+    machine["load_average_at_end"] = os.getloadavg()
+    print(f"plan under mocks, median of {runs}; machine: {machine['cores']} cores, {machine['memory_gib']} GiB, Python {machine['python']},"
+          f" load {machine['load_average_at_end'][0]:.1f}")
     print(
         f"{'scenario':<10} {'resources':>9} {'seconds':>8} {'MiB':>6} {'ms/res':>7} {'bare s':>7} {'bare ms/res':>11} {'x bare':>6}"
         f" {'same-inputs s':>13} {'x same':>6}"

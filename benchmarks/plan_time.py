@@ -35,8 +35,9 @@ ENVIRONMENT = {
 }
 
 
-def measure(*arguments: str) -> tuple[float, int, dict[str, int]]:
-    """Wall seconds, peak RSS in KiB and kinds registered, of one plan in its own process."""
+def measure(*arguments: str) -> tuple[float, int, dict[str, int], float]:
+    """Wall seconds, peak RSS in KiB, kinds registered and CPU seconds (user and system) of one plan in its own
+    process. On a shared machine the CPU seconds move less: the wall time adds the waits for a core."""
     started = time.perf_counter()
     with tempfile.TemporaryFile("w+") as output, tempfile.TemporaryFile("w+") as errors:
         process = subprocess.Popen(
@@ -48,7 +49,7 @@ def measure(*arguments: str) -> tuple[float, int, dict[str, int]]:
             errors.seek(0)
             raise SystemExit(f"plan {' '.join(arguments)} failed:\n{errors.read()[-3000:]}")
         output.seek(0)
-        return seconds, usage.ru_maxrss, json.loads(output.read())
+        return seconds, usage.ru_maxrss, json.loads(output.read()), usage.ru_utime + usage.ru_stime
 
 
 def scenario(name: str, runs: int) -> dict[str, object]:
@@ -65,6 +66,7 @@ def scenario(name: str, runs: int) -> dict[str, object]:
     seconds = statistics.median(s[0] for s in samples)
     bare_seconds = statistics.median(s[0] for s in bare)
     same_inputs_seconds = statistics.median(s[0] for s in same_inputs)
+    cpu, same_inputs_cpu = statistics.median(s[3] for s in samples), statistics.median(s[3] for s in same_inputs)
     return {
         "scenario": name,
         "resources": resources,
@@ -76,6 +78,9 @@ def scenario(name: str, runs: int) -> dict[str, object]:
         "ratio_to_bare": round(seconds / bare_seconds, 2),
         "same_inputs_seconds": round(same_inputs_seconds, 3),
         "ratio_to_same_inputs": round(seconds / same_inputs_seconds, 2),
+        "cpu_seconds": round(cpu, 3),
+        "same_inputs_cpu_seconds": round(same_inputs_cpu, 3),
+        "cpu_ratio_to_same_inputs": round(cpu / same_inputs_cpu, 2),
     }
 
 
@@ -110,13 +115,14 @@ def main(argv: list[str] | None = None) -> int:
           f" load {machine['load_average_at_end'][0]:.1f}")
     print(
         f"{'scenario':<10} {'resources':>9} {'seconds':>8} {'MiB':>6} {'ms/res':>7} {'bare s':>7} {'bare ms/res':>11} {'x bare':>6}"
-        f" {'same-inputs s':>13} {'x same':>6}"
+        f" {'same-inputs s':>13} {'x same':>6} {'CPU s':>6} {'same CPU s':>10} {'x same CPU':>10}"
     )
     for row in rows:
         print(
             f"{row['scenario']:<10} {row['resources']:>9} {row['seconds']:>8.3f} {row['peak_rss_mib']:>6.1f} {row['ms_per_resource']:>7.2f} "
             f"{row['bare_seconds']:>7.3f} {row['bare_ms_per_resource']:>11.2f} {row['ratio_to_bare']:>6.2f}"
             f" {row['same_inputs_seconds']:>13.3f} {row['ratio_to_same_inputs']:>6.2f}"
+            f" {row['cpu_seconds']:>6.2f} {row['same_inputs_cpu_seconds']:>10.2f} {row['cpu_ratio_to_same_inputs']:>10.2f}"
         )
     if growth["seconds_per_host"] is not None:
         print(

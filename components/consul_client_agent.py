@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from typing import Optional, Sequence
 
 import pulumi
+import pulumi_docker as docker
 
 from components.consul_server import (
     DATA_DIR,

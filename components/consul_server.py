@@ -237,8 +237,6 @@ def agent_container(
 
 
 class ConsulServer(pulumi.ComponentResource):
-    container: docker.Container
-    """The server's container, created once it serves (SERVING_CHECK); it waits for the volume and image."""
     container_id: pulumi.Output[str]
     node_name: str
 
@@ -264,6 +262,8 @@ class ConsulServer(pulumi.ComponentResource):
             opts,
         )
         self.node_name = args.node_name
+        # Created once the server serves (SERVING_CHECK), after the volume and image: what the host's
+        # containers wait for. A handle in the program, not an output of the provider's schema.
         self.container = container
         self.container_id = container.id
         self.register_outputs({"container_id": self.container_id})

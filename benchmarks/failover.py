@@ -14,6 +14,9 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
+import subprocess
+import sys
 import time
 from datetime import datetime
 from pathlib import Path
@@ -36,6 +39,9 @@ SETTINGS = {
     "raft_multiplier=1": (1, (), ("SIGTERM", "SIGKILL")),
     "leave_on_terminate": (None, ("leave_on_terminate = true",), ("SIGTERM",)),
 }
+# The steady runs: each setting's cluster on a network of its own, all at once.
+STEADY_SUBNET = "10.213.{}.0/24"
+STEADY_FIRST_OCTET = 83
 TARGET_SECONDS = 3.0
 REQUEST_SECONDS = 0.5
 # hashicorp/raft's log lines, as Consul 1.16 writes them.
@@ -51,13 +57,14 @@ class Cluster:
     """Three servers on `network`; the host reaches each at its container address."""
 
     def __init__(
-        self, engine: docker.DockerClient, image: str, network: str, raft_multiplier: int | None, hcl: tuple[str, ...]
+        self, engine: docker.DockerClient, image: str, network: str, raft_multiplier: int | None, hcl: tuple[str, ...],
+        prefix: str = PREFIX,
     ) -> None:
         self.containers = {}
         for node in NODES:
             args = ConsulServerArgs(
                 node_name=node,
-                container_name=f"{PREFIX}-{node}",
+                container_name=f"{prefix}-{node}",
                 datacenter="dc1",
                 bootstrap_expect=len(NODES),
                 retry_join=[other for other in NODES if other != node],
@@ -115,6 +122,17 @@ class Cluster:
         except (requests.RequestException, ValueError):
             return False
 
+    def terms(self) -> dict[str, int]:
+        """Each server's raft term: one more for every election it saw started."""
+        terms = {}
+        for node in NODES:
+            try:
+                stats = requests.get(self.url(node, "/v1/agent/self"), timeout=2).json()["Stats"]["raft"]
+                terms[node] = int(stats["term"])
+            except (requests.RequestException, ValueError, KeyError):
+                pass
+        return terms
+
     def remove(self) -> None:
         for container in self.containers.values():
             container.remove(force=True, v=True)
@@ -162,6 +180,49 @@ def trial(cluster: Cluster, signal: str, index: int) -> dict[str, float | None]:
     }
 
 
+def steady(engine: docker.DockerClient, image: str, names: list[str], seconds: float, load: int) -> list[dict[str, object]]:
+    """Every setting's cluster side by side, nothing signalled, for `seconds` with `load` processes
+    spinning on the CPU beside them: the elections nobody asked for (raft term increments, and the
+    survivors' log lines), the cost of shorter timeouts on a busy machine."""
+    clusters, networks, spinners = {}, [], []
+    try:
+        for index, name in enumerate(names):
+            raft_multiplier, hcl, _ = SETTINGS[name]
+            network = engine.networks.create(f"{PREFIX}-steady{index}-net", ipam=docker.types.IPAMConfig(
+                pool_configs=[docker.types.IPAMPool(subnet=STEADY_SUBNET.format(STEADY_FIRST_OCTET + index))]))
+            networks.append(network)
+            clusters[name] = Cluster(engine, image, network.name, raft_multiplier, hcl, prefix=f"{PREFIX}-steady{index}")
+        for cluster in clusters.values():
+            until(cluster.healthy, 180, "three healthy servers")
+        before = {name: cluster.terms() for name, cluster in clusters.items()}
+        wall = time.time()
+        spinners = [subprocess.Popen([sys.executable, "-c", "while True: pass"]) for _ in range(load)]
+        time.sleep(seconds)
+        loads = os.getloadavg()
+        for spinner in spinners:
+            spinner.kill()
+            spinner.wait()
+        spinners = []
+        rows = []
+        for name, cluster in clusters.items():
+            after = cluster.terms()
+            events = raft_events(cluster, list(NODES), wall)
+            rows.append({
+                "settings": name, "seconds": seconds, "load_processes": load, "load_average": loads,
+                "term_increments": max((after[node] - before[name].get(node, after[node]) for node in after), default=None),
+                "elections_started": events["elections"], "votes_refused": events["votes_refused"],
+                "still_healthy": cluster.healthy(),
+            })
+        return rows
+    finally:
+        for spinner in spinners:
+            spinner.kill()
+        for cluster in clusters.values():
+            cluster.remove()
+        for network in networks:
+            network.remove()
+
+
 def summary(values: list[float | None]) -> dict[str, object]:
     """p50 and p95 of what was seen (a log line may be missing), and every trial's value."""
     seen = [value for value in values if value is not None]
@@ -177,12 +238,25 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--trials", type=int, default=5)
     parser.add_argument("--settings", nargs="+", choices=SETTINGS, default=list(SETTINGS))
     parser.add_argument("--smallest", action="store_true", help="one trial, the cluster's settings only")
+    parser.add_argument("--steady", type=float, metavar="SECONDS",
+                        help="instead: every setting's cluster side by side for SECONDS under CPU load, elections counted")
+    parser.add_argument("--load", type=int, default=4, help="with --steady: processes spinning on the CPU meanwhile")
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT)
     arguments = parser.parse_args(argv)
     if arguments.smallest:
         arguments.trials, arguments.settings = 1, ["raft_multiplier=1"]
     engine = docker.from_env(timeout=300)
     image = build_consul_image(engine)
+    if arguments.steady:
+        rows = steady(engine, image, arguments.settings, arguments.steady, arguments.load)
+        print(f"Consul clusters side by side, nothing signalled, {arguments.steady:g} s with {arguments.load} CPU spinners"
+              f" (load average at the end {rows[0]['load_average'][0]:.1f})")
+        for row in rows:
+            print(f"{row['settings']:20} term +{row['term_increments']}  elections started {row['elections_started']}"
+                  f"  votes refused {row['votes_refused']}  healthy after: {row['still_healthy']}")
+        arguments.out.parent.mkdir(parents=True, exist_ok=True)
+        arguments.out.write_text(json.dumps({"machine": machine(), "steady": rows}, indent=2) + "\n")
+        return
     network = engine.networks.create(
         f"{PREFIX}-net", ipam=docker.types.IPAMConfig(pool_configs=[docker.types.IPAMPool(subnet=SUBNET)])
     )
@@ -200,8 +274,9 @@ def main(argv: list[str] | None = None) -> None:
                 cluster.remove()
     finally:
         network.remove()
-    described = machine()
-    print(f"Consul leader failover, 3 servers, {arguments.trials} trials; machine: {described['cores']} cores, {described['memory_gib']} GiB")
+    described = {**machine(), "load_average_at_end": os.getloadavg()}
+    print(f"Consul leader failover, 3 servers, {arguments.trials} trials; machine: {described['cores']} cores, {described['memory_gib']} GiB,"
+          f" load {described['load_average_at_end'][0]:.1f} {described['load_average_at_end'][1]:.1f} {described['load_average_at_end'][2]:.1f}")
     print(f"{'settings':20} {'signal':8} {'new leader p50 s':>16} {'p95 s':>6} {'KV write p50 s':>14} {'p95 s':>6} {'rejoin p95 s':>12}")
     for row in rows:
         leader, write, rejoin = row["new_leader"], row["kv_write"], row["restart_to_healthy"]

@@ -46,18 +46,19 @@ def cluster_overrides(count: int) -> dict[str, Any]:
     return {"environment": "cluster", "hosts": generated_hosts(count), "registry": "198.18.0.1:5000"}
 
 
-def plan(scenario: str, capture: Path | None = None) -> list[Registration]:
+def plan(scenario: str, capture: Path | None = None, own_process: bool = False) -> list[Registration]:
     """Runs the program for `scenario`; returns its registrations.
 
     With `capture`, writes each one's type, name, inputs and number of properties there as JSON.
+    `own_process`: the process ends with the plan, as the language host's does (see run_program).
     """
     mocks = ComputedOutputs()
     monitor = RecordingMonitor(mocks)
     with _counting_properties() as properties:
         if scenario in ("dev", "cluster"):
-            run_program(mocks, scenario, monitor=monitor)
+            run_program(mocks, scenario, monitor=monitor, own_process=own_process)
         elif scenario.startswith("hosts-"):
-            run_program(mocks, "bench", cluster_overrides(int(scenario.removeprefix("hosts-"))), monitor=monitor)
+            run_program(mocks, "bench", cluster_overrides(int(scenario.removeprefix("hosts-"))), monitor=monitor, own_process=own_process)
         else:
             raise SystemExit(f"unknown scenario {scenario!r}")
     if capture:
@@ -156,5 +157,5 @@ if __name__ == "__main__":
     elif sys.argv[1] == "bare-inputs":
         registered = plan_bare_inputs(json.loads(Path(sys.argv[2]).read_text()), collector_as_main=True)
     else:
-        registered = plan(sys.argv[1], Path(sys.argv[3]) if sys.argv[2:3] == ["--capture"] else None)
+        registered = plan(sys.argv[1], Path(sys.argv[3]) if sys.argv[2:3] == ["--capture"] else None, own_process=True)
     print(json.dumps(dict(Counter(r.type for r in registered))))

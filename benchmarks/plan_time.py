@@ -35,8 +35,9 @@ ENVIRONMENT = {
 }
 
 
-def measure(*arguments: str) -> tuple[float, int, dict[str, int]]:
-    """Wall seconds, peak RSS in KiB and kinds registered, of one plan in its own process."""
+def measure(*arguments: str) -> tuple[float, int, dict[str, int], float]:
+    """Wall seconds, peak RSS in KiB, kinds registered and CPU seconds (user and system) of one plan in its own
+    process. On a shared machine the CPU seconds move less: the wall time adds the waits for a core."""
     started = time.perf_counter()
     with tempfile.TemporaryFile("w+") as output, tempfile.TemporaryFile("w+") as errors:
         process = subprocess.Popen(
@@ -48,7 +49,7 @@ def measure(*arguments: str) -> tuple[float, int, dict[str, int]]:
             errors.seek(0)
             raise SystemExit(f"plan {' '.join(arguments)} failed:\n{errors.read()[-3000:]}")
         output.seek(0)
-        return seconds, usage.ru_maxrss, json.loads(output.read())
+        return seconds, usage.ru_maxrss, json.loads(output.read()), usage.ru_utime + usage.ru_stime
 
 
 def scenario(name: str, runs: int) -> dict[str, object]:
@@ -65,6 +66,7 @@ def scenario(name: str, runs: int) -> dict[str, object]:
     seconds = statistics.median(s[0] for s in samples)
     bare_seconds = statistics.median(s[0] for s in bare)
     same_inputs_seconds = statistics.median(s[0] for s in same_inputs)
+    cpu, same_inputs_cpu = statistics.median(s[3] for s in samples), statistics.median(s[3] for s in same_inputs)
     return {
         "scenario": name,
         "resources": resources,
@@ -76,6 +78,9 @@ def scenario(name: str, runs: int) -> dict[str, object]:
         "ratio_to_bare": round(seconds / bare_seconds, 2),
         "same_inputs_seconds": round(same_inputs_seconds, 3),
         "ratio_to_same_inputs": round(seconds / same_inputs_seconds, 2),
+        "cpu_seconds": round(cpu, 3),
+        "same_inputs_cpu_seconds": round(same_inputs_cpu, 3),
+        "cpu_ratio_to_same_inputs": round(cpu / same_inputs_cpu, 2),
     }
 
 
@@ -93,10 +98,11 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--smallest", action="store_true", help="dev and 10 hosts, one run each")
     parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--scenarios", nargs="+", metavar="NAME", help="only these (default: dev, cluster, hosts-10, hosts-50, hosts-200)")
     parser.add_argument("--out", type=Path, default=RESULTS)
     options = parser.parse_args(argv)
     runs = 1 if options.smallest else options.runs
-    names = ["dev", "hosts-10"] if options.smallest else ["dev", "cluster", "hosts-10", "hosts-50", "hosts-200"]
+    names = ["dev", "hosts-10"] if options.smallest else options.scenarios or ["dev", "cluster", "hosts-10", "hosts-50", "hosts-200"]
     rows = [scenario(name, runs) for name in names]
     machine = {"cores": os.cpu_count(), "memory_gib": round(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30, 1), "python": platform.python_version()}
     growth = {
@@ -104,16 +110,19 @@ def main(argv: list[str] | None = None) -> int:
         "bare_seconds_per_host": slope(rows, "bare_seconds"),
         "same_inputs_seconds_per_host": slope(rows, "same_inputs_seconds"),
     }
-    print(f"plan under mocks, median of {runs}; machine: {machine['cores']} cores, {machine['memory_gib']} GiB, Python {machine['python']}")
+    machine["load_average_at_end"] = os.getloadavg()
+    print(f"plan under mocks, median of {runs}; machine: {machine['cores']} cores, {machine['memory_gib']} GiB, Python {machine['python']},"
+          f" load {machine['load_average_at_end'][0]:.1f}")
     print(
         f"{'scenario':<10} {'resources':>9} {'seconds':>8} {'MiB':>6} {'ms/res':>7} {'bare s':>7} {'bare ms/res':>11} {'x bare':>6}"
-        f" {'same-inputs s':>13} {'x same':>6}"
+        f" {'same-inputs s':>13} {'x same':>6} {'CPU s':>6} {'same CPU s':>10} {'x same CPU':>10}"
     )
     for row in rows:
         print(
             f"{row['scenario']:<10} {row['resources']:>9} {row['seconds']:>8.3f} {row['peak_rss_mib']:>6.1f} {row['ms_per_resource']:>7.2f} "
             f"{row['bare_seconds']:>7.3f} {row['bare_ms_per_resource']:>11.2f} {row['ratio_to_bare']:>6.2f}"
             f" {row['same_inputs_seconds']:>13.3f} {row['ratio_to_same_inputs']:>6.2f}"
+            f" {row['cpu_seconds']:>6.2f} {row['same_inputs_cpu_seconds']:>10.2f} {row['cpu_ratio_to_same_inputs']:>10.2f}"
         )
     if growth["seconds_per_host"] is not None:
         print(

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from typing import Optional, Sequence
 
 import pulumi
+import pulumi_docker as docker
 
 from components.consul_server import (
     DATA_DIR,
@@ -85,6 +86,8 @@ def client_agent_command(args: ConsulClientAgentArgs) -> list[str]:
 
 
 class ConsulClientAgent(pulumi.ComponentResource):
+    container: docker.Container
+    """The agent's container, created once it is healthy (SYNCED_CHECK); it waits for the volume and image."""
     container_id: pulumi.Output[str]
     """Known once the agent is healthy (SYNCED_CHECK): depend on it to register with it."""
     node_name: str
@@ -110,5 +113,6 @@ class ConsulClientAgent(pulumi.ComponentResource):
             opts,
         )
         self.node_name = args.node_name
+        self.container = container
         self.container_id = container.id
         self.register_outputs({"container_id": self.container_id})

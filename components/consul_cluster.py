@@ -216,14 +216,16 @@ class ConsulCluster(pulumi.ComponentResource):
             token=self.management_token,
             opts=child_options(self, opts, depends_on=[self.ready]),
         )
-        self._agents: dict[str, pulumi.Resource] = {server.node_name: server for server in servers}
+        # Containers, not their components: a dependency on a component is one on each of its children (the
+        # volume and image too, which the container already waits for), each checked by the SDK for a cycle.
+        self._agents: dict[str, docker.Container] = {server.node_name: server.container for server in servers}
         lanes = roll_lanes(
             [node.node_name for node in args.clients], {node.node_name: node.workloads for node in (*args.nodes, *args.clients)}
         )
         after = {host: lane[index - 1] for lane in lanes for index, host in enumerate(lane) if index}
         for node in args.clients:
             token = self._agent_token(name, args.name_prefix, args.datacenter, node.node_name) if args.acl else None
-            self._agents[node.node_name] = ConsulClientAgent(
+            agent = ConsulClientAgent(
                 f"{name}-{node.node_name}",
                 ConsulClientAgentArgs(
                     node_name=node.node_name,
@@ -250,6 +252,7 @@ class ConsulCluster(pulumi.ComponentResource):
                     depends_on=[self.ready, *([self._agents[after[node.node_name]]] if node.node_name in after else [])],
                 ),
             )
+            self._agents[node.node_name] = agent.container
         self.http_address = args.http_address
         self.dns_address = args.dns_address
         self.node_names = tuple(node.node_name for node in args.nodes)
@@ -264,9 +267,9 @@ class ConsulCluster(pulumi.ComponentResource):
             }
         )
 
-    def agent(self, node_name: str) -> pulumi.Resource:
-        """The agent of a node, its server or its client agent: what that host's containers register with,
-        so what they depend on."""
+    def agent(self, node_name: str) -> docker.Container:
+        """The agent of a node, its server's or its client agent's container: what that host's containers
+        register with, so what they depend on."""
         return self._agents[node_name]
 
     def api_url(self, host: str) -> str:

@@ -262,5 +262,8 @@ class ConsulServer(pulumi.ComponentResource):
             opts,
         )
         self.node_name = args.node_name
+        # Created once the server serves (SERVING_CHECK), after the volume and image: what the host's
+        # containers wait for. A handle in the program, not an output of the provider's schema.
+        self.container = container
         self.container_id = container.id
         self.register_outputs({"container_id": self.container_id})

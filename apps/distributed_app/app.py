@@ -155,7 +155,8 @@ def local_address_towards(url: str) -> str:
         return probe.getsockname()[0]
 
 
-def registration(settings: Settings, address: str) -> dict:
+def registration(settings: Settings, address: str, answering: bool = False) -> dict:
+    """`answering`: the worker has seen its check's URL answer, so the check starts out passing."""
     service = {
         "ID": settings.service_id,
         "Name": settings.service_name,
@@ -166,11 +167,14 @@ def registration(settings: Settings, address: str) -> dict:
     if not settings.sidecar_port:
         service["Check"] = {
             "Name": f"{settings.service_id} HTTP /health",
-            "HTTP": f"http://{address}:{settings.advertised_port}/health",
+            "HTTP": check_url(address, settings),
             "Interval": settings.check_interval,
             "Timeout": "2s",
             "DeregisterCriticalServiceAfter": "1m",
         }
+        if answering:
+            # Else Consul says critical until the check's first run, at a random point in its interval.
+            service["Check"]["Status"] = "passing"
         return service
     # In the mesh the worker listens on loopback, out of the agent's reach: it checks itself and reports
     # to a TTL check instead (see report_health), and Consul registers its sidecar with it.
@@ -188,6 +192,24 @@ def registration(settings: Settings, address: str) -> dict:
         }
     }
     return service
+
+
+def check_url(address: str, settings: Settings) -> str:
+    """What Consul's HTTP check asks: the advertised address and port."""
+    return f"http://{address}:{settings.advertised_port}/health"
+
+
+def answers_at(url: str) -> bool:
+    """Whether `url` answers 200 within a second or so (a published port may take a moment to route)."""
+    for _ in range(10):
+        try:
+            if requests.get(url, timeout=0.5).ok:
+                return True
+        except requests.RequestException:
+            pass
+        time.sleep(0.1)
+    log.info("%s did not answer the worker itself: Consul's check decides when it passes", url)
+    return False
 
 
 def health_check_id(settings: Settings) -> str:
@@ -286,7 +308,8 @@ def run(settings: Settings, stop: threading.Event) -> None:
     # (a destroy, a replace) waited for it after deregistering.
     threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
     try:
-        consul_put(settings, "/v1/agent/service/register", registration(settings, address))
+        answering = not settings.sidecar_port and answers_at(check_url(address, settings))
+        consul_put(settings, "/v1/agent/service/register", registration(settings, address, answering))
         log.info("registered %s (%s) at %s:%s in %s", settings.service_id, settings.service_name,
                  address, settings.advertised_port, settings.consul)
         if settings.sidecar_port:

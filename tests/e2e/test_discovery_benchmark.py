@@ -16,12 +16,16 @@ pytestmark = pytest.mark.docker
 def test_the_discovery_benchmark_measures_each_step(tmp_path: Path) -> None:
     out = tmp_path / "discovery.json"
     subprocess.run(
-        [sys.executable, "-m", "benchmarks.discovery", "--trials", "1", "--out", str(out)],
+        [sys.executable, "-m", "benchmarks.discovery", "--trials", "1", "--baseline", "HEAD", "--out", str(out)],
         cwd=PROJECT_DIR, check=True, capture_output=True, text=True, timeout=600,
     )
-    results = json.loads(out.read_text())["results"]
-    assert set(results) == {"5s", "1s"}
-    for measures in results.values():
-        assert set(measures) == {"start_to_health", "health_to_passing", "health_to_dns", "sigterm_to_gone_from_dns"}
-        for figures in measures.values():
-            assert 0 <= figures["p50"] <= figures["p95"]
+    document = json.loads(out.read_text())
+    assert document["baseline"]["revision"] == "HEAD"
+    for results in (document["results"], document["baseline"]["results"]):
+        assert set(results) == {"5s", "1s"}
+        for measures in results.values():
+            assert set(measures) == {
+                "start_to_health", "health_to_passing", "health_to_dns", "sigterm_to_gone_from_dns", "sigterm_to_exit"
+            }
+            for figures in measures.values():
+                assert 0 <= figures["p50"] <= figures["p95"]

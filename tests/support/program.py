@@ -42,13 +42,16 @@ def run_program(
     project_defaults: bool = True,
     project_dir: Path = PROJECT_DIR,
     preview: bool = False,
+    own_process: bool = False,
 ) -> "StackOutputs":
     """Runs `project_dir`'s __main__.py (this project's by default) for `stack`; returns its resolved stack outputs.
 
     `overrides` are merged over the stack file (None unsets a key); keys without a
     namespace belong to the project. As the CLI does, the config is then checked against Pulumi.yaml's
     schema (ProjectConfigError where `pulumi preview` would stop) and completed with
-    its defaults, unless `project_defaults` is false (to see the program's own).
+    its defaults, unless `project_defaults` is false (to see the program's own). `own_process`: nothing else
+    runs in this process after the program, so the collector stays as the program set it (frozen), as when
+    the language host runs it.
     Values that are not strings are passed as JSON, as the CLI does for structured
     config. Keys in `secret_keys` are marked secret. A custom `monitor` (built on
     `mocks`) can observe what the mocks alone do not. `preview` runs it as `pulumi preview` does.
@@ -76,15 +79,17 @@ def run_program(
     collector_thresholds = gc.get_threshold()
     try:
         _sync_await(run_pulumi_func(lambda: runpy.run_path(str(project_dir / "__main__.py"), run_name="__main__")))
+        # Resolved as the SDK sends them after the program, with the collector as the program left it.
+        exported = root.outputs.items()  # type: ignore[union-attr]
+        return StackOutputs(
+            {name: _resolve(value) for name, value in exported},
+            secret=frozenset(name for name, value in exported if _is_secret(value)),
+        )
     finally:
-        # The program sets the collector for a process of its own; here the next test shares this one.
-        gc.unfreeze()
-        gc.set_threshold(*collector_thresholds)
-    exported = root.outputs.items()  # type: ignore[union-attr]
-    return StackOutputs(
-        {name: _resolve(value) for name, value in exported},
-        secret=frozenset(name for name, value in exported if _is_secret(value)),
-    )
+        # The program sets the collector for a process of its own; here the next test may share this one.
+        if not own_process:
+            gc.unfreeze()
+            gc.set_threshold(*collector_thresholds)
 
 
 class StackOutputs(dict):

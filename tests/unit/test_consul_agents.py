@@ -207,3 +207,18 @@ def test_past_ten_hosts_without_a_server_client_agents_roll_in_lanes_that_never_
     assert [len(lane) for lane in lanes] == [9, 8, 8], lanes
     # The client's two hosts never roll at the same moment; the workers run on the servers' hosts too.
     assert any({"c0", "c1"} <= set(lane) for lane in lanes), lanes
+
+
+def test_a_hosts_containers_wait_for_its_agents_container_which_waits_for_the_agents_volume_and_image(five: Deployment) -> None:
+    """Each dependency on a component is one on every child, each walked by the SDK for a cycle: the
+    container alone says the same (it takes the volume's name and the image's id)."""
+    for host, dependent in (("shemp", "app-shemp-server1"), ("joe", "client-joe-container"), ("larry", "app-larry-server1")):
+        agent = five.one(CONTAINER, f"consul-{host}-agent")
+        volume = five.one("docker:index/volume:Volume", f"consul-{host}-data")
+        image = five.one("docker:index/remoteImage:RemoteImage", f"consul-{host}-image")
+        dependencies = five.one(CONTAINER, dependent).dependencies
+        assert agent.urn in dependencies and volume.urn not in dependencies and image.urn not in dependencies, host
+        assert {volume.urn, image.urn} <= set(agent.dependencies), host
+    second = five.one(CONTAINER, "consul-joe-agent")
+    assert five.one(CONTAINER, "consul-shemp-agent").urn in second.dependencies
+    assert five.one("docker:index/volume:Volume", "consul-shemp-data").urn not in second.dependencies

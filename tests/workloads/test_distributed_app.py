@@ -1,5 +1,6 @@
 """distributed_app workers against a real Consul agent: registration, health check, DNS, KV, shutdown."""
 import signal
+import time
 
 import pytest
 import requests
@@ -21,6 +22,9 @@ def test_worker_registers_and_turns_passing(consul, start_worker):
     worker = start_worker(consul, "server1", "127.0.0.2", CHECK_INTERVAL="5s", SERVICE_TAGS="web,v1")
 
     wait_until(lambda: consul.catalog_ids(SERVICE) == ["server1"], 15, "server1 in the catalog")
+    # The worker saw its check's URL answer before registering: passing from the start, not after the
+    # check's first run at a random point in its 5 s.
+    assert [check["Status"] for check in consul.get("/v1/agent/checks").json().values()] == ["passing"]
     service = consul.get("/v1/agent/service/server1").json()
     assert (service["Service"], service["Address"], service["Port"], service["Tags"]) == (
         SERVICE, "127.0.0.2", worker.port, ["web", "v1"])
@@ -47,6 +51,20 @@ def test_second_worker_joins_and_stopped_worker_deregisters(consul, start_worker
     # The agent passes its change on to the catalog (which DNS answers from) right after, not at once.
     wait_until(lambda: consul.catalog_ids(SERVICE) == ["server2"], 5, "server1 gone from the catalog")
     assert dns_view(consul) == (["127.0.0.3"], [second.port])
+
+
+def test_worker_whose_advertised_address_does_not_answer_is_never_said_passing(consul, start_worker):
+    # SERVICE_PORT names a port nothing listens on: the check's URL, which the worker tries itself first.
+    worker = start_worker(consul, "server1", "127.0.0.2", SERVICE_PORT=str(free_port()))
+    wait_until(lambda: "did not answer the worker itself" in worker.output(), 15, "the worker's own try")
+    wait_until(lambda: consul.catalog_ids(SERVICE) == ["server1"], 5, "server1 registered")
+    seen = set()
+    deadline = time.monotonic() + 3  # three runs of its 1 s check
+    while time.monotonic() < deadline:
+        seen.update(check["Status"] for check in consul.get("/v1/agent/checks").json().values())
+        time.sleep(0.05)
+    assert seen == {"critical"}
+    assert consul.passing_ids(SERVICE) == []
 
 
 def test_worker_serves_its_kv_configuration(consul, start_worker):

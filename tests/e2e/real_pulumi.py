@@ -58,7 +58,7 @@ class RealProject:
         self.stack = stack
         self._folder = tempfile.TemporaryDirectory(prefix="orchestration-real-")
         self.dir = Path(self._folder.name) / "project"
-        shutil.copytree(PROJECT_DIR, self.dir, ignore=shutil.ignore_patterns("venv", ".git", "__pycache__", ".pytest_cache"))
+        self.lay_out()
         # The virtualenv this test runs in holds the program's requirements.
         (self.dir / "venv").symlink_to(Path(sys.prefix))
         # So `make` in the copy finds that virtualenv up to date, however recent the checkout's files are.
@@ -66,7 +66,8 @@ class RealProject:
         if installed.exists():
             made = installed.stat().st_mtime_ns
             for name in ("requirements.txt", "requirements-test.txt", "policy/requirements.txt"):
-                os.utime(self.dir / name, ns=(made, made))
+                if (self.dir / name).exists():
+                    os.utime(self.dir / name, ns=(made, made))
         state = Path(self._folder.name) / "state"
         state.mkdir()
         project = yaml.safe_load((self.dir / "Pulumi.yaml").read_text())
@@ -79,6 +80,10 @@ class RealProject:
             "PULUMI_IGNORE_AMBIENT_PLUGINS": "true",
         }
         self.timings: dict[str, float] = {}
+
+    def lay_out(self) -> None:
+        """The project's files in `self.dir`: a copy of the repository's."""
+        shutil.copytree(PROJECT_DIR, self.dir, ignore=shutil.ignore_patterns("venv", ".git", "__pycache__", ".pytest_cache"))
 
     def run(
         self, *arguments: str, label: str | None = None, check: bool = True, stdin: str | None = None, values: tuple[str, ...] = ()
@@ -161,6 +166,22 @@ class RealProject:
 
     def close(self) -> None:
         self._folder.cleanup()
+
+
+class RealProgram(RealProject):
+    """A Pulumi project of its own whose whole program is `source` (Python that may import the repository's
+    packages, whose folder is put first on `sys.path`), with a file backend beside it, driven like RealProject."""
+
+    def __init__(self, name: str, source: str, stack: str = "test") -> None:
+        self._name, self._source = name, source
+        super().__init__(stack)
+
+    def lay_out(self) -> None:
+        self.dir.mkdir()
+        (self.dir / "Pulumi.yaml").write_text(yaml.safe_dump(
+            {"name": self._name, "runtime": {"name": "python", "options": {"virtualenv": "venv"}}}, sort_keys=False
+        ))
+        (self.dir / "__main__.py").write_text(f"import sys\nsys.path.insert(0, {str(PROJECT_DIR)!r})\n\n{self._source}")
 
 
 class RealStack:

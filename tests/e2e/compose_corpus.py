@@ -124,8 +124,8 @@ class Case:
             lambda: ComposeProject("compose", ComposeProjectArgs(file=str(self.file), variables=self.variables, project_name=self.project)),
         )
 
-    def real_up(self) -> None:
-        """`pulumi up` of a program declaring the same ComposeProject, on a stack of its own made at the first."""
+    def real_init(self) -> RealProgram:
+        """A program declaring the same ComposeProject, on a stack of its own (made at the first call)."""
         if self.real is None:
             self.real = RealProgram("compose-corpus", (
                 "from components.compose_project import ComposeProject, ComposeProjectArgs\n\n"
@@ -133,7 +133,11 @@ class Case:
                 f"project_name={self.project!r}))\n"
             ))
             self.real.init()
-        self.real.run("up", "--yes", "--skip-preview", label="up")
+        return self.real
+
+    def real_up(self) -> None:
+        """`pulumi up` of that program with the real CLI."""
+        self.real_init().run("up", "--yes", "--skip-preview", label="up")
 
     def real_changes(self) -> list[tuple[str, str, str]]:
         """What `pulumi preview` would change now."""

@@ -14,9 +14,9 @@ from pathlib import Path
 import docker
 import pytest
 
-from .compose_corpus import CASES, Case, build_local_images, stand_ins
+from .compose_corpus import CASES, SLEEPER_IMAGE, Case, build_local_images, stand_ins
 from .compose_inspect import differences, observe
-from .real_pulumi import skip_without_toolchain
+from .real_pulumi import RealProgram, skip_without_toolchain
 from .support import phase
 
 pytestmark = pytest.mark.docker
@@ -66,3 +66,28 @@ def test_docker_compose_the_real_cli_and_the_harness_make_the_same_containers(
     assert not replaced
     found = differences(harness, real, ours_label="harness", theirs_label="real CLI")
     assert not found, "\n".join(found)
+
+
+def test_a_port_on_every_address_cannot_be_declared_without_a_replacement_at_every_up(engine: docker.DockerClient, local_images: None) -> None:
+    """Why a port without `host_ip` is declared on 0.0.0.0 only (docs/compose.md), where Compose binds :: too:
+    either declaration of both addresses pulumi-docker takes is proposed for replacement at every preview.
+    An empty `ip` binds both, as Compose's does, but is read back as two bindings; the two given apart are
+    read back in the reverse order, the engine sorting a TCP port's bindings so. The harness agrees
+    (tests/harness/test_translation.py)."""
+    declared = {"empty-ip": ['""'], "both-addresses": ['"0.0.0.0"', '"::"']}
+    program = RealProgram("ports", "import pulumi_docker as docker\n\n" + "".join(
+        f"docker.Container({name!r}, name='cr-ports-{name}', image={SLEEPER_IMAGE!r}, ports=["
+        + ", ".join(f"docker.ContainerPortArgs(internal=80, external={18590 + index}, ip={ip})" for ip in addresses)
+        + "])\n"
+        for index, (name, addresses) in enumerate(declared.items())
+    ))
+    try:
+        program.init()
+        program.run("up", "--yes", "--skip-preview", label="up")
+        for name in declared:
+            bound = engine.api.inspect_container(f"cr-ports-{name}")["NetworkSettings"]["Ports"]["80/tcp"]
+            assert sorted(b["HostIp"] for b in bound) == ["0.0.0.0", "::"], name
+        assert program.preview_changes("preview") == [("replace", "docker:index/container:Container", name) for name in sorted(declared)]
+    finally:
+        program.run("destroy", "--yes", "--skip-preview", label="destroy", check=False)
+        program.close()

@@ -28,7 +28,7 @@ import yaml
 
 from tests.support.program import PROJECT_DIR
 
-from .support import PHASES, build_stand_in_images, machine_config, phase
+from .support import PHASES, build_stand_in_images, machine_config, phase, project_copy
 
 PLUGINS = {"docker": "pulumi_docker", "command": "pulumi_command", "consul": "pulumi_consul", "random": "pulumi_random", "tls": "pulumi_tls"}
 COMMAND_TIMEOUT_SECONDS = 900
@@ -57,17 +57,7 @@ class RealProject:
     def __init__(self, stack: str, passphrase: str = "") -> None:
         self.stack = stack
         self._folder = tempfile.TemporaryDirectory(prefix="orchestration-real-")
-        self.dir = Path(self._folder.name) / "project"
-        self.lay_out()
-        # The virtualenv this test runs in holds the program's requirements.
-        (self.dir / "venv").symlink_to(Path(sys.prefix))
-        # So `make` in the copy finds that virtualenv up to date, however recent the checkout's files are.
-        installed = Path(sys.prefix) / ".installed"
-        if installed.exists():
-            made = installed.stat().st_mtime_ns
-            for name in ("requirements.txt", "requirements-test.txt", "policy/requirements.txt"):
-                if (self.dir / name).exists():
-                    os.utime(self.dir / name, ns=(made, made))
+        self.dir = self.lay_out(Path(self._folder.name) / "project")
         state = Path(self._folder.name) / "state"
         state.mkdir()
         project = yaml.safe_load((self.dir / "Pulumi.yaml").read_text())
@@ -81,9 +71,9 @@ class RealProject:
         }
         self.timings: dict[str, float] = {}
 
-    def lay_out(self) -> None:
-        """The project's files in `self.dir`: a copy of the repository's."""
-        shutil.copytree(PROJECT_DIR, self.dir, ignore=shutil.ignore_patterns("venv", ".git", "__pycache__", ".pytest_cache"))
+    def lay_out(self, destination: Path) -> Path:
+        """The project's files in `destination`: a copy of the repository's."""
+        return project_copy(destination)
 
     def run(
         self, *arguments: str, label: str | None = None, check: bool = True, stdin: str | None = None, values: tuple[str, ...] = ()
@@ -176,12 +166,15 @@ class RealProgram(RealProject):
         self._name, self._source = name, source
         super().__init__(stack)
 
-    def lay_out(self) -> None:
-        self.dir.mkdir()
-        (self.dir / "Pulumi.yaml").write_text(yaml.safe_dump(
+    def lay_out(self, destination: Path) -> Path:
+        destination.mkdir()
+        (destination / "Pulumi.yaml").write_text(yaml.safe_dump(
             {"name": self._name, "runtime": {"name": "python", "options": {"virtualenv": "venv"}}}, sort_keys=False
         ))
-        (self.dir / "__main__.py").write_text(f"import sys\nsys.path.insert(0, {str(PROJECT_DIR)!r})\n\n{self._source}")
+        (destination / "__main__.py").write_text(f"import sys\nsys.path.insert(0, {str(PROJECT_DIR)!r})\n\n{self._source}")
+        # The virtualenv this test runs in holds what the program imports.
+        (destination / "venv").symlink_to(Path(sys.prefix))
+        return destination
 
 
 class RealStack:

@@ -1,7 +1,9 @@
 """A service's `secrets` and `configs`, placed where `docker compose up` places them.
 
 A `file` source is bind-mounted read-only; an `environment` or `content` source is copied into the
-container, with `mode` (default 0444), `uid` and `gid` (default: the service's `user`)."""
+container with `mode` (default 0444), owned as compose's copyFileToContainer leaves it: by root unless
+`uid` or `gid` is given; then by the service's `user` if it has one (the engine chowns the copy to the
+container's user), else by `uid` and `gid`."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -69,13 +71,16 @@ class FilesReading(Reading):
             content = self.variables[variable]
         else:
             content = str(definition["content"])
-        # As `docker compose up` chowns the copy: to `uid` and `gid` if either is given, else to the service's
-        # user (which Compose reads from the container, so an image's USER counts there; not knowable here).
+        # compose writes the file into a tar as uid/gid (0 when not given) and asks the engine to chown it
+        # (CopyUIDGID) only when either is given; the engine then chowns it to the container's user when
+        # there is one, whatever the numbers. An image's USER is that user too; not knowable here (docs/compose.md).
+        uid, gid = None, None
         if "uid" in spec or "gid" in spec:
-            uid, gid = _text(spec.get("uid")), _text(spec.get("gid"))
-        else:
-            owner, _, group = (user or "").partition(":")
-            uid, gid = _numeric(owner), _numeric(group)
+            if user:
+                owner, _, group = user.partition(":")
+                uid, gid = _numeric(owner), _numeric(group)
+            else:
+                uid, gid = _text(spec.get("uid")), _text(spec.get("gid"))
         return FileMount(
             kind, source, target, content=content, uid=uid, gid=gid,
             mode=self.file_mode(at + ("mode",), mode) if mode is not None else DEFAULT_MODE,

@@ -392,11 +392,11 @@ class _Reader(OptionsReading, FilesReading, DeployReading, PortsAndMountsReading
     def pull_policy(self, at: Path, raw: Optional[str], built: bool) -> Optional[str]:
         if raw in (None, "missing", "if_not_present"):
             return None
-        if raw == "never" or (raw == "build" and built):
+        if raw in ("never", "always") or (raw == "build" and built):
             return raw
-        raise self.source.error(at, f"{raw!r}: pulling again on every `up` (or by a clock) would change the containers' image whenever "
-                                "the registry's does, which a declared image cannot; pin a tag or digest in `image` and leave "
-                                "`pull_policy` out (the image is pulled when missing)")
+        raise self.source.error(at, f"{raw!r}: pulling by a clock needs the time of the last pull, which no declared resource "
+                                "keeps; give `always` (the registry asked at every `up`) or leave `pull_policy` out (the image "
+                                "is pulled when missing)")
 
     def restart_policy(self, at: Path, raw: dict) -> tuple[Optional[str], Optional[int]]:
         """`restart`, or `deploy.restart_policy`, which `docker compose up` gives plain containers too (it wins)."""

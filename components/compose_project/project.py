@@ -106,7 +106,8 @@ class ComposeProject(pulumi.ComponentResource):
                 docker.get_remote_image_output(name=reference.name, opts=pulumi.InvokeOptions(parent=self)).id
                 if reference.local_only
                 else pulled_image(
-                    f"{name}-{service.name}-image", reference.name, child, triggers=reference.triggers, platform=service.options.platform
+                    f"{name}-{service.name}-image", reference.name, child, triggers=self._pull_triggers(service, reference),
+                    platform=service.options.platform,
                 ).image_id
             )
             declared[service.name] = [
@@ -164,6 +165,13 @@ class ComposeProject(pulumi.ComponentResource):
             )
             found[key] = _NetworkRef(created.name, lambda created=created: created.id)
         return found
+
+    def _pull_triggers(self, service: Service, reference: "_Reference") -> Optional[list]:
+        """`pull_policy: always` as `up` pulls: the registry's digest of the tag, asked at every run, pulls the image
+        again when it moves, so the containers are replaced when the image changed, and only then."""
+        if service.pull_policy != "always":
+            return reference.triggers
+        return [docker.get_registry_image_output(name=reference.name, opts=pulumi.InvokeOptions(parent=self)).sha256_digest]
 
     def _reference(self, name: str, service: Service, project: Project, child: pulumi.ResourceOptions) -> "_Reference":
         """The service's image: as named, or built first when the service has `build`."""

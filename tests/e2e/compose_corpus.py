@@ -19,6 +19,8 @@ from tests.harness import ApplyHarness
 from tests.harness.inline import run_inline
 from tests.harness.local_images import BASE_IMAGE, PROJECT_DIR, REDIS_IMAGE, build_redis_image, ci_built_binary, require_base_image
 
+from .real_pulumi import RealProgram
+
 DATA = PROJECT_DIR / "tests" / "data" / "compose"
 SLEEPER_IMAGE = "orchestration-e2e/compose-stand-in:latest"
 # A long-running stand-in for an application image: it exits on SIGTERM, as a well-behaved server does.
@@ -83,7 +85,8 @@ def stand_ins(engine: docker.DockerClient, names: dict[str, str]) -> Iterator[No
 
 
 class Case:
-    """One file, copied to `workdir` (so what either side creates beside it stays there), run under `project`."""
+    """One file, copied to `workdir` (so what either side creates beside it stays there), run under `project`:
+    by Docker Compose, by ComposeProject through the harness, or through the real CLI (`real_up`)."""
 
     def __init__(self, name: str, workdir: Path, project: str) -> None:
         spec = CASES[name]
@@ -96,6 +99,7 @@ class Case:
         self.command = [compose_binary(), "-f", str(self.file), "-p", project]
         self.environment = {key: os.environ[key] for key in ("PATH", "HOME") if key in os.environ} | self.variables
         self.harness = ApplyHarness(project_dir=PROJECT_DIR, state_file=workdir / "state.json", keep_images=KEPT_IMAGES)
+        self.real: RealProgram | None = None
 
     def compose(self, *arguments: str) -> None:
         completed = subprocess.run([*self.command, *arguments], env=self.environment, capture_output=True, text=True, timeout=300)
@@ -120,5 +124,31 @@ class Case:
             lambda: ComposeProject("compose", ComposeProjectArgs(file=str(self.file), variables=self.variables, project_name=self.project)),
         )
 
+    def real_init(self) -> RealProgram:
+        """A program declaring the same ComposeProject, on a stack of its own (made at the first call)."""
+        if self.real is None:
+            self.real = RealProgram("compose-corpus", (
+                "from components.compose_project import ComposeProject, ComposeProjectArgs\n\n"
+                f"ComposeProject('compose', ComposeProjectArgs(file={str(self.file)!r}, variables={self.variables!r}, "
+                f"project_name={self.project!r}))\n"
+            ))
+            self.real.init()
+        return self.real
+
+    def real_up(self) -> None:
+        """`pulumi up` of that program with the real CLI."""
+        self.real_init().run("up", "--yes", "--skip-preview", label="up")
+
+    def real_changes(self) -> list[tuple[str, str, str]]:
+        """What `pulumi preview` would change now."""
+        assert self.real is not None
+        return self.real.preview_changes("preview")
+
+    def real_down(self) -> None:
+        if self.real is not None:
+            self.real.run("destroy", "--yes", "--skip-preview", label="destroy")
+
     def close(self) -> None:
         self.harness.close()
+        if self.real is not None:
+            self.real.close()

@@ -17,6 +17,7 @@ import json
 import os
 import shutil
 import subprocess
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -24,6 +25,8 @@ from typing import Any, Iterator
 
 import pytest
 import yaml
+
+from tests.support.program import PROJECT_DIR
 
 from .support import PHASES, build_stand_in_images, machine_config, phase, project_copy
 
@@ -54,7 +57,7 @@ class RealProject:
     def __init__(self, stack: str, passphrase: str = "") -> None:
         self.stack = stack
         self._folder = tempfile.TemporaryDirectory(prefix="orchestration-real-")
-        self.dir = project_copy(Path(self._folder.name) / "project")
+        self.dir = self.lay_out(Path(self._folder.name) / "project")
         state = Path(self._folder.name) / "state"
         state.mkdir()
         project = yaml.safe_load((self.dir / "Pulumi.yaml").read_text())
@@ -67,6 +70,10 @@ class RealProject:
             "PULUMI_IGNORE_AMBIENT_PLUGINS": "true",
         }
         self.timings: dict[str, float] = {}
+
+    def lay_out(self, destination: Path) -> Path:
+        """The project's files in `destination`: a copy of the repository's."""
+        return project_copy(destination)
 
     def run(
         self, *arguments: str, label: str | None = None, check: bool = True, stdin: str | None = None, values: tuple[str, ...] = ()
@@ -149,6 +156,25 @@ class RealProject:
 
     def close(self) -> None:
         self._folder.cleanup()
+
+
+class RealProgram(RealProject):
+    """A Pulumi project of its own whose whole program is `source` (Python that may import the repository's
+    packages, whose folder is put first on `sys.path`), with a file backend beside it, driven like RealProject."""
+
+    def __init__(self, name: str, source: str, stack: str = "test") -> None:
+        self._name, self._source = name, source
+        super().__init__(stack)
+
+    def lay_out(self, destination: Path) -> Path:
+        destination.mkdir()
+        (destination / "Pulumi.yaml").write_text(yaml.safe_dump(
+            {"name": self._name, "runtime": {"name": "python", "options": {"virtualenv": "venv"}}}, sort_keys=False
+        ))
+        (destination / "__main__.py").write_text(f"import sys\nsys.path.insert(0, {str(PROJECT_DIR)!r})\n\n{self._source}")
+        # The virtualenv this test runs in holds what the program imports.
+        (destination / "venv").symlink_to(Path(sys.prefix))
+        return destination
 
 
 class RealStack:

@@ -754,6 +754,22 @@ def test_ports_are_diffed_as_the_provider_reads_them_back(harness, prefix) -> No
     assert harness.last_run.changes() == [("replace", "docker:index/container:Container", "published")]
 
 
+def test_a_port_on_every_address_cannot_be_declared_without_a_replacement_at_every_up(engine, harness, prefix) -> None:
+    """What Compose's port without `host_ip` binds (0.0.0.0 and ::), declared either way pulumi-docker can, is
+    replaced at every `pulumi up` (as the real CLI showed): an empty `ip` binds both but is read back as two
+    bindings; the two bindings given apart are read back in the reverse order (the engine sorts a TCP port's
+    bindings so), which the provider's diff finds changed."""
+    for name, addresses in (("empty-ip", [""]), ("both-addresses", ["0.0.0.0", "::"])):
+        external = free_port()
+        published = [pdocker.ContainerPortArgs(internal=80, external=external, ip=ip) for ip in addresses]
+        program = sleeping_container(prefix, name, ports=published)
+        harness.apply(lambda: run_inline(harness, program))
+        bound = engine.api.inspect_container(f"{prefix}-{name}")["NetworkSettings"]["Ports"]["80/tcp"]
+        assert sorted(b["HostIp"] for b in bound) == ["0.0.0.0", "::"], name
+        harness.apply(lambda: run_inline(harness, program))
+        assert harness.last_run.changes() == [("replace", "docker:index/container:Container", name)], name
+
+
 def test_a_memory_limit_without_a_swap_limit_is_diffed_against_the_swap_the_engine_gave(harness, prefix) -> None:
     """The engine gives twice the memory limit as swap when none is set, and the provider reads it back:
     without `memory_swap` every `pulumi up` proposes an in-place update (as the real CLI does); with

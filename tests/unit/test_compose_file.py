@@ -346,7 +346,8 @@ def test_a_file_source_is_bind_mounted_and_its_owner_and_mode_warned_as_compose_
     )
     token, inline = project.service("web").files
     assert (token.target, token.file, token.content) == ("/run/secrets/token", str(tmp_path / "token.txt"), None)
-    assert (inline.target, inline.content, inline.uid, inline.gid, inline.mode) == ("/run/secrets/inline", "from-shell", "1000", None, 0o444)
+    # Copied as root's: without `uid` or `gid` Compose asks the engine for no chown, whatever the service's user.
+    assert (inline.target, inline.content, inline.uid, inline.gid, inline.mode) == ("/run/secrets/inline", "from-shell", None, None, 0o444)
     assert any("compose.yaml:5: `services.web.secrets[0]`: `uid`, `gid` and `mode` are ignored" in w for w in project.warnings)
 
 

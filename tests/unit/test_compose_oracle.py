@@ -38,6 +38,7 @@ CASES: dict[str, dict[str, str]] = {
     "names": {},
     "limits": {},
     "reuse": {"LOG_LEVEL": "debug"},
+    "pulls": {},
 }
 _DURATION_PART = re.compile(r"(\d+(?:\.\d*)?)(ms|s|m|h)")
 _SECONDS = {"ms": 1e-3, "s": 1, "m": 60, "h": 3600}
@@ -179,8 +180,11 @@ def file_mount(project: dict[str, Any], kind: str, item: dict[str, Any], user: O
         return (kind, target, definition["file"], None, None, None)
     mode = int(item["mode"], 8) if "mode" in item else DEFAULT_MODE
     uid, gid = item.get("uid"), item.get("gid")
-    if uid is None and gid is None and user:
-        # setFileOwnership: the container's user, when the file gives neither.
+    if uid is None and gid is None:
+        # compose's createTar writes uid and gid 0, and copyFileToContainer asks for no chown (CopyUIDGID false).
+        return (kind, target, None, None, None, mode)
+    if user:
+        # CopyUIDGID: the engine's tarCopyOptions chown the copy to the container's user, whatever uid and gid say.
         owner, _, group = user.partition(":")
         uid, gid = owner or None, group or None
     return (kind, target, None, uid, gid, mode)

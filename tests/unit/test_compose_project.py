@@ -227,10 +227,11 @@ def test_each_key_is_declared_as_docker_compose_up_runs_it() -> None:
     assert (db.inputs["runtime"], db.inputs["init"], db.inputs["user"], db.inputs["workingDir"]) == ("runc", True, "999:999", "/var/lib/postgresql")
     assert (db.inputs["shmSize"], db.inputs["tmpfs"]) == (256, {"/run/postgresql": "", "/tmp": "size=64m,mode=1777"})
     assert (db.inputs["logDriver"], db.inputs["logOpts"]) == ("json-file", {"max-size": "10m", "max-file": "3"})
-    # A file secret is bind-mounted read-only where Compose mounts it; a variable's is copied in with its owner and mode.
+    # A file secret is bind-mounted read-only where Compose mounts it; a variable's is copied in with its mode,
+    # and, since it gives `uid`, owned by the service's user, to whom the engine chowns the copy then.
     assert db.inputs["volumes"] == [{"hostPath": str(KEYS.parent / "db_password.txt"), "containerPath": "/run/secrets/db_password", "readOnly": True}]
     assert db.inputs["uploads"] == [
-        {"file": "/run/secrets/token", "content": "token-from-the-shell", "permissions": "0440", "owner": "70", "group": "70"}
+        {"file": "/run/secrets/token", "content": "token-from-the-shell", "permissions": "0440", "owner": "999", "group": "999"}
     ]
     assert "uploads" in db.secret_inputs  # a secret's text is encrypted in the state
 
@@ -247,10 +248,11 @@ def test_each_key_is_declared_as_docker_compose_up_runs_it() -> None:
         {"volumeName": "keys_cache", "containerPath": "/var/cache/nginx"},
         {"hostPath": str(KEYS.parent / "proxy.conf"), "containerPath": "/etc/nginx/conf.d/proxy.conf", "readOnly": True},
     ]
-    # Configs go to /<name> (a relative target under /), owned by the service's user, 0444 unless `mode` says.
+    # Configs go to /<name> (a relative target under /), 0444 unless `mode` says, owned by root: without
+    # `uid` or `gid` Compose copies them as root's, whatever the service's user.
     assert web.inputs["uploads"] == [
-        {"file": "/site_name", "content": "keys demo\n", "permissions": "0444", "owner": "101", "group": "101"},
-        {"file": "/motd.txt", "content": "welcome", "permissions": "0400", "owner": "101", "group": "101"},
+        {"file": "/site_name", "content": "keys demo\n", "permissions": "0444"},
+        {"file": "/motd.txt", "content": "welcome", "permissions": "0400"},
     ]
     assert "uploads" not in web.secret_inputs  # a config is no secret
 
@@ -467,6 +469,24 @@ def test_what_a_file_reuses_and_the_later_keys_are_declared_as_docker_compose_up
     assert cache.inputs["command"] == ["redis-server", "--save", ""]
 
 
+class _Registry(ComputedOutputs):
+    """The registry's digest of each tag, as getRegistryImage answers."""
+
+    def call(self, args: pulumi.runtime.MockCallArgs) -> tuple[dict, Optional[list]]:
+        assert args.token == "docker:index/getRegistryImage:getRegistryImage", args.token
+        return {"name": args.args["name"], "sha256Digest": f"sha256:registry-{args.args['name']}", "id": args.args["name"]}, []
+
+
+def test_pull_policy_always_asks_the_registry_at_every_run_and_pulls_again_when_the_tag_moved() -> None:
+    deployment = declare(DATA / "pulls" / "compose.yaml", mocks=_Registry())
+    edge, app = (deployment.one("docker:index/remoteImage:RemoteImage", f"app-{name}-image") for name in ("edge", "app"))
+    # The digest the registry gives triggers a pull when it changes; the containers take the pulled image's id.
+    assert (edge.inputs["name"], edge.inputs["pullTriggers"]) == ("traefik:v3.1", ["sha256:registry-traefik:v3.1"])
+    assert deployment.one(CONTAINER, "app-edge").inputs["image"] == "sha256:app-edge-image"
+    # The default (`missing`) pulls once, so nothing is asked of the registry for it.
+    assert "pullTriggers" not in app.inputs and edge.inputs["keepLocally"] is True
+
+
 @pytest.mark.parametrize(
     ("extra", "expected"),
     [
@@ -474,7 +494,7 @@ def test_what_a_file_reuses_and_the_later_keys_are_declared_as_docker_compose_up
         ("    oom_score_adj: 500\n", "`services.web.oom_score_adj`: pulumi-docker's Container has no input for it"),
         ("    oom_kill_disable: true\n", "`services.web.oom_kill_disable`: pulumi-docker's Container has no input for it"),
         ("    links: ['db:database']\n  db:\n    image: redis\n", "`services.web.links[0]`: a link under another name ('database' for 'db')"),
-        ("    pull_policy: always\n", "`services.web.pull_policy`: 'always': pulling again on every `up`"),
+        ("    pull_policy: daily\n", "`services.web.pull_policy`: 'daily': pulling by a clock needs the time of the last pull"),
         ("    build: {context: ., pull: true}\n", "`services.web.build.pull`: pulumi-docker's Image build has no pull option"),
     ],
 )

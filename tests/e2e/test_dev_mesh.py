@@ -39,6 +39,8 @@ INTENTIONS = "/v1/config/service-intentions"
 APP, CLIENT = "distributed_app", "distributed_client"
 # How soon a changed intention must hold for the client's next call.
 INTENTION_SECONDS = 10
+# How soon a worker restarted in place answers through its sidecar again.
+RESTART_SECONDS = 20
 
 
 @pytest.fixture(scope="module")
@@ -230,6 +232,30 @@ def test_sidecars_present_leaf_certificates_of_consuls_ca_with_the_services_spif
     root.public_key().verify(presented.signature, presented.tbs_certificate_bytes, ec.ECDSA(presented.signature_hash_algorithm))
     uris = presented.extensions.get_extension_for_class(x509.SubjectAlternativeName).value.get_values_for_type(x509.UniformResourceIdentifier)
     assert uris == [f"spiffe://{trust_domain}/ns/default/dc/dc1/svc/{APP}"]
+
+
+def answering_workers(engine: docker.DockerClient, mesh: DevStack, calls: int = 8) -> set[str]:
+    """The workers that answer the client's calls through the mesh, out of `calls` of them."""
+    replies = [app_reply(engine, mesh) for _ in range(calls)]
+    return {reply["message"].split(" from ")[-1].split(" on ")[0] for reply in replies if "message" in reply}
+
+
+def test_a_worker_restarted_in_place_answers_through_its_sidecar_again_within_seconds(mesh: DevStack, engine) -> None:
+    """`docker restart` of a worker (as a crash or Docker would): it comes back into its pod's namespace, where its
+    sidecar still runs, and the client's calls reach it again with no `up` and nothing else restarted."""
+    assert engine.api.inspect_container("dev-server1")["HostConfig"]["NetworkMode"] == (
+        "container:" + engine.api.inspect_container("dev-server1-pod")["Id"]
+    )
+    before = started(engine)
+    engine.containers.get("dev-server1").restart(timeout=10)
+    restarted = time.monotonic()
+    wait_for("server1 answering through the mesh again", lambda: "server1" in answering_workers(engine, mesh), timeout=RESTART_SECONDS, interval=0.2)
+    PHASES.append(("  worker restarted in place -> answering through its sidecar", time.monotonic() - restarted))
+    after = started(engine)
+    assert after["dev-server1"] != before["dev-server1"]
+    assert {name: at for name, at in after.items() if name != "dev-server1"} == {
+        name: at for name, at in before.items() if name != "dev-server1"
+    }
 
 
 def test_a_second_apply_changes_nothing(mesh: DevStack) -> None:

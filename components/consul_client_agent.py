@@ -10,7 +10,6 @@ from dataclasses import dataclass
 from typing import Optional, Sequence
 
 import pulumi
-import pulumi_docker as docker
 
 from components.consul_server import (
     DATA_DIR,
@@ -19,15 +18,13 @@ from components.consul_server import (
     GRPC_TLS_PORT,
     HTTP_PORT,
     SECRET_CONFIG_FILE,
+    AgentContainer,
     PublishedPort,
+    agent_container,
     agent_environment,
-    published_once_each,
     uploads,
 )
 from components.consul_tls import TLS_CONFIG_FILE, AgentTls
-from components.container_resources import container_resource_args
-from components.options import child_options, preparation_options
-from components.pulled_image import pulled_image
 from components.swarm_policy import Resources
 
 # Healthy once the servers' catalog (what every lookup reads) holds this node with every check on it
@@ -99,35 +96,23 @@ class ConsulClientAgent(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: ConsulClientAgentArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("orchestration:consul:ConsulClientAgent", name, None, opts)
-        published_once_each(args.published_ports)
-        data = docker.Volume(
-            f"{name}-data",
-            name=f"{args.container_name}-data",
-            opts=preparation_options(self, retain_on_delete=args.retain_data),
-        )
-        container = docker.Container(
-            f"{name}-agent",
-            **container_resource_args(args.resources),
-            name=args.container_name,
-            hostname=args.node_name,
-            image=pulled_image(f"{name}-image", args.image, preparation_options(self)).image_id,
-            command=client_agent_command(args),
-            networks_advanced=[docker.ContainerNetworksAdvancedArgs(name=args.network_name, aliases=[args.node_name])],
-            envs=agent_environment(args.agent_token, args.tls),
-            ports=[
-                docker.ContainerPortArgs(internal=p.internal, external=p.external, ip=p.ip, protocol=p.protocol)
-                for p in args.published_ports
-            ]
-            or None,
-            volumes=[docker.ContainerVolumeArgs(volume_name=data.name, container_path=DATA_DIR)],
-            uploads=uploads(args.secret_config, args.agent_token, args.tls) or None,
-            restart="unless-stopped",
-            healthcheck=docker.ContainerHealthcheckArgs(
-                tests=["CMD-SHELL", SYNCED_CHECK], interval="2s", timeout="3s", start_period="45s", retries=5
+        container = agent_container(
+            self,
+            name,
+            AgentContainer(
+                container_name=args.container_name,
+                node_name=args.node_name,
+                image=args.image,
+                network_name=args.network_name,
+                command=client_agent_command(args),
+                envs=agent_environment(args.agent_token, args.tls),
+                health_check=SYNCED_CHECK,
+                published_ports=args.published_ports,
+                uploads=uploads(args.secret_config, args.agent_token, args.tls),
+                resources=args.resources,
+                retain_data=args.retain_data,
             ),
-            wait=True,
-            # The name and the published ports cannot be held twice on one engine.
-            opts=child_options(self, opts, delete_before_replace=True),
+            opts,
         )
         self.node_name = args.node_name
         self.container_id = container.id

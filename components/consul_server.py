@@ -74,9 +74,9 @@ class ConsulServerArgs:
     """Upstream DNS servers for names outside `.consul`."""
     ui: bool = True
     ipv4_address: Optional[str] = None
+    """A fixed address on `network_name`, for containers that use this server as their DNS server."""
     resources: Resources = Resources()
     """CPU and memory limits of the agent's container."""
-    """A fixed address on `network_name`, for containers that use this server as their DNS server."""
     secret_config: Optional[pulumi.Input[str]] = None
     """Agent configuration (JSON) holding secrets, such as the gossip key; give it as a secret."""
     cli_token: Optional[pulumi.Input[str]] = None
@@ -186,45 +186,88 @@ def published_once_each(ports: Sequence[PublishedPort]) -> None:
         seen[key] = port
 
 
+@dataclass(frozen=True)
+class AgentContainer:
+    """An agent's container, server or client: what tells the two apart is its command and health check."""
+
+    container_name: str
+    node_name: str
+    image: pulumi.Input[str]
+    network_name: pulumi.Input[str]
+    command: list[str]
+    envs: list[str]
+    health_check: str
+    published_ports: Sequence[PublishedPort]
+    uploads: list[docker.ContainerUploadArgs]
+    resources: Resources
+    retain_data: bool
+    ipv4_address: Optional[str] = None
+
+
+def agent_container(
+    parent: pulumi.ComponentResource, name: str, spec: AgentContainer, opts: pulumi.ResourceOptions | None
+) -> docker.Container:
+    """The agent's data volume, its image and its container, healthy (`wait`) once `health_check` passes."""
+    published_once_each(spec.published_ports)
+    data = docker.Volume(
+        f"{name}-data",
+        name=f"{spec.container_name}-data",
+        opts=preparation_options(parent, retain_on_delete=spec.retain_data),
+    )
+    return docker.Container(
+        f"{name}-agent",
+        **container_resource_args(spec.resources),
+        name=spec.container_name,
+        hostname=spec.node_name,
+        image=pulled_image(f"{name}-image", spec.image, preparation_options(parent)).image_id,
+        command=spec.command,
+        networks_advanced=[
+            docker.ContainerNetworksAdvancedArgs(
+                name=spec.network_name, aliases=[spec.node_name], ipv4_address=spec.ipv4_address
+            )
+        ],
+        envs=spec.envs,
+        ports=[
+            docker.ContainerPortArgs(internal=p.internal, external=p.external, ip=p.ip, protocol=p.protocol)
+            for p in spec.published_ports
+        ]
+        or None,
+        volumes=[docker.ContainerVolumeArgs(volume_name=data.name, container_path=DATA_DIR)],
+        uploads=spec.uploads or None,
+        restart="unless-stopped",
+        healthcheck=docker.ContainerHealthcheckArgs(
+            tests=["CMD-SHELL", spec.health_check], interval="2s", timeout="3s", start_period="45s", retries=5
+        ),
+        wait=True,
+        # The name and the published ports cannot be held twice on one engine.
+        opts=child_options(parent, opts, delete_before_replace=True),
+    )
+
+
 class ConsulServer(pulumi.ComponentResource):
     container_id: pulumi.Output[str]
     node_name: str
 
     def __init__(self, name: str, args: ConsulServerArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("orchestration:consul:ConsulServer", name, None, opts)
-        published_once_each(args.published_ports)
-        data = docker.Volume(
-            f"{name}-data",
-            name=f"{args.container_name}-data",
-            opts=preparation_options(self, retain_on_delete=args.retain_data),
-        )
-        container = docker.Container(
-            f"{name}-agent",
-            **container_resource_args(args.resources),
-            name=args.container_name,
-            hostname=args.node_name,
-            image=pulled_image(f"{name}-image", args.image, preparation_options(self)).image_id,
-            command=agent_command(args),
-            networks_advanced=[
-                docker.ContainerNetworksAdvancedArgs(
-                    name=args.network_name, aliases=[args.node_name], ipv4_address=args.ipv4_address
-                )
-            ],
-            envs=agent_environment(args.cli_token, args.tls),
-            ports=[
-                docker.ContainerPortArgs(internal=p.internal, external=p.external, ip=p.ip, protocol=p.protocol)
-                for p in args.published_ports
-            ]
-            or None,
-            volumes=[docker.ContainerVolumeArgs(volume_name=data.name, container_path=DATA_DIR)],
-            uploads=uploads(args.secret_config, args.cli_token, args.tls) or None,
-            restart="unless-stopped",
-            healthcheck=docker.ContainerHealthcheckArgs(
-                tests=["CMD-SHELL", SERVING_CHECK], interval="2s", timeout="3s", start_period="45s", retries=5
+        container = agent_container(
+            self,
+            name,
+            AgentContainer(
+                container_name=args.container_name,
+                node_name=args.node_name,
+                image=args.image,
+                network_name=args.network_name,
+                command=agent_command(args),
+                envs=agent_environment(args.cli_token, args.tls),
+                health_check=SERVING_CHECK,
+                published_ports=args.published_ports,
+                uploads=uploads(args.secret_config, args.cli_token, args.tls),
+                resources=args.resources,
+                retain_data=args.retain_data,
+                ipv4_address=args.ipv4_address,
             ),
-            wait=True,
-            # The name and the published ports cannot be held twice on one engine.
-            opts=child_options(self, opts, delete_before_replace=True),
+            opts,
         )
         self.node_name = args.node_name
         self.container_id = container.id

@@ -157,7 +157,7 @@ def call_through_mesh(mesh: Cluster, sandbox: Sandbox, service: str, token: str)
         f"printf '%s' \"$CA\" > /tmp/ca.pem; "
         f"consul connect proxy -service {service} -upstream {APP}:9999 >/tmp/proxy.log 2>&1 & "
         "for i in $(seq 50); do (exec 3<>/dev/tcp/127.0.0.1/9999) 2>/dev/null && break; sleep 0.2; done; "
-        "exec 3<>/dev/tcp/127.0.0.1/9999; printf 'GET / HTTP/1.0\\r\\n\\r\\n' >&3; timeout 5 cat <&3"
+        "exec 3<>/dev/tcp/127.0.0.1/9999; printf 'GET / HTTP/1.0\\r\\n\\r\\n' >&3; timeout 5 cat <&3 || true"
     )
     output = sandbox.docker("moe").containers.run(
         sandbox.registry_images[CONSUL_IMAGE], ["bash", "-c", script], remove=True,

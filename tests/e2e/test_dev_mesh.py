@@ -99,7 +99,7 @@ def test_workers_listen_on_loopback_and_publish_nothing(mesh: DevStack, engine) 
         assert engine.api.inspect_container(worker)["HostConfig"]["PortBindings"] in (None, {})
     # From the compose web container, on the same network: the worker's port is closed; its sidecar asks for a certificate.
     web = engine.containers.get("dev-web")
-    ip = mesh.container_ip("dev-server1")
+    ip = mesh.container_ip("dev-server1-pod")  # the worker is in its pod's namespace
     probe = (
         "import socket, ssl, sys\n"
         "try:\n    socket.create_connection((sys.argv[1], 8080), timeout=3); print('open')\n"
@@ -132,11 +132,12 @@ def test_a_mesh_identity_without_an_intention_is_refused(mesh: DevStack, engine)
 
 
 def curl_through_mesh(engine: docker.DockerClient, mesh: DevStack, service: str, token: str) -> str:
-    """What the app answers a GET through an unregistered built-in proxy acting as `service` (empty: refused)."""
+    """What the app answers a GET through an unregistered built-in proxy acting as `service` (empty: refused, the
+    connection closed or reset)."""
     script = (
         f"consul connect proxy -service {service} -upstream {APP}:9999 >/tmp/proxy.log 2>&1 & "
         "for i in $(seq 50); do (exec 3<>/dev/tcp/127.0.0.1/9999) 2>/dev/null && break; sleep 0.2; done; "
-        "exec 3<>/dev/tcp/127.0.0.1/9999; printf 'GET / HTTP/1.0\\r\\n\\r\\n' >&3; timeout 5 cat <&3"
+        "exec 3<>/dev/tcp/127.0.0.1/9999; printf 'GET / HTTP/1.0\\r\\n\\r\\n' >&3; timeout 5 cat <&3 || true"
     )
     ca = Path(tempfile.mkdtemp()) / "ca.pem"
     ca.write_text(mesh.outputs["consulCaCert"])
@@ -223,7 +224,7 @@ def test_sidecars_present_leaf_certificates_of_consuls_ca_with_the_services_spif
     context.check_hostname = False
     context.load_verify_locations(cadata=roots["Roots"][0]["RootCert"])
     context.load_cert_chain(folder / "cert.pem", folder / "key.pem")
-    with context.wrap_socket(socket.create_connection((mesh.container_ip("dev-server1"), SIDECAR_PORT), timeout=5)) as tls:
+    with context.wrap_socket(socket.create_connection((mesh.container_ip("dev-server1-pod"), SIDECAR_PORT), timeout=5)) as tls:
         presented = x509.load_der_x509_certificate(tls.getpeercert(binary_form=True))
         tls.sendall(b"GET / HTTP/1.0\r\n\r\n")
         answer = tls.recv(4096)

@@ -73,7 +73,11 @@ def mesh(sandbox: Sandbox) -> Cluster:
     stack = Cluster(sandbox, stack=CLUSTER_STACK)
     stack.config.pop("consulMesh", None)  # the cluster's default: on
     try:
-        stack.apply("cluster apply in the mesh (builds our images on larry)")
+        try:
+            stack.apply("cluster apply in the mesh (builds our images on larry)")
+        except Exception:
+            print_mesh_logs(sandbox)
+            raise
         yield stack
     finally:
         try:
@@ -83,6 +87,14 @@ def mesh(sandbox: Sandbox) -> Cluster:
             raise
         finally:
             stack.close()
+
+
+def print_mesh_logs(sandbox: Sandbox) -> None:
+    """What the workers, their sidecars and the client's say, on a failed apply (pytest shows it with the failure)."""
+    for host in HOSTS:
+        for container in sandbox.docker(host).containers.list(all=True, filters={"name": f"{CLUSTER_STACK}-"}):
+            if container.name.endswith(("-sidecar", "-server1", "-server2", "-client")):
+                print(f"--- {host} {container.name} ({container.status})\n{container.logs(tail=25).decode(errors='replace')}")
 
 
 def app_reply(mesh: Cluster) -> dict[str, Any]:

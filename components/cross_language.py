@@ -10,6 +10,7 @@ a caller in another language must give plain. Needs Python 3.11 (`typing.NotRequ
 """
 import dataclasses
 import inspect
+import json
 import sys
 import typing
 from collections.abc import Awaitable, Mapping, Sequence
@@ -22,6 +23,16 @@ import components
 
 PACKAGE = "orchestration"
 """The schema's package name: other languages import the SDK under it (`@pulumi/orchestration`...)."""
+
+GO_OPTIONS = {
+    # Pulumi's Go generator otherwise leaves out the input forms (`ConsulNodeSpecArgs`...) of the types
+    # only used in plain lists, while the args structs name them: the SDK would not compile.
+    "generateExtraInputTypes": True,
+    # The SDK's module is `orchestration-components/sdk/go` (the generator's default, `example.com/...`,
+    # is a placeholder); `pulumi package add` points it at the generated folder with a `replace`.
+    "importBasePath": "orchestration-components/sdk/go/orchestration",
+}
+"""Options of the schema's Go generator the inferred schema lacks (`language.go`)."""
 
 
 def cross_language(component: type[pulumi.ComponentResource]) -> type[pulumi.ComponentResource]:
@@ -151,3 +162,14 @@ def _as_sequence(hint: Any) -> Any:
 COMPONENTS = [cross_language(exported) for exported in map(components.__dict__.get, components.__all__)
               if inspect.isclass(exported) and issubclass(exported, pulumi.ComponentResource)]
 """Every component the package exports, in `__all__`'s order."""
+
+
+def component_provider(version: str):
+    """The provider serving COMPONENTS, its inferred schema given GO_OPTIONS."""
+    from pulumi.provider.experimental.component import ComponentProvider
+
+    provider = ComponentProvider(COMPONENTS, PACKAGE, version=version)
+    schema = json.loads(provider.schema)
+    schema["language"]["go"].update(GO_OPTIONS)
+    provider.schema = json.dumps(schema)
+    return provider

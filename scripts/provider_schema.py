@@ -8,18 +8,16 @@ import sys
 import tomllib
 from pathlib import Path
 
-from pulumi.provider.experimental.component import ComponentProvider
-
 PROJECT_DIR = Path(__file__).resolve().parents[1]
 SCHEMA_FILE = PROJECT_DIR / "provider" / "schema.json"
 sys.path.insert(0, str(PROJECT_DIR))
 
-from components.cross_language import COMPONENTS, PACKAGE  # noqa: E402 (from this checkout, installed or not)
+from components.cross_language import component_provider  # noqa: E402 (from this checkout, installed or not)
 
 
 def schema() -> dict:
     version = tomllib.loads((PROJECT_DIR / "pyproject.toml").read_text())["project"]["version"]
-    return json.loads(ComponentProvider(COMPONENTS, PACKAGE, version=version).schema)
+    return json.loads(component_provider(version).schema)
 
 
 def schema_text() -> str:

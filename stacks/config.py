@@ -290,8 +290,10 @@ class _Reader(ConfigValues):
             compose=compose,
         )
         check_collisions(config, self)
-        # Planned only: another stack on the engine may hold a port or subnet this one is set to take.
-        if local is not None and pulumi.runtime.is_dry_run():
+        # Another stack on the engine may hold a port or subnet this one is set to take. Checked on every run,
+        # not only a preview: `up --skip-preview` plans nothing first, and the program runs before anything
+        # of this one changes, so what the engine holds then is the others' (its own go by their names).
+        if local is not None:
             holdings = read_holdings(config, local.docker_url)
             if holdings is not None:
                 check_engine_holdings(config, self, holdings)

@@ -1,10 +1,11 @@
-"""What already runs on a local stack's engine, checked when the stack is planned.
+"""What already runs on a local stack's engine, checked each time the program runs (preview or update).
 
 stacks/collisions.py checks a stack against itself. A second stack on the same engine (another local
 stack, or anything else running there) can hold a host port or a subnet this one is configured to take:
-Docker would refuse it halfway through `up`. Read from the engine at plan time, each such holder refuses
-the plan, naming the key. What the stack itself runs (by the names it declares) is not a holder: a
-stack's own re-plan must pass.
+Docker would refuse it halfway through `up`. Read from the engine as the program starts, before any of
+its resources change (so `up --skip-preview` is held to it too), each such holder refuses the run,
+naming the key. What the stack itself runs (by the names it declares) is not a holder: a stack's own
+re-plan and re-apply must pass.
 """
 from __future__ import annotations
 

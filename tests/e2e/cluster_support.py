@@ -4,8 +4,8 @@ The path is the one docs/sandbox.md gives a user: the `sandbox` stack makes larr
 moe as Docker-in-Docker hosts and a registry on this machine's engine; our stand-in images go
 into that registry (nothing can be pulled here); a `cluster` stack then deploys onto the hosts,
 first through `hostsFromStack` (served by the harness from the sandbox's apply outputs), then
-with the seed's roles as hand-written `hosts`. Both stacks carry names of their own and the
-sandbox a subnet of its own, so the dev e2e (dev-*, 172.29.0.0/24) can run beside them.
+with the seed's roles as hand-written `hosts`. The stacks carry docs/sandbox.md's names and subnet (the
+default, 10.77.0.0/24), apart from the dev e2e (dev-*, 172.29.0.0/24), which can run beside them.
 """
 from __future__ import annotations
 
@@ -41,8 +41,9 @@ from tests.support.program import PROJECT, PROJECT_DIR, run_program
 
 from .support import PHASES, SLOWEST_SHOWN, STATE_DIR, consul_ca_file, phase
 
-SANDBOX_STACK = "e2e-sandbox"
-CLUSTER_STACK = "e2e-cluster"
+# docs/sandbox.md's stack names and sandbox subnet (its default), so its blocks run here as pasted.
+SANDBOX_STACK = "sandbox"
+CLUSTER_STACK = "sandbox-cluster"
 
 
 def stack_reference(stack: str) -> str:
@@ -51,7 +52,7 @@ def stack_reference(stack: str) -> str:
 
 
 SANDBOX_REFERENCE = stack_reference(SANDBOX_STACK)
-SANDBOX_SUBNET = "10.78.43.0/24"
+SANDBOX_SUBNET = "10.77.0.0/24"
 HOSTS = ("larry", "curly", "moe")
 # The seed's layout: a Consul server everywhere, workers on larry and curly, the client on moe.
 SEED_ROLES = {"larry": ["consul-server", "app"], "curly": ["consul-server", "app"], "moe": ["consul-server", "client"]}
@@ -99,6 +100,16 @@ class HarnessStack:
         self.outputs.update(outputs)
         self._note_slowest()
         return self.outputs
+
+    def adopt(self, outputs: dict[str, Any]) -> None:
+        """Goes on with the stack another process applied to this one's state file (a doc's `pulumi up`
+        or `destroy` through tests/harness/cli.py), whose outputs are `outputs`."""
+        stack_outputs = self.harness.stack_outputs
+        self.harness.close()
+        self.harness = ApplyHarness(project_dir=PROJECT_DIR, state_file=self.state_file, stack_outputs=stack_outputs)
+        # In place: whoever holds `outputs` (a StackReference's source) sees them.
+        self.outputs.clear()
+        self.outputs.update(outputs)
 
     def changes(self) -> list[tuple[str, str, str]]:
         return sorted(self.harness.last_run.changes())

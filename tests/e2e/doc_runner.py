@@ -3,7 +3,9 @@
 A test names each command it runs exactly as the doc gives it (the doc's block is marked
 `<!-- run: <that test> -->`, tests/support/docs.py), with a check of its output against what the doc's
 comment beside it shows. `pulumi` is the real CLI (RealProject's folder and environment) or, through the
-harness, `pulumi stack output` over the stack the harness applied (tests/harness/stack_output.py).
+harness, `pulumi stack output` over the stack the harness applied (tests/harness/stack_output.py), or
+the stack commands the harness serves over a backend folder (tests/harness/cli.py). Either way a
+`pulumi up` or `destroy` without `--yes` is answered yes, as the user at the prompt does.
 """
 from __future__ import annotations
 
@@ -15,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Mapping
 
+from tests.harness import cli
 from tests.harness.stack_output import install
 from tests.support.docs import Command, documented_command
 from tests.support.program import PROJECT_DIR
@@ -22,6 +25,9 @@ from tests.support.program import PROJECT_DIR
 # A command that follows (`docker logs -f`) runs until stopped: it passes when stopped after this long.
 FOLLOW_SECONDS = 12
 COMMAND_TIMEOUT_SECONDS = 600
+
+# The CLI's own switch for a prompt's "yes" (pkg/cmd/pulumi/operations/up.go): without a terminal it asks nobody.
+ANSWERED_YES = {"PULUMI_SKIP_CONFIRMATIONS": "true"}
 
 Check = Callable[[str, Command], Any]
 """Gets the command's stdout and the doc's command (with its comment); asserts what the doc shows."""
@@ -54,7 +60,9 @@ class Shell:
         self.ran.append(command)
         if command.startswith(("export ", "cd ")):
             self._settings.append(command)
-        return completed.stdout + (completed.stderr if follows else "")
+        # `docker logs` replays a container's two streams; the terminal shows both.
+        replays = follows or " logs " in f" {command} "
+        return completed.stdout + (completed.stderr if replays else "")
 
 
 def harness_shell(stack: str, outputs: Mapping[str, Any], folder: Path) -> Shell:
@@ -65,6 +73,23 @@ def harness_shell(stack: str, outputs: Mapping[str, Any], folder: Path) -> Shell
     if consul:
         (bin_dir / "consul").symlink_to(consul)
     return Shell(cwd=folder, environment=environment)
+
+
+def harness_cli_shell(folder: Path, state_dir: Path, machine: Mapping[str, Mapping[str, Any]], cwd: Path | None = None) -> Shell:
+    """A shell whose `pulumi` runs stack commands through the harness (tests/harness/cli.py), its backend in
+    `folder`, its stacks' state where the e2e suite keeps its own (`state_dir`), in `cwd` (a project copy,
+    for `make`) or `folder`."""
+    environment = {**os.environ, **ANSWERED_YES, **cli.install(folder / "bin", folder / "backend", state_dir, machine)}
+    return Shell(cwd=cwd or folder, environment=environment)
+
+
+def real_cli_shell(project_dir: Path, environment: Mapping[str, str]) -> Shell:
+    """A shell in a RealProject's copy, with its environment (its backend, passphrase)."""
+    return Shell(cwd=project_dir, environment={**environment, **ANSWERED_YES})
+
+
+def prints_nothing_to_check(output: str, command: Command) -> None:
+    """For a command whose output the doc does not show: it ran (exit 0) and that is all the doc says."""
 
 
 def run_documented(doc: Path, runner: str, checks: Mapping[str, Check], shell: Shell) -> None:

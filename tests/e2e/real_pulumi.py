@@ -17,7 +17,6 @@ import json
 import os
 import shutil
 import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
@@ -26,9 +25,7 @@ from typing import Any, Iterator
 import pytest
 import yaml
 
-from tests.support.program import PROJECT_DIR
-
-from .support import PHASES, build_stand_in_images, machine_config, phase
+from .support import PHASES, build_stand_in_images, machine_config, phase, project_copy
 
 PLUGINS = {"docker": "pulumi_docker", "command": "pulumi_command", "consul": "pulumi_consul", "random": "pulumi_random", "tls": "pulumi_tls"}
 COMMAND_TIMEOUT_SECONDS = 900
@@ -57,16 +54,7 @@ class RealProject:
     def __init__(self, stack: str, passphrase: str = "") -> None:
         self.stack = stack
         self._folder = tempfile.TemporaryDirectory(prefix="orchestration-real-")
-        self.dir = Path(self._folder.name) / "project"
-        shutil.copytree(PROJECT_DIR, self.dir, ignore=shutil.ignore_patterns("venv", ".git", "__pycache__", ".pytest_cache"))
-        # The virtualenv this test runs in holds the program's requirements.
-        (self.dir / "venv").symlink_to(Path(sys.prefix))
-        # So `make` in the copy finds that virtualenv up to date, however recent the checkout's files are.
-        installed = Path(sys.prefix) / ".installed"
-        if installed.exists():
-            made = installed.stat().st_mtime_ns
-            for name in ("requirements.txt", "requirements-test.txt", "policy/requirements.txt"):
-                os.utime(self.dir / name, ns=(made, made))
+        self.dir = project_copy(Path(self._folder.name) / "project")
         state = Path(self._folder.name) / "state"
         state.mkdir()
         project = yaml.safe_load((self.dir / "Pulumi.yaml").read_text())

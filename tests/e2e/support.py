@@ -9,8 +9,11 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 import re
+import shutil
 import subprocess
+import sys
 import tempfile
 import time
 import urllib.request
@@ -93,6 +96,20 @@ def machine_config() -> dict[str, Any]:
     }
 
 
+def project_copy(destination: Path) -> Path:
+    """The project copied to `destination` (without its virtualenv, .git and caches), for commands run as
+    a user runs them there (`make up`), its `venv` the virtualenv this test runs in."""
+    shutil.copytree(PROJECT_DIR, destination, ignore=shutil.ignore_patterns("venv", ".git", "__pycache__", ".pytest_cache"))
+    (destination / "venv").symlink_to(Path(sys.prefix))
+    # So `make` in the copy finds that virtualenv up to date, however recent the checkout's files are.
+    installed = Path(sys.prefix) / ".installed"
+    if installed.exists():
+        made = installed.stat().st_mtime_ns
+        for name in ("requirements.txt", "requirements-test.txt", "policy/requirements.txt"):
+            os.utime(destination / name, ns=(made, made))
+    return destination
+
+
 class DevStack:
     """The dev stack applied through the harness; `apply` and `destroy` are `pulumi up` / `pulumi destroy`."""
 
@@ -127,6 +144,13 @@ class DevStack:
         slowest = sorted(self.harness.last_run.operations, key=lambda operation: -operation.seconds)[:SLOWEST_SHOWN]
         PHASES.extend((f"  {o.op} {o.type} {o.name}", o.seconds) for o in slowest if o.seconds >= 1)
         return self.outputs
+
+    def adopt(self, outputs: dict[str, Any]) -> None:
+        """Goes on with the stack another process applied to this one's state file (a doc's `pulumi up`
+        through tests/harness/cli.py), whose outputs are `outputs`."""
+        self.harness.close()
+        self.harness = self._new_harness()
+        self.outputs = outputs
 
     def destroy(self) -> None:
         if len(self.harness.state):

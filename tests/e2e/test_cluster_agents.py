@@ -52,7 +52,7 @@ pytestmark = pytest.mark.docker
 
 SANDBOX_STACK = "e2e-agents-sandbox"
 CLUSTER_STACK = "e2e-agents"
-# Apart from dev's 172.29.0.0/24, the three-host cluster e2e's 10.78.43.0/24 and the real CLI's 10.78.44.0/24.
+# Apart from dev's 172.29.0.0/24, the three-host cluster e2e's 10.77.0.0/24 (docs/sandbox.md's) and the real CLI's 10.78.44.0/24.
 SUBNET = "10.78.45.0/24"
 CONTAINER = "docker:index/container:Container"
 NOTHING = {"services": [], "containers": [], "networks": [], "volumes": []}

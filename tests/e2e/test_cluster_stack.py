@@ -20,6 +20,7 @@ import re
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 import pytest
 import requests
@@ -27,6 +28,7 @@ import requests
 from components.consul_server import SECRET_CONFIG_FILE
 from components.consul_tls import KEY_FILE
 from tests.harness import HarnessError
+from tests.harness.cli import BACKEND, set_machine
 from tests.harness.exposure import private_key_line
 from tests.harness.local_images import BASE_IMAGE, CONSUL_IMAGE
 
@@ -44,10 +46,13 @@ from .cluster_support import (
     clear_earlier_runs,
     leftovers,
     recovery_checks,
+    sandbox_config,
     sweep,
 )
+from .doc_runner import Shell, harness_cli_shell, prints_nothing_to_check, run_documented, scratch_folder
 from .engine_restart import time_recovery
-from .support import PHASES, phase, wait_for
+from .sandbox_doc import CHECKS, CLUSTER_STACK_INIT, CLUSTER_UP, DOC, DOC_CONSUL_IMAGE, PRIVILEGED_OFF, RUNNER, SANDBOX_UP, STAND_INS, TEAR_DOWN
+from .support import PHASES, STATE_DIR, phase, project_copy, wait_for
 
 pytestmark = pytest.mark.docker
 
@@ -63,14 +68,27 @@ WORKER_PORTS = (8081, 8082)
 GREETING = "Hello from Consul KV"
 NOTHING = {"services": [], "containers": [], "networks": [], "volumes": []}
 
+@pytest.fixture(scope="module")
+def doc_shell() -> Shell:
+    """A terminal in a copy of the project whose `pulumi` runs docs/sandbox.md's commands through the harness,
+    on the state files of the module's stacks; the host and registry images are this machine's stand-ins."""
+    with scratch_folder() as folder:
+        machine = {SANDBOX_STACK: {key: sandbox_config(SANDBOX_SUBNET)[key] for key in ("sandboxHostImage", "sandboxRegistryImage")}}
+        yield harness_cli_shell(Path(folder), STATE_DIR, machine, cwd=project_copy(Path(folder) / "project"))
+
 
 @pytest.fixture(scope="module")
-def sandbox(engine) -> Sandbox:
+def sandbox(engine, doc_shell: Shell) -> Sandbox:
     clear_earlier_runs(engine)
     build_sandbox_images(engine)
     stack = Sandbox(engine)
     try:
-        stack.apply("sandbox apply (larry, curly, moe and a registry)")
+        with phase("sandbox up (larry, curly, moe and a registry): docs/sandbox.md's make up STACK=sandbox"):
+            # What `make up` runs first: this machine's engine refuses --privileged, and the stack must
+            # exist for the doc's `config set --stack sandbox` that says so.
+            doc_shell.run("pulumi stack select --create sandbox --secrets-provider passphrase")
+            run_documented(DOC, RUNNER, {PRIVILEGED_OFF: prints_nothing_to_check, **SANDBOX_UP}, doc_shell)
+        stack.adopt(json.loads(doc_shell.run(f"pulumi stack output --stack {SANDBOX_STACK} --json --show-secrets")))
         stack.seed_registry([BASE_IMAGE, CONSUL_IMAGE])
         yield stack
     finally:
@@ -82,10 +100,18 @@ def sandbox(engine) -> Sandbox:
 
 
 @pytest.fixture(scope="module")
-def cluster(sandbox: Sandbox) -> Cluster:
+def cluster(sandbox: Sandbox, doc_shell: Shell, engine) -> Cluster:
     stack = Cluster(sandbox)
     try:
-        stack.apply("cluster apply via hostsFromStack (builds our images on larry)")
+        # The doc's stand-in for Consul is `local/consul`; the rest of this machine's settings lie under the doc's.
+        engine.images.get(CONSUL_IMAGE).tag(DOC_CONSUL_IMAGE)
+        set_machine(Path(doc_shell.environment[BACKEND]), CLUSTER_STACK, {
+            key: value for key, value in stack.config.items() if key not in ("environment", "hostsFromStack", "consulImage")
+        })
+        with phase("cluster up via hostsFromStack (builds our images on larry): docs/sandbox.md's commands"):
+            run_documented(DOC, RUNNER, dict.fromkeys([*CLUSTER_STACK_INIT, *STAND_INS, CLUSTER_UP], prints_nothing_to_check), doc_shell)
+        stack.config["consulImage"] = f"{sandbox.registry}/{DOC_CONSUL_IMAGE}"
+        stack.adopt(json.loads(doc_shell.run(f"pulumi stack output --stack {CLUSTER_STACK} --json --show-secrets")))
         yield stack
     finally:
         try:
@@ -121,7 +147,11 @@ def test_the_cluster_takes_hosts_registry_and_build_engine_from_the_sandbox(clus
     for app, reference in cluster.outputs["images"].items():
         assert reference.startswith(f"{sandbox.registry}/orchestration/{app}@sha256:"), reference
     catalog = requests.get(f"http://{sandbox.registry}/v2/_catalog", timeout=10).json()["repositories"]
-    assert {"orchestration/distributed_app", "orchestration/distributed_client", "orchestration-e2e/consul"} <= set(catalog)
+    assert {"orchestration/distributed_app", "orchestration/distributed_client", DOC_CONSUL_IMAGE} <= set(catalog)
+
+
+def test_the_checks_docs_sandbox_md_gives_pass_as_pasted(cluster: Cluster, doc_shell: Shell) -> None:
+    run_documented(DOC, RUNNER, CHECKS, doc_shell)
 
 
 def test_consul_servers_agree_on_a_leader_among_three_peers(cluster: Cluster, sandbox: Sandbox) -> None:
@@ -370,7 +400,7 @@ def test_node_labels_and_a_constraint_keep_heyworld_off_moe_and_the_client_gets_
     limits = sandbox.docker("moe").api.inspect_container(f"{CLUSTER_STACK}-client")["HostConfig"]
     assert (limits["Memory"], limits["MemorySwap"], limits["MemoryReservation"]) == (256 * 2**20, 256 * 2**20, 64 * 2**20)
     inventory = cluster.outputs["inventory"]
-    assert inventory["hosts"]["moe"] == {f"{CLUSTER_STACK}-moe": sandbox.registry_images[CONSUL_IMAGE], f"{CLUSTER_STACK}-client": cluster.outputs["images"]["distributed_client"]}
+    assert inventory["hosts"]["moe"] == {f"{CLUSTER_STACK}-moe": cluster.config["consulImage"], f"{CLUSTER_STACK}-client": cluster.outputs["images"]["distributed_client"]}
     assert inventory["services"][f"{CLUSTER_STACK}-web"]["replicas"] == 2
     assert inventory["services"][f"{CLUSTER_STACK}-heyworld"]["mode"] == "replicated"
     assert sorted(inventory["hosts"]) == sorted(HOSTS)
@@ -379,7 +409,7 @@ def test_node_labels_and_a_constraint_keep_heyworld_off_moe_and_the_client_gets_
 def test_a_service_no_node_can_take_stops_up_saying_why(cluster: Cluster, sandbox: Sandbox) -> None:
     services = cluster.config["swarmServices"]
     huge = {"image": sandbox.registry_images[BASE_IMAGE], "args": ["sleep", "600"], "constraints": ["node.labels.zone!=a"], "resources": {"cpuReservation": 64}}
-    with pytest.raises(HarnessError, match=r"swarm service e2e-cluster-huge cannot be placed on any node:\n  curly: reserves 64 CPUs, has \d+\n  larry: node.labels.zone!=a \(node.labels.zone is 'a'\); reserves 64 CPUs"):
+    with pytest.raises(HarnessError, match=rf"swarm service {CLUSTER_STACK}-huge cannot be placed on any node:\n  curly: reserves 64 CPUs, has \d+\n  larry: node.labels.zone!=a \(node.labels.zone is 'a'\); reserves 64 CPUs"):
         cluster.apply("cluster apply: a service reserving 64 CPUs", swarmServices={**services, "huge": huge})
     # Stopped before the service was created, not after pulumi-docker's 3 minutes of waiting.
     assert f"{CLUSTER_STACK}-huge" not in {service.name for service in cluster.manager.services.list()}
@@ -579,8 +609,11 @@ def test_a_worker_dropped_from_the_config_leaves_the_swarm(cluster: Cluster, san
     assert leftovers(shemp, f"{CLUSTER_STACK}-") == NOTHING
 
 
-def test_destroy_leaves_nothing_on_the_hosts_then_nothing_of_the_sandbox(cluster: Cluster, sandbox: Sandbox, engine) -> None:
-    cluster.destroy()
+def test_destroy_leaves_nothing_on_the_hosts_then_nothing_of_the_sandbox(cluster: Cluster, sandbox: Sandbox, engine, doc_shell: Shell) -> None:
+    """docs/sandbox.md's tear-down, as pasted: the cluster first, then the sandbox."""
+    cluster_destroy, sandbox_destroy = TEAR_DOWN
+    run_documented(DOC, RUNNER, {cluster_destroy: prints_nothing_to_check}, doc_shell)
+    cluster.adopt({})
     assert len(cluster.harness.state) == 0
     for host in sandbox.outputs["addresses"]:
         nested = sandbox.docker(host)
@@ -589,7 +622,8 @@ def test_destroy_leaves_nothing_on_the_hosts_then_nothing_of_the_sandbox(cluster
         assert (nested.api.volumes().get("Volumes") or []) == [], host
         # What every engine has, and the bridge swarm made (an engine keeps it after leaving).
         assert {n["Name"] for n in nested.api.networks()} <= {"bridge", "host", "none", "docker_gwbridge"}, host
-    sandbox.destroy()
+    run_documented(DOC, RUNNER, {sandbox_destroy: prints_nothing_to_check}, doc_shell)
+    sandbox.adopt({})
     assert len(sandbox.harness.state) == 0
     assert leftovers(engine, f"{SANDBOX_STACK}-") == NOTHING
 

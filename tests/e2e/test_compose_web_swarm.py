@@ -45,7 +45,7 @@ from .support import PHASES, STATE_DIR, phase, wait_for
 pytestmark = pytest.mark.docker
 
 PREFIX = "wsw"
-# Apart from the dev stack's 172.29.0.0/24, the sandbox's 10.77.0.0/24 and the cluster e2e's 10.78.43.0/24.
+# Apart from the dev stack's 172.29.0.0/24 and the sandbox's 10.77.0.0/24 (the cluster e2e's too).
 SUBNET = "10.78.51.0/24"
 NODES = {"node1": "10.78.51.11", "node2": "10.78.51.12", "node3": "10.78.51.13"}
 MANAGER = "node1"

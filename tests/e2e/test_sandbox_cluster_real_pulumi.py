@@ -1,11 +1,11 @@
 """The sandbox stack and a cluster stack on it through the real Pulumi CLI and providers (see real_pulumi.py).
 
-What docs/sandbox.md tells a user, with stacks of their own (`real-sandbox`, `real-cluster`) and a
-sandbox subnet of its own, so the harness's e2e-sandbox (10.78.43.0/24) and dev (172.29.0.0/24)
-can run beside them: `pulumi up` of the sandbox (larry, curly and moe as Docker-in-Docker hosts
-and a registry), our stand-in images pushed into that registry, then a cluster stack with
-`hostsFromStack: organization/orchestration/real-sandbox` in the same project folder and file
-backend, so the StackReference resolves as it does for a user. One deployment serves the module
+What docs/sandbox.md tells a user, its blocks run as pasted (tests/e2e/sandbox_doc.py) on the stacks it
+names (`sandbox`, `sandbox-cluster`, on 10.77.0.0/24, as the harness's run of them in
+test_cluster_stack.py): `make up STACK=sandbox` (larry, curly and moe as Docker-in-Docker hosts and a
+registry), our stand-in images pushed into that registry, then a cluster stack with
+`hostsFromStack: organization/orchestration/sandbox` in the same project folder and file
+backend, so the StackReference resolves as it does for a user; the doc's checks; its tear-down. One deployment serves the module
 (tests run in file order): previews right after `up` propose nothing, plain or refreshed; more
 heyworld replicas are one in-place update; one host and then all three rebooted come back by
 themselves (each check timed) and a refreshed preview of both stacks proposes nothing; a host lost
@@ -25,7 +25,10 @@ from components.consul_cluster import server_container_name
 from tests.harness.local_images import BASE_IMAGE, CONSUL_IMAGE
 
 from .cluster_support import (
+    CLUSTER_STACK,
     HOSTS,
+    SANDBOX_STACK,
+    SANDBOX_SUBNET,
     ClusterProbes,
     SandboxProbes,
     build_sandbox_images,
@@ -38,15 +41,13 @@ from .cluster_support import (
 )
 from .engine_restart import time_recovery
 from .kill_support import make, up_with_a_fault
+from .doc_runner import prints_nothing_to_check, real_cli_shell, run_documented
 from .real_pulumi import RealProject, RealStack, skip_without_toolchain
+from .sandbox_doc import CHECKS, CLUSTER_STACK_INIT, CLUSTER_UP, DOC, DOC_CONSUL_IMAGE, PRIVILEGED_OFF, RUNNER, SANDBOX_UP, STAND_INS, TEAR_DOWN
 from .support import PHASES, STATE_DIR, phase, rolled, wait_for
 
 pytestmark = pytest.mark.docker
 
-SANDBOX_STACK = "real-sandbox"
-CLUSTER_STACK = "real-cluster"
-# Neither the harness's sandbox (10.78.43.0/24) nor dev's network (172.29.0.0/24).
-SANDBOX_SUBNET = "10.78.44.0/24"
 PASSPHRASE = "real-sandbox-cluster"
 CONTAINER = "docker:index/container:Container"
 SERVICE = "docker:index/service:Service"
@@ -85,15 +86,30 @@ def stacks(engine) -> tuple[RealSandbox, RealCluster]:
     project = RealProject(SANDBOX_STACK, passphrase=PASSPHRASE)
     sandbox = RealSandbox(engine, project)
     cluster: RealCluster | None = None  # made once the registry holds the images
+    shell = real_cli_shell(project.dir, project.environment)
     try:
-        sandbox.init()
-        sandbox.run("preview", label="real: sandbox first preview")
-        sandbox.apply("real: sandbox first up (larry, curly, moe and a registry)")
+        # What `make up` runs first: the doc's `config set --stack sandbox` needs the stack.
+        project.init()
+        run_documented(DOC, RUNNER, {PRIVILEGED_OFF: prints_nothing_to_check}, shell)
+        sandbox.config["sandboxPrivileged"] = False
+        # This machine's stand-in images, which the doc leaves to its reader.
+        sandbox.configure(**_not_set_by_the_doc(sandbox._initial))
+        sandbox.deployed = True  # even a failed `up` may leave resources to destroy
+        with phase("real: sandbox first up (larry, curly, moe and a registry): docs/sandbox.md's make up STACK=sandbox"):
+            run_documented(DOC, RUNNER, SANDBOX_UP, shell)
+        sandbox.read_outputs()
         sandbox.seed_registry([BASE_IMAGE, CONSUL_IMAGE])
+        engine.images.get(CONSUL_IMAGE).tag(DOC_CONSUL_IMAGE)
         cluster = RealCluster(sandbox, project.sibling(CLUSTER_STACK))
-        cluster.init()
-        cluster.run("preview", label="real: cluster first preview (hostsFromStack)")
-        cluster.apply("real: cluster first up (builds our images on larry)")
+        run_documented(DOC, RUNNER, dict.fromkeys(CLUSTER_STACK_INIT, prints_nothing_to_check), shell)
+        cluster.configure(**_not_set_by_the_doc(cluster._initial))
+        run_documented(DOC, RUNNER, dict.fromkeys(STAND_INS, prints_nothing_to_check), shell)
+        cluster.config.update(environment="cluster", hostsFromStack=stack_reference(SANDBOX_STACK), consulImage=f"{sandbox.registry}/{DOC_CONSUL_IMAGE}")
+        cluster.deployed = True
+        with phase("real: cluster first up (builds our images on larry): docs/sandbox.md's pulumi up --stack sandbox-cluster"):
+            run_documented(DOC, RUNNER, {CLUSTER_UP: prints_nothing_to_check}, shell)
+        cluster.read_outputs()
+        sandbox.doc_shell = shell
         yield sandbox, cluster
     finally:
         try:
@@ -106,6 +122,10 @@ def stacks(engine) -> tuple[RealSandbox, RealCluster]:
             sweep(engine, f"{SANDBOX_STACK}-")
             sandbox.close()
             project.close()
+
+
+def _not_set_by_the_doc(config: dict) -> dict:
+    return {key: value for key, value in config.items() if key not in ("environment", "hostsFromStack", "consulImage", "sandboxPrivileged")}
 
 
 def _previews_proposing_nothing(*checks: tuple[RealStack, bool, str]) -> None:
@@ -123,7 +143,7 @@ def test_the_cluster_takes_its_hosts_from_the_sandbox_and_its_images_from_the_re
     network = ipaddress.ip_network(SANDBOX_SUBNET)
     assert sandbox.registry == f"{network[10]}:5000"
     assert [sandbox.address(host) for host in HOSTS] == [str(network[11 + index]) for index in range(len(HOSTS))]
-    assert cluster.config["hostsFromStack"] == stack_reference(SANDBOX_STACK) == "organization/orchestration/real-sandbox"
+    assert cluster.config["hostsFromStack"] == stack_reference(SANDBOX_STACK) == "organization/orchestration/sandbox"
     assert cluster.outputs["hosts"] == list(HOSTS)
     assert cluster.outputs["clientContainers"] == {"moe": f"{CLUSTER_STACK}-client"}
     for app, reference in cluster.outputs["images"].items():
@@ -131,6 +151,11 @@ def test_the_cluster_takes_its_hosts_from_the_sandbox_and_its_images_from_the_re
     for host in HOSTS:
         assert sandbox.docker(host).info()["Name"] == host
     assert cluster.alive_servers("larry") == sorted(HOSTS)
+
+
+def test_the_checks_docs_sandbox_md_gives_pass_as_pasted(stacks) -> None:
+    sandbox, _ = stacks
+    run_documented(DOC, RUNNER, CHECKS, sandbox.doc_shell)
 
 
 def test_right_after_up_previews_of_both_stacks_propose_nothing_plain_or_refreshed(stacks) -> None:
@@ -285,12 +310,18 @@ def _kept(completed: subprocess.CompletedProcess, name: str) -> subprocess.Compl
 
 
 def test_destroy_the_cluster_first_then_the_sandbox_leaves_nothing(stacks, engine) -> None:
+    """docs/sandbox.md's tear-down, as pasted (each destroy answered yes)."""
     sandbox, cluster = stacks
-    cluster.destroy("real: destroy cluster")
+    cluster_destroy, sandbox_destroy = TEAR_DOWN
+    with phase("real: destroy cluster (docs/sandbox.md)"):
+        run_documented(DOC, RUNNER, {cluster_destroy: prints_nothing_to_check}, sandbox.doc_shell)
+    cluster.deployed = False
     for host in HOSTS:
         nested = sandbox.docker(host)
         assert nested.info()["Swarm"]["LocalNodeState"] == "inactive", host
         assert nested.api.containers(all=True) == [], host
         assert (nested.api.volumes().get("Volumes") or []) == [], host
-    sandbox.destroy("real: destroy sandbox")
+    with phase("real: destroy sandbox (docs/sandbox.md)"):
+        run_documented(DOC, RUNNER, {sandbox_destroy: prints_nothing_to_check}, sandbox.doc_shell)
+    sandbox.deployed = False
     assert leftovers(engine, f"{SANDBOX_STACK}-") == NOTHING

@@ -3,7 +3,9 @@ that reads an output runs as pasted: `install` puts a `pulumi` on a PATH that se
 refuses every other command (those run through the real CLI's tests).
 
 As the CLI (3.277): a string prints as it is, any other value as compact JSON; `--json` prints indented
-JSON; a secret prints `[secret]` unless `--show-secrets`; an output the stack lacks is an error naming it.
+JSON; a map's keys sorted at every depth and text not escaped (Go's encoding of its maps); a secret prints
+`[secret]` unless `--show-secrets`; an output the stack lacks is an error naming it, exit 1.
+tests/e2e/test_stack_output_real_pulumi.py holds this to the real CLI.
 """
 from __future__ import annotations
 
@@ -43,7 +45,7 @@ def stack_output(stack: str, outputs: Mapping[str, Any], secret: set[str], argum
         elif argument in ("--stack", "-s"):
             asked = next(rest, "")
             if asked != stack:
-                return 255, "", f"error: no stack named '{asked}' found\n"
+                return 6, "", f"error: no stack named '{asked}' found\n"
         elif argument.startswith("-"):
             return 2, "", f"pulumi stack output: {argument} is not served by the harness\n"
         else:
@@ -52,14 +54,18 @@ def stack_output(stack: str, outputs: Mapping[str, Any], secret: set[str], argum
     if not names:
         if not as_json:
             return 2, "", "pulumi stack output: the harness prints every output only with --json\n"
-        return 0, json.dumps(shown, indent=2) + "\n", ""
+        return 0, _json(shown, indent=2) + "\n", ""
     name = names[0]
     if name not in shown:
-        return 255, "", f"error: current stack does not have output property '{name}'\n"
+        return 1, "", f"error: current stack does not have output property '{name}'\n"
     value = shown[name]
     if as_json:
-        return 0, json.dumps(value, indent=2) + "\n", ""
-    return 0, (value if isinstance(value, str) else json.dumps(value, separators=(",", ":"))) + "\n", ""
+        return 0, _json(value, indent=2) + "\n", ""
+    return 0, (value if isinstance(value, str) else _json(value, separators=(",", ":"))) + "\n", ""
+
+
+def _json(value: Any, **layout: Any) -> str:
+    return json.dumps(value, sort_keys=True, ensure_ascii=False, **layout)
 
 
 def main(arguments: list[str]) -> int:

@@ -36,3 +36,18 @@ def test_the_installed_pulumi_runs_in_a_shell(tmp_path) -> None:
         env={**environment}, capture_output=True, text=True, check=True,
     ).stdout
     assert printed == "http://localhost:5000/x\n[secret]\n"
+
+
+def test_maps_print_with_their_keys_sorted_at_every_depth_and_text_as_it_is() -> None:
+    """As the CLI's Go encoding does (checked against it in tests/e2e/test_stack_output_real_pulumi.py):
+    whatever order the program exported them in, and no \\u escapes for text that is not ASCII."""
+    outputs = {"zeta": "café <b> & ✓", "alpha": {"z": 1, "y": [2, {"q": True, "p": None}]}}
+    assert stack_output("dev", outputs, set(), ["stack", "output", "alpha"])[1] == '{"y":[2,{"p":null,"q":true}],"z":1}\n'
+    assert stack_output("dev", outputs, set(), ["stack", "output", "zeta", "--json"])[1] == '"café <b> & ✓"\n'
+    everything = stack_output("dev", outputs, set(), ["stack", "output", "--json"])[1]
+    assert everything.index('"alpha"') < everything.index('"zeta"') and everything.index('"p"') < everything.index('"q"')
+    assert "café" in everything
+
+
+def test_an_output_the_stack_lacks_exits_1() -> None:
+    assert stack_output("dev", OUTPUTS, set(), ["stack", "output", "nope"]) == (1, "", "error: current stack does not have output property 'nope'\n")

@@ -112,7 +112,7 @@ def test_the_plugin_runs_the_provider_on_python_with_every_component() -> None:
     plugin = yaml.safe_load((PROJECT_DIR / "provider" / "PulumiPlugin.yaml").read_text())
     assert plugin["runtime"]["name"] == "python"
     assert [component.__name__ for component in COMPONENTS] == [component.__name__ for component in EXPORTED]
-    assert "component_provider_host(components=COMPONENTS, name=PACKAGE" in (PROJECT_DIR / "provider" / "__main__.py").read_text()
+    assert "main(component_provider(version(\"orchestration-components\")), sys.argv[1:])" in (PROJECT_DIR / "provider" / "__main__.py").read_text()
 
 
 def construct_as_sent(

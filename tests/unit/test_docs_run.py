@@ -30,18 +30,9 @@ NOT_RUN = {
     ("docs/compose.md", 'export COMPOSE_BIN="$(bash .ci/compose.sh)"'),
     ("docs/compose.md", "from components.compose_project import ComposeProject, ComposeProjectArgs"),
     ("docs/compose.md", "env DOCKER_BUILDKIT=0 ORCH_REQUIRE_ENGINE=1 venv/bin/python -m pytest tests/e2e/test_compose_corpus_engine.py"),
-    ("docs/day-2.md", "export PULUMI_CONFIG_PASSPHRASE="),
     ("docs/reuse.md", "orchestration-components @ git+https://github.com/<you>/<this repository>"),
     ("docs/reuse.md", "cd examples/five-servers"),
-    ("docs/reuse.md", "npm pkg set 'overrides[@pulumi/consul]=3.15.1'"),
-    ("docs/reuse.md", "// Packages whose resources come out of the components (a docker provider, a command to wait on) must be"),
     ("docs/sandbox.md", "docker build -t orchestration/dind-host:bookworm apps/dind-host"),
-    ("docs/sandbox.md", "make up STACK=sandbox"),
-    ("docs/sandbox.md", "pulumi stack init sandbox-cluster --secrets-provider passphrase"),
-    ("docs/sandbox.md", "dig @10.77.0.11 consul.service.consul"),
-    ("docs/sandbox.md", "pulumi destroy --stack sandbox-cluster"),
-    ("docs/sandbox.md", "pulumi config set --stack sandbox sandboxPrivileged false"),
-    ("docs/sandbox.md", "docker save local/consul | docker -H tcp://10.77.0.11:2375 load"),
     ("docs/sandbox.md", "pulumi up --stack sandbox"),
 }
 
@@ -82,7 +73,7 @@ def test_each_command_of_a_run_block_is_held_by_its_runner(block) -> None:
 
 def test_the_blocks_not_run_here_are_these() -> None:
     marked = {where(block): block.marker[1] for block in shell_blocks() if block.marker and block.marker[0] == "not run"}
-    for other in (b for doc in user_docs() for b in blocks(doc) if b.language not in SHELL_LANGUAGES and b.marker):
+    for other in (b for doc in user_docs() for b in blocks(doc) if b.language not in SHELL_LANGUAGES and b.marker and b.marker[0] == "not run"):
         marked[where(other)] = other.marker[1]
     assert set(marked) == NOT_RUN
     assert all(len(reason) > 10 for reason in marked.values()), marked

@@ -1,5 +1,6 @@
-"""A local stack planned beside what already runs on its engine (another stack, or anything else): a port
-or subnet held there is refused at plan time naming the key; the stack's own objects are not in the way.
+"""A local stack run beside what already runs on its engine (another stack, or anything else): a port
+or subnet held there is refused naming the key, by a preview and by `up --skip-preview` alike; the
+stack's own objects are not in the way.
 The engine's objects are given as `docker inspect` shapes them."""
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from stacks.engine_holdings import Holdings, holdings_of
+from stacks.engine_holdings import holdings_of
 from tests.unit.conftest import deploy, deploy_rejected
 
 SECOND_STACK = {"networkSubnet": "172.29.1.0/24", "webPort": 5001, "consulHttpPort": 8501, "consulDnsPort": 8601}
@@ -84,9 +85,10 @@ def test_an_engine_that_cannot_be_read_is_left_to_the_providers(monkeypatch: pyt
     assert deploy("dev2", {"environment": "local"}, preview=True).registrations
 
 
-def test_only_a_plan_reads_the_engine(monkeypatch: pytest.MonkeyPatch) -> None:
-    def never(cfg: Any, url: str) -> Holdings:
-        raise AssertionError("an update read the engine")
-
-    monkeypatch.setattr("stacks.config.read_holdings", never)
-    assert deploy("dev2", {"environment": "local"}).registrations
+@pytest.mark.parametrize("preview", [True, False], ids=["preview", "up --skip-preview"])
+def test_an_update_without_a_preview_is_held_to_it_too(monkeypatch: pytest.MonkeyPatch, preview: bool) -> None:
+    """`pulumi up --skip-preview` runs the program once, as an update: the check holds there as in a preview."""
+    planned(monkeypatch, DEV_RUNNING)
+    message, registered = deploy_rejected("dev2", {"environment": "local", **SECOND_STACK, "webPort": 5000}, preview=preview)
+    assert "`orchestration:webPort`: port 5000 is already published by container 'dev-web'" in message and registered == []
+    assert deploy("dev", {}, preview=preview).registrations

@@ -34,9 +34,13 @@ SIDECAR_PORT_LABEL = "orchestration.consul-mesh-sidecar-port"
 
 def listening_check(port: int) -> str:
     """Healthy while the public listener listens on `port`. The built-in proxy binds the sidecar's registered
-    address (the service's, or every address where it has none), so the check reads the kernel's socket table,
-    which every image has, whatever the address."""
-    return f"awk '$4 == \"0A\" && $2 ~ /:{port:04X}$/ {{ found = 1 }} END {{ exit !found }}' /proc/net/tcp"
+    address (the service's, or every address where it has none), so the check reads the kernel's socket tables,
+    which every image has, whatever the address. Every address is `[::]` where the kernel has IPv6, which only
+    the IPv6 table lists."""
+    return (
+        f"cat /proc/net/tcp /proc/net/tcp6 2>/dev/null"
+        f" | awk '$4 == \"0A\" && $2 ~ /:{port:04X}$/ {{ found = 1 }} END {{ exit !found }}'"
+    )
 
 
 @dataclass(frozen=True)

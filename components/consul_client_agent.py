@@ -15,6 +15,8 @@ import pulumi_docker as docker
 from components.consul_server import (
     DATA_DIR,
     DNS_PORT,
+    GRPC_PORT,
+    GRPC_TLS_PORT,
     HTTP_PORT,
     SECRET_CONFIG_FILE,
     AgentContainer,
@@ -61,6 +63,8 @@ class ConsulClientAgentArgs:
     retain_data: bool = False
     tls: Optional[AgentTls] = None
     """HTTPS only on HTTPS_PORT with a client certificate, and verified RPC to the servers."""
+    grpc: bool = False
+    """Serve the host's Envoy sidecars their configuration on gRPC (GRPC_PORT, or GRPC_TLS_PORT with TLS)."""
 
 
 def client_agent_command(args: ConsulClientAgentArgs) -> list[str]:
@@ -82,6 +86,8 @@ def client_agent_command(args: ConsulClientAgentArgs) -> list[str]:
         command.append(f"-config-file={SECRET_CONFIG_FILE}")
     if args.tls is not None:
         command.append(f"-config-file={TLS_CONFIG_FILE}")
+    if args.grpc:
+        command.append(f"-hcl=ports {{ grpc_tls = {GRPC_TLS_PORT} }}" if args.tls is not None else f"-grpc-port={GRPC_PORT}")
     return command
 
 

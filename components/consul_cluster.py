@@ -75,7 +75,7 @@ class ConsulClusterArgs:
     connect: bool = False
     """Consul's service mesh on: its CA issues and rotates the sidecars' certificates."""
     grpc: bool = False
-    """Envoy sidecars get their configuration from the servers over gRPC."""
+    """Envoy sidecars get their configuration from their agent (a server's, or a client agent's) over gRPC."""
     clients: Sequence[ConsulNodeSpec] = ()
     """Hosts without a server: a client agent on each, joined to the servers with the same gossip key,
     CA and ACLs (a token of its own, Consul's node identity), for that host's containers to register
@@ -242,6 +242,7 @@ class ConsulCluster(pulumi.ComponentResource):
                     agent_token=token,
                     retain_data=args.retain_data,
                     tls=certificates.clients[node.node_name] if certificates else None,
+                    grpc=args.grpc,
                 ),
                 # After the servers, and after the host before it in its lane once that one's services pass
                 # again (SYNCED_CHECK): an update that replaces every agent never takes a workload off every host.

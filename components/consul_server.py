@@ -152,15 +152,23 @@ def agent_environment(cli_token: Optional[pulumi.Input[str]], tls: Optional[Agen
     return env
 
 
-def host_ports(address: str, tls: bool = False, server: bool = True) -> tuple[PublishedPort, ...]:
+def host_ports(address: str, tls: bool = False, server: bool = True, grpc: bool = False) -> tuple[PublishedPort, ...]:
     """Every port an agent on its own host publishes, bound to that host's private address only: a
     server's RPC, Serf LAN and WAN; a client agent's Serf LAN only (it calls the servers, nobody calls it
-    on RPC); and both agents' API and DNS, which the host's containers use."""
+    on RPC); both agents' API and DNS, which the host's containers use; with `grpc`, the gRPC port the
+    host's Envoy sidecars take their configuration from."""
     ports = [PublishedPort(port, port, address) for port in (SERVER_PORTS if server else CLIENT_PORTS)]
     ports += [PublishedPort(port, port, address, "udp") for port in (SERF_PORTS if server else CLIENT_PORTS)]
     ports += [PublishedPort(api_port(tls), api_port(tls), address)]
+    if grpc:
+        ports.append(PublishedPort(grpc_port(tls), grpc_port(tls), address))
     ports += dns_ports(address, DNS_PORT)
     return tuple(ports)
+
+
+def grpc_port(tls: bool) -> int:
+    """Where an agent serves Envoy its configuration: gRPC over TLS with TLS on, else plain."""
+    return GRPC_TLS_PORT if tls else GRPC_PORT
 
 
 def dns_ports(address: str, external: int) -> tuple[PublishedPort, ...]:

@@ -10,6 +10,7 @@ import pulumi_docker as docker
 from components.consul_tls import WORKLOAD_CA_ENV, workload_ca_uploads
 from components.container_resources import container_resource_args
 from components.environment import env_entry
+from components.mesh_pod import PodArgs, in_pod, pod_container, pod_container_name, published_sidecar
 from components.mesh_sidecar import SIDECAR_PORT, MeshSidecars, mesh_labels, sidecar_container
 from components.options import child_options, preparation_options, component_options
 from components.pulled_image import pulled_image
@@ -29,7 +30,8 @@ class DistributedAppArgs:
     """The Consul agent the workers register with."""
     network_name: pulumi.Input[str]
     publish_address: Optional[str] = None
-    """Publish each worker on this host address from `first_port` on, and advertise that;
+    """Publish each worker on this host address from `first_port` on, and advertise that (in the mesh, its
+    sidecar's public listener, and the address is the Consul agent's, which the workers register with);
     without it workers advertise their container address on the shared network."""
     first_port: int = CONTAINER_PORT
     kv_prefix: Optional[str] = None
@@ -42,7 +44,8 @@ class DistributedAppArgs:
     consul_ca_pem: Optional[pulumi.Input[str]] = None
     """The CA the Consul servers' certificates are signed with, where the API is HTTPS."""
     mesh: Optional[MeshSidecars] = None
-    """In Consul's service mesh: each worker listens on its loopback only, behind a sidecar; nothing is published."""
+    """In Consul's service mesh: each worker listens on its loopback only, behind a sidecar, both in a pod of
+    their own (components/mesh_pod.py); only the sidecar's public listener is published, with `publish_address`."""
 
 
 def worker_container_name(name_prefix: str, worker_id: str) -> str:
@@ -58,7 +61,7 @@ def worker_environment(args: DistributedAppArgs, worker_id: str, port: int) -> l
         f"PORT={CONTAINER_PORT}",
         f"CHECK_INTERVAL={CHECK_INTERVAL}",
     ]
-    if args.publish_address:
+    if args.publish_address and args.mesh is None:
         env += [f"SERVICE_ADDRESS={args.publish_address}", f"SERVICE_PORT={port}"]
     if args.kv_prefix:
         env.append(f"CONSUL_KV_PREFIX={args.kv_prefix}")
@@ -67,8 +70,18 @@ def worker_environment(args: DistributedAppArgs, worker_id: str, port: int) -> l
     if args.consul_ca_pem is not None:
         env.append(WORKLOAD_CA_ENV)
     if args.mesh is not None:
-        env += ["LISTEN_ADDRESS=127.0.0.1", f"SIDECAR_PORT={SIDECAR_PORT}"]
+        env += ["LISTEN_ADDRESS=127.0.0.1", f"SIDECAR_PORT={sidecar_port(args, port)}"]
+        if args.publish_address:
+            # Reached at its node's address, where its host publishes the sidecar: registered without an
+            # address of its own, so Consul gives it and its sidecar the node's, and the built-in proxy, which
+            # binds the sidecar's registered address, listens on every address of the pod.
+            env.append(f"NODE_ADDRESS={args.publish_address}")
     return env
+
+
+def sidecar_port(args: DistributedAppArgs, port: int) -> int:
+    """Where a worker's sidecar listens in its pod: the port its host publishes it on, else the mesh's one."""
+    return port if args.publish_address else SIDECAR_PORT
 
 
 # Healthy once the catalog lists this worker passing, read through the servers as any lookup is: the
@@ -97,30 +110,52 @@ class DistributedApp(pulumi.ComponentResource):
     container_names: pulumi.Output[list[str]]
     sidecars: tuple[docker.Container, ...]
     """In the mesh, each worker's proxy (in the workers' order); depend on these to call a worker through the mesh."""
+    pods: tuple[docker.Container, ...]
+    """In the mesh, each worker's pod, holding the namespace the worker and its sidecar share (in the workers' order)."""
 
     def __init__(self, name: str, args: DistributedAppArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("orchestration:apps:DistributedApp", name, None, component_options(opts))
-        if args.mesh is not None and args.publish_address:
-            raise ValueError("a worker in the mesh is reached through its sidecar only: publish_address must not be set")
         image = pulled_image(
             f"{name}-image", args.image, preparation_options(self), triggers=list(args.image_triggers)
         )
-        workers = []
+        workers, pods = [], []
         for index, worker_id in enumerate(args.worker_ids):
             port = args.first_port + index
-            workers.append(
-                docker.Container(
-                    f"{name}-{worker_id}",
-                    **container_resource_args(args.resources),
-                    name=worker_container_name(args.name_prefix, worker_id),
+            container_name = worker_container_name(args.name_prefix, worker_id)
+            if args.mesh is None:
+                network: dict = dict(
                     hostname=worker_id,
-                    image=image.image_id,
-                    envs=worker_environment(args, worker_id, port),
                     networks_advanced=[docker.ContainerNetworksAdvancedArgs(name=args.network_name, aliases=[worker_id])],
                     ports=[docker.ContainerPortArgs(internal=CONTAINER_PORT, external=port, ip=args.publish_address)]
                     if args.publish_address
                     else None,
                     dns=list(args.dns) or None,
+                )
+            else:
+                pod = pod_container(
+                    f"{name}-{worker_id}-pod",
+                    PodArgs(
+                        container_name=pod_container_name(container_name),
+                        image=image.image_id,
+                        hostname=worker_id,
+                        network_name=args.network_name,
+                        aliases=[worker_id],
+                        dns=args.dns,
+                        ports=published_sidecar(args.publish_address, sidecar_port(args, port)),
+                        labels=mesh_labels(SERVICE_NAME, sidecar_port(args, port) if args.publish_address else None),
+                    ),
+                    child_options(self, opts),
+                )
+                pods.append(pod)
+                network = dict(network_mode=in_pod(pod))
+            workers.append(
+                docker.Container(
+                    f"{name}-{worker_id}",
+                    **container_resource_args(args.resources),
+                    **network,
+                    name=container_name,
+                    image=image.image_id,
+                    envs=worker_environment(args, worker_id, port),
                     uploads=workload_ca_uploads(args.consul_ca_pem),
                     restart="unless-stopped",
                     labels=mesh_labels(SERVICE_NAME) if args.mesh is not None else None,
@@ -134,14 +169,16 @@ class DistributedApp(pulumi.ComponentResource):
                     opts=child_options(self, opts, delete_before_replace=True),
                 )
             )
+        self.pods = tuple(pods)
         self.workers = tuple(workers)
-        self.sidecars = self._sidecars(name, args, opts, workers) if args.mesh is not None else ()
+        self.sidecars = self._sidecars(name, args, opts, workers, pods) if args.mesh is not None else ()
         self.worker_ids = tuple(args.worker_ids)
         self.container_names = pulumi.Output.all(*[worker.name for worker in workers])
         self.register_outputs({"worker_ids": list(self.worker_ids), "container_names": self.container_names})
 
     def _sidecars(
-        self, name: str, args: DistributedAppArgs, opts: pulumi.ResourceOptions | None, workers: list[docker.Container]
+        self, name: str, args: DistributedAppArgs, opts: pulumi.ResourceOptions | None, workers: list[docker.Container],
+        pods: list[docker.Container],
     ) -> tuple[docker.Container, ...]:
         assert args.mesh is not None
         image = pulled_image(f"{name}-sidecar-image", args.mesh.image, preparation_options(self))
@@ -150,10 +187,10 @@ class DistributedApp(pulumi.ComponentResource):
             sidecar_container(
                 f"{name}-{worker_id}-sidecar",
                 args.mesh.for_instance(
-                    image.image_id,
-                    worker_id, worker_container_name(args.name_prefix, worker_id), worker.id, args.consul_http_addr, args.consul_ca_pem
+                    image.image_id, worker_id, worker_container_name(args.name_prefix, worker_id), pod.id,
+                    args.consul_http_addr, args.consul_ca_pem, listen_port=sidecar_port(args, args.first_port + index),
                 ),
                 child_options(self, opts, depends_on=[worker]),
             )
-            for worker_id, worker in zip(args.worker_ids, workers)
+            for index, (worker_id, worker, pod) in enumerate(zip(args.worker_ids, workers, pods))
         )

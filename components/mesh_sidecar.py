@@ -1,9 +1,10 @@
 """A Consul service mesh sidecar: a proxy container in its service's network namespace.
 
-The proxy shares the service's container's network (Docker's `container:<id>` mode), so the service can
-listen on loopback, where only its sidecar reaches it, and the sidecar's upstreams listen on the service's
-own loopback. The proxy takes its configuration and certificates from the Consul agent the service
-registered with (`-sidecar-for` the service's instance id).
+The proxy shares the service's network (Docker's `container:<id>` mode), so the service can listen on
+loopback, where only its sidecar reaches it, and the sidecar's upstreams listen on the service's own
+loopback. The proxy takes its configuration and certificates from the Consul agent the service
+registered with (`-sidecar-for` the service's instance id). A worker's namespace is held by a pod
+container of its own (components/mesh_pod.py), so the worker restarting in place keeps its sidecar.
 """
 from __future__ import annotations
 
@@ -26,11 +27,20 @@ UPSTREAM_PORT = 9191
 TOKEN_FILE = "/consul/config/proxy.token"
 # Docker labels a mesh service's container with its service's name: the policy pack finds such containers by it.
 MESH_LABEL = "orchestration.consul-mesh"
-# Healthy while the public listener listens. The built-in proxy binds the sidecar's registered address (the
-# service's, on the stack's network), so the check reads the kernel's socket table, which every image has.
-LISTENING_CHECK = (
-    f"awk '$4 == \"0A\" && $2 ~ /:{SIDECAR_PORT:04X}$/ {{ found = 1 }} END {{ exit !found }}' /proc/net/tcp"
-)
+# Docker labels a pod that publishes its sidecar's public listener with that port: the one port of a mesh
+# service the policy pack lets it publish on a host address (mutual TLS only, intentions checked).
+SIDECAR_PORT_LABEL = "orchestration.consul-mesh-sidecar-port"
+
+
+def listening_check(port: int) -> str:
+    """Healthy while the public listener listens on `port`. The built-in proxy binds the sidecar's registered
+    address (the service's, or every address where it has none), so the check reads the kernel's socket tables,
+    which every image has, whatever the address. Every address is `[::]` where the kernel has IPv6, which only
+    the IPv6 table lists."""
+    return (
+        f"cat /proc/net/tcp /proc/net/tcp6 2>/dev/null"
+        f" | awk '$4 == \"0A\" && $2 ~ /:{port:04X}$/ {{ found = 1 }} END {{ exit !found }}'"
+    )
 
 
 @dataclass(frozen=True)
@@ -47,9 +57,10 @@ class MeshSidecars:
 
     def for_instance(
         self, image_id: pulumi.Input[str], service_id: str, container_name: str, service_container_id: pulumi.Input[str],
-        consul_http_addr: pulumi.Input[str], ca_pem: Optional[pulumi.Input[str]],
+        consul_http_addr: pulumi.Input[str], ca_pem: Optional[pulumi.Input[str]], listen_port: int = SIDECAR_PORT,
     ) -> "SidecarArgs":
-        """One sidecar's arguments: `image_id` is `image` made present on the engine (see pulled_image)."""
+        """One sidecar's arguments: `image_id` is `image` made present on the engine (see pulled_image);
+        `service_container_id` the container whose network namespace it joins (a worker's pod)."""
         return SidecarArgs(
             service_id=service_id,
             container_name=sidecar_container_name(container_name),
@@ -60,6 +71,7 @@ class MeshSidecars:
             grpc_addr=self.grpc_addr,
             token=self.token,
             ca_pem=ca_pem,
+            listen_port=listen_port,
         )
 
 
@@ -67,9 +79,13 @@ def sidecar_container_name(service_container_name: str) -> str:
     return f"{service_container_name}-sidecar"
 
 
-def mesh_labels(service_name: str) -> list[docker.ContainerLabelArgs]:
-    """The label that marks a service's container as reachable through its sidecar only."""
-    return [docker.ContainerLabelArgs(label=MESH_LABEL, value=service_name)]
+def mesh_labels(service_name: str, sidecar_port: Optional[int] = None) -> list[docker.ContainerLabelArgs]:
+    """The label that marks a service's container as reachable through its sidecar only, and on the container
+    that publishes the sidecar's public listener, that listener's port."""
+    labels = [docker.ContainerLabelArgs(label=MESH_LABEL, value=service_name)]
+    if sidecar_port is not None:
+        labels.append(docker.ContainerLabelArgs(label=SIDECAR_PORT_LABEL, value=str(sidecar_port)))
+    return labels
 
 
 @dataclass(frozen=True)
@@ -78,7 +94,7 @@ class SidecarArgs:
     """The service instance the proxy stands for, as registered with the agent at `consul_http_addr`."""
     container_name: str
     service_container_id: pulumi.Input[str]
-    """The service's container, whose network namespace the proxy joins; a new one replaces the proxy."""
+    """The container whose network namespace the proxy joins (the service's, or its pod's); a new one replaces the proxy."""
     image: pulumi.Input[str]
     """The id of an image with `consul` (and, for Envoy, `envoy`) on its PATH, present on the engine."""
     consul_http_addr: pulumi.Input[str]
@@ -90,6 +106,8 @@ class SidecarArgs:
     """With ACLs, the proxy's token (a service identity); give it as a secret."""
     ca_pem: Optional[pulumi.Input[str]] = None
     """With an HTTPS API, the CA its certificates are signed with."""
+    listen_port: int = SIDECAR_PORT
+    """The port its public listener binds in the namespace: the sidecar's registered port."""
 
 
 def proxy_command(args: SidecarArgs) -> list[pulumi.Input[str]]:
@@ -134,7 +152,7 @@ def sidecar_container(name: str, args: SidecarArgs, opts: pulumi.ResourceOptions
         network_mode=pulumi.Output.concat("container:", args.service_container_id),
         restart="unless-stopped",
         healthcheck=docker.ContainerHealthcheckArgs(
-            tests=["CMD-SHELL", LISTENING_CHECK], interval="2s", timeout="3s", start_period="30s", retries=3
+            tests=["CMD-SHELL", listening_check(args.listen_port)], interval="2s", timeout="3s", start_period="30s", retries=3
         ),
         wait=True,
         opts=pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(delete_before_replace=True)),

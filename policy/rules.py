@@ -31,6 +31,8 @@ PRIVILEGED_CAPABILITIES = frozenset({"ALL", "SYS_ADMIN", "CAP_SYS_ADMIN"})
 _DIGEST = re.compile(r"@sha256:[0-9a-zA-Z]+$")
 # The Docker label on a container of a Consul service mesh service (components/mesh_sidecar.py's MESH_LABEL).
 MESH_LABEL = "orchestration.consul-mesh"
+# On the container that publishes a mesh service's sidecar (its pod), the sidecar's public listener's port.
+SIDECAR_PORT_LABEL = "orchestration.consul-mesh-sidecar-port"
 LOOPBACK_NETWORKS = (ipaddress.ip_network("127.0.0.0/8"), ipaddress.ip_network("::1/128"))
 
 _UNKNOWN = object()
@@ -136,16 +138,24 @@ def _on_loopback(address: str) -> bool:
 
 
 def mesh_services_unpublished(args: ResourceValidationArgs, report_violation: ReportViolation) -> None:
-    """In the mesh a service is reached through its sidecar, with mutual TLS and intentions: a published port bypasses both."""
+    """In the mesh a service is reached through its sidecar, with mutual TLS and intentions: a published port bypasses both.
+
+    The one exception is the sidecar's own public listener, which speaks mutual TLS only and checks every
+    connection against the intentions: the container holding the namespace (the pod) names its port in a
+    label, and may publish that port, and only that one, on a host's address, where the cluster's other
+    hosts call it."""
     if args.resource_type != CONTAINER:
         return
-    service = next((known(label, "value") for label in items(args.props, "labels") if known(label, "label") == MESH_LABEL), None)
+    labels = {known(label, "label"): known(label, "value") for label in items(args.props, "labels")}
+    service = labels.get(MESH_LABEL)
     if service is None:
         return
+    label = labels.get(SIDECAR_PORT_LABEL)
+    sidecar_port = int(label) if isinstance(label, str) and label.isdigit() else None
     for port in items(args.props, "ports"):
         address = known(port, "ip", "0.0.0.0")
-        if address is not _UNKNOWN and not _on_loopback(address):
-            internal = _number(known(port, "internal"))
+        internal = _number(known(port, "internal"))
+        if address is not _UNKNOWN and not _on_loopback(address) and internal != sidecar_port:
             report_violation(
                 f"{args.name}: {service} is in the Consul service mesh, but its port {internal} is published on "
                 f"{address or 'every address'}: reach it through its sidecar, or publish on loopback only",

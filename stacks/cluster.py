@@ -28,6 +28,7 @@ from components.swarm_cluster import SwarmCluster, SwarmClusterArgs, SwarmNode
 from stacks import names
 from stacks.access import consul_tokens
 from stacks.config import ClusterConfig, Host, StackConfig
+from stacks.mesh import mesh_intentions, sidecar_image, sidecars
 from stacks.reachability import check_engines_reachable
 from stacks.workloads import app_settings, build_images, consul_and_swarm_outputs, inventory, on_the_swarm
 
@@ -61,6 +62,9 @@ def build(cfg: StackConfig) -> dict[str, pulumi.Input]:
     )
 
     servers = cluster.with_role("consul-server")
+    mesh = cfg.workload.consul_mesh
+    # Envoy sidecars take their configuration from their own host's agent, over gRPC.
+    envoy = mesh is not None and mesh.proxy == "envoy"
 
     def agent(host: Host) -> ConsulNodeSpec:
         return ConsulNodeSpec(
@@ -69,7 +73,7 @@ def build(cfg: StackConfig) -> dict[str, pulumi.Input]:
             network_name=engines[host.name].network_name,
             join_address=host.address,
             advertise_address=host.address,
-            published_ports=host_ports(host.address, tls=cfg.workload.consul_tls, server=host in servers),
+            published_ports=host_ports(host.address, tls=cfg.workload.consul_tls, server=host in servers, grpc=envoy),
             workloads=host_workloads(host),
         )
 
@@ -90,6 +94,8 @@ def build(cfg: StackConfig) -> dict[str, pulumi.Input]:
             tls=cfg.workload.consul_tls,
             raft_multiplier=cfg.workload.consul_raft_multiplier,
             retain_data=cfg.workload.retain_data,
+            connect=mesh is not None,
+            grpc=envoy,
         ),
     )
     tokens = consul_tokens(cfg, consul)
@@ -128,11 +134,18 @@ def build(cfg: StackConfig) -> dict[str, pulumi.Input]:
                 dns=[host.address],
                 consul_token=tokens.app,
                 consul_ca_pem=consul.ca_cert_pem,
+                mesh=sidecars(cfg, consul, host.address, tokens.app_sidecar),
             ),
             opts=on(host),
         )
-        workers += app.workers
-        containers.setdefault(host.name, {}).update({worker.name: images["distributed_app"].reference for worker in app.workers})
+        workers += [*app.workers, *app.sidecars]
+        containers.setdefault(host.name, {}).update(
+            {
+                **{container.name: images["distributed_app"].reference for container in (*app.pods, *app.workers)},
+                **{sidecar.name: sidecar_image(cfg) for sidecar in app.sidecars},
+            }
+        )
+    intentions = mesh_intentions(cfg, consul)
     clients = {}
     for host in cluster.with_role("client"):
         clients[host.name] = DistributedClient(
@@ -149,11 +162,15 @@ def build(cfg: StackConfig) -> dict[str, pulumi.Input]:
                 dns=[host.address],
                 consul_token=tokens.client,
                 consul_ca_pem=consul.ca_cert_pem,
+                mesh=sidecars(cfg, consul, host.address, tokens.client_sidecar),
             ),
-            # Its first report already lists every worker.
-            opts=pulumi.ResourceOptions.merge(on(host), pulumi.ResourceOptions(depends_on=workers)),
+            # Its first report already lists every worker, and in the mesh reaches one.
+            opts=pulumi.ResourceOptions.merge(on(host), pulumi.ResourceOptions(depends_on=[*workers, *intentions])),
         )
-        containers.setdefault(host.name, {})[clients[host.name].container_name] = images["distributed_client"].reference
+        client = clients[host.name]
+        containers.setdefault(host.name, {})[client.container_name] = images["distributed_client"].reference
+        if client.sidecar is not None:
+            containers[host.name][client.sidecar.name] = sidecar_image(cfg)
 
     manager = cluster.host(cluster.swarm_manager)
     def node(host: Host) -> SwarmNode:

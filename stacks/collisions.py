@@ -16,6 +16,8 @@ from components import compose_app
 from components.consul_cluster import server_container_name
 from components.consul_server import host_ports
 from components.distributed_app import worker_container_name
+from components.mesh_pod import pod_container_name
+from components.mesh_sidecar import sidecar_container_name
 from components.swarm_cluster import MANAGER_PORT
 from stacks import names
 from stacks.config_values import ConfigError, ConfigValues
@@ -244,7 +246,7 @@ def _local_names(cfg: StackConfig) -> Iterator[Named]:
     for node in names.consul_nodes(cfg.workload.consul_servers):
         yield Named("container", ONE_ENGINE, server_container_name(stack, node), None, owner=f"Consul server {node}")
     yield from _worker_names(cfg, ONE_ENGINE)
-    yield Named("container", ONE_ENGINE, names.client_container(stack), None, owner="the client")
+    yield from _client_names(cfg, ONE_ENGINE)
     yield Named("container", ONE_ENGINE, compose_app.redis_container_name(stack), None, owner="the compose app's Redis")
     if web_mode == "container":
         yield Named("container", ONE_ENGINE, compose_app.web_name(stack), None, owner="the compose app's web")
@@ -259,7 +261,7 @@ def _cluster_names(cfg: StackConfig, cluster: ClusterConfig) -> Iterator[Named]:
     for host in cluster.with_role("app"):
         yield from _worker_names(cfg, _engine(host.name))
     for host in cluster.with_role("client"):
-        yield Named("container", _engine(host.name), names.client_container(stack), None, owner="the client")
+        yield from _client_names(cfg, _engine(host.name))
     # After the workers' and the client's, so a clash names the host whose name made it.
     for index, host in enumerate(cluster.hosts):
         agent = "the Consul server" if "consul-server" in host.roles else "the Consul client agent"
@@ -271,7 +273,18 @@ def _cluster_names(cfg: StackConfig, cluster: ClusterConfig) -> Iterator[Named]:
 
 def _worker_names(cfg: StackConfig, engine: str) -> Iterator[Named]:
     for worker in names.worker_ids(cfg.workload.app_workers):
-        yield Named("container", engine, worker_container_name(cfg.stack, worker), "appWorkers", owner=f"worker {worker}")
+        container = worker_container_name(cfg.stack, worker)
+        yield Named("container", engine, container, "appWorkers", owner=f"worker {worker}")
+        if cfg.workload.consul_mesh is not None:
+            yield Named("container", engine, pod_container_name(container), "appWorkers", owner=f"worker {worker}'s pod")
+            yield Named("container", engine, sidecar_container_name(container), "appWorkers", owner=f"worker {worker}'s sidecar")
+
+
+def _client_names(cfg: StackConfig, engine: str) -> Iterator[Named]:
+    container = names.client_container(cfg.stack)
+    yield Named("container", engine, container, None, owner="the client")
+    if cfg.workload.consul_mesh is not None:
+        yield Named("container", engine, sidecar_container_name(container), None, owner="the client's sidecar")
 
 
 def _sandbox_names(stack: str, sandbox: SandboxConfig) -> Iterator[Named]:

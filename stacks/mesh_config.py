@@ -19,10 +19,13 @@ class MeshConfig:
 
 
 def mesh_config(values: ConfigValues, environment: str) -> Optional[MeshConfig]:
-    """The mesh's settings, or None where it is off; each key is checked whether or not the mesh is on."""
-    on = values.boolean("consulMesh", default=False)
-    if on and environment != "local":
-        raise values.fail("consulMesh", f"the mesh runs in the local environment (dev) so far, not in {environment!r}")
+    """The mesh's settings, or None where it is off; each key is checked whether or not the mesh is on.
+
+    On by default in the cluster, where the workers are reached across hosts; off in dev, the quick
+    local loop. The sandbox runs only the hosts (no Consul): the mesh is the cluster stack's on them."""
+    if environment == "sandbox" and values.text("consulMesh", default=""):
+        raise values.fail("consulMesh", "the sandbox runs only the hosts: set it on the cluster stack deployed on them (on by default there)")
+    on = values.boolean("consulMesh", default=environment == "cluster")
     proxy = values.choice("meshProxy", PROXIES, default="builtin")
     envoy_image = values.image("meshEnvoyImage", default="") if values.text("meshEnvoyImage", default="") else None
     if proxy == "envoy" and envoy_image is None:

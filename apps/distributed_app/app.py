@@ -37,7 +37,8 @@ class Settings:
     check_interval: str
     tags: list
     listen_address: str  # 127.0.0.1 in the service mesh, where only the sidecar may reach the worker
-    sidecar_port: int  # 0: no sidecar; else the port its public (mutual TLS) listener binds on every address
+    sidecar_port: int  # 0: no sidecar; else the port its public (mutual TLS) listener binds
+    node_address: str  # with a sidecar reached at its node's address (published there): that address; else empty
 
 
 def settings_from_env(env) -> Settings:
@@ -61,6 +62,7 @@ def settings_from_env(env) -> Settings:
             tags=[tag for tag in env.get("SERVICE_TAGS", "http").split(",") if tag],
             listen_address=env.get("LISTEN_ADDRESS", "0.0.0.0"),
             sidecar_port=int(env.get("SIDECAR_PORT") or 0),
+            node_address=env.get("NODE_ADDRESS", ""),
         )
     except ValueError as error:
         raise Fatal(f"bad number in environment: {error}") from None
@@ -184,11 +186,22 @@ def registration(settings: Settings, address: str, answering: bool = False) -> d
         "TTL": ttl(settings),
         "DeregisterCriticalServiceAfter": "1m",
     }
+    if settings.node_address:
+        # Reached at its node's address, where its host publishes the sidecar's port: no address of its own,
+        # so Consul gives it and its sidecar the node's, and the proxies, which bind the sidecar's registered
+        # address (every address where there is none), listen on every address of the worker's namespace.
+        service["Address"] = ""
+    listener = f"{settings.node_address or address}:{settings.sidecar_port}"
     service["Connect"] = {
         "SidecarService": {
             "Port": settings.sidecar_port,
-            # Both proxies bind the public listener to the sidecar's address (the worker's) and this port.
             "Proxy": {"LocalServiceAddress": "127.0.0.1", "LocalServicePort": settings.port},
+            # Consul's default checks, but at the address the listener is reached on and at the worker's
+            # interval: a sidecar registered again (the worker restarted) is found passing within seconds.
+            "Checks": [
+                {"Name": "Connect Sidecar Listening", "TCP": listener, "Interval": settings.check_interval},
+                {"Name": f"Connect Sidecar Aliasing {settings.service_id}", "AliasService": settings.service_id},
+            ],
         }
     }
     return service

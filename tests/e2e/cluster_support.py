@@ -235,6 +235,9 @@ def cluster_config(sandbox: SandboxProbes) -> dict[str, Any]:
         "buildCaCertificates": extra_ca_certificates(),
         # Destroy leaves nothing behind on the hosts.
         "retainData": False,
+        # These modules reach the workers on their published ports, outside the mesh the cluster runs by
+        # default; tests/e2e/test_cluster_mesh.py deploys the default.
+        "consulMesh": False,
     }
 
 

@@ -39,6 +39,8 @@ INTENTIONS = "/v1/config/service-intentions"
 APP, CLIENT = "distributed_app", "distributed_client"
 # How soon a changed intention must hold for the client's next call.
 INTENTION_SECONDS = 10
+# How soon a worker restarted in place answers through its sidecar again.
+RESTART_SECONDS = 20
 
 
 @pytest.fixture(scope="module")
@@ -97,7 +99,7 @@ def test_workers_listen_on_loopback_and_publish_nothing(mesh: DevStack, engine) 
         assert engine.api.inspect_container(worker)["HostConfig"]["PortBindings"] in (None, {})
     # From the compose web container, on the same network: the worker's port is closed; its sidecar asks for a certificate.
     web = engine.containers.get("dev-web")
-    ip = mesh.container_ip("dev-server1")
+    ip = mesh.container_ip("dev-server1-pod")  # the worker is in its pod's namespace
     probe = (
         "import socket, ssl, sys\n"
         "try:\n    socket.create_connection((sys.argv[1], 8080), timeout=3); print('open')\n"
@@ -130,11 +132,12 @@ def test_a_mesh_identity_without_an_intention_is_refused(mesh: DevStack, engine)
 
 
 def curl_through_mesh(engine: docker.DockerClient, mesh: DevStack, service: str, token: str) -> str:
-    """What the app answers a GET through an unregistered built-in proxy acting as `service` (empty: refused)."""
+    """What the app answers a GET through an unregistered built-in proxy acting as `service` (empty: refused, the
+    connection closed or reset)."""
     script = (
         f"consul connect proxy -service {service} -upstream {APP}:9999 >/tmp/proxy.log 2>&1 & "
         "for i in $(seq 50); do (exec 3<>/dev/tcp/127.0.0.1/9999) 2>/dev/null && break; sleep 0.2; done; "
-        "exec 3<>/dev/tcp/127.0.0.1/9999; printf 'GET / HTTP/1.0\\r\\n\\r\\n' >&3; timeout 5 cat <&3"
+        "exec 3<>/dev/tcp/127.0.0.1/9999; printf 'GET / HTTP/1.0\\r\\n\\r\\n' >&3; timeout 5 cat <&3 || true"
     )
     ca = Path(tempfile.mkdtemp()) / "ca.pem"
     ca.write_text(mesh.outputs["consulCaCert"])
@@ -221,7 +224,7 @@ def test_sidecars_present_leaf_certificates_of_consuls_ca_with_the_services_spif
     context.check_hostname = False
     context.load_verify_locations(cadata=roots["Roots"][0]["RootCert"])
     context.load_cert_chain(folder / "cert.pem", folder / "key.pem")
-    with context.wrap_socket(socket.create_connection((mesh.container_ip("dev-server1"), SIDECAR_PORT), timeout=5)) as tls:
+    with context.wrap_socket(socket.create_connection((mesh.container_ip("dev-server1-pod"), SIDECAR_PORT), timeout=5)) as tls:
         presented = x509.load_der_x509_certificate(tls.getpeercert(binary_form=True))
         tls.sendall(b"GET / HTTP/1.0\r\n\r\n")
         answer = tls.recv(4096)
@@ -230,6 +233,30 @@ def test_sidecars_present_leaf_certificates_of_consuls_ca_with_the_services_spif
     root.public_key().verify(presented.signature, presented.tbs_certificate_bytes, ec.ECDSA(presented.signature_hash_algorithm))
     uris = presented.extensions.get_extension_for_class(x509.SubjectAlternativeName).value.get_values_for_type(x509.UniformResourceIdentifier)
     assert uris == [f"spiffe://{trust_domain}/ns/default/dc/dc1/svc/{APP}"]
+
+
+def answering_workers(engine: docker.DockerClient, mesh: DevStack, calls: int = 8) -> set[str]:
+    """The workers that answer the client's calls through the mesh, out of `calls` of them."""
+    replies = [app_reply(engine, mesh) for _ in range(calls)]
+    return {reply["message"].split(" from ")[-1].split(" on ")[0] for reply in replies if "message" in reply}
+
+
+def test_a_worker_restarted_in_place_answers_through_its_sidecar_again_within_seconds(mesh: DevStack, engine) -> None:
+    """`docker restart` of a worker (as a crash or Docker would): it comes back into its pod's namespace, where its
+    sidecar still runs, and the client's calls reach it again with no `up` and nothing else restarted."""
+    assert engine.api.inspect_container("dev-server1")["HostConfig"]["NetworkMode"] == (
+        "container:" + engine.api.inspect_container("dev-server1-pod")["Id"]
+    )
+    before = started(engine)
+    engine.containers.get("dev-server1").restart(timeout=10)
+    restarted = time.monotonic()
+    wait_for("server1 answering through the mesh again", lambda: "server1" in answering_workers(engine, mesh), timeout=RESTART_SECONDS, interval=0.2)
+    PHASES.append(("  worker restarted in place -> answering through its sidecar", time.monotonic() - restarted))
+    after = started(engine)
+    assert after["dev-server1"] != before["dev-server1"]
+    assert {name: at for name, at in after.items() if name != "dev-server1"} == {
+        name: at for name, at in before.items() if name != "dev-server1"
+    }
 
 
 def test_a_second_apply_changes_nothing(mesh: DevStack) -> None:

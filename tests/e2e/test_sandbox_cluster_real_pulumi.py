@@ -61,8 +61,8 @@ KEPT_KEY = "real/kept-through-the-lost-host"
 class RealSandbox(SandboxProbes, RealStack):
     """The sandbox stack through the CLI, with the harness's probes of its hosts."""
 
-    def __init__(self, engine, project: RealProject) -> None:
-        RealStack.__init__(self, project, sandbox_config(SANDBOX_SUBNET))
+    def __init__(self, engine, project: RealProject, subnet: str = SANDBOX_SUBNET) -> None:
+        RealStack.__init__(self, project, sandbox_config(subnet))
         self._start_probes(engine)
 
     def close(self) -> None:

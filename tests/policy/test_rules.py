@@ -6,9 +6,10 @@ from typing import Any
 import pytest
 from pulumi.runtime import rpc
 
-from components.mesh_sidecar import MESH_LABEL
+from components.mesh_sidecar import MESH_LABEL, SIDECAR_PORT_LABEL
 from policy.rules import CONTAINER, IMAGE, POLICIES, REMOTE_IMAGE, SERVICE, image_problem
 from policy.rules import MESH_LABEL as RULE_MESH_LABEL
+from policy.rules import SIDECAR_PORT_LABEL as RULE_SIDECAR_PORT_LABEL
 from tests.support.policy import validate, validation_args
 
 UNKNOWN = rpc.UNKNOWN
@@ -237,9 +238,22 @@ def test_a_service_in_the_mesh_publishes_nothing_outside_loopback(ports: list, r
     assert all(message.startswith("thing: distributed_app is in the Consul service mesh") for message in found)
 
 
+def test_a_pod_in_the_mesh_publishes_its_sidecars_mutual_tls_port_and_nothing_else_on_a_host_address() -> None:
+    """The exception the rule makes: the port the pod's label names as its sidecar's public listener."""
+    pod = {"labels": [*MESH_LABEL_OF["labels"], {"label": "orchestration.consul-mesh-sidecar-port", "value": "8081"}]}
+    sidecar = {"internal": 8081, "external": 8081, "ip": "10.0.0.11"}
+    assert messages("mesh-services-unpublished", CONTAINER, container(ports=[sidecar], **pod)) == []
+    app = {"internal": 8080, "external": 8080, "ip": "10.0.0.11"}
+    [found] = messages("mesh-services-unpublished", CONTAINER, container(ports=[sidecar, app], **pod))
+    assert "its port 8080 is published on 10.0.0.11" in found
+    # Without the label, the sidecar's port is refused like any other.
+    assert len(messages("mesh-services-unpublished", CONTAINER, container(ports=[sidecar], **MESH_LABEL_OF))) == 1
+
+
 def test_a_container_outside_the_mesh_may_publish() -> None:
     assert messages("mesh-services-unpublished", CONTAINER, container(ports=[{"internal": 8080, "external": 8081}])) == []
 
 
 def test_the_rule_knows_the_label_the_components_put_on_mesh_services() -> None:
     assert RULE_MESH_LABEL == MESH_LABEL
+    assert RULE_SIDECAR_PORT_LABEL == SIDECAR_PORT_LABEL

@@ -40,6 +40,9 @@ def test_every_container_runs_on_its_hosts_engine(cluster: Deployment) -> None:
         "app-curly-server1": "curly",
         "app-curly-server2": "curly",
         "client-moe-container": "moe",
+        # The mesh, on by default in the cluster: each worker's pod and sidecar, the client's sidecar.
+        **{f"app-{host}-server{n}-{part}": host for host in ("larry", "curly") for n in (1, 2) for part in ("pod", "sidecar")},
+        "client-moe-sidecar": "moe",
     }
     containers = {r.name: r for r in cluster.of_type(CONTAINER)}
     assert sorted(containers) == sorted(expected)
@@ -80,14 +83,18 @@ def test_consul_servers_advertise_and_publish_on_the_private_address_only(cluste
 def test_containers_on_a_host_use_that_hosts_consul(cluster: Deployment) -> None:
     for name, host in (("app-larry-server1", "larry"), ("app-curly-server2", "curly"), ("client-moe-container", "moe")):
         registration = cluster.one(CONTAINER, name).inputs
-        assert registration["dns"] == [ADDRESSES[host]], name
+        # In the mesh (the cluster's default) a worker's DNS servers are its pod's, whose namespace it joins.
+        namespace = cluster.one(CONTAINER, f"{name}-pod").inputs if name.startswith("app-") else registration
+        assert namespace["dns"] == [ADDRESSES[host]], name
         env = dict(item.split("=", 1) for item in registration["envs"])
         assert env["CONSUL_HTTP_ADDR"] == f"https://{ADDRESSES[host]}:8501", name
 
 
-def test_workers_publish_and_advertise_their_hosts_address(cluster: Deployment) -> None:
+def test_workers_outside_the_mesh_publish_and_advertise_their_hosts_address() -> None:
+    plain = deploy("cluster", {"consulMesh": False})
+    assert not [r for r in plain.of_type(CONTAINER) if r.name.endswith(("-pod", "-sidecar"))]
     for index, worker in enumerate(("server1", "server2")):
-        registration = cluster.one(CONTAINER, f"app-curly-{worker}").inputs
+        registration = plain.one(CONTAINER, f"app-curly-{worker}").inputs
         port = 8081 + index
         assert registration["ports"] == [{"internal": 8080, "external": port, "ip": "10.0.0.12"}]
         env = dict(item.split("=", 1) for item in registration["envs"])
@@ -171,7 +178,8 @@ def test_five_hosts_make_five_consul_servers() -> None:
         assert len([flag for flag in command if flag.startswith("-retry-join=")]) == 4
     assert five.one(COMMAND, "swarm-init").inputs["environment"]["DOCKER_HOST"] == "tcp://10.1.0.3:2376"
     assert len([r for r in five.of_type(COMMAND) if r.name.startswith("swarm-join-")]) == 4
-    assert len(five.of_type(CONTAINER)) == 5 + 5 * 2 + 5
+    # Agents, workers and clients, and in the mesh each worker's pod and sidecar and each client's sidecar.
+    assert len(five.of_type(CONTAINER)) == 5 + 5 * 2 + 5 + 5 * 2 * 2 + 5
 
 
 def test_tls_material_for_tcp_engines_is_secret() -> None:

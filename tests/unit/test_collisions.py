@@ -34,9 +34,11 @@ def _checked_and_declared(monkeypatch: pytest.MonkeyPatch, stack: str, overrides
     [
         ("dev", {}),
         ("dev", {"composeWeb": {"mode": "swarm"}, "swarmServices": {"api": {"image": "nginx:1"}}, "composeFile": "tests/data/compose/names/compose.yaml"}),
+        ("dev", {"consulMesh": True}),
         ("cluster", cluster(composeFile="tests/data/compose/names/compose.yaml")),
+        ("cluster", cluster(consulMesh=False)),
     ],
-    ids=["dev", "dev with every kind of service", "cluster with a compose file"],
+    ids=["dev", "dev with every kind of service", "dev in the mesh", "cluster with a compose file (in the mesh)", "cluster outside the mesh"],
 )
 def test_the_check_knows_every_name_the_stack_declares(monkeypatch: pytest.MonkeyPatch, stack: str, overrides: dict) -> None:
     checked, declared = _checked_and_declared(monkeypatch, stack, overrides)

@@ -68,14 +68,22 @@ def test_every_server_denies_by_default_and_reads_its_token_from_files(cluster: 
 def test_each_workload_gets_a_least_privilege_policy_and_token(cluster: Deployment) -> None:
     rules = {r.inputs["name"]: r.inputs["rules"] for r in cluster.of_type(POLICY)}
     kv = 'key_prefix "distributed_app/cluster/"'
+    # In the mesh (the cluster's default) each workload also registers its sidecar.
     assert rules["cluster-distributed-app"] == (
-        f'service "distributed_app" {{ policy = "write" }}\nnode_prefix "" {{ policy = "read" }}\n{kv} {{ policy = "read" }}\n'
+        'service "distributed_app" { policy = "write" }\nservice "distributed_app-sidecar-proxy" { policy = "write" }\n'
+        f'node_prefix "" {{ policy = "read" }}\n{kv} {{ policy = "read" }}\n'
     )
-    assert "write" not in rules["cluster-distributed-client"] and f'{kv} {{ policy = "read" }}' in rules["cluster-distributed-client"]
+    client = rules["cluster-distributed-client"]
+    assert [line for line in client.splitlines() if "write" in line] == [
+        'service "distributed_client" { policy = "write" }', 'service "distributed_client-sidecar-proxy" { policy = "write" }'
+    ]
+    assert f'{kv} {{ policy = "read" }}' in client
     assert rules["cluster-catalog"] == f'{kv} {{ policy = "write" }}\n'
     assert "write" not in rules["cluster-anonymous"]
-    tokens = {r.name: r.inputs["policies"] for r in cluster.of_type(TOKEN)}
+    tokens = {r.name: r.inputs.get("policies") or r.inputs["serviceIdentities"] for r in cluster.of_type(TOKEN)}
     assert tokens == {
+        "access-distributed-app-sidecar-token": [{"serviceName": "distributed_app"}],
+        "access-distributed-client-sidecar-token": [{"serviceName": "distributed_client"}],
         "access-distributed-app-token": ["cluster-distributed-app"],
         "access-distributed-client-token": ["cluster-distributed-client"],
         "access-catalog-token": ["cluster-catalog"],

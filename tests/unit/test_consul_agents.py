@@ -79,7 +79,9 @@ def test_a_client_agent_publishes_serf_lan_its_api_and_dns_on_its_hosts_address_
 def test_every_container_registers_with_and_resolves_through_its_own_hosts_agent(five: Deployment) -> None:
     for name, host in (("app-larry-server1", "larry"), ("app-shemp-server2", "shemp"), ("client-joe-container", "joe")):
         container = five.one(CONTAINER, name)
-        assert container.inputs["dns"] == [ADDRESSES[host]], name
+        # In the mesh (the cluster's default) a worker's DNS servers are its pod's, whose namespace it joins.
+        namespace = five.one(CONTAINER, f"{name}-pod") if name.startswith("app-") else container
+        assert namespace.inputs["dns"] == [ADDRESSES[host]], name
         assert env(container)["CONSUL_HTTP_ADDR"] == f"https://{ADDRESSES[host]}:8501", name
         if "CONSUL_DNS_SERVER" in env(container):
             assert env(container)["CONSUL_DNS_SERVER"] == ADDRESSES[host]

@@ -57,16 +57,27 @@ def test_intentions_deny_every_call_but_the_clients_to_the_app(mesh: Deployment)
         assert entry.parent == component.urn and entry.provider_urn == api.urn
 
 
-def test_each_worker_listens_on_loopback_publishes_nothing_and_has_a_sidecar_in_its_namespace(mesh: Deployment) -> None:
+def test_each_worker_listens_on_loopback_publishes_nothing_and_has_a_sidecar_in_its_pods_namespace(mesh: Deployment) -> None:
     for worker_id in ("server1", "server2"):
         worker = mesh.one(CONTAINER, f"app-{worker_id}")
         assert (env(worker)["LISTEN_ADDRESS"], env(worker)["SIDECAR_PORT"]) == ("127.0.0.1", str(SIDECAR_PORT))
+        assert "NODE_ADDRESS" not in env(worker) and "SERVICE_ADDRESS" not in env(worker)  # its address on dev's network
         assert not worker.inputs.get("ports")
         assert worker.inputs["labels"] == [{"label": MESH_LABEL, "value": "distributed_app"}]
+        # The pod holds the namespace, with what Docker ties to it; the worker and its sidecar join it.
+        pod = mesh.one(CONTAINER, f"app-{worker_id}-pod")
+        assert (pod.inputs["name"], pod.inputs["hostname"]) == (f"dev-{worker_id}-pod", worker_id)
+        assert pod.inputs["networksAdvanced"] == [{"name": "dev-net", "aliases": [worker_id]}]
+        assert not pod.inputs.get("ports") and pod.inputs["restart"] == "unless-stopped" and pod.parent == worker.parent
+        assert pod.inputs["labels"] == [{"label": MESH_LABEL, "value": "distributed_app"}]
+        assert worker.inputs["networkMode"] == f"container:app-{worker_id}-pod-id" and pod.urn in worker.dependencies
+        for tied in ("hostname", "networksAdvanced", "dns"):
+            assert not worker.inputs.get(tied), tied  # Docker refuses them beside `container:` mode
         sidecar = mesh.one(CONTAINER, f"app-{worker_id}-sidecar")
         assert sidecar.inputs["name"] == f"dev-{worker_id}-sidecar"
         assert sidecar.inputs["command"] == ["consul", "connect", "proxy", "-sidecar-for", worker_id]
-        assert sidecar.inputs["networkMode"].startswith("container:") and worker.urn in sidecar.dependencies
+        assert sidecar.inputs["networkMode"] == f"container:app-{worker_id}-pod-id"
+        assert {worker.urn, pod.urn} <= sidecar.dependencies
         assert env(sidecar)["CONSUL_HTTP_ADDR"] == "http://consul-1:8500"
         assert sidecar.parent == worker.parent and sidecar.inputs["restart"] == "unless-stopped" and sidecar.inputs["wait"]
     assert mesh.outputs["inventory"]["hosts"]["local"]["dev-server1-sidecar"] == "hashicorp/consul:1.16"

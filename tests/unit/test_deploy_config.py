@@ -131,7 +131,9 @@ def test_a_drained_manager_is_a_manager_only_node() -> None:
 def test_the_inventory_lists_each_hosts_containers_and_each_services_mode_replicas_and_image(configured: Deployment) -> None:
     inventory = configured.outputs["inventory"]
     assert sorted(inventory["hosts"]) == ["curly", "larry", "moe"]
-    assert sorted(inventory["hosts"]["larry"]) == ["cluster-larry", "cluster-server1", "cluster-server2"]
+    # In the mesh (the cluster's default) each worker with its pod and sidecar.
+    workers = [f"cluster-server{n}{part}" for n in (1, 2) for part in ("", "-pod", "-sidecar")]
+    assert sorted(inventory["hosts"]["larry"]) == sorted(["cluster-larry", *workers])
     assert inventory["hosts"]["larry"]["cluster-larry"] == "hashicorp/consul:1.16"
     assert inventory["hosts"]["moe"]["cluster-client"].startswith("10.0.0.11:5000/orchestration/distributed_client")
     # The image as the tasks run it: pinned to the digest the registry serves.

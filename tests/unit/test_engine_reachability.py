@@ -91,7 +91,8 @@ def test_preview_names_every_unreachable_engine_and_declares_nothing(listening_p
 def test_preview_goes_on_when_every_engine_answers(listening_ports: list[int]) -> None:
     larry, curly, moe = (f"tcp://127.0.0.1:{port}" for port in listening_ports)
     deployment = deploy("cluster", hosts(larry, curly, moe), preview=True)
-    assert len(deployment.of_type("docker:index/container:Container")) == 8
+    # Three agents, four workers and the client; in the mesh (the default) four pods and five sidecars.
+    assert len(deployment.of_type("docker:index/container:Container")) == 8 + 4 + 5
 
 
 def test_an_apply_leaves_the_engines_to_the_providers() -> None:

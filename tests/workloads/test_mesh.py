@@ -62,3 +62,19 @@ def test_the_clients_report_comes_through_the_proxies_while_an_intention_allows_
 
     consul.put("/v1/config", json={"Kind": "service-intentions", "Name": SERVICE, "Sources": [{"Name": "distributed_client", "Action": "deny"}]})
     wait_until(lambda: "failed:" in client.output().split("App at")[-1], 10, "the denied call reported as failed")
+
+
+def test_a_worker_reached_at_its_nodes_address_gets_a_sidecar_listening_on_every_address(consul, start_worker, start_proxy) -> None:
+    """The cluster's case: the host publishes the sidecar's port on the node's address, so the worker registers
+    no address of its own; the built-in proxy binds the sidecar's registered address, so it listens on every
+    address of its namespace (where the host's published port reaches it), and its check is at the node's."""
+    sidecar_port = free_port()
+    start_worker(consul, "server1", "", LISTEN_ADDRESS="127.0.0.1", SIDECAR_PORT=sidecar_port, NODE_ADDRESS="127.0.0.1")
+    wait_until(lambda: consul.passing_ids(SERVICE) == ["server1"], 15, "server1 passing its TTL check")
+    sidecar = consul.get("/v1/agent/service/server1-sidecar-proxy").json()
+    assert (sidecar["Address"], sidecar["Port"]) == ("", sidecar_port)
+    start_proxy(consul, "-sidecar-for", "server1")
+    # Passing once the proxy listens: the check dials the node's address, 127.0.0.1, at the sidecar's port.
+    [entry] = wait_until(lambda: consul.get(f"/v1/health/connect/{SERVICE}", passing="true").json(), 20, "the sidecar passing")
+    assert (entry["Service"]["Address"], entry["Node"]["Address"]) == ("", "127.0.0.1")
+    assert not refused("127.0.0.3", sidecar_port)  # any address: 0.0.0.0, not one the registration names

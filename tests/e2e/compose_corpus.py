@@ -29,7 +29,8 @@ CMD ["sh", "-c", "trap 'exit 0' TERM; while :; do sleep 1; done"]
 """
 KEPT_IMAGES = (BASE_IMAGE, REDIS_IMAGE, SLEEPER_IMAGE)
 
-# Folder to copy (the file's relative paths stay as in its repository), the file in it, variables, and stand-ins: image -> local image.
+# Folder to copy (the file's relative paths stay as in its repository), the file in it, variables, stand-ins
+# (image -> local image), and the files to compare inside the containers (where secrets and configs land).
 CASES: dict[str, dict[str, Any]] = {
     "kreuzwerker-two-sleepers": {
         "folder": DATA / "corpus" / "kreuzwerker+terraform-provider-docker",
@@ -48,6 +49,13 @@ CASES: dict[str, dict[str, Any]] = {
         "file": "docker/compose/docker-compose.sqlite.yml",
         "variables": {},
         "stand_ins": {"docker.io/valkey/valkey:9-alpine": REDIS_IMAGE, "ghcr.io/paperless-ngx/paperless-ngx:latest": SLEEPER_IMAGE},
+    },
+    "own-secrets-and-configs": {
+        "folder": DATA / "secrets-engine",
+        "file": "compose.yaml",
+        "variables": {"API_TOKEN": "not-a-real-token", "MOTD": "hello from the environment"},
+        "stand_ins": {"example/holder:1": SLEEPER_IMAGE},
+        "files": ["/run/secrets/db_password", "/run/secrets/token", "/etc/site.conf", "/motd"],
     },
 }
 # Not here: tests/data/compose/reuse, whose `volumes_from` Docker Compose v2.40.3 itself fails to create on
@@ -91,6 +99,7 @@ class Case:
     def __init__(self, name: str, workdir: Path, project: str) -> None:
         spec = CASES[name]
         self.variables: dict[str, str] = spec["variables"]
+        self.files: list[str] = spec.get("files", [])
         folder = workdir / "project"
         if not folder.exists():
             shutil.copytree(spec["folder"], folder)

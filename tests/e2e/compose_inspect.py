@@ -6,7 +6,7 @@ policy ("" or "no"), an empty list or none, and aliases Docker resolves anyway (
 short id)."""
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Sequence
 
 import docker
 
@@ -18,8 +18,9 @@ COMPARED_COMPOSE_LABELS = (
 )
 
 
-def observe(engine: docker.DockerClient, project: str, ids: bool = False) -> dict[str, Any]:
-    """Each of the project's containers as `docker inspect` shows it, in the terms both sides share."""
+def observe(engine: docker.DockerClient, project: str, ids: bool = False, files: Sequence[str] = ()) -> dict[str, Any]:
+    """Each of the project's containers as `docker inspect` shows it, in the terms both sides share; with
+    `files`, those paths in each running container too (mode, owner, content), where secrets and configs land."""
     found: dict[str, Any] = {}
     for summary in engine.api.containers(all=True, filters={"label": f"{PROJECT_LABEL}={project}"}):
         container = engine.api.inspect_container(summary["Id"])
@@ -68,8 +69,21 @@ def observe(engine: docker.DockerClient, project: str, ids: bool = False) -> dic
                 )
                 for network, settings in container["NetworkSettings"]["Networks"].items()
             },
+            "files": _files(engine, container["Id"], files) if files and container["State"]["Running"] else None,
         }
     return found
+
+
+# Each path's mode, owner and content digest, or that it is absent.
+_DESCRIBE_FILES = (
+    'for f in "$@"; do if [ -e "$f" ]; then echo "$f $(stat -L -c "%a %u:%g" "$f") $(md5sum < "$f")"; '
+    'else echo "$f absent"; fi; done'
+)
+
+
+def _files(engine: docker.DockerClient, container_id: str, paths: Sequence[str]) -> list[str]:
+    run = engine.api.exec_create(container_id, ["sh", "-c", _DESCRIBE_FILES, "sh", *paths])
+    return engine.api.exec_start(run["Id"]).decode().splitlines()
 
 
 def _source(mount: dict[str, Any]) -> str:

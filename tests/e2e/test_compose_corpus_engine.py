@@ -1,8 +1,8 @@
-"""Real projects' compose files (tests/data/compose/corpus), brought up on the real engine one after
+"""Real projects' compose files (tests/data/compose/corpus) and ours, brought up on the real engine one after
 the other under the same project name: by Docker Compose v2 itself (`docker compose up --wait`) and by
 ComposeProject through the apply harness. `docker inspect` must show the same containers: names, image,
 command, entrypoint, environment, labels, networks with aliases and addresses, mounts, ports, health, limits,
-restart policy, run options; and a second `up` through the harness changes nothing.
+restart policy, run options, and the files secrets and configs land in; and a second `up` through the harness changes nothing.
 
 Where the two differ only in how the engine is told the same thing, `observe` says so and reads both alike:
 no restart policy ("" or "no"), an empty list or none, and aliases Docker resolves anyway (the container's
@@ -39,19 +39,19 @@ def test_docker_compose_and_the_harness_make_the_same_containers(name: str, engi
         try:
             with phase(f"corpus {name}: docker compose up --wait"):
                 case.compose_up()
-            theirs = observe(engine, case.project)
+            theirs = observe(engine, case.project, files=case.files)
         finally:
             case.compose_down()
         try:
             with phase(f"corpus {name}: up through the harness"):
                 case.harness_up()
-            ours = observe(engine, case.project)
+            ours = observe(engine, case.project, files=case.files)
             before = observe(engine, case.project, ids=True)
             with phase(f"corpus {name}: second up through the harness"):
                 case.harness_up()
             assert case.harness.last_run.changes() == []
             assert observe(engine, case.project, ids=True) == before
-            again = observe(engine, case.project)
+            again = observe(engine, case.project, files=case.files)
         finally:
             case.harness_down()
             case.close()

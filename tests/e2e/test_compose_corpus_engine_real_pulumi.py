@@ -38,13 +38,13 @@ def test_docker_compose_the_real_cli_and_the_harness_make_the_same_containers(
         try:
             with phase(f"corpus {name}: docker compose up --wait"):
                 case.compose_up()
-            theirs = observe(engine, case.project)
+            theirs = observe(engine, case.project, files=case.files)
         finally:
             case.compose_down()
         try:
             with phase(f"corpus {name}: real pulumi up"):
                 case.real_up()
-            real = observe(engine, case.project)
+            real = observe(engine, case.project, files=case.files)
             before = observe(engine, case.project, ids=True)
             with phase(f"corpus {name}: real preview, second up"):
                 proposed = case.real_changes()
@@ -55,7 +55,7 @@ def test_docker_compose_the_real_cli_and_the_harness_make_the_same_containers(
         try:
             with phase(f"corpus {name}: up through the harness"):
                 case.harness_up()
-            harness = observe(engine, case.project)
+            harness = observe(engine, case.project, files=case.files)
         finally:
             case.harness_down()
             case.close()

@@ -39,6 +39,7 @@ CASES: dict[str, dict[str, str]] = {
     "limits": {},
     "reuse": {"LOG_LEVEL": "debug"},
     "pulls": {},
+    "secrets-engine": {"API_TOKEN": "not-a-real-token", "MOTD": "hello from the environment"},
 }
 _DURATION_PART = re.compile(r"(\d+(?:\.\d*)?)(ms|s|m|h)")
 _SECONDS = {"ms": 1e-3, "s": 1, "m": 60, "h": 3600}

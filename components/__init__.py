@@ -10,8 +10,29 @@ the provider SDKs, that it uses.
 from __future__ import annotations
 
 import importlib
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+if TYPE_CHECKING:
+    # What type checkers read; at run time each name is imported on first use (__getattr__ below).
+    from components.app_image import AppImage, AppImageArgs
+    from components.compose_app import ComposeApp, ComposeAppArgs, ComposeWebSwarm
+    from components.compose_project import ComposeFileError, ComposeProject, ComposeProjectArgs
+    from components.consul_catalog import ConsulCatalog, ConsulCatalogArgs, ExternalService
+    from components.consul_cluster import ConsulCluster, ConsulClusterArgs, ConsulNodeSpec
+    from components.consul_mesh import ConsulMesh, ConsulMeshArgs, Intention
+    from components.consul_server import DNS_PORT, DOCKER_EMBEDDED_DNS, HTTP_PORT, ConsulServer, ConsulServerArgs, PublishedPort
+    from components.distributed_app import DistributedApp, DistributedAppArgs
+    from components.distributed_client import DistributedClient, DistributedClientArgs
+    from components.docker_host import DockerHost, DockerHostArgs
+    from components.docker_in_docker_host import DockerInDockerHost, DockerInDockerHostArgs
+    from components.image_registry import ImageRegistry, ImageRegistryArgs
+    from components.mesh_sidecar import MeshSidecars
+    from components.registry import RegistryLogin
+    from components.swarm_cluster import SwarmCluster, SwarmClusterArgs, SwarmNode
+    from components.swarm_policy import HealthCheck, MeshPort, Placement, Resources, Rollout
+    from components.swarm_service import SwarmService, SwarmServiceArgs
+
+# Each public name's module, for __getattr__; tests/unit/test_package_api.py keeps it equal to the imports above.
 _MODULES = {
     "AppImage": "components.app_image",
     "AppImageArgs": "components.app_image",

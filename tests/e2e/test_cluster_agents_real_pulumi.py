@@ -1,4 +1,4 @@
-"""The five-host cluster of test_cluster_agents (three Consul servers, client agents on shemp and joe)
+"""The five-host cluster of test_cluster_stack_grown (three Consul servers, client agents on shemp and joe)
 through the real Pulumi CLI and providers (see real_pulumi.py).
 
 A sandbox stack with `sandboxHosts` and `sandboxRoles`, our stand-in images pushed into its registry,
@@ -22,7 +22,7 @@ pytestmark = pytest.mark.docker
 
 SANDBOX_STACK = "real-agents-sandbox"
 CLUSTER_STACK = "real-agents"
-# Apart from the harness's agents sandbox (10.78.45.0/24) and the real CLI's three hosts (10.78.44.0/24).
+# Apart from docs/sandbox.md's 10.77.0.0/24 and the other sandboxes' 10.78.x.0/24.
 SUBNET = "10.78.46.0/24"
 PASSPHRASE = "real-agents"
 NOTHING = {"services": [], "containers": [], "networks": [], "volumes": []}

@@ -8,6 +8,8 @@ and `stack export` and `stack history`, which `make up` asks (scripts/recover) b
 a doc's commands made. This machine's settings a doc leaves to the reader (`machine.json`, by stack: the
 stand-in images) lie under the stack's config, as the real-CLI tests `config set` them before a doc's `up`.
 A StackReference reads the outputs of the stack it names, `organization/<project>/<stack>`.
+`up` reads the stack's file, Pulumi.<stack>.yaml, in the project it runs in (the folder with Pulumi.yaml,
+there or above), as the CLI does; outside a project, the program's own.
 Other commands and flags are refused, saying so: those run through the real CLI's tests.
 """
 from __future__ import annotations
@@ -21,6 +23,7 @@ from typing import Any, Mapping
 
 BACKEND = "ORCH_HARNESS_BACKEND"
 STATE_DIR = "ORCH_HARNESS_STATE_DIR"
+WORKDIR = "ORCH_HARNESS_WORKDIR"
 # Without a terminal the CLI proceeds only when told to (pkg/cmd/pulumi/operations/up.go).
 NOT_CONFIRMED = "error: --yes or --skip-preview or --preview-only must be passed in to proceed when running in non-interactive mode"
 # The CLI's exit codes (3.277) for what a doc's commands may meet.
@@ -43,7 +46,8 @@ def install(bin_dir: Path, backend: Path, state_dir: Path, machine: Mapping[str,
     (backend / "machine.json").write_text(json.dumps(dict(machine)))
     wrapper = bin_dir / "pulumi"
     project = Path(__file__).resolve().parents[2]
-    wrapper.write_text(f'#!/bin/sh\ncd "{project}" && exec "{sys.executable}" -m tests.harness.cli "$@"\n')
+    # The folder it is run in holds the stack files the user edits (Pulumi.<stack>.yaml), as for the CLI.
+    wrapper.write_text(f'#!/bin/sh\nexport {WORKDIR}="$PWD"\ncd "{project}" && exec "{sys.executable}" -m tests.harness.cli "$@"\n')
     wrapper.chmod(wrapper.stat().st_mode | stat.S_IXUSR | stat.S_IXGRP | stat.S_IXOTH)
     return {
         BACKEND: str(backend), STATE_DIR: str(state_dir), "PATH": f"{bin_dir}:{os.environ.get('PATH', '')}",
@@ -179,14 +183,23 @@ def _up(backend: Backend, stack: str, refresh: bool) -> str:
 
     config = {**backend.machine(stack), **backend.config(stack)}
     harness = backend.harness(stack)
+    stack_dir = _project_folder(Path(os.environ.get(WORKDIR, ".")))
     try:
-        outputs = harness.apply(lambda: run_program(harness, stack, config), label=f"up ({stack})", refresh=refresh)
+        outputs = harness.apply(lambda: run_program(harness, stack, config, stack_dir=stack_dir), label=f"up ({stack})", refresh=refresh)
     except Exception as error:  # noqa: BLE001 - the CLI prints the program's error and exits
         raise Refused(f"error: {error}") from None
     finally:
         harness.close()
     backend.set_outputs(stack, outputs, getattr(outputs, "secret", frozenset()))
     return f"Resources:\n    {len(harness.state)} resources, {len(harness.last_run.changes())} changes\n"
+
+
+def _project_folder(workdir: Path) -> Path | None:
+    """The project `pulumi` was run in, found as the CLI finds Pulumi.yaml: there or in a folder above."""
+    for folder in (workdir.resolve(), *workdir.resolve().parents):
+        if (folder / "Pulumi.yaml").is_file():
+            return folder
+    return None
 
 
 def _destroy(backend: Backend, stack: str) -> str:

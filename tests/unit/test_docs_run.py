@@ -31,7 +31,6 @@ NOT_RUN = {
     ("docs/reuse.md", "orchestration-components @ git+https://github.com/<you>/<this repository>"),
     ("docs/reuse.md", "cd examples/five-servers"),
     ("docs/sandbox.md", "docker build -t orchestration/dind-host:bookworm apps/dind-host"),
-    ("docs/sandbox.md", "pulumi up --stack sandbox"),
 }
 
 # Blocks that show output rather than commands, by their first line: tests/unit/test_doc_outputs.py and

@@ -3,6 +3,7 @@
 docs/sandbox.md's sandbox and cluster (stacks `sandbox` and `sandbox-cluster`) are made once for the session,
 by the doc's own commands through the harness's `pulumi`: test_cluster_stack.py runs on the three hosts,
 test_cluster_stack_grown.py grows them to five as the doc does, runs on those and tears them down as the doc does.
+The same through the real CLI: test_sandbox_cluster_real_pulumi.py, then test_sandbox_cluster_with_more_hosts_real_pulumi.py.
 """
 from __future__ import annotations
 
@@ -32,6 +33,7 @@ from .cluster_support import (
     sweep,
 )
 from .doc_runner import Shell, harness_cli_shell, prints_nothing_to_check, run_documented, scratch_folder
+from .real_sandbox import RealCluster, RealSandbox, doc_stacks
 from .sandbox_doc import CLUSTER_STACK_INIT, CLUSTER_UP, DOC, DOC_CONSUL_IMAGE, PRIVILEGED_OFF, RUNNER, SANDBOX_UP, STAND_INS
 from .support import PHASES, STATE_DIR, phase, project_copy
 
@@ -115,3 +117,10 @@ def doc_cluster(doc_sandbox: Sandbox, doc_shell: Shell, engine) -> Cluster:
             raise
         finally:
             stack.close()
+
+
+@pytest.fixture(scope="session")
+def real_doc_stacks(engine) -> tuple[RealSandbox, RealCluster]:
+    """docs/sandbox.md's sandbox and cluster through the real CLI (tests/e2e/real_sandbox.py)."""
+    with doc_stacks(engine) as stacks:
+        yield stacks

@@ -558,7 +558,7 @@ def test_a_worker_dropped_from_the_config_leaves_the_swarm(cluster: Cluster, san
     shemp = sandbox.docker("shemp")
     assert shemp.info()["Swarm"]["LocalNodeState"] == "inactive"
     assert leftovers(shemp, f"{CLUSTER_STACK}-") == NOTHING
-    # docs/sandbox.md's way to shrink: the cluster stack first (above), then the sandbox.
+    # docs/sandbox.md's way to shrink: the cluster stack first, its hosts written by hand (above), then the sandbox.
     sandbox.apply("sandbox apply without shemp", sandboxHosts=None)
     assert {(op, name) for op, _, name in sandbox.changes()} == {("delete", "shemp-data"), ("delete", "shemp-image"), ("delete", "shemp-container")}
 

@@ -9,9 +9,10 @@ a doc's commands made. This machine's settings a doc leaves to the reader (`mach
 stand-in images) lie under the stack's config, as the real-CLI tests `config set` them before a doc's `up`.
 A StackReference reads the outputs of the stack it names, `organization/<project>/<stack>`.
 The program is the project's whose `Pulumi.yaml` is found from the folder `pulumi` runs in upward, as the
-CLI finds it (this checkout's where there is none: a doc's scratch folder); a project of another name runs
-with its own virtualenv's packages (`runtime.options.virtualenv`) ahead of this checkout's, that virtualenv
-made first where it is missing, with the project's requirements.txt, as the CLI's language host makes it.
+CLI finds it (this checkout's where there is none, a doc's scratch folder, or where it is a copy of this one).
+A project of another name runs with its own virtualenv's packages (`runtime.options.virtualenv`) ahead of
+this checkout's, that virtualenv made first where it is missing, with the project's requirements.txt, as
+the CLI's language host makes it; its stacks' state is `<state dir>/<project>.<stack>-state.json`.
 Other commands and flags are refused, saying so: those run through the real CLI's tests.
 """
 from __future__ import annotations
@@ -60,10 +61,12 @@ def install(bin_dir: Path, backend: Path, state_dir: Path, machine: Mapping[str,
 
 
 def find_project(folder: Path) -> Path:
-    """The folder of the `Pulumi.yaml` in `folder` or above it; this checkout where there is none."""
-    from tests.support.program import PROJECT_DIR
+    """The folder of the `Pulumi.yaml` in `folder` or above it; this checkout where there is none, or where
+    it is this project's (a copy of the checkout, whose program and stack files are the checkout's)."""
+    from tests.support.program import PROJECT, PROJECT_DIR
 
-    return next((candidate for candidate in (folder, *folder.parents) if (candidate / "Pulumi.yaml").is_file()), PROJECT_DIR)
+    found = next((candidate for candidate in (folder, *folder.parents) if (candidate / "Pulumi.yaml").is_file()), PROJECT_DIR)
+    return PROJECT_DIR if _project_file(found)["name"] == PROJECT else found
 
 
 class Backend:

@@ -125,11 +125,15 @@ def sandbox_grown(sandbox: SandboxProbes, shell: Shell, before: dict[str, tuple[
         assert {host["name"]: sorted(host["roles"]) for host in hosts} == {host: sorted(roles) for host, roles in ROLES.items()}, hosts
         assert host_containers(sandbox, HOSTS) == before, output
         assert sorted(host_containers(sandbox, AGENTS_HOSTS)) == sorted(AGENTS_HOSTS)
-        # The up's own summary: only the new hosts' volume, image and container made, nothing else touched
-        # (the CLI's `+ 6 created`, the harness's `6 changes`).
+        # The up's own account: nothing updated, replaced or deleted, only the new hosts made (the CLI lists
+        # each host and its volume, image and container; the harness counts the last three).
         assert not re.search(r"\b\d+ (updated|replaced|deleted)\b", output), output
-        made = re.search(r"\+ (\d+) created", output) or re.search(r"(\d+) changes", output)
-        assert made and int(made.group(1)) == 3 * len(CLIENT_AGENTS), output
+        counted = re.search(r"(\d+) changes", output)
+        if counted:
+            assert int(counted.group(1)) == 3 * len(CLIENT_AGENTS), output
+        else:
+            made = set(re.findall(r"^ *\+ +\S+:\S+ (\S+) created?\b", output, flags=re.MULTILINE))
+            assert made == {f"{host}{part}" for host in CLIENT_AGENTS for part in ("", "-data", "-image", "-container")}, output
     return check
 
 

@@ -16,11 +16,19 @@ INSTALL_ROOT = Path(os.environ.get("ORCH_PULUMI_CLI_ROOT") or Path(__file__).res
 
 
 def main() -> int:
+    found = pulumi_cli()
+    if found is None:
+        return 1
+    print(found)
+    return 0
+
+
+def pulumi_cli() -> str | None:
+    """The CLI's path, installed first where there is none; None, said in one line on stderr, where that fails."""
     installed = INSTALL_ROOT / "bin" / "pulumi"
     found = shutil.which("pulumi") or (str(installed) if installed.is_file() else None)
     if found:
-        print(found)
-        return 0
+        return found
     version = importlib.metadata.version("pulumi")
     try:
         from pulumi.automation import PulumiCommand
@@ -34,9 +42,8 @@ def main() -> int:
             "install it (https://www.pulumi.com/docs/install/) and run make up again",
             file=sys.stderr,
         )
-        return 1
-    print(command.command)
-    return 0
+        return None
+    return command.command
 
 
 if __name__ == "__main__":

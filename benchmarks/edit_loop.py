@@ -85,10 +85,65 @@ class Watch:
         return max(self.answered.values())
 
 
+# Make runs each line of a recipe through $(SHELL) -c: this one notes when each began and ended.
+TIMING_SHELL = """#!/bin/sh
+began=$(date +%s.%N)
+/bin/sh "$@"
+status=$?
+printf '%s\\t%s\\t%s\\n' "$began" "$(date +%s.%N)" "$2" >> "$MAKE_PHASES_LOG"
+exit $status
+"""
+UPDATE_BEGINS = "Updating ("
+"""The line `pulumi up` prints once its preview is done and the update begins."""
+
+
+def phases(log: str, update_began: float | None) -> dict[str, float]:
+    """Seconds per command of a `make up` from TIMING_SHELL's log; `pulumi up`'s split at `update_began`
+    (time.time() of its UPDATE_BEGINS line) into its preview and the update."""
+    found: dict[str, float] = {}
+    for line in log.splitlines():
+        began, ended, command = line.split("\t", 2)
+        name = " ".join(command.split()[:3]).replace("venv/bin/python", "python")
+        found[name] = round(float(ended) - float(began), 2)
+        if command.startswith("pulumi up") and update_began is not None:
+            found["  of which the preview"] = round(update_began - float(began), 2)
+    return found
+
+
+class MakeUp:
+    """`make up` in `project_dir`, each command of its recipe timed (TIMING_SHELL)."""
+
+    def __init__(self, project_dir: Path, environment: dict[str, str]) -> None:
+        self.dir = project_dir
+        self.shell = project_dir / ".timing-shell"
+        self.shell.write_text(TIMING_SHELL)
+        self.shell.chmod(0o755)
+        self.log = project_dir / ".make-phases.log"
+        self.environment = {**environment, "MAKE_PHASES_LOG": str(self.log)}
+        self.phases: list[dict[str, float]] = []
+
+    def __call__(self) -> None:
+        self.log.write_text("")
+        process = subprocess.Popen(
+            ["make", "up", f"SHELL={self.shell}"], cwd=self.dir, env=self.environment,
+            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        )
+        update_began, output = None, []
+        assert process.stdout is not None
+        for line in process.stdout:
+            if update_began is None and UPDATE_BEGINS in line:
+                update_began = time.time()
+            output.append(line)
+        if process.wait(timeout=900):
+            raise AssertionError(f"make up in {self.dir}: exit {process.returncode}\n{''.join(output)[-6000:]}")
+        self.phases.append(phases(self.log.read_text(), update_began))
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--smallest", action="store_true", help="one round")
+    parser.add_argument("--baseline", metavar="REF", help="`make up` of the project at this git ref too, on the same stack")
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT)
     options = parser.parse_args(argv)
     from tests.e2e.real_pulumi import missing_toolchain
@@ -100,6 +155,7 @@ def main(argv: list[str] | None = None) -> int:
     import docker
 
     from benchmarks.converge import COMPOSE_PROJECT, ComposeSide
+    from benchmarks.preview import baseline_project
     from tests.e2e.real_pulumi import RealProject
     from tests.e2e.support import build_stand_in_images, machine_config
 
@@ -107,35 +163,41 @@ def main(argv: list[str] | None = None) -> int:
     engine = docker.from_env(timeout=600)
     build_stand_in_images(engine)
     project = RealProject("dev")
+    baseline = None
     compose = ComposeSide(engine, file=project.dir / "benchmarks" / "compose" / "dev-equivalent.yaml")
-    make_up = ["make", "up"]
-
-    def real() -> None:
-        completed = subprocess.run(make_up, cwd=project.dir, env=project.environment, capture_output=True, text=True, timeout=900, check=False)
-        if completed.returncode:
-            raise AssertionError(f"make up: exit {completed.returncode}\n{completed.stdout[-3000:]}\n{completed.stderr[-3000:]}")
-
-    sides: dict[str, tuple[Callable[[], None], list[str]]] = {
-        "make up (real CLI, dev)": (real, ["dev-server1", "dev-server2"]),
+    workers = ["dev-server1", "dev-server2"]
+    make_up = MakeUp(project.dir, project.environment)
+    # Each side edits its own copy (Compose builds from the first), each time with a marker of its own,
+    # so every run of every side has one changed line to roll out, whatever ran before it.
+    sides: dict[str, tuple[Callable[[], None], list[str], Path]] = {
+        "make up (real CLI, dev)": (make_up, workers, project.dir),
         "docker compose up --build --wait": (
             lambda: compose.compose("up", "--build", "--wait", "--quiet-pull"),
             [f"{COMPOSE_PROJECT}-server1-1", f"{COMPOSE_PROJECT}-server2-1"],
+            project.dir,
         ),
     }
-    samples: dict[str, list[dict[str, float]]] = {name: [] for name in sides}
+    makes = {"make up (real CLI, dev)": make_up}
+    samples: dict[str, list[dict[str, float]]] = {}
     load = [os.getloadavg()[0]]
     try:
         project.init()
         project.set_config(machine_config())
-        real()
+        make_up()
         compose.compose("up", "--build", "--wait", "--quiet-pull")
+        if options.baseline:
+            baseline = baseline_project(project, options.baseline)
+            name = f"make up at {options.baseline}"
+            makes[name] = MakeUp(baseline.dir, baseline.environment)
+            sides = {**dict(list(sides.items())[:1]), name: (makes[name], workers, baseline.dir), **dict(list(sides.items())[1:])}
+        samples = {name: [] for name in sides}
         for round_number in range(rounds):
-            marker = f"edit {round_number + 1} {time.time():.0f}"
-            edit(project.dir, marker)
             order = list(sides) if round_number % 2 == 0 else list(sides)[::-1]
-            for name in order:
-                action, workers = sides[name]
-                watch = Watch(engine, workers, marker)
+            for index, name in enumerate(order):
+                action, names, source = sides[name]
+                marker = f"edit {round_number + 1}.{index + 1} {time.time():.0f}"
+                edit(source, marker)
+                watch = Watch(engine, names, marker)
                 started = time.monotonic()
                 action()
                 returned = time.monotonic() - started
@@ -146,16 +208,31 @@ def main(argv: list[str] | None = None) -> int:
         project.run("destroy", "--yes", "--skip-preview", check=False)
         compose.down()
         project.close()
+        if baseline is not None:
+            baseline.close()
     medians = {name: {key: round(statistics.median(s[key] for s in found), 2) for key in found[0]} for name, found in samples.items()}
-    names = list(sides)
-    ratio = round(medians[names[0]]["new code answers"] / medians[names[1]]["new code answers"], 2)
+    # The first `make up` (the stack's first deploy) is left out: only the edits' runs count.
+    phase_medians = {
+        name: {phase: round(statistics.median(run.get(phase, 0.0) for run in made.phases[-rounds:]), 2) for phase in made.phases[-1]}
+        for name, made in makes.items()
+    }
+    compose_name = "docker compose up --build --wait"
+    ratios = {name: round(medians[name]["new code answers"] / medians[compose_name]["new code answers"], 2) for name in makes}
     print(f"edit loop, one line of the worker changed, median of {rounds}; 1-min load average {min(load):.1f}-{max(load):.1f}")
     for name, figures in medians.items():
         print(f"  {name:34} returned {figures['returned']:6.2f} s, new code on every worker {figures['new code answers']:6.2f} s, "
               f"failed requests {figures['failed requests']:.0f}")
-    print(f"  make up / compose: {ratio}x")
+    for name, found in phase_medians.items():
+        print(f"  {name}, each command (median):")
+        for phase, seconds in found.items():
+            print(f"    {phase:40} {seconds:6.2f} s")
+    for name, ratio in ratios.items():
+        print(f"  {name} / compose: {ratio}x")
     options.out.parent.mkdir(parents=True, exist_ok=True)
-    options.out.write_text(json.dumps({"rounds": rounds, "samples": samples, "medians": medians, "ratio": ratio, "load_average_1min": load}, indent=2) + "\n")
+    options.out.write_text(json.dumps({
+        "rounds": rounds, "samples": samples, "medians": medians, "phases": {name: made.phases for name, made in makes.items()},
+        "phase_medians": phase_medians, "ratios": ratios, "load_average_1min": load,
+    }, indent=2) + "\n")
     return 0
 
 

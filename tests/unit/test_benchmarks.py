@@ -123,3 +123,28 @@ def test_docker_timestamps_are_read_to_the_nanosecond_and_in_utc() -> None:
 
     assert wall_time("1970-01-01T00:00:01.250000000Z") == 1.25
     assert wall_time("1970-01-01T00:01:00Z") == 60.0
+
+
+def test_the_edit_loop_times_each_command_of_make_up_and_splits_pulumi_ups_preview_off() -> None:
+    from benchmarks.edit_loop import phases
+
+    log = (
+        "100.00\t100.25\tvenv/bin/python -m scripts.before_up --stack dev\n"
+        "100.25\t109.00\tpulumi up --yes --stack dev\n"
+    )
+    assert phases(log, update_began=103.5) == {
+        "python -m scripts.before_up": 0.25, "pulumi up --yes": 8.75, "  of which the preview": 3.25,
+    }
+    assert phases(log, update_began=None) == {"python -m scripts.before_up": 0.25, "pulumi up --yes": 8.75}
+
+
+def test_the_edit_loops_timing_shell_runs_the_command_and_logs_it(tmp_path: Path) -> None:
+    from benchmarks.edit_loop import TIMING_SHELL, phases
+
+    shell, log = tmp_path / "shell", tmp_path / "log"
+    shell.write_text(TIMING_SHELL)
+    shell.chmod(0o755)
+    (tmp_path / "Makefile").write_text("up:\n\t@echo made > made.txt\n\texit 3\n")
+    completed = subprocess.run(["make", "up", f"SHELL={shell}"], cwd=tmp_path, env={"PATH": "/usr/bin:/bin", "MAKE_PHASES_LOG": str(log)}, capture_output=True, text=True)
+    assert completed.returncode != 0 and (tmp_path / "made.txt").read_text() == "made\n"
+    assert list(phases(log.read_text(), None)) == ["echo made >", "exit 3"]

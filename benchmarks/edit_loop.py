@@ -1,4 +1,4 @@
-"""The edit loop through the real CLI against Docker Compose: `python -m benchmarks.edit_loop [--rounds N] [--smallest]`.
+"""The edit loop through the real CLI against Docker Compose: `python -m benchmarks.edit_loop [--rounds N] [--smallest] [--baseline REF] [--floor]`.
 
 One copy of the project (tests/e2e/real_pulumi.py: its own local backend in a temp dir, this
 machine's images) runs `dev` through `make up`, and beside it Docker Compose runs
@@ -10,6 +10,12 @@ the host at its address on its network). Requests that fail while a side rolls a
 workers are plain containers, replaced, not rolled: no rolling update is declared for them). Medians
 and the ratio; without the real CLI and its plugins it prints one line and stops. Writes
 benchmarks/results/edit_loop.json.
+
+Each command of `make up` is timed (make runs them through TIMING_SHELL), `pulumi up`'s preview split
+off at the line that starts its update. `--baseline REF`: `make up` of the project at git REF too, on
+the same stack and state, alternating with the others (what a change of ours saved). `--floor`: the
+least Pulumi does for this edit (FLOOR_PROGRAM: one image, two workers, `pulumi up --yes`) against
+Compose's `up --build --wait --no-deps` of its two workers, both alternating with the rest.
 """
 from __future__ import annotations
 
@@ -139,11 +145,63 @@ class MakeUp:
         self.phases.append(phases(self.log.read_text(), update_began))
 
 
+# The edit loop's floor through Pulumi: what `make up` must at least do for this edit. One image built
+# from the worker's source and two containers made from it as dev's workers are (the same environment,
+# healthcheck, `wait`, grace and delete-before-replace), on Compose's network beside Compose's workers,
+# using its Consul; `pulumi up --yes` with its preview, as `make up` runs it.
+FLOOR_PROGRAM = """
+import pulumi
+import pulumi_docker as docker
+
+config = pulumi.Config()
+arguments = {{"BASE_IMAGE": config.require("baseImage")}}
+if config.get("caCertificates"):
+    arguments["EXTRA_CA_CERTS"] = config.get("caCertificates")
+image = docker.Image(
+    "worker", image_name={image!r}, skip_push=True,
+    build=docker.DockerBuildArgs(context="apps/distributed_app", args=arguments),
+)
+for worker in ("floor1", "floor2"):
+    docker.Container(
+        worker, name=f"edit-loop-{{worker}}", image=image.repo_digest, hostname=worker, restart="unless-stopped",
+        networks_advanced=[docker.ContainerNetworksAdvancedArgs(name=config.require("network"), aliases=[worker])],
+        envs=["CONSUL_HTTP_ADDR=http://consul-1:8500", "SERVICE_NAME=distributed_app", f"SERVICE_ID={{worker}}", "PORT=8080",
+              "CHECK_INTERVAL=1s", "CONSUL_KV_PREFIX=distributed_app/dev/"],
+        healthcheck=docker.ContainerHealthcheckArgs(tests=["CMD", "python3", "-c", {check!r}], interval="1s", timeout="3s",
+                                                    start_period="45s", retries=3),
+        wait=True, destroy_grace_seconds=15, opts=pulumi.ResourceOptions(delete_before_replace=True),
+    )
+"""
+FLOOR_IMAGE = "edit-loop-floor/worker:latest"
+FLOOR_WORKERS = ["edit-loop-floor1", "edit-loop-floor2"]
+FLOOR_PULUMI = "floor: pulumi up --yes, Image + 2 Containers"
+FLOOR_COMPOSE = "floor: compose up --build --wait server1 server2"
+
+
+def floor_project(beside: Path, network: str) -> Any:
+    """FLOOR_PROGRAM in a project of its own, its worker's source a copy of `beside`'s apps/distributed_app."""
+    import shutil
+
+    from components.distributed_app import REGISTERED_CHECK
+    from tests.e2e.real_pulumi import RealProgram
+    from tests.e2e.support import machine_config
+
+    floor = RealProgram("editloopfloor", FLOOR_PROGRAM.format(image=FLOOR_IMAGE, check=REGISTERED_CHECK), stack="floor")
+    shutil.copytree(beside / "apps" / "distributed_app", floor.dir / "apps" / "distributed_app")
+    floor.init()
+    config = machine_config()
+    floor.set_config({"baseImage": config["appBaseImage"], "network": network,
+                      **({"caCertificates": config["buildCaCertificates"]} if config.get("buildCaCertificates") else {})})
+    return floor
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--smallest", action="store_true", help="one round")
     parser.add_argument("--baseline", metavar="REF", help="`make up` of the project at this git ref too, on the same stack")
+    parser.add_argument("--floor", action="store_true",
+                        help="the floor too: an image and the two workers alone through `pulumi up --yes`, against Compose's `up --build --wait` of its two")
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT)
     options = parser.parse_args(argv)
     from tests.e2e.real_pulumi import missing_toolchain
@@ -163,7 +221,7 @@ def main(argv: list[str] | None = None) -> int:
     engine = docker.from_env(timeout=600)
     build_stand_in_images(engine)
     project = RealProject("dev")
-    baseline = None
+    baseline = floor = None
     compose = ComposeSide(engine, file=project.dir / "benchmarks" / "compose" / "dev-equivalent.yaml")
     workers = ["dev-server1", "dev-server2"]
     make_up = MakeUp(project.dir, project.environment)
@@ -178,6 +236,7 @@ def main(argv: list[str] | None = None) -> int:
         ),
     }
     makes = {"make up (real CLI, dev)": make_up}
+    compose_name = "docker compose up --build --wait"
     samples: dict[str, list[dict[str, float]]] = {}
     load = [os.getloadavg()[0]]
     try:
@@ -190,6 +249,15 @@ def main(argv: list[str] | None = None) -> int:
             name = f"make up at {options.baseline}"
             makes[name] = MakeUp(baseline.dir, baseline.environment)
             sides = {**dict(list(sides.items())[:1]), name: (makes[name], workers, baseline.dir), **dict(list(sides.items())[1:])}
+        if options.floor:
+            floor = floor_project(project.dir, f"{COMPOSE_PROJECT}_net")
+            floor.run("up", "--yes", "--skip-preview")
+            sides[FLOOR_PULUMI] = (lambda: floor.run("up", "--yes"), FLOOR_WORKERS, floor.dir)
+            sides[FLOOR_COMPOSE] = (
+                lambda: compose.compose("up", "--build", "--wait", "--quiet-pull", "--no-deps", "server1", "server2"),
+                sides[compose_name][1],
+                project.dir,
+            )
         samples = {name: [] for name in sides}
         for round_number in range(rounds):
             order = list(sides) if round_number % 2 == 0 else list(sides)[::-1]
@@ -206,6 +274,10 @@ def main(argv: list[str] | None = None) -> int:
                 load.append(os.getloadavg()[0])
     finally:
         project.run("destroy", "--yes", "--skip-preview", check=False)
+        if floor is not None:
+            floor.run("destroy", "--yes", "--skip-preview", check=False)
+            floor.close()
+            engine.api.remove_image(FLOOR_IMAGE, force=True)
         compose.down()
         project.close()
         if baseline is not None:
@@ -216,7 +288,6 @@ def main(argv: list[str] | None = None) -> int:
         name: {phase: round(statistics.median(run.get(phase, 0.0) for run in made.phases[-rounds:]), 2) for phase in made.phases[-1]}
         for name, made in makes.items()
     }
-    compose_name = "docker compose up --build --wait"
     ratios = {name: round(medians[name]["new code answers"] / medians[compose_name]["new code answers"], 2) for name in makes}
     print(f"edit loop, one line of the worker changed, median of {rounds}; 1-min load average {min(load):.1f}-{max(load):.1f}")
     for name, figures in medians.items():
@@ -226,8 +297,10 @@ def main(argv: list[str] | None = None) -> int:
         print(f"  {name}, each command (median):")
         for phase, seconds in found.items():
             print(f"    {phase:40} {seconds:6.2f} s")
+    if FLOOR_PULUMI in medians:
+        ratios[f"{FLOOR_PULUMI} / {FLOOR_COMPOSE}"] = round(medians[FLOOR_PULUMI]["new code answers"] / medians[FLOOR_COMPOSE]["new code answers"], 2)
     for name, ratio in ratios.items():
-        print(f"  {name} / compose: {ratio}x")
+        print(f"  {name if ' / ' in name else name + ' / compose'}: {ratio}x")
     options.out.parent.mkdir(parents=True, exist_ok=True)
     options.out.write_text(json.dumps({
         "rounds": rounds, "samples": samples, "medians": medians, "phases": {name: made.phases for name, made in makes.items()},

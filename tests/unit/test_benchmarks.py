@@ -148,3 +148,11 @@ def test_the_edit_loops_timing_shell_runs_the_command_and_logs_it(tmp_path: Path
     completed = subprocess.run(["make", "up", f"SHELL={shell}"], cwd=tmp_path, env={"PATH": "/usr/bin:/bin", "MAKE_PHASES_LOG": str(log)}, capture_output=True, text=True)
     assert completed.returncode != 0 and (tmp_path / "made.txt").read_text() == "made\n"
     assert list(phases(log.read_text(), None)) == ["echo made >", "exit 3"]
+
+
+def test_the_preview_benchmark_compares_each_stack_with_the_empty_program_run_beside_it() -> None:
+    from benchmarks.preview import THREE_SERVERS, ratios
+
+    assert ratios({"dev": 3.0, "empty program": 1.5}) == {"dev / empty program": 2.0}
+    best = {"dev": 3.0, "empty program": 1.5, THREE_SERVERS: 4.0, f"empty program, beside {THREE_SERVERS}": 1.6}
+    assert ratios(best) == {"dev / empty program": 2.0, "three servers / empty program": 2.5}

@@ -131,7 +131,8 @@ class MakeUp:
     def __call__(self) -> None:
         self.log.write_text("")
         process = subprocess.Popen(
-            ["make", "up", f"SHELL={self.shell}"], cwd=self.dir, env=self.environment,
+            # The copy's venv is this process's: never remade, whatever the requirements files' times say.
+            ["make", "up", f"SHELL={self.shell}", "--old-file=venv/.installed"], cwd=self.dir, env=self.environment,
             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
         )
         update_began, output = None, []

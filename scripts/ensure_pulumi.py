@@ -6,7 +6,6 @@ says so in one line and exits 1. Prints the CLI's path.
 """
 from __future__ import annotations
 
-import importlib.metadata
 import os
 import shutil
 import sys
@@ -29,6 +28,8 @@ def pulumi_cli() -> str | None:
     found = shutil.which("pulumi") or (str(installed) if installed.is_file() else None)
     if found:
         return found
+    import importlib.metadata  # only to install: `make up` finds a CLI at once almost always
+
     version = importlib.metadata.version("pulumi")
     try:
         from pulumi.automation import PulumiCommand

@@ -8,6 +8,11 @@ and `stack export` and `stack history`, which `make up` asks (scripts/recover) b
 a doc's commands made. This machine's settings a doc leaves to the reader (`machine.json`, by stack: the
 stand-in images) lie under the stack's config, as the real-CLI tests `config set` them before a doc's `up`.
 A StackReference reads the outputs of the stack it names, `organization/<project>/<stack>`.
+The program is the project's whose `Pulumi.yaml` is found from the folder `pulumi` runs in upward, as the
+CLI finds it (this checkout's where there is none, a doc's scratch folder, or where it is a copy of this one).
+A project of another name runs with its own virtualenv's packages (`runtime.options.virtualenv`) ahead of
+this checkout's, that virtualenv made first where it is missing, with the project's requirements.txt, as
+the CLI's language host makes it; its stacks' state is `<state dir>/<project>.<stack>-state.json`.
 Other commands and flags are refused, saying so: those run through the real CLI's tests.
 """
 from __future__ import annotations
@@ -15,12 +20,14 @@ from __future__ import annotations
 import json
 import os
 import stat
+import subprocess
 import sys
 from pathlib import Path
 from typing import Any, Mapping
 
 BACKEND = "ORCH_HARNESS_BACKEND"
 STATE_DIR = "ORCH_HARNESS_STATE_DIR"
+CALLER_DIR = "ORCH_HARNESS_CALLER_DIR"
 # Without a terminal the CLI proceeds only when told to (pkg/cmd/pulumi/operations/up.go).
 NOT_CONFIRMED = "error: --yes or --skip-preview or --preview-only must be passed in to proceed when running in non-interactive mode"
 # The CLI's exit codes (3.277) for what a doc's commands may meet.
@@ -43,7 +50,9 @@ def install(bin_dir: Path, backend: Path, state_dir: Path, machine: Mapping[str,
     (backend / "machine.json").write_text(json.dumps(dict(machine)))
     wrapper = bin_dir / "pulumi"
     project = Path(__file__).resolve().parents[2]
-    wrapper.write_text(f'#!/bin/sh\ncd "{project}" && exec "{sys.executable}" -m tests.harness.cli "$@"\n')
+    wrapper.write_text(
+        f'#!/bin/sh\nexport {CALLER_DIR}="$PWD"\ncd "{project}" && exec "{sys.executable}" -m tests.harness.cli "$@"\n'
+    )
     wrapper.chmod(wrapper.stat().st_mode | stat.S_IXUSR | stat.S_IXGRP | stat.S_IXOTH)
     return {
         BACKEND: str(backend), STATE_DIR: str(state_dir), "PATH": f"{bin_dir}:{os.environ.get('PATH', '')}",
@@ -51,9 +60,22 @@ def install(bin_dir: Path, backend: Path, state_dir: Path, machine: Mapping[str,
     }
 
 
+def find_project(folder: Path) -> Path:
+    """The folder of the `Pulumi.yaml` in `folder` or above it; this checkout where there is none, or where
+    it is this project's (a copy of the checkout, whose program and stack files are the checkout's)."""
+    from tests.support.program import PROJECT, PROJECT_DIR
+
+    found = next((candidate for candidate in (folder, *folder.parents) if (candidate / "Pulumi.yaml").is_file()), PROJECT_DIR)
+    return PROJECT_DIR if _project_file(found)["name"] == PROJECT else found
+
+
 class Backend:
-    def __init__(self, folder: Path, state_dir: Path) -> None:
+    def __init__(self, folder: Path, state_dir: Path, project_dir: Path | None = None) -> None:
+        from tests.support.program import PROJECT_DIR
+
         self.folder, self.state_dir = folder, state_dir
+        self.project_dir = project_dir or PROJECT_DIR
+        self.project = _project_file(self.project_dir)["name"]
 
     def _file(self, stack: str, kind: str) -> Path:
         return self.folder / f"{stack}.{kind}.json"
@@ -89,13 +111,14 @@ class Backend:
 
     def harness(self, stack: str):
         from tests.harness import ApplyHarness
-        from tests.support.program import PROJECT, PROJECT_DIR
+        from tests.support.program import PROJECT
 
-        references = {f"organization/{PROJECT}/{name}": self.outputs(name)[0] for name in self.stacks()}
+        references = {f"organization/{self.project}/{name}": self.outputs(name)[0] for name in self.stacks()}
         # This machine's stand-in images are the suite's: a destroy leaves them.
         kept = tuple(value for settings in self._machine().values() for key, value in settings.items() if key.endswith("Image"))
-        state_file = self.state_dir / f"{stack}-state.json"
-        return ApplyHarness(project_dir=PROJECT_DIR, state_file=state_file, stack_outputs=references, keep_images=kept)
+        # The e2e suite's own stacks keep theirs as `<stack>-state.json`; another project's stacks apart from them.
+        state_file = self.state_dir / (f"{stack}-state.json" if self.project == PROJECT else f"{self.project}.{stack}-state.json")
+        return ApplyHarness(project_dir=self.project_dir, state_file=state_file, stack_outputs=references, keep_images=kept)
 
     def machine(self, stack: str) -> dict[str, Any]:
         return self._machine().get(stack, {})
@@ -136,9 +159,7 @@ def run(backend: Backend, arguments: list[str]) -> tuple[str, str]:
     if command in (["stack", "init"], ["stack", "select"]):
         (name,) = operands
         if command == ["stack", "init"] and backend.exists(name):
-            from tests.support.program import PROJECT
-
-            raise Refused(f"error: stack 'organization/{PROJECT}/{name}' already exists")
+            raise Refused(f"error: stack 'organization/{backend.project}/{name}' already exists")
         created = not backend.exists(name)
         if created:
             if command == ["stack", "select"] and not flags & {"--create", "-c"}:
@@ -177,16 +198,49 @@ def set_machine(backend: Path, stack: str, settings: Mapping[str, Any]) -> None:
 def _up(backend: Backend, stack: str, refresh: bool) -> str:
     from tests.support.program import run_program
 
+    from tests.support.program import PROJECT
+
     config = {**backend.machine(stack), **backend.config(stack)}
+    if backend.project != PROJECT:
+        _use_virtualenv(backend.project_dir)
     harness = backend.harness(stack)
     try:
-        outputs = harness.apply(lambda: run_program(harness, stack, config), label=f"up ({stack})", refresh=refresh)
+        outputs = harness.apply(
+            lambda: run_program(harness, stack, config, project_dir=backend.project_dir), label=f"up ({stack})", refresh=refresh
+        )
     except Exception as error:  # noqa: BLE001 - the CLI prints the program's error and exits
         raise Refused(f"error: {error}") from None
     finally:
         harness.close()
     backend.set_outputs(stack, outputs, getattr(outputs, "secret", frozenset()))
     return f"Resources:\n    {len(harness.state)} resources, {len(harness.last_run.changes())} changes\n"
+
+
+def _project_file(project_dir: Path) -> dict[str, Any]:
+    import yaml
+
+    return yaml.safe_load((project_dir / "Pulumi.yaml").read_text())
+
+
+def _use_virtualenv(project_dir: Path) -> None:
+    """The packages of the project's virtualenv ahead of this checkout's, as the language host runs the program
+    with that virtualenv's python (the harness's own packages, already loaded, stay those of its process)."""
+    runtime = _project_file(project_dir).get("runtime")
+    name = ((runtime.get("options") or {}) if isinstance(runtime, dict) else {}).get("virtualenv")
+    if not name:
+        return
+    virtualenv = project_dir / name
+    if not virtualenv.exists():  # the language host (3.277) makes it, with the project's requirements
+        for argv in (["python3", "-m", "venv", str(virtualenv)], [str(virtualenv / "bin" / "pip"), "install", "-r", "requirements.txt"]):
+            if argv[-1] == "requirements.txt" and not (project_dir / argv[-1]).is_file():
+                continue
+            made = subprocess.run(argv, cwd=project_dir, capture_output=True, text=True, check=False)
+            if made.returncode:
+                raise Refused(f"error: {' '.join(argv)}: exit {made.returncode}\n{made.stdout[-2000:]}{made.stderr[-2000:]}")
+    site_packages = sorted(virtualenv.glob("lib/python*/site-packages"))
+    if not site_packages:
+        raise Refused(f"error: {virtualenv} holds no site-packages: not a virtualenv")
+    sys.path.insert(0, str(site_packages[-1]))
 
 
 def _destroy(backend: Backend, stack: str) -> str:
@@ -200,7 +254,8 @@ def _destroy(backend: Backend, stack: str) -> str:
 
 
 def main(arguments: list[str]) -> int:
-    backend = Backend(Path(os.environ[BACKEND]), Path(os.environ[STATE_DIR]))
+    caller = Path(os.environ.get(CALLER_DIR) or os.getcwd())
+    backend = Backend(Path(os.environ[BACKEND]), Path(os.environ[STATE_DIR]), find_project(caller))
     try:
         out, err = run(backend, arguments)
     except Refused as refused:

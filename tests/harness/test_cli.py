@@ -8,7 +8,9 @@ import subprocess
 
 import pytest
 
-from .cli import NOT_CONFIRMED, Backend, Refused, install, run
+from tests.support.program import PROJECT_DIR
+
+from .cli import NOT_CONFIRMED, Backend, Refused, find_project, install, run
 
 
 @pytest.fixture
@@ -65,3 +67,19 @@ def test_the_installed_pulumi_runs_in_a_shell(tmp_path) -> None:
     )
     assert (completed.returncode, completed.stdout) == (1, "")
     assert completed.stderr == "Created stack 'dev2'\nerror: current stack does not have output property 'webUrl'\n"
+
+
+def test_the_program_is_the_project_found_from_where_pulumi_runs(tmp_path) -> None:
+    """As the CLI finds Pulumi.yaml upward; this checkout's program where none is found or it is a copy of it."""
+    other = tmp_path / "five-servers"
+    (other / "tests").mkdir(parents=True)
+    (other / "Pulumi.yaml").write_text("name: five-servers\nruntime: python\n")
+    copy = tmp_path / "copy"
+    copy.mkdir()
+    (copy / "Pulumi.yaml").write_text((PROJECT_DIR / "Pulumi.yaml").read_text())
+    assert [find_project(folder) for folder in (other, other / "tests", copy, tmp_path)] == [other, other, PROJECT_DIR, PROJECT_DIR]
+    backend = Backend(tmp_path / "backend", tmp_path / "state", find_project(other / "tests"))
+    backend.folder.mkdir()
+    run(backend, ["stack", "init", "demo"])
+    with pytest.raises(Refused, match="stack 'organization/five-servers/demo' already exists"):
+        run(backend, ["stack", "init", "demo"])

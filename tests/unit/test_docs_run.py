@@ -27,9 +27,7 @@ NOT_RUN = {
     ("docs/mesh.md", "curl -s -X DELETE localhost:8500/v1/config/service-intentions/distributed_app"),
     ("docs/cluster.md", "dig @10.0.0.11 consul.service.consul"),
     ("docs/compose.md", "pulumi config set webPort 5001"),
-    ("docs/compose.md", "env DOCKER_BUILDKIT=0 ORCH_REQUIRE_ENGINE=1 venv/bin/python -m pytest tests/e2e/test_compose_corpus_engine.py"),
     ("docs/reuse.md", "orchestration-components @ git+https://github.com/<you>/<this repository>"),
-    ("docs/reuse.md", "cd examples/five-servers"),
     ("docs/sandbox.md", "docker build -t orchestration/dind-host:bookworm apps/dind-host"),
     ("docs/sandbox.md", "pulumi up --stack sandbox"),
 }

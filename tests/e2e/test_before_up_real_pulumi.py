@@ -26,13 +26,23 @@ def current(project: RealProject) -> str:
     return next(line.split()[0].rstrip("*") for line in listed.stdout.splitlines()[1:] if line.split()[0].endswith("*"))
 
 
+def before_up(project: RealProject) -> subprocess.CompletedProcess:
+    """`make up`'s first step, as it runs it in the project."""
+    environment = {**project.environment, "PWD": str(project.dir)}
+    return subprocess.run(
+        [sys.executable, "-m", "scripts.before_up", "--stack", "dev"], cwd=project.dir, env=environment, capture_output=True, text=True, check=True
+    )
+
+
 def test_a_stack_counts_as_ready_exactly_when_the_cli_has_it_and_selects_it() -> None:
     skip_without_toolchain()
     project = RealProject("dev")
     try:
         assert not ready(project, "dev"), "no stack yet"
-        project.init()
+        # A fresh clone: the CLI creates and selects the stack; the next time nothing is started or said.
+        assert before_up(project).stdout.startswith("pulumi stack select --create dev --secrets-provider passphrase\n")
         assert current(project) == "dev" and ready(project, "dev")
+        assert before_up(project).stdout == ""
         subprocess.run(["pulumi", "stack", "init", "other", "--non-interactive"], cwd=project.dir, env=project.environment, check=True, capture_output=True)
         assert current(project) == "other" and not ready(project, "dev") and ready(project, "other")
         subprocess.run(["pulumi", "stack", "select", "dev", "--non-interactive"], cwd=project.dir, env=project.environment, check=True, capture_output=True)

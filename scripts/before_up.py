@@ -2,10 +2,10 @@
 
 The CLI found (or installed: scripts/ensure_pulumi.py), the stack created and selected where it isn't
 already (`pulumi stack select --create`), then what a killed up left recovered (scripts/recover). These
-were three processes, one of them the CLI (0.3-0.5 s here, more on a loaded machine). On a file backend the stack's
-checkpoint says whether it exists and the CLI's workspace file which stack is selected, so the CLI runs
-only for a stack that is missing or not selected; on any other backend, or where either can't be read
-here, it runs as before. Exits as recovery does: 1, saying why, where `pulumi up` must not run.
+were three processes, one of them the CLI (0.3-0.5 s, more on a loaded machine). On a file backend the
+stack's checkpoint says whether it exists and the CLI's workspace file which stack is selected, so the
+CLI runs only for a stack that is missing or not selected; on any other backend, or where either can't
+be read here, it runs as before. Exits as recovery does: 1, saying why, where `pulumi up` must not run.
 """
 from __future__ import annotations
 

@@ -27,11 +27,11 @@ $(VENV)/.installed: requirements.txt requirements-test.txt policy/requirements.t
 cli: $(VENV)/.installed
 	@$(PYTHON) scripts/ensure_pulumi.py >/dev/null
 
-# Every up first finds the CLI, creates and selects the stack where it isn't, and recovers what a killed
-# up left (a stale lock, objects made but never recorded): all in one process (scripts/before_up.py), at
-# once when there is nothing to do, and it stops, saying why, where it can't (docs/day-2.md).
-up: $(VENV)/.installed
-	@$(PYTHON) -m scripts.before_up --stack $(STACK)
+# Every up first recovers what a killed one left (a stale lock, objects made but never recorded):
+# at once when there is nothing to recover, and it stops, saying why, where it can't (docs/day-2.md).
+up: cli
+	pulumi stack select --create $(STACK) --secrets-provider passphrase
+	@$(PYTHON) -m scripts.recover --stack $(STACK)
 	pulumi up --yes --stack $(STACK)
 
 recover: cli

@@ -6,6 +6,7 @@ says so in one line and exits 1. Prints the CLI's path.
 """
 from __future__ import annotations
 
+import importlib.metadata
 import os
 import shutil
 import sys
@@ -15,21 +16,11 @@ INSTALL_ROOT = Path(os.environ.get("ORCH_PULUMI_CLI_ROOT") or Path(__file__).res
 
 
 def main() -> int:
-    found = pulumi_cli()
-    if found is None:
-        return 1
-    print(found)
-    return 0
-
-
-def pulumi_cli() -> str | None:
-    """The CLI's path, installed first where there is none; None, said in one line on stderr, where that fails."""
     installed = INSTALL_ROOT / "bin" / "pulumi"
     found = shutil.which("pulumi") or (str(installed) if installed.is_file() else None)
     if found:
-        return found
-    import importlib.metadata  # only to install: `make up` finds a CLI at once almost always
-
+        print(found)
+        return 0
     version = importlib.metadata.version("pulumi")
     try:
         from pulumi.automation import PulumiCommand
@@ -43,8 +34,9 @@ def pulumi_cli() -> str | None:
             "install it (https://www.pulumi.com/docs/install/) and run make up again",
             file=sys.stderr,
         )
-        return None
-    return command.command
+        return 1
+    print(command.command)
+    return 0
 
 
 if __name__ == "__main__":

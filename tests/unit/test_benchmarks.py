@@ -129,13 +129,14 @@ def test_the_edit_loop_times_each_command_of_make_up_and_splits_pulumi_ups_previ
     from benchmarks.edit_loop import phases
 
     log = (
-        "100.00\t100.25\tvenv/bin/python -m scripts.before_up --stack dev\n"
-        "100.25\t109.00\tpulumi up --yes --stack dev\n"
+        "100.00\t100.25\tpulumi stack select --create dev --secrets-provider passphrase\n"
+        "100.25\t100.50\tvenv/bin/python -m scripts.recover --stack dev\n"
+        "100.50\t109.00\tpulumi up --yes --stack dev\n"
     )
     assert phases(log, update_began=103.5) == {
-        "python -m scripts.before_up": 0.25, "pulumi up --yes": 8.75, "  of which the preview": 3.25,
+        "pulumi stack select": 0.25, "python -m scripts.recover": 0.25, "pulumi up --yes": 8.5, "  of which the preview": 3.0,
     }
-    assert phases(log, update_began=None) == {"python -m scripts.before_up": 0.25, "pulumi up --yes": 8.75}
+    assert phases(log, update_began=None) == {"pulumi stack select": 0.25, "python -m scripts.recover": 0.25, "pulumi up --yes": 8.5}
 
 
 def test_the_edit_loops_timing_shell_runs_the_command_and_logs_it(tmp_path: Path) -> None:

@@ -37,5 +37,4 @@ def test_where_the_download_is_refused_one_line_says_what_to_do(tmp_path: Path) 
 
 def test_make_up_goes_through_it() -> None:
     makefile = (PROJECT_DIR / "Makefile").read_text()
-    assert "-m scripts.before_up --stack $(STACK)\n" in makefile and "scripts/ensure_pulumi.py" in makefile
-    assert "ensure_pulumi.pulumi_cli()" in (PROJECT_DIR / "scripts" / "before_up.py").read_text()
+    assert "up: cli\n" in makefile and "scripts/ensure_pulumi.py" in makefile

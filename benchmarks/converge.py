@@ -12,6 +12,8 @@ too (only on an engine not already in a swarm: its destroy leaves the swarm). Ea
 once it returns: web answers, both workers pass in Consul, Redis and web are in its catalog; how long
 after the return that took (0 s: at once) is recorded too.
 `--real-cli`: whole `dev` through the real Pulumi CLI and providers too (`. /opt/real-pulumi/env.sh`).
+`--floor`: a stack of a program that declares nothing through the real CLI too (EmptyStackSide): what
+the CLI alone takes for an up and a destroy, against which Compose's `down` is put.
 Prints a table, writes benchmarks/results/converge.json with the harness's slowest operations.
 """
 from __future__ import annotations
@@ -263,6 +265,37 @@ class RealCliSide:
             self.project.close()
 
 
+class EmptyStackSide:
+    """The real CLI's floor: a stack of a program that declares nothing (`import pulumi`; the same runtime
+    options, virtualenv, file backend and passphrase secrets provider as dev's copy), `up`, the no-change
+    up and the destroy, with RealCliSide's flags; then `destroy --yes` with its preview, as `make destroy`
+    runs it. No plugin starts: what is left is the CLI's start, state and secrets, and a language host."""
+
+    name = "real CLI, a stack of nothing"
+
+    def __init__(self) -> None:
+        self.project: Any = None
+        self.destroys_with_preview: list[float] = []
+
+    def round(self) -> dict[str, float]:
+        if self.project is None:
+            from tests.e2e.real_pulumi import RealProgram
+
+            self.project = RealProgram("emptystack", "import pulumi  # noqa: F401 (declares nothing)\n", stack="floor")
+            self.project.init()
+        run = self.project.run
+        up = timed(lambda: run("up", "--yes", "--skip-preview"))
+        again = timed(lambda: run("up", "--yes", "--skip-preview"))
+        down = timed(lambda: run("destroy", "--yes", "--skip-preview"))
+        run("up", "--yes", "--skip-preview")
+        self.destroys_with_preview.append(timed(lambda: run("destroy", "--yes")))
+        return {"up": up, "no-change up": again, "down": down}
+
+    def close(self) -> None:
+        if self.project is not None:
+            self.project.close()
+
+
 def medians(rounds: list[dict[str, float]]) -> dict[str, float]:
     return {phase: round(statistics.median(r[phase] for r in rounds), 2) for phase in PHASES}
 
@@ -273,6 +306,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--smallest", action="store_true", help="one round, harness without swarm and compose only")
     parser.add_argument("--with-swarm", action="store_true", help="whole dev through the harness too")
     parser.add_argument("--real-cli", action="store_true", help="whole dev through the real Pulumi CLI too")
+    parser.add_argument("--floor", action="store_true", help="a stack of nothing through the real CLI too: the toolchain's floor")
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT)
     options = parser.parse_args(argv)
     rounds = 1 if options.smallest else options.rounds
@@ -293,6 +327,14 @@ def main(argv: list[str] | None = None) -> int:
             print(f"--real-cli skipped: {reason}")
         else:
             sides += [RealCliSide(swarm=False), RealCliSide(swarm=True)]
+    if options.floor:
+        from tests.e2e.real_pulumi import missing_toolchain
+
+        reason = missing_toolchain()
+        if reason:
+            print(f"--floor skipped: {reason}")
+        else:
+            sides.append(EmptyStackSide())
     samples: dict[str, list[dict[str, float]]] = {side.name: [] for side in sides}
     load = [os.getloadavg()[0]]
     try:
@@ -335,6 +377,11 @@ def main(argv: list[str] | None = None) -> int:
         for service in compose.timelines[0]
     }
     print("compose: median seconds from `up` to each container's start: " + ", ".join(f"{service} {seconds}" for service, seconds in started.items()))
+    floor = next((side for side in sides if isinstance(side, EmptyStackSide)), None)
+    if floor is not None:
+        with_preview = round(statistics.median(floor.destroys_with_preview), 2)
+        print(f"{floor.name}: destroy --yes with its preview {with_preview} s (median), "
+              f"{round(with_preview / results[compose.name]['down'], 2)}x compose's down")
     lags = {side.name: side.lags for side in sides if hasattr(side, "lags")}
     print("seconds after up returned until converged (0: at once): " + "; ".join(f"{name} {found}" for name, found in lags.items()))
     options.out.parent.mkdir(parents=True, exist_ok=True)
@@ -343,6 +390,7 @@ def main(argv: list[str] | None = None) -> int:
         "ratio_harness_to_compose": ratio, "ratios_to_compose": ratios, "load_average_1min": load, "slowest_harness_operations": harness.slowest,
         "harness_consul_server_create": consul, "compose_container_starts": started, "compose_timelines": compose.timelines,
         "lag_after_up_returned": lags,
+        **({"empty_stack_destroy_with_preview": floor.destroys_with_preview} if floor is not None else {}),
         "up_after_consul_leader": after_leader, "up_after_consul_leader_ratio": after_leader_ratio,
     }, indent=2) + "\n")
     return 0

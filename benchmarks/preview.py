@@ -1,5 +1,5 @@
 """A no-change `pulumi preview` of `dev` against an empty Python program's, through the real CLI:
-`python -m benchmarks.preview [--runs N] [--smallest] [--profile]`.
+`python -m benchmarks.preview [--runs N] [--smallest] [--baseline REF] [--three-servers] [--profile]`.
 
 `dev` is deployed through the real Pulumi CLI and providers (tests/e2e/real_pulumi.py: a copy of the
 project, a local backend in a temp dir, this machine's images), then, alternating, N times each:
@@ -8,7 +8,10 @@ pulumi, in a project of its own with the same runtime options, virtualenv, backe
 passphrase secrets provider: the floor any Python program pays here (the CLI's start, the language
 host, Python and the SDK). Best of N each (the machine is shared), their ratio, and the 1-min load
 average. `--baseline REF` adds the program as it is at git REF (say `main`), previewed against the
-same stack and state, alternating with the others: what a change of ours saved. `--profile` adds one preview of each with the CLI's `-v=9` log, whose timestamps give the
+same stack and state, alternating with the others: what a change of ours saved. `--three-servers`
+then does the same for `dev` with three Consul servers, ACLs and TLS (the three-server real-CLI
+test's stack; one stack at a time, as both are `dev`'s containers), beside the empty program again,
+and gives that ratio too. `--profile` adds one preview of each with the CLI's `-v=9` log, whose timestamps give the
 phases (see the README). Without the real CLI and its plugins it prints one line and stops.
 Writes benchmarks/results/preview.json.
 """
@@ -72,11 +75,25 @@ def timed_preview(project: Any, *flags: str) -> float:
     return time.monotonic() - started
 
 
+THREE_SERVERS = "dev, three servers, ACLs and TLS"
+# tests/e2e/test_dev_stack_three_servers_real_pulumi.py's stack.
+THREE_SERVERS_CONFIG = {"consulServers": 3, "consulAcl": True, "consulTls": True, "swarmAutolock": True}
+
+
+def ratios(best: dict[str, float]) -> dict[str, float]:
+    """Each program's best over the empty program's best measured beside it (in the same phase)."""
+    found = {"dev / empty program": round(best["dev"] / best["empty program"], 2)}
+    if THREE_SERVERS in best:
+        found["three servers / empty program"] = round(best[THREE_SERVERS] / best[f"empty program, beside {THREE_SERVERS}"], 2)
+    return found
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--smallest", action="store_true", help="one preview each")
     parser.add_argument("--baseline", metavar="REF", help="the program at this git ref too, previewing the same stack")
+    parser.add_argument("--three-servers", action="store_true", help=f"then {THREE_SERVERS}, beside the empty program again")
     parser.add_argument("--profile", action="store_true", help="one more of each with -v=9 logs kept beside the results")
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT)
     options = parser.parse_args(argv)
@@ -94,44 +111,55 @@ def main(argv: list[str] | None = None) -> int:
     runs = 1 if options.smallest else options.runs
     engine = docker.from_env()
     build_stand_in_images(engine)
-    dev = RealProject("dev")
-    empty = baseline = None
-    samples: dict[str, list[float]] = {"dev": [], "empty program": [], **({f"dev at {options.baseline}": []} if options.baseline else {})}
+    samples: dict[str, list[float]] = {}
     load = [os.getloadavg()[0]]
+    empty = None
+    # One stack at a time (both are `dev`'s containers, ports and swarm), each alternating with the empty program.
+    phases = [("dev", {}), *([(THREE_SERVERS, THREE_SERVERS_CONFIG)] if options.three_servers else [])]
     try:
-        dev.init()
-        dev.set_config(machine_config())
-        dev.run("up", "--yes", "--skip-preview")
-        empty = empty_project(dev)
-        if options.baseline:
-            baseline = baseline_project(dev, options.baseline)
-        for _ in range(runs):
-            samples["dev"].append(timed_preview(dev, "--expect-no-changes"))
-            samples["empty program"].append(timed_preview(empty))
-            if baseline is not None:
-                samples[f"dev at {options.baseline}"].append(timed_preview(baseline, "--expect-no-changes"))
-            load.append(os.getloadavg()[0])
-        if options.profile:
-            for name, project in (("dev", dev), ("empty program", empty)):
-                log = project.run("preview", "-v=9", "--logtostderr", "--logflow").stderr
-                options.out.with_name(f"preview-{name.replace(' ', '-')}.log").write_text(log)
+        for name, overrides in phases:
+            stack = RealProject("dev")
+            baseline = None
+            beside = "empty program" if name == "dev" else f"empty program, beside {name}"
+            try:
+                stack.init()
+                stack.set_config({**machine_config(), **overrides})
+                stack.run("up", "--yes", "--skip-preview")
+                empty = empty or empty_project(stack)
+                previewed = [(name, stack, "--expect-no-changes"), (beside, empty)]
+                if options.baseline and name == "dev":
+                    baseline = baseline_project(stack, options.baseline)
+                    previewed.append((f"dev at {options.baseline}", baseline, "--expect-no-changes"))
+                for label, *_ in previewed:
+                    samples[label] = []
+                for _ in range(runs):
+                    for label, project, *flags in previewed:
+                        samples[label].append(timed_preview(project, *flags))
+                    load.append(os.getloadavg()[0])
+                if options.profile and name == "dev":
+                    for label, project in (("dev", stack), ("empty program", empty)):
+                        log = project.run("preview", "-v=9", "--logtostderr", "--logflow").stderr
+                        options.out.with_name(f"preview-{label.replace(' ', '-')}.log").write_text(log)
+            finally:
+                stack.run("destroy", "--yes", "--skip-preview", check=False)
+                stack.close()
+                if baseline is not None:
+                    baseline.close()
     finally:
-        dev.run("destroy", "--yes", "--skip-preview", check=False)
-        dev.close()
-        for other in (empty, baseline):
-            if other is not None:
-                other.close()
+        if empty is not None:
+            empty.close()
     best = {name: round(min(found), 2) for name, found in samples.items()}
-    ratio = round(best["dev"] / best["empty program"], 2)
+    found_ratios = ratios(best)
     version = subprocess.run(["pulumi", "version"], capture_output=True, text=True, check=False).stdout.strip()
     print(f"no-change preview, real CLI {version}, best of {runs}; 1-min load average {min(load):.1f}-{max(load):.1f}")
     for name, found in samples.items():
-        print(f"  {name:18} best {best[name]:5.2f} s   runs " + ", ".join(f"{seconds:.2f}" for seconds in found))
-    print(f"  dev / empty program: {ratio}x")
+        print(f"  {name:44} best {best[name]:5.2f} s   runs " + ", ".join(f"{seconds:.2f}" for seconds in found))
+    for name, ratio in found_ratios.items():
+        print(f"  {name}: {ratio}x")
     options.out.parent.mkdir(parents=True, exist_ok=True)
     options.out.write_text(json.dumps({
-        "cli": version, "runs": runs, "samples": samples, "best": best, "ratio": ratio, "load_average_1min": load,
-        "machine": {"cores": os.cpu_count()},
+        "cli": version, "runs": runs, "samples": samples, "best": best, "ratio": found_ratios["dev / empty program"],
+        "ratios": found_ratios, "load_average_1min": load, "machine": {"cores": os.cpu_count()},
     }, indent=2) + "\n")
     return 0
 

@@ -17,6 +17,10 @@ import dns.resolver
 import requests
 
 
+# How long a client in the mesh waits for the app to answer through its sidecar before its first report.
+UPSTREAM_WAIT_SECONDS = 60
+
+
 class Fatal(Exception):
     """An error that ends a one-shot run with a one-line message and a non-zero exit."""
 
@@ -321,6 +325,8 @@ def main(argv=None) -> int:
         print(f"distributed_client: {error}", file=sys.stderr)
         return 1
     try:
+        if settings.sidecar_port and settings.app_url:
+            wait_for_the_app(settings)
         report_forever(settings, as_json)
     finally:
         if settings.sidecar_port:
@@ -329,6 +335,16 @@ def main(argv=None) -> int:
             except Fatal as error:
                 print(f"distributed_client: {error}", file=sys.stderr, flush=True)
     return 0
+
+
+def wait_for_the_app(settings: Settings) -> None:
+    """Until the app answers through the upstream on loopback, or UPSTREAM_WAIT_SECONDS have passed: the
+    sidecar starts only once the client has registered it, and its upstream takes connections a moment
+    before it can pass them on, so a first report at once would show the proxy not ready, and the next
+    only INTERVAL later."""
+    deadline = time.monotonic() + UPSTREAM_WAIT_SECONDS
+    while time.monotonic() < deadline and "message" not in app_reply(settings):
+        time.sleep(0.2)
 
 
 def report_forever(settings: Settings, as_json: bool) -> None:

@@ -21,7 +21,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Callable, Iterator
 
 import pytest
 import yaml
@@ -236,8 +236,9 @@ class RealStack:
 
 
 @contextlib.contextmanager
-def deployed(engine, stack: str = "dev", **overrides: Any) -> Iterator[RealProject]:
-    """`make up` for `stack` with this machine's images (and `overrides`), destroyed at the end."""
+def deployed(engine, stack: str = "dev", up: Callable[[RealProject], None] | None = None, **overrides: Any) -> Iterator[RealProject]:
+    """`make up` for `stack` with this machine's images (and `overrides`), destroyed at the end; `up`, where
+    given, deploys it instead of a preview and an `up` (a doc's commands, after the config of this machine)."""
     skip_without_toolchain()
     build_stand_in_images(engine)
     project = RealProject(stack)
@@ -248,8 +249,11 @@ def deployed(engine, stack: str = "dev", **overrides: Any) -> Iterator[RealProje
     project.stack_file_untouched = committed is not None and stack_file.read_bytes() == committed
     project.set_config({**machine_config(), **overrides})
     try:
-        project.run("preview", label="real: first preview")
-        project.up_output = project.run("up", "--yes", "--skip-preview", label="real: first up").stdout
+        if up is not None:
+            up(project)
+        else:
+            project.run("preview", label="real: first preview")
+            project.up_output = project.run("up", "--yes", "--skip-preview", label="real: first up").stdout
         yield project
     finally:
         try:

@@ -1,6 +1,9 @@
 """The dev stack with Consul's service mesh (`consulMesh`), ACLs and TLS on, applied for real through the harness.
 
-One deployment serves the module: the client's report comes through the mesh; nothing reaches a worker
+One deployment serves the module, made by docs/mesh.md's "Turning it on" as pasted (its `pulumi` served by
+tests/harness/cli.py), whose other blocks run as pasted too, each command's output checked against what the
+doc shows beside it (test_dev_mesh_real_pulumi.py runs them through the real CLI): the client's report
+comes through the mesh; nothing reaches a worker
 but through its sidecar, and a mesh identity without an intention is refused; removing the allow
 intention stops the client's next call and restoring it lets the next one through, within seconds and
 with no container restarted; a capture on the stack's network shows only TLS between the sidecars; the
@@ -9,11 +12,13 @@ certificates they present are signed by Consul's CA and carry the service's SPIF
 """
 from __future__ import annotations
 
+import io
+import json
+import re
 import socket
 import ssl
 import struct
 import tarfile
-import io
 import tempfile
 import time
 from pathlib import Path
@@ -27,28 +32,59 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from components.consul_tls import HTTPS_PORT
 from components.mesh_sidecar import SIDECAR_PORT
 from tests.harness.local_images import BASE_IMAGE, PROJECT_DIR, require_base_image
+from tests.support.docs import Command
 
-from .support import PHASES, DevStack, build_stand_in_images, client_report, phase, wait_for
+from .doc_runner import Shell, harness_cli_shell, prints_nothing_to_check, project_doc, run_documented, scratch_folder
+from .support import PHASES, STATE_DIR, DevStack, build_stand_in_images, client_report, machine_config, phase, wait_for
 
 pytestmark = pytest.mark.docker
 
-# A subnet of its own: a network another test left on the default one does not stop it.
-MESH = {"consulMesh": True, "consulAcl": True, "consulTls": True, "networkSubnet": "10.213.90.0/24"}
+DOC = project_doc("docs/mesh.md")
+RUNNER = "tests/e2e/test_dev_mesh.py"
+# docs/mesh.md's commands as a user pastes them on dev (the stack `make up` selected), block by block.
+TURN_ON = [
+    "pulumi config set consulMesh true",
+    "pulumi config set consulAcl true",
+    "pulumi config set consulTls true",
+    "pulumi up",
+]
+TURNED_ON = {"consulMesh": True, "consulAcl": True, "consulTls": True}
+LOGS = "docker logs --tail 12 dev-client"
+ONE_REPORT = "docker exec -e INTERVAL=0 dev-client python app.py --json"
+CA_FILE = "pulumi stack output consulCaCert > consul-ca.pem"
+TOKEN = 'export CONSUL_HTTP_TOKEN="$(pulumi stack output --show-secrets consulManagementToken)"'
+REMOVE = 'curl -s --cacert consul-ca.pem -H "X-Consul-Token: $CONSUL_HTTP_TOKEN" -X DELETE https://localhost:8500/v1/config/service-intentions/distributed_app'
+AGENTS_HEAR = "sleep 2"
+RESTORE = "pulumi up --refresh"
+# This machine's, under the doc's: the stand-in images, and a subnet of its own (a network another test
+# left on the default one does not stop it).
+MACHINE = {**machine_config(), "networkSubnet": "10.213.90.0/24"}
+MESH = {**TURNED_ON, "networkSubnet": MACHINE["networkSubnet"]}
 CAPTURE_IMAGE = "orchestration-e2e/capture:latest"
 INTENTIONS = "/v1/config/service-intentions"
 APP, CLIENT = "distributed_app", "distributed_client"
-# How soon a changed intention must hold for the client's next call.
-INTENTION_SECONDS = 10
 # How soon a worker restarted in place answers through its sidecar again.
 RESTART_SECONDS = 20
 
 
 @pytest.fixture(scope="module")
-def mesh(engine) -> DevStack:
+def doc_shell() -> Shell:
+    """A terminal whose `pulumi` is the harness's, over a backend folder of its own."""
+    with scratch_folder() as folder:
+        yield harness_cli_shell(Path(folder), STATE_DIR, {"dev": MACHINE})
+
+
+@pytest.fixture(scope="module")
+def mesh(engine, doc_shell: Shell) -> DevStack:
     build_stand_in_images(engine)
     stack = DevStack(engine, MESH)
     try:
-        stack.apply("first apply (dev stack in the mesh)")
+        with phase("first apply (dev stack in the mesh): docs/mesh.md's commands through the harness's pulumi"):
+            doc_shell.run("pulumi stack select --create dev --secrets-provider passphrase")  # what `make up` did
+            run_documented(DOC, RUNNER, dict.fromkeys(TURN_ON, prints_nothing_to_check), doc_shell)
+        configured = json.loads((Path(doc_shell.cwd) / "backend" / "dev.config.json").read_text())
+        assert configured == {key: "true" for key in TURNED_ON}
+        stack.adopt(json.loads(doc_shell.run("pulumi stack output --json --show-secrets")))
         yield stack
     finally:
         try:
@@ -75,6 +111,52 @@ def started(engine: docker.DockerClient) -> dict[str, tuple[str, int]]:
         state = engine.api.inspect_container(container.id)
         found[container.name] = (state["State"]["StartedAt"], state["RestartCount"])
     return found
+
+
+def client_logs_show_the_app_through_the_mesh(output: str, command: Command) -> None:
+    """`... App at http://127.0.0.1:9191/: Hello from Consul KV from server1 on server1`: the last report's call."""
+    calls = re.findall(r"^App at .*$", output, flags=re.MULTILINE)
+    assert calls and re.fullmatch(r"App at http://127\.0\.0\.1:9191/: Hello from Consul KV from server\d on server\d", calls[-1]), output
+
+
+def _reported_call(output: str) -> dict:
+    """The `app` of the one report's JSON line."""
+    lines = output.strip().splitlines()
+    assert len(lines) == 1, output
+    app = json.loads(lines[0])["app"]
+    assert app["url"] == "http://127.0.0.1:9191/", app
+    return app
+
+
+def one_report_through_the_mesh(output: str, command: Command) -> None:
+    """`"app": {"url": "http://127.0.0.1:9191/", "message": ...}`"""
+    app = _reported_call(output)
+    assert app.get("message", "").startswith("Hello from Consul KV from server"), app
+
+
+def one_report_refused(output: str, command: Command) -> None:
+    """`"app": {"url": ..., "error": ...}: refused`"""
+    app = _reported_call(output)
+    assert app.get("error") and "message" not in app, app
+
+
+def consul_deleted_it(output: str, command: Command) -> None:
+    """`{}`: Consul's answer to a config entry's DELETE, not a refusal (`Permission denied` without the token)."""
+    assert output.strip() == "{}", output
+
+
+REMOVED = {CA_FILE: prints_nothing_to_check, TOKEN: prints_nothing_to_check, REMOVE: consul_deleted_it,
+           AGENTS_HEAR: prints_nothing_to_check, ONE_REPORT: one_report_refused}
+THROUGH_AGAIN = {AGENTS_HEAR: prints_nothing_to_check, ONE_REPORT: one_report_through_the_mesh}
+
+
+def the_harness_recreated_one(output: str, command: Command) -> None:
+    """`the intention is recreated: 1 created`: the harness's `pulumi up` counts its changes."""
+    assert re.search(r"\b1 changes\b", output), output
+
+
+def test_docs_then_block_as_pasted(mesh: DevStack, doc_shell: Shell) -> None:
+    run_documented(DOC, RUNNER, {LOGS: client_logs_show_the_app_through_the_mesh, ONE_REPORT: one_report_through_the_mesh}, doc_shell)
 
 
 def test_the_clients_report_comes_through_the_mesh(mesh: DevStack, engine) -> None:
@@ -149,18 +231,22 @@ def curl_through_mesh(engine: docker.DockerClient, mesh: DevStack, service: str,
     return output.decode()
 
 
-def test_removing_the_allow_intention_stops_the_next_call_and_restoring_it_lets_it_through(mesh: DevStack, engine) -> None:
+def test_docs_intentions_block_as_pasted_stops_the_calls_and_up_refresh_lets_them_through(mesh: DevStack, engine, doc_shell: Shell) -> None:
+    """docs/mesh.md's "Intentions": the allow removed through Consul's API (with the doc's token and CA)
+    refuses the client's call 2 s later; the doc's `pulumi up --refresh` recreates it and the call 2 s after
+    goes through, with no container restarted."""
     before = started(engine)
-    consul_call(mesh, "DELETE", f"{INTENTIONS}/{APP}")
-    removed = time.monotonic()
-    failure = wait_for("the client's call refused", lambda: "error" in app_reply(engine, mesh) and app_reply(engine, mesh), timeout=INTENTION_SECONDS, interval=0.2)
-    PHASES.append(("  intention removed -> client's call refused", time.monotonic() - removed))
-    assert failure["error"]
-    mesh.apply("up --refresh: the intention restored", refresh=True)
-    assert [change for change in mesh.harness.last_run.changes()] == [("create", "consul:index/configEntryServiceIntentions:ConfigEntryServiceIntentions", f"mesh-{APP}")]
-    restored = time.monotonic()
-    wait_for("the client's call through again", lambda: "message" in app_reply(engine, mesh), timeout=INTENTION_SECONDS, interval=0.2)
-    PHASES.append(("  intention restored -> client's call through", time.monotonic() - restored))
+    try:
+        with phase("docs/mesh.md's intention removed, the client refused"):
+            run_documented(DOC, RUNNER, REMOVED, doc_shell)
+        with phase("docs/mesh.md's pulumi up --refresh, the client through again"):
+            run_documented(DOC, RUNNER, {RESTORE: the_harness_recreated_one, **THROUGH_AGAIN}, doc_shell)
+    finally:
+        mesh.adopt(json.loads(doc_shell.run("pulumi stack output --json --show-secrets")))
+        if requests.get(f"{mesh.consul_http}{INTENTIONS}/{APP}", headers=mesh.management, timeout=10, verify=mesh.verify).status_code == 404:
+            mesh.apply("up --refresh: the intention the doc's commands left removed", refresh=True)  # for the tests after
+    [allow] = consul_call(mesh, "GET", f"{INTENTIONS}/{APP}").json()["Sources"]
+    assert (allow["Name"], allow["Action"]) == (CLIENT, "allow")
     assert started(engine) == before
 
 

@@ -1,28 +1,44 @@
 """The dev stack in Consul's service mesh (ACLs and TLS on) through the real Pulumi CLI and providers, where
 this machine has them (see real_pulumi.py): the oracle for what the harness does with the sidecars' shared
-network namespace, the intentions and the service-identity tokens. The client's report comes through the
-mesh; a preview after `up` (refreshed too) proposes nothing; an intention removed behind Pulumi's back is
-found by `up --refresh` and made again, and the client's calls stop and come back with no container restarted."""
+network namespace, the intentions and the service-identity tokens. The stack is made by docs/mesh.md's
+"Turning it on" as pasted (the doc's `pulumi up` answered yes), and the doc's other blocks run as pasted
+on it, as test_dev_mesh.py runs them through the harness: the client's report comes through the mesh; a
+preview after `up` (refreshed too) proposes nothing; the intention the doc removes behind Pulumi's back
+stops the client's calls, and the doc's `up --refresh` makes it again and lets them through, with no
+container restarted."""
 from __future__ import annotations
 
 import json
-import time
+import re
 
 import pytest
 import requests
 
+from tests.support.docs import Command
+
+from .doc_runner import Shell, prints_nothing_to_check, real_cli_shell, run_documented
 from .real_pulumi import RealProject, deployed
-from .support import PHASES, client_report, consul_ca_file, wait_for
+from .support import consul_ca_file, phase
+from .test_dev_mesh import (
+    APP, CLIENT, DOC, INTENTIONS, LOGS, MACHINE, ONE_REPORT, REMOVED, RESTORE, THROUGH_AGAIN, TURN_ON,
+    client_logs_show_the_app_through_the_mesh, one_report_through_the_mesh,
+)
+
+RUNNER = "tests/e2e/test_dev_mesh_real_pulumi.py"
 
 pytestmark = pytest.mark.docker
 
-# A subnet of its own: a network another test left on the default one does not stop it.
-MESH = {"consulMesh": True, "consulAcl": True, "consulTls": True, "networkSubnet": "10.213.90.0/24"}
+
+def turned_on_as_the_doc_says(project: RealProject) -> None:
+    project.shell = real_cli_shell(project.dir, project.environment)
+    with phase("real: first up (docs/mesh.md's commands, the prompt answered yes)"):
+        run_documented(DOC, RUNNER, dict.fromkeys(TURN_ON, prints_nothing_to_check), project.shell)
 
 
 @pytest.fixture(scope="module")
 def real(engine) -> RealProject:
-    with deployed(engine, **MESH) as project:
+    # This machine's settings lie under the doc's: the stand-in images and a subnet of its own.
+    with deployed(engine, up=turned_on_as_the_doc_says, networkSubnet=MACHINE["networkSubnet"]) as project:
         yield project
 
 
@@ -30,13 +46,10 @@ def secret_outputs(real: RealProject) -> dict:
     return json.loads(real.run("stack", "output", "--json", "--show-secrets", label="stack output").stdout)
 
 
-def app_reply(engine, outputs: dict) -> dict:
-    return client_report(engine, outputs["clientContainer"])["app"]
-
-
-def test_the_clients_report_comes_through_the_mesh(real: RealProject, engine) -> None:
-    reply = app_reply(engine, real.outputs())
-    assert reply["message"].startswith("Hello from Consul KV from server"), reply
+def test_docs_then_block_as_pasted(real: RealProject) -> None:
+    for key in ("consulMesh", "consulAcl", "consulTls"):
+        assert real.run("config", "get", key).stdout.strip() == "true"
+    run_documented(DOC, RUNNER, {LOGS: client_logs_show_the_app_through_the_mesh, ONE_REPORT: one_report_through_the_mesh}, real.shell)
 
 
 def test_a_preview_after_up_proposes_nothing_refreshed_or_not(real: RealProject) -> None:
@@ -44,18 +57,22 @@ def test_a_preview_after_up_proposes_nothing_refreshed_or_not(real: RealProject)
     real.run("preview", "--refresh", "--expect-no-changes", "--diff", label="real: refreshed preview after up (mesh)")
 
 
-def test_a_removed_intention_stops_the_calls_and_up_refresh_brings_it_back(real: RealProject, engine) -> None:
-    outputs = secret_outputs(real)
-    consul = f"https://{outputs['consulHttpAddress']}"
-    headers = {"X-Consul-Token": outputs["consulManagementToken"]}
+def the_cli_recreated_the_intention(output: str, command: Command) -> None:
+    """`the intention is recreated: 1 created`, as the CLI sums up the update."""
+    assert re.search(r"\+ 1 created", output) and "mesh-distributed_app" in output, output[-3000:]
+
+
+def test_docs_intentions_block_as_pasted_stops_the_calls_and_up_refresh_lets_them_through(real: RealProject, engine) -> None:
+    shell: Shell = real.shell
     containers = {c.name: c.attrs["State"]["StartedAt"] for c in engine.containers.list(filters={"name": "dev-"})}
-    requests.delete(f"{consul}/v1/config/service-intentions/distributed_app", headers=headers, timeout=10,
-                    verify=consul_ca_file(outputs)).raise_for_status()
-    removed = time.monotonic()
-    wait_for("the client's call refused", lambda: "error" in app_reply(engine, outputs), timeout=10, interval=0.2)
-    PHASES.append(("  real: intention removed -> call refused", time.monotonic() - removed))
-    up = real.run("up", "--yes", "--skip-preview", "--refresh", label="real: up --refresh (intention restored)")
-    assert "+ 1 created" in up.stdout and "mesh-distributed_app" in up.stdout, up.stdout[-3000:]
-    wait_for("the client's call through again", lambda: "message" in app_reply(engine, outputs), timeout=10, interval=0.2)
+    with phase("real: docs/mesh.md's intention removed, the client refused"):
+        run_documented(DOC, RUNNER, REMOVED, shell)
+    with phase("real: docs/mesh.md's pulumi up --refresh, the client through again"):
+        run_documented(DOC, RUNNER, {RESTORE: the_cli_recreated_the_intention, **THROUGH_AGAIN}, shell)
+    outputs = secret_outputs(real)
+    answer = requests.get(f"https://{outputs['consulHttpAddress']}{INTENTIONS}/{APP}", timeout=10, verify=consul_ca_file(outputs),
+                          headers={"X-Consul-Token": outputs["consulManagementToken"]})
+    answer.raise_for_status()
+    assert [(source["Name"], source["Action"]) for source in answer.json()["Sources"]] == [(CLIENT, "allow")]
     assert {c.name: c.attrs["State"]["StartedAt"] for c in engine.containers.list(filters={"name": "dev-"})} == containers
     real.run("preview", "--expect-no-changes", "--diff", label="real: preview after the intention came back")

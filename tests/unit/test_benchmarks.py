@@ -123,3 +123,37 @@ def test_docker_timestamps_are_read_to_the_nanosecond_and_in_utc() -> None:
 
     assert wall_time("1970-01-01T00:00:01.250000000Z") == 1.25
     assert wall_time("1970-01-01T00:01:00Z") == 60.0
+
+
+def test_the_edit_loop_times_each_command_of_make_up_and_splits_pulumi_ups_preview_off() -> None:
+    from benchmarks.edit_loop import phases
+
+    log = (
+        "100.00\t100.25\tpulumi stack select --create dev --secrets-provider passphrase\n"
+        "100.25\t100.50\tvenv/bin/python -m scripts.recover --stack dev\n"
+        "100.50\t109.00\tpulumi up --yes --stack dev\n"
+    )
+    assert phases(log, update_began=103.5) == {
+        "pulumi stack select": 0.25, "python -m scripts.recover": 0.25, "pulumi up --yes": 8.5, "  of which the preview": 3.0,
+    }
+    assert phases(log, update_began=None) == {"pulumi stack select": 0.25, "python -m scripts.recover": 0.25, "pulumi up --yes": 8.5}
+
+
+def test_the_edit_loops_timing_shell_runs_the_command_and_logs_it(tmp_path: Path) -> None:
+    from benchmarks.edit_loop import TIMING_SHELL, phases
+
+    shell, log = tmp_path / "shell", tmp_path / "log"
+    shell.write_text(TIMING_SHELL)
+    shell.chmod(0o755)
+    (tmp_path / "Makefile").write_text("up:\n\t@echo made > made.txt\n\texit 3\n")
+    completed = subprocess.run(["make", "up", f"SHELL={shell}"], cwd=tmp_path, env={"PATH": "/usr/bin:/bin", "MAKE_PHASES_LOG": str(log)}, capture_output=True, text=True)
+    assert completed.returncode != 0 and (tmp_path / "made.txt").read_text() == "made\n"
+    assert list(phases(log.read_text(), None)) == ["echo made >", "exit 3"]
+
+
+def test_the_preview_benchmark_compares_each_stack_with_the_empty_program_run_beside_it() -> None:
+    from benchmarks.preview import THREE_SERVERS, ratios
+
+    assert ratios({"dev": 3.0, "empty program": 1.5}) == {"dev / empty program": 2.0}
+    best = {"dev": 3.0, "empty program": 1.5, THREE_SERVERS: 4.0, f"empty program, beside {THREE_SERVERS}": 1.6}
+    assert ratios(best) == {"dev / empty program": 2.0, "three servers / empty program": 2.5}

@@ -22,9 +22,6 @@ HELD_AS = {
 
 # (doc, first command) of each block marked `<!-- not run: ... -->`.
 NOT_RUN = {
-    ("docs/mesh.md", "pulumi config set consulMesh true"),
-    ("docs/mesh.md", "docker logs --tail 12 dev-client"),
-    ("docs/mesh.md", "curl -s -X DELETE localhost:8500/v1/config/service-intentions/distributed_app"),
     ("docs/cluster.md", "dig @10.0.0.11 consul.service.consul"),
     ("docs/compose.md", "pulumi config set webPort 5001"),
     ("docs/reuse.md", "orchestration-components @ git+https://github.com/<you>/<this repository>"),

@@ -59,6 +59,9 @@ def test_the_clients_report_comes_through_the_proxies_while_an_intention_allows_
     assert [(u["DestinationName"], u["LocalBindPort"]) for u in registration["Proxy"]["Upstreams"]] == [(SERVICE, upstream)]
     start_proxy(consul, "-sidecar-for", "client1")
     wait_until(lambda: "App at" in client.output() and "from server1" in client.output().split("App at")[-1], 20, "the app's answer in a report")
+    # Its first report waited for the sidecar it registered, started after it, to open the upstream.
+    first_call = client.output().split("App at", 1)[1].splitlines()[0]
+    assert "failed:" not in first_call, client.output()
 
     consul.put("/v1/config", json={"Kind": "service-intentions", "Name": SERVICE, "Sources": [{"Name": "distributed_client", "Action": "deny"}]})
     wait_until(lambda: "failed:" in client.output().split("App at")[-1], 10, "the denied call reported as failed")

@@ -5,11 +5,15 @@ from __future__ import annotations
 
 import ipaddress
 import json
+import re
+from pathlib import Path
 
-from tests.support.docs import Command
+from tests.support.docs import Command, blocks
 
-from .cluster_support import HOSTS, SANDBOX_SUBNET, SEED_ROLES
-from .doc_runner import prints_nothing_to_check, project_doc
+from .agents_support import CLIENT_AGENTS, ROLES, SERVERS, WORKER_HOSTS
+from .agents_support import HOSTS as AGENTS_HOSTS
+from .cluster_support import CLUSTER_STACK, HOSTS, SANDBOX_STACK, SANDBOX_SUBNET, SEED_ROLES, SandboxProbes
+from .doc_runner import Check, Shell, prints_nothing_to_check, project_doc
 
 WORKERS = ("larry", "curly")
 WORKER_PORTS = (8081, 8082)
@@ -85,3 +89,105 @@ CHECKS = {
     "pulumi stack output --stack sandbox-cluster consulCaCert > consul-ca.pem": prints_nothing_to_check,
     "curl -s --cacert consul-ca.pem https://10.77.0.11:8501/v1/status/peers": _three_peers,
 }
+
+
+# "More hosts": the doc's settings added to the sandbox's stack file, then its four commands.
+GROWN_CLIENT = "joe"
+SANDBOX_GROW = "pulumi up --stack sandbox"
+CLUSTER_GROW = "pulumi up --stack sandbox-cluster"
+GROWN_DIGS = ["dig @10.77.0.15 shemp.node.consul", "dig @10.77.0.15 distributed_app.service.consul SRV"]
+
+
+def more_hosts_settings() -> str:
+    """The doc's yaml block that adds the five hosts and their roles to `Pulumi.sandbox.yaml`, as it shows it."""
+    (block,) = [block for block in blocks(DOC) if block.language == "yaml" and "orchestration:sandboxRoles:" in block.body]
+    return block.body
+
+
+def add_under_config(stack_file: Path, settings: str) -> None:
+    """What the user does in an editor: the doc's lines pasted under the file's `config:`."""
+    lines = stack_file.read_text().splitlines(keepends=True)
+    at = next(index for index, line in enumerate(lines) if line.rstrip() == "config:") + 1
+    stack_file.write_text("".join([*lines[:at], settings if settings.endswith("\n") else f"{settings}\n", *lines[at:]]))
+
+
+def _address(host: str) -> str:
+    return str(ipaddress.ip_network(SANDBOX_SUBNET)[11 + AGENTS_HOSTS.index(host)])
+
+
+def sandbox_grown(sandbox: SandboxProbes, shell: Shell, before: dict[str, tuple[str, str]]) -> Check:
+    """`shemp at 10.77.0.14, joe at .15; larry, curly and moe unchanged`: the first three hosts' containers on
+    this machine's engine are the same ones, never restarted (`before`: host -> (id, start), taken before the up)."""
+
+    def check(output: str, command: Command) -> None:
+        hosts = json.loads(shell.run(f"pulumi stack output --stack {SANDBOX_STACK} hosts --json"))
+        assert {host["name"]: host["address"] for host in hosts} == {host: _address(host) for host in AGENTS_HOSTS}, hosts
+        assert {host["name"]: sorted(host["roles"]) for host in hosts} == {host: sorted(roles) for host, roles in ROLES.items()}, hosts
+        assert host_containers(sandbox, HOSTS) == before, output
+        assert sorted(host_containers(sandbox, AGENTS_HOSTS)) == sorted(AGENTS_HOSTS)
+        # The up's own account: nothing updated, replaced or deleted, only the new hosts made (the CLI lists
+        # each host and its volume, image and container; the harness counts the last three).
+        assert not re.search(r"\b\d+ (updated|replaced|deleted)\b", output), output
+        counted = re.search(r"(\d+) changes", output)
+        if counted:
+            assert int(counted.group(1)) == 3 * len(CLIENT_AGENTS), output
+        else:
+            made = set(re.findall(r"^ *\+ +\S+:\S+ (\S+) created?\b", output, flags=re.MULTILINE))
+            assert made == {f"{host}{part}" for host in CLIENT_AGENTS for part in ("", "-data", "-image", "-container")}, output
+    return check
+
+
+def host_containers(sandbox: SandboxProbes, hosts: tuple[str, ...]) -> dict[str, tuple[str, str]]:
+    """Each host's container on this machine's engine: its id and when it started."""
+    found = {}
+    for host in hosts:
+        container = sandbox.engine.api.inspect_container(sandbox.host_container(host))
+        found[host] = (container["Id"], container["State"]["StartedAt"])
+    return found
+
+
+def cluster_grown(sandbox: SandboxProbes, shell: Shell) -> Check:
+    """`client agents on shemp and joe, workers on larry and shemp, the client on joe`: in the stack's outputs,
+    and running on each host's engine."""
+
+    def check(output: str, command: Command) -> None:
+        outputs = json.loads(shell.run(f"pulumi stack output --stack {CLUSTER_STACK} --json"))
+        assert (outputs["consulNodes"], outputs["consulClientAgents"]) == (list(SERVERS), list(CLIENT_AGENTS)), outputs
+        assert outputs["clientContainers"] == {GROWN_CLIENT: f"{CLUSTER_STACK}-client"}, outputs
+        for host in AGENTS_HOSTS:
+            running = {container.name for container in sandbox.docker(host).containers.list()}
+            # The host's Consul agent (a server on the first three, a client agent on the others) is named for it.
+            assert f"{CLUSTER_STACK}-{host}" in running, (host, running)
+            workers = {f"{CLUSTER_STACK}-server1", f"{CLUSTER_STACK}-server2"} & running
+            assert len(workers) == (2 if host in WORKER_HOSTS else 0), (host, running)
+            assert (f"{CLUSTER_STACK}-client" in running) == (host == GROWN_CLIENT), (host, running)
+    return check
+
+
+def _shemp_from_joe(output: str, command: Command) -> None:
+    """`any host's DNS answers for every node`: joe's, a host without a server, answers for shemp."""
+    assert "status: NOERROR" in output and "ANSWER: 1," in output, output
+    assert _records(output, "A") == [("shemp.node.consul.", _address("shemp"))], output
+
+
+def _the_workers_on_larry_and_shemp(output: str, command: Command) -> None:
+    assert "status: NOERROR" in output and f"ANSWER: {len(WORKER_HOSTS) * len(WORKER_PORTS)}," in output, output
+    addresses = dict(_records(output, "A"))
+    # SRV data: priority, weight, port, target; the target's address is in the additional section.
+    answers = [data.split() for _, data in _records(output, "SRV")]
+    assert sorted((addresses[target], int(port)) for _, _, port, target in answers) == sorted(
+        (_address(host), port) for host in WORKER_HOSTS for port in WORKER_PORTS
+    ), output
+
+
+def _records(output: str, kind: str) -> list[tuple[str, str]]:
+    """(name, data) of each record of `kind` dig printed, answers and additional alike."""
+    found = []
+    for line in output.splitlines():
+        fields = line.split()
+        if not line.startswith(";") and len(fields) >= 5 and fields[3] == kind:
+            found.append((fields[0], " ".join(fields[4:])))
+    return sorted(found)
+
+
+GROWN_CHECKS = {GROWN_DIGS[0]: _shemp_from_joe, GROWN_DIGS[1]: _the_workers_on_larry_and_shemp}

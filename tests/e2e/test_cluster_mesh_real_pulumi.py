@@ -17,7 +17,7 @@ from .cluster_support import build_sandbox_images, sweep
 from .real_pulumi import RealProject, skip_without_toolchain
 from .support import PHASES, wait_for
 from .test_cluster_mesh import APP, INTENTIONS, SIDECAR_PORTS, WITHIN_SECONDS, WORKERS, app_reply, consul_call, leaf_call, started
-from .test_sandbox_cluster_real_pulumi import RealCluster, RealSandbox, _previews_proposing_nothing
+from .real_sandbox import RealCluster, RealSandbox, previews_proposing_nothing
 
 pytestmark = pytest.mark.docker
 
@@ -68,7 +68,7 @@ def test_the_clients_report_on_moe_comes_through_the_mesh_from_larry_and_curly(s
 
 def test_right_after_up_previews_propose_nothing_plain_or_refreshed(stacks) -> None:
     _, cluster = stacks
-    _previews_proposing_nothing(
+    previews_proposing_nothing(
         (cluster, False, "real: mesh cluster preview --expect-no-changes"),
         (cluster, True, "real: mesh cluster preview --refresh --expect-no-changes"),
     )
@@ -98,4 +98,4 @@ def test_a_worker_restarted_in_place_answers_through_its_sidecar_again(stacks) -
 
     wait_for("server1 on larry answering through its sidecar again", answers, timeout=WITHIN_SECONDS, interval=0.2)
     PHASES.append(("  real: worker restarted in place -> answering through its sidecar", time.monotonic() - restarted))
-    _previews_proposing_nothing((cluster, True, "real: mesh cluster preview --refresh after the worker's restart"))
+    previews_proposing_nothing((cluster, True, "real: mesh cluster preview --refresh after the worker's restart"))

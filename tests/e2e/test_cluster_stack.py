@@ -10,7 +10,9 @@ all three rebooted with `up --refresh` of both stacks proposing nothing after, i
 an in-place scale-up, node labels and a constraint keeping heyworld off a host, a health-gated
 rolling update counted request by request, a broken image rolled back by the engine, a host
 drained and undrained, a host lost before `up` rolls a change and one lost while its workers
-change, a worker host dropped from the config, and destroy leaving nothing.
+change, a worker host added and dropped again. The sandbox and the cluster are the session's
+(tests/e2e/conftest.py): test_cluster_stack_grown.py, next, grows them to five hosts as the doc does and
+tears them down.
 """
 from __future__ import annotations
 
@@ -20,7 +22,6 @@ import re
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 
 import pytest
 import requests
@@ -28,31 +29,25 @@ import requests
 from components.consul_server import SECRET_CONFIG_FILE
 from components.consul_tls import KEY_FILE
 from tests.harness import HarnessError
-from tests.harness.cli import BACKEND, set_machine
 from tests.harness.exposure import private_key_line
-from tests.harness.local_images import BASE_IMAGE, CONSUL_IMAGE
+from tests.harness.local_images import BASE_IMAGE
 
 from .cluster_support import (
     CLUSTER_STACK,
     HOSTS,
-    SANDBOX_STACK,
     SANDBOX_SUBNET,
     SEED_ROLES,
     Cluster,
     Sandbox,
     Traffic,
     build_on_base,
-    build_sandbox_images,
-    clear_earlier_runs,
     leftovers,
     recovery_checks,
-    sandbox_config,
-    sweep,
 )
-from .doc_runner import Shell, harness_cli_shell, prints_nothing_to_check, run_documented, scratch_folder
+from .doc_runner import Shell, run_documented
 from .engine_restart import time_recovery
-from .sandbox_doc import CHECKS, CLUSTER_STACK_INIT, CLUSTER_UP, DOC, DOC_CONSUL_IMAGE, PRIVILEGED_OFF, RUNNER, SANDBOX_UP, STAND_INS, TEAR_DOWN
-from .support import PHASES, STATE_DIR, phase, project_copy, wait_for
+from .sandbox_doc import CHECKS, DOC, DOC_CONSUL_IMAGE, RUNNER
+from .support import PHASES, phase, wait_for
 
 pytestmark = pytest.mark.docker
 
@@ -69,58 +64,14 @@ GREETING = "Hello from Consul KV"
 NOTHING = {"services": [], "containers": [], "networks": [], "volumes": []}
 
 @pytest.fixture(scope="module")
-def doc_shell() -> Shell:
-    """A terminal in a copy of the project whose `pulumi` runs docs/sandbox.md's commands through the harness,
-    on the state files of the module's stacks; the host and registry images are this machine's stand-ins."""
-    with scratch_folder() as folder:
-        machine = {SANDBOX_STACK: {key: sandbox_config(SANDBOX_SUBNET)[key] for key in ("sandboxHostImage", "sandboxRegistryImage")}}
-        yield harness_cli_shell(Path(folder), STATE_DIR, machine, cwd=project_copy(Path(folder) / "project"))
+def sandbox(doc_sandbox: Sandbox) -> Sandbox:
+    """docs/sandbox.md's sandbox (tests/e2e/conftest.py), which test_cluster_stack_grown.py grows and tears down."""
+    return doc_sandbox
 
 
 @pytest.fixture(scope="module")
-def sandbox(engine, doc_shell: Shell) -> Sandbox:
-    clear_earlier_runs(engine)
-    build_sandbox_images(engine)
-    stack = Sandbox(engine)
-    try:
-        with phase("sandbox up (larry, curly, moe and a registry): docs/sandbox.md's make up STACK=sandbox"):
-            # What `make up` runs first: this machine's engine refuses --privileged, and the stack must
-            # exist for the doc's `config set --stack sandbox` that says so.
-            doc_shell.run("pulumi stack select --create sandbox --secrets-provider passphrase")
-            run_documented(DOC, RUNNER, {PRIVILEGED_OFF: prints_nothing_to_check, **SANDBOX_UP}, doc_shell)
-        stack.adopt(json.loads(doc_shell.run(f"pulumi stack output --stack {SANDBOX_STACK} --json --show-secrets")))
-        stack.seed_registry([BASE_IMAGE, CONSUL_IMAGE])
-        yield stack
-    finally:
-        try:
-            stack.destroy()  # nothing left to do when the destroy test ran
-        finally:
-            sweep(engine, f"{SANDBOX_STACK}-")  # after a failed destroy: nothing of ours may stay
-            stack.close()
-
-
-@pytest.fixture(scope="module")
-def cluster(sandbox: Sandbox, doc_shell: Shell, engine) -> Cluster:
-    stack = Cluster(sandbox)
-    try:
-        # The doc's stand-in for Consul is `local/consul`; the rest of this machine's settings lie under the doc's.
-        engine.images.get(CONSUL_IMAGE).tag(DOC_CONSUL_IMAGE)
-        set_machine(Path(doc_shell.environment[BACKEND]), CLUSTER_STACK, {
-            key: value for key, value in stack.config.items() if key not in ("environment", "hostsFromStack", "consulImage")
-        })
-        with phase("cluster up via hostsFromStack (builds our images on larry): docs/sandbox.md's commands"):
-            run_documented(DOC, RUNNER, dict.fromkeys([*CLUSTER_STACK_INIT, *STAND_INS, CLUSTER_UP], prints_nothing_to_check), doc_shell)
-        stack.config["consulImage"] = f"{sandbox.registry}/{DOC_CONSUL_IMAGE}"
-        stack.adopt(json.loads(doc_shell.run(f"pulumi stack output --stack {CLUSTER_STACK} --json --show-secrets")))
-        yield stack
-    finally:
-        try:
-            stack.destroy()
-        except Exception:
-            stack.forget()  # the sandbox's destroy takes the hosts and everything on them
-            raise
-        finally:
-            stack.close()
+def cluster(doc_cluster: Cluster) -> Cluster:
+    return doc_cluster
 
 
 def test_each_sandbox_host_runs_an_engine_that_trusts_the_registry(sandbox: Sandbox) -> None:
@@ -607,25 +558,9 @@ def test_a_worker_dropped_from_the_config_leaves_the_swarm(cluster: Cluster, san
     shemp = sandbox.docker("shemp")
     assert shemp.info()["Swarm"]["LocalNodeState"] == "inactive"
     assert leftovers(shemp, f"{CLUSTER_STACK}-") == NOTHING
-
-
-def test_destroy_leaves_nothing_on_the_hosts_then_nothing_of_the_sandbox(cluster: Cluster, sandbox: Sandbox, engine, doc_shell: Shell) -> None:
-    """docs/sandbox.md's tear-down, as pasted: the cluster first, then the sandbox."""
-    cluster_destroy, sandbox_destroy = TEAR_DOWN
-    run_documented(DOC, RUNNER, {cluster_destroy: prints_nothing_to_check}, doc_shell)
-    cluster.adopt({})
-    assert len(cluster.harness.state) == 0
-    for host in sandbox.outputs["addresses"]:
-        nested = sandbox.docker(host)
-        assert nested.info()["Swarm"]["LocalNodeState"] == "inactive", host
-        assert nested.api.containers(all=True) == [], host
-        assert (nested.api.volumes().get("Volumes") or []) == [], host
-        # What every engine has, and the bridge swarm made (an engine keeps it after leaving).
-        assert {n["Name"] for n in nested.api.networks()} <= {"bridge", "host", "none", "docker_gwbridge"}, host
-    run_documented(DOC, RUNNER, {sandbox_destroy: prints_nothing_to_check}, doc_shell)
-    sandbox.adopt({})
-    assert len(sandbox.harness.state) == 0
-    assert leftovers(engine, f"{SANDBOX_STACK}-") == NOTHING
+    # docs/sandbox.md's way to shrink: the cluster stack first, its hosts written by hand (above), then the sandbox.
+    sandbox.apply("sandbox apply without shemp", sandboxHosts=None)
+    assert {(op, name) for op, _, name in sandbox.changes()} == {("delete", "shemp-data"), ("delete", "shemp-image"), ("delete", "shemp-container")}
 
 
 def _running(cluster: Cluster, service: str, replicas: int) -> dict[str, int] | None:

@@ -1,17 +1,13 @@
-"""The sandbox stack and a cluster stack on it through the real Pulumi CLI and providers (see real_pulumi.py).
-
-What docs/sandbox.md tells a user, its blocks run as pasted (tests/e2e/sandbox_doc.py) on the stacks it
-names (`sandbox`, `sandbox-cluster`, on 10.77.0.0/24, as the harness's run of them in
-test_cluster_stack.py): `make up STACK=sandbox` (larry, curly and moe as Docker-in-Docker hosts and a
-registry), our stand-in images pushed into that registry, then a cluster stack with
-`hostsFromStack: organization/orchestration/sandbox` in the same project folder and file
-backend, so the StackReference resolves as it does for a user; the doc's checks; its tear-down. One deployment serves the module
-(tests run in file order): previews right after `up` propose nothing, plain or refreshed; more
-heyworld replicas are one in-place update; one host and then all three rebooted come back by
-themselves (each check timed) and a refreshed preview of both stacks proposes nothing; a host lost
-before a deploy fails the preview at once and `up` naming it, and `up --refresh` converges once it is
-back; a host lost while `up` rolls a new Consul image through the servers fails that `up` naming
-it, and `make up` finishes the roll once it is back; destroy, the cluster first, leaves nothing.
+"""docs/sandbox.md's sandbox stack and a cluster stack on it through the real Pulumi CLI and providers
+(see real_pulumi.py), as the doc's blocks make them (tests/e2e/real_sandbox.py; the session's, from
+tests/e2e/conftest.py): larry, curly and moe. Its checks as pasted; then, on that one deployment (tests run
+in file order): previews right after `up` propose nothing, plain or refreshed; more heyworld replicas are one
+in-place update; one host and then all three rebooted come back by themselves (each check timed) and a
+refreshed preview of both stacks proposes nothing; a host lost before a deploy fails the preview at once and
+`up` naming it, and `up --refresh` converges once it is back; a host lost while `up` rolls a new Consul image
+through the servers fails that `up` naming it, and `make up` finishes the roll once it is back.
+test_sandbox_cluster_with_more_hosts_real_pulumi.py, next, grows them to five hosts as the doc does and tears
+them down.
 """
 from __future__ import annotations
 
@@ -22,120 +18,31 @@ import time
 import pytest
 
 from components.consul_cluster import server_container_name
-from tests.harness.local_images import BASE_IMAGE, CONSUL_IMAGE
+from tests.harness.local_images import CONSUL_IMAGE
 
-from .cluster_support import (
-    CLUSTER_STACK,
-    HOSTS,
-    SANDBOX_STACK,
-    SANDBOX_SUBNET,
-    ClusterProbes,
-    SandboxProbes,
-    build_sandbox_images,
-    cluster_config,
-    leftovers,
-    recovery_checks,
-    sandbox_config,
-    stack_reference,
-    sweep,
-)
+from .cluster_support import CLUSTER_STACK, HOSTS, SANDBOX_STACK, SANDBOX_SUBNET, recovery_checks, stack_reference
 from .engine_restart import time_recovery
 from .kill_support import make, up_with_a_fault
-from .doc_runner import prints_nothing_to_check, real_cli_shell, run_documented
-from .real_pulumi import RealProject, RealStack, skip_without_toolchain
-from .sandbox_doc import CHECKS, CLUSTER_STACK_INIT, CLUSTER_UP, DOC, DOC_CONSUL_IMAGE, PRIVILEGED_OFF, RUNNER, SANDBOX_UP, STAND_INS, TEAR_DOWN
+from .doc_runner import run_documented
+from .real_sandbox import RealCluster, RealSandbox, previews_proposing_nothing
+from .sandbox_doc import CHECKS, DOC, RUNNER
 from .support import PHASES, STATE_DIR, phase, rolled, wait_for
 
 pytestmark = pytest.mark.docker
 
-PASSPHRASE = "real-sandbox-cluster"
 CONTAINER = "docker:index/container:Container"
 SERVICE = "docker:index/service:Service"
 WORKERS = ("larry", "curly")
 PREVIEW_BUDGET_SECONDS = 30
-NOTHING = {"services": [], "containers": [], "networks": [], "volumes": []}
 ROLLED_CONSUL = "orchestration-e2e/consul:rolled"
 KEPT_KEY = "real/kept-through-the-lost-host"
 
 
-class RealSandbox(SandboxProbes, RealStack):
-    """The sandbox stack through the CLI, with the harness's probes of its hosts."""
-
-    def __init__(self, engine, project: RealProject, subnet: str = SANDBOX_SUBNET) -> None:
-        RealStack.__init__(self, project, sandbox_config(subnet))
-        self._start_probes(engine)
-
-    def close(self) -> None:
-        self._close_probes()
-
-
-class RealCluster(ClusterProbes, RealStack):
-    """A cluster stack on the sandbox through the CLI, with the harness's probes of Consul, the swarm and the apps."""
-
-    def __init__(self, sandbox: RealSandbox, project: RealProject) -> None:
-        RealStack.__init__(self, project, cluster_config(sandbox))
-        self.sandbox = sandbox
-
-
 @pytest.fixture(scope="module")
-def stacks(engine) -> tuple[RealSandbox, RealCluster]:
-    skip_without_toolchain()
-    # A killed run's state went with its temporary folder: what it left is found by name.
-    sweep(engine, f"{SANDBOX_STACK}-")
-    build_sandbox_images(engine)
-    project = RealProject(SANDBOX_STACK, passphrase=PASSPHRASE)
-    sandbox = RealSandbox(engine, project)
-    cluster: RealCluster | None = None  # made once the registry holds the images
-    shell = real_cli_shell(project.dir, project.environment)
-    try:
-        # What `make up` runs first: the doc's `config set --stack sandbox` needs the stack.
-        project.init()
-        run_documented(DOC, RUNNER, {PRIVILEGED_OFF: prints_nothing_to_check}, shell)
-        sandbox.config["sandboxPrivileged"] = False
-        # This machine's stand-in images, which the doc leaves to its reader.
-        sandbox.configure(**_not_set_by_the_doc(sandbox._initial))
-        sandbox.deployed = True  # even a failed `up` may leave resources to destroy
-        with phase("real: sandbox first up (larry, curly, moe and a registry): docs/sandbox.md's make up STACK=sandbox"):
-            run_documented(DOC, RUNNER, SANDBOX_UP, shell)
-        sandbox.read_outputs()
-        sandbox.seed_registry([BASE_IMAGE, CONSUL_IMAGE])
-        engine.images.get(CONSUL_IMAGE).tag(DOC_CONSUL_IMAGE)
-        cluster = RealCluster(sandbox, project.sibling(CLUSTER_STACK))
-        run_documented(DOC, RUNNER, dict.fromkeys(CLUSTER_STACK_INIT, prints_nothing_to_check), shell)
-        cluster.configure(**_not_set_by_the_doc(cluster._initial))
-        run_documented(DOC, RUNNER, dict.fromkeys(STAND_INS, prints_nothing_to_check), shell)
-        cluster.config.update(environment="cluster", hostsFromStack=stack_reference(SANDBOX_STACK), consulImage=f"{sandbox.registry}/{DOC_CONSUL_IMAGE}")
-        cluster.deployed = True
-        with phase("real: cluster first up (builds our images on larry): docs/sandbox.md's pulumi up --stack sandbox-cluster"):
-            run_documented(DOC, RUNNER, {CLUSTER_UP: prints_nothing_to_check}, shell)
-        cluster.read_outputs()
-        sandbox.doc_shell = shell
-        yield sandbox, cluster
-    finally:
-        try:
-            if cluster is not None and cluster.deployed:
-                # The sandbox's destroy takes the hosts and all on them, whatever this leaves.
-                cluster.run("destroy", "--yes", "--skip-preview", label="real: destroy cluster (teardown)", check=False)
-            if sandbox.deployed:
-                sandbox.run("destroy", "--yes", "--skip-preview", label="real: destroy sandbox (teardown)", check=False)
-        finally:
-            sweep(engine, f"{SANDBOX_STACK}-")
-            sandbox.close()
-            project.close()
-
-
-def _not_set_by_the_doc(config: dict) -> dict:
-    return {key: value for key, value in config.items() if key not in ("environment", "hostsFromStack", "consulImage", "sandboxPrivileged")}
-
-
-def _previews_proposing_nothing(*checks: tuple[RealStack, bool, str]) -> None:
-    """Runs every `pulumi preview [--refresh] --expect-no-changes --diff`, then fails with each that proposed something."""
-    failed = []
-    for stack, refresh, label in checks:
-        completed = stack.run("preview", *(("--refresh",) if refresh else ()), "--expect-no-changes", "--diff", label=label, check=False)
-        if completed.returncode != 0:
-            failed.append(f"--- {label}: exit {completed.returncode}\n{completed.stdout}\n{completed.stderr}")
-    assert not failed, "\n".join(failed)
+def stacks(real_doc_stacks: tuple[RealSandbox, RealCluster]) -> tuple[RealSandbox, RealCluster]:
+    """docs/sandbox.md's sandbox and cluster (tests/e2e/conftest.py), which
+    test_sandbox_cluster_with_more_hosts_real_pulumi.py grows and tears down."""
+    return real_doc_stacks
 
 
 def test_the_cluster_takes_its_hosts_from_the_sandbox_and_its_images_from_the_registry(stacks) -> None:
@@ -162,7 +69,7 @@ def test_right_after_up_previews_of_both_stacks_propose_nothing_plain_or_refresh
     """Plain: the swarm services ignore `taskSpec.placement.platforms`, which only the provider's create
     sets (from the registry). Refreshed: the hosts declare CAP_SYS_RESOURCE, the networks their gateway."""
     sandbox, cluster = stacks
-    _previews_proposing_nothing(
+    previews_proposing_nothing(
         (sandbox, False, "real: sandbox preview --expect-no-changes"),
         (cluster, False, "real: cluster preview --expect-no-changes"),
         (sandbox, True, "real: sandbox preview --refresh --expect-no-changes"),
@@ -197,7 +104,7 @@ def test_rebooted_hosts_come_back_by_themselves_and_refreshed_previews_propose_n
         for host in hosts:
             host.start()
     time_recovery(recovery_checks(cluster, replicas, "real-reboot/before", "written before the reboot"), since=time.monotonic())
-    _previews_proposing_nothing(
+    previews_proposing_nothing(
         (sandbox, True, f"real: sandbox preview --refresh --expect-no-changes after the reboot of {', '.join(restarted)}"),
         (cluster, True, f"real: cluster preview --refresh --expect-no-changes after the reboot of {', '.join(restarted)}"),
     )
@@ -247,7 +154,7 @@ def test_a_host_lost_mid_deploy_fails_naming_it_and_up_refresh_converges_once_it
     PHASES.append((f"  real: plain preview proposes {plain}", 0.0))
     PHASES.append((f"  real: refreshed preview proposes {refreshed}", 0.0))
     cluster.apply("real: cluster up --refresh once curly is back", refresh=True)
-    _previews_proposing_nothing((cluster, False, "real: cluster preview --expect-no-changes after it converged"))
+    previews_proposing_nothing((cluster, False, "real: cluster preview --expect-no-changes after it converged"))
     for host in WORKERS:
         for n in (1, 2):
             assert _memory(sandbox, host, n) == limit, (host, n)
@@ -287,7 +194,7 @@ def test_a_host_lost_while_up_rolls_consul_fails_naming_it_and_make_up_converges
     with phase("real: make up once curly is back"):
         converged = make(cluster.project, "up")
     assert "recover: the last update failed: read the whole stack again" in converged.stdout, converged.stdout[-4000:]
-    _previews_proposing_nothing((cluster, False, "real: cluster preview after the roll converged"), (cluster, True, "real: refreshed preview after the roll"))
+    previews_proposing_nothing((cluster, False, "real: cluster preview after the roll converged"), (cluster, True, "real: refreshed preview after the roll"))
     rolled_id = sandbox.docker("larry").images.get(sandbox.registry_images[ROLLED_CONSUL]).id
     for host in HOSTS:
         server = sandbox.docker(host).containers.get(server_container_name(CLUSTER_STACK, host))
@@ -307,21 +214,3 @@ def _kept(completed: subprocess.CompletedProcess, name: str) -> subprocess.Compl
     folder.mkdir(parents=True, exist_ok=True)
     (folder / f"{name}.log").write_text(f"exit {completed.returncode}\n--- stdout\n{completed.stdout}\n--- stderr\n{completed.stderr}")
     return completed
-
-
-def test_destroy_the_cluster_first_then_the_sandbox_leaves_nothing(stacks, engine) -> None:
-    """docs/sandbox.md's tear-down, as pasted (each destroy answered yes)."""
-    sandbox, cluster = stacks
-    cluster_destroy, sandbox_destroy = TEAR_DOWN
-    with phase("real: destroy cluster (docs/sandbox.md)"):
-        run_documented(DOC, RUNNER, {cluster_destroy: prints_nothing_to_check}, sandbox.doc_shell)
-    cluster.deployed = False
-    for host in HOSTS:
-        nested = sandbox.docker(host)
-        assert nested.info()["Swarm"]["LocalNodeState"] == "inactive", host
-        assert nested.api.containers(all=True) == [], host
-        assert (nested.api.volumes().get("Volumes") or []) == [], host
-    with phase("real: destroy sandbox (docs/sandbox.md)"):
-        run_documented(DOC, RUNNER, {sandbox_destroy: prints_nothing_to_check}, sandbox.doc_shell)
-    sandbox.deployed = False
-    assert leftovers(engine, f"{SANDBOX_STACK}-") == NOTHING

@@ -9,7 +9,8 @@ a doc's commands made. This machine's settings a doc leaves to the reader (`mach
 stand-in images) lie under the stack's config, as the real-CLI tests `config set` them before a doc's `up`.
 A StackReference reads the outputs of the stack it names, `organization/<project>/<stack>`.
 The program is the project's whose `Pulumi.yaml` is found from the folder `pulumi` runs in upward, as the
-CLI finds it (this checkout's where there is none, a doc's scratch folder, or where it is a copy of this one).
+CLI finds it (this checkout's where there is none, a doc's scratch folder, or where it is a copy of this one);
+`up` reads the stack's file, Pulumi.<stack>.yaml, in the folder found (a copy's own, which a doc's reader edits).
 A project of another name runs with its own virtualenv's packages (`runtime.options.virtualenv`) ahead of
 this checkout's, that virtualenv made first where it is missing, with the project's requirements.txt, as
 the CLI's language host makes it; its stacks' state is `<state dir>/<project>.<stack>-state.json`.
@@ -60,21 +61,28 @@ def install(bin_dir: Path, backend: Path, state_dir: Path, machine: Mapping[str,
     }
 
 
+def project_folder(folder: Path) -> Path | None:
+    """The folder of the `Pulumi.yaml` in `folder` or above it, as the CLI finds it."""
+    return next((candidate for candidate in (folder, *folder.parents) if (candidate / "Pulumi.yaml").is_file()), None)
+
+
 def find_project(folder: Path) -> Path:
-    """The folder of the `Pulumi.yaml` in `folder` or above it; this checkout where there is none, or where
-    it is this project's (a copy of the checkout, whose program and stack files are the checkout's)."""
+    """The program's folder: the project found from `folder`; this checkout where there is none, or where
+    it is this project's (a copy of the checkout, whose program is the checkout's)."""
     from tests.support.program import PROJECT, PROJECT_DIR
 
-    found = next((candidate for candidate in (folder, *folder.parents) if (candidate / "Pulumi.yaml").is_file()), PROJECT_DIR)
+    found = project_folder(folder) or PROJECT_DIR
     return PROJECT_DIR if _project_file(found)["name"] == PROJECT else found
 
 
 class Backend:
-    def __init__(self, folder: Path, state_dir: Path, project_dir: Path | None = None) -> None:
+    def __init__(self, folder: Path, state_dir: Path, project_dir: Path | None = None, stack_dir: Path | None = None) -> None:
+        """`stack_dir`: where the stack files are, the project folder `pulumi` runs in (project_dir's by default)."""
         from tests.support.program import PROJECT_DIR
 
         self.folder, self.state_dir = folder, state_dir
         self.project_dir = project_dir or PROJECT_DIR
+        self.stack_dir = stack_dir or self.project_dir
         self.project = _project_file(self.project_dir)["name"]
 
     def _file(self, stack: str, kind: str) -> Path:
@@ -206,7 +214,8 @@ def _up(backend: Backend, stack: str, refresh: bool) -> str:
     harness = backend.harness(stack)
     try:
         outputs = harness.apply(
-            lambda: run_program(harness, stack, config, project_dir=backend.project_dir), label=f"up ({stack})", refresh=refresh
+            lambda: run_program(harness, stack, config, project_dir=backend.project_dir, stack_dir=backend.stack_dir),
+            label=f"up ({stack})", refresh=refresh,
         )
     except Exception as error:  # noqa: BLE001 - the CLI prints the program's error and exits
         raise Refused(f"error: {error}") from None
@@ -255,7 +264,7 @@ def _destroy(backend: Backend, stack: str) -> str:
 
 def main(arguments: list[str]) -> int:
     caller = Path(os.environ.get(CALLER_DIR) or os.getcwd())
-    backend = Backend(Path(os.environ[BACKEND]), Path(os.environ[STATE_DIR]), find_project(caller))
+    backend = Backend(Path(os.environ[BACKEND]), Path(os.environ[STATE_DIR]), find_project(caller), project_folder(caller))
     try:
         out, err = run(backend, arguments)
     except Refused as refused:

@@ -4,6 +4,7 @@ does not serve, refused saying so."""
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 
 import pytest
@@ -67,6 +68,22 @@ def test_the_installed_pulumi_runs_in_a_shell(tmp_path) -> None:
     )
     assert (completed.returncode, completed.stdout) == (1, "")
     assert completed.stderr == "Created stack 'dev2'\nerror: current stack does not have output property 'webUrl'\n"
+
+
+def test_up_reads_the_stack_file_of_the_project_it_runs_in(tmp_path) -> None:
+    """As the CLI does: a user's edit of Pulumi.<stack>.yaml in the project folder is what `up` deploys (here a
+    count the config check refuses before anything is made, so no engine is needed)."""
+    project = tmp_path / "project"
+    (project / "sub").mkdir(parents=True)
+    shutil.copy(PROJECT_DIR / "Pulumi.yaml", project / "Pulumi.yaml")
+    (project / "Pulumi.dev2.yaml").write_text("config:\n  orchestration:consulServers: 2\n")
+    environment = {**install(tmp_path / "bin", tmp_path / "backend", tmp_path / "state", {}), "PULUMI_SKIP_CONFIRMATIONS": "true"}
+    completed = subprocess.run(
+        ["bash", "-c", "pulumi stack init dev2 && cd sub && pulumi up"],
+        cwd=project, env=environment, capture_output=True, text=True, check=False,
+    )
+    assert completed.returncode == 1, completed.stderr
+    assert "orchestration:consulServers" in completed.stderr and "'2' is not one of [1, 3, 5]" in completed.stderr, completed.stderr
 
 
 def test_the_program_is_the_project_found_from_where_pulumi_runs(tmp_path) -> None:

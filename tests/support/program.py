@@ -43,6 +43,7 @@ def run_program(
     project_dir: Path = PROJECT_DIR,
     preview: bool = False,
     own_process: bool = False,
+    stack_dir: Path | None = None,
 ) -> "StackOutputs":
     """Runs `project_dir`'s __main__.py (this project's by default) for `stack`; returns its resolved stack outputs.
 
@@ -51,14 +52,15 @@ def run_program(
     schema (ProjectConfigError where `pulumi preview` would stop) and completed with
     its defaults, unless `project_defaults` is false (to see the program's own). `own_process`: nothing else
     runs in this process after the program, so the collector stays as the program set it (frozen), as when
-    the language host runs it.
+    the language host runs it. `stack_dir`: where Pulumi.<stack>.yaml is read, project_dir by default (the
+    folder a user runs `pulumi` in, which holds the stack files the user edits).
     Values that are not strings are passed as JSON, as the CLI does for structured
     config. Keys in `secret_keys` are marked secret. A custom `monitor` (built on
     `mocks`) can observe what the mocks alone do not. `preview` runs it as `pulumi preview` does.
     """
     project_file = yaml.safe_load((project_dir / "Pulumi.yaml").read_text())
     project = project_file["name"]
-    config = stack_config(stack, project_dir)
+    config = stack_config(stack, stack_dir or project_dir)
     config.update({_qualified(key, project): value for key, value in (overrides or {}).items()})
     # An override of None unsets what the stack file sets.
     config = {key: value for key, value in config.items() if value is not None}

@@ -26,7 +26,6 @@ NOT_RUN = {
     ("docs/compose.md", "pulumi config set webPort 5001"),
     ("docs/reuse.md", "orchestration-components @ git+https://github.com/<you>/<this repository>"),
     ("docs/sandbox.md", "docker build -t orchestration/dind-host:bookworm apps/dind-host"),
-    ("docs/sandbox.md", "pulumi up --stack sandbox"),
 }
 
 # Blocks that show output rather than commands, by their first line: tests/unit/test_doc_outputs.py and

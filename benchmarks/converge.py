@@ -12,8 +12,9 @@ too (only on an engine not already in a swarm: its destroy leaves the swarm). Ea
 once it returns: web answers, both workers pass in Consul, Redis and web are in its catalog; how long
 after the return that took (0 s: at once) is recorded too.
 `--real-cli`: whole `dev` through the real Pulumi CLI and providers too (`. /opt/real-pulumi/env.sh`).
-`--floor`: a stack of a program that declares nothing through the real CLI too (EmptyStackSide): what
-the CLI alone takes for an up and a destroy, against which Compose's `down` is put.
+`--floor`: through the real CLI too, a stack of a program that declares nothing (what the CLI alone takes
+for an up and a destroy) and one of a single docker network (pulumi-docker's start and its waits around a
+network), against which Compose's `down` is put.
 Prints a table, writes benchmarks/results/converge.json with the harness's slowest operations.
 """
 from __future__ import annotations
@@ -265,15 +266,13 @@ class RealCliSide:
             self.project.close()
 
 
-class EmptyStackSide:
-    """The real CLI's floor: a stack of a program that declares nothing (`import pulumi`; the same runtime
-    options, virtualenv, file backend and passphrase secrets provider as dev's copy), `up`, the no-change
-    up and the destroy, with RealCliSide's flags; then `destroy --yes` with its preview, as `make destroy`
-    runs it. No plugin starts: what is left is the CLI's start, state and secrets, and a language host."""
+class FloorStackSide:
+    """The real CLI's floor: a stack of a program that declares `program`'s little (the same runtime options,
+    virtualenv, file backend and passphrase secrets provider as dev's copy), `up`, the no-change up and the
+    destroy, with RealCliSide's flags; then `destroy --yes` with its preview, as `make destroy` runs it."""
 
-    name = "real CLI, a stack of nothing"
-
-    def __init__(self) -> None:
+    def __init__(self, name: str, project: str, program: str) -> None:
+        self.name, self._project_name, self._program = name, project, program
         self.project: Any = None
         self.destroys_with_preview: list[float] = []
 
@@ -281,7 +280,7 @@ class EmptyStackSide:
         if self.project is None:
             from tests.e2e.real_pulumi import RealProgram
 
-            self.project = RealProgram("emptystack", "import pulumi  # noqa: F401 (declares nothing)\n", stack="floor")
+            self.project = RealProgram(self._project_name, self._program, stack="floor")
             self.project.init()
         run = self.project.run
         up = timed(lambda: run("up", "--yes", "--skip-preview"))
@@ -294,6 +293,21 @@ class EmptyStackSide:
     def close(self) -> None:
         if self.project is not None:
             self.project.close()
+
+
+def empty_stack_side() -> FloorStackSide:
+    """No plugin starts: what is left is the CLI's start, state and secrets, and a language host."""
+    return FloorStackSide("real CLI, a stack of nothing", "emptystack", "import pulumi  # noqa: F401 (declares nothing)\n")
+
+
+def one_network_side() -> FloorStackSide:
+    """The one object every Compose project makes too, a bridge network, through pulumi-docker: its plugin's
+    start, and the waits it keeps around a network (2 s after creating one, 2 s before deleting it)."""
+    program = (
+        "import pulumi_docker as docker\n\n"
+        f"docker.Network('floor', name='bench-floor-{secrets.token_hex(3)}', driver='bridge')\n"
+    )
+    return FloorStackSide("real CLI, one docker network", "networkstack", program)
 
 
 def medians(rounds: list[dict[str, float]]) -> dict[str, float]:
@@ -334,7 +348,7 @@ def main(argv: list[str] | None = None) -> int:
         if reason:
             print(f"--floor skipped: {reason}")
         else:
-            sides.append(EmptyStackSide())
+            sides += [empty_stack_side(), one_network_side()]
     samples: dict[str, list[dict[str, float]]] = {side.name: [] for side in sides}
     load = [os.getloadavg()[0]]
     try:
@@ -377,8 +391,8 @@ def main(argv: list[str] | None = None) -> int:
         for service in compose.timelines[0]
     }
     print("compose: median seconds from `up` to each container's start: " + ", ".join(f"{service} {seconds}" for service, seconds in started.items()))
-    floor = next((side for side in sides if isinstance(side, EmptyStackSide)), None)
-    if floor is not None:
+    floors = [side for side in sides if isinstance(side, FloorStackSide)]
+    for floor in floors:
         with_preview = round(statistics.median(floor.destroys_with_preview), 2)
         print(f"{floor.name}: destroy --yes with its preview {with_preview} s (median), "
               f"{round(with_preview / results[compose.name]['down'], 2)}x compose's down")
@@ -390,7 +404,7 @@ def main(argv: list[str] | None = None) -> int:
         "ratio_harness_to_compose": ratio, "ratios_to_compose": ratios, "load_average_1min": load, "slowest_harness_operations": harness.slowest,
         "harness_consul_server_create": consul, "compose_container_starts": started, "compose_timelines": compose.timelines,
         "lag_after_up_returned": lags,
-        **({"empty_stack_destroy_with_preview": floor.destroys_with_preview} if floor is not None else {}),
+        "floor_destroys_with_preview": {floor.name: floor.destroys_with_preview for floor in floors},
         "up_after_consul_leader": after_leader, "up_after_consul_leader_ratio": after_leader_ratio,
     }, indent=2) + "\n")
     return 0

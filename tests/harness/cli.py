@@ -204,9 +204,7 @@ def set_machine(backend: Path, stack: str, settings: Mapping[str, Any]) -> None:
 
 
 def _up(backend: Backend, stack: str, refresh: bool) -> str:
-    from tests.support.program import run_program
-
-    from tests.support.program import PROJECT
+    from tests.support.program import PROJECT, run_program
 
     config = {**backend.machine(stack), **backend.config(stack)}
     if backend.project != PROJECT:
@@ -240,16 +238,19 @@ def _use_virtualenv(project_dir: Path) -> None:
         return
     virtualenv = project_dir / name
     if not virtualenv.exists():  # the language host (3.277) makes it, with the project's requirements
-        for argv in (["python3", "-m", "venv", str(virtualenv)], [str(virtualenv / "bin" / "pip"), "install", "-r", "requirements.txt"]):
-            if argv[-1] == "requirements.txt" and not (project_dir / argv[-1]).is_file():
-                continue
-            made = subprocess.run(argv, cwd=project_dir, capture_output=True, text=True, check=False)
-            if made.returncode:
-                raise Refused(f"error: {' '.join(argv)}: exit {made.returncode}\n{made.stdout[-2000:]}{made.stderr[-2000:]}")
+        _run_or_refuse(["python3", "-m", "venv", str(virtualenv)], project_dir)
+        if (project_dir / "requirements.txt").is_file():
+            _run_or_refuse([str(virtualenv / "bin" / "pip"), "install", "-r", "requirements.txt"], project_dir)
     site_packages = sorted(virtualenv.glob("lib/python*/site-packages"))
     if not site_packages:
         raise Refused(f"error: {virtualenv} holds no site-packages: not a virtualenv")
     sys.path.insert(0, str(site_packages[-1]))
+
+
+def _run_or_refuse(argv: list[str], cwd: Path) -> None:
+    made = subprocess.run(argv, cwd=cwd, capture_output=True, text=True, check=False)
+    if made.returncode:
+        raise Refused(f"error: {' '.join(argv)}: exit {made.returncode}\n{made.stdout[-2000:]}{made.stderr[-2000:]}")
 
 
 def _destroy(backend: Backend, stack: str) -> str:

@@ -7,6 +7,7 @@ The same through the real CLI: test_sandbox_cluster_real_pulumi.py, then test_sa
 """
 from __future__ import annotations
 
+import contextlib
 import json
 from pathlib import Path
 
@@ -19,7 +20,7 @@ from tests.harness.markers import (
 )
 
 from tests.harness.cli import BACKEND, set_machine
-from tests.harness.local_images import BASE_IMAGE, CONSUL_IMAGE
+from tests.harness.local_images import BASE_IMAGE, CONSUL_IMAGE, DIND_HOST_IMAGE
 
 from .cluster_support import (
     CLUSTER_STACK,
@@ -34,7 +35,18 @@ from .cluster_support import (
 )
 from .doc_runner import Shell, harness_cli_shell, prints_nothing_to_check, run_documented, scratch_folder
 from .real_sandbox import RealCluster, RealSandbox, doc_stacks
-from .sandbox_doc import CLUSTER_STACK_INIT, CLUSTER_UP, DOC, DOC_CONSUL_IMAGE, PRIVILEGED_OFF, RUNNER, SANDBOX_UP, STAND_INS
+from .sandbox_doc import (
+    BUILD_HOST_IMAGE,
+    CLUSTER_STACK_INIT,
+    CLUSTER_UP,
+    DOC,
+    DOC_CONSUL_IMAGE,
+    DOC_HOST_IMAGE,
+    PRIVILEGED_OFF,
+    RUNNER,
+    SANDBOX_UP,
+    STAND_INS,
+)
 from .support import PHASES, STATE_DIR, phase, project_copy
 
 
@@ -78,6 +90,12 @@ def doc_sandbox(engine, doc_shell: Shell) -> Sandbox:
     build_sandbox_images(engine)
     stack = Sandbox(engine)
     try:
+        with phase("the hosts' image: docs/sandbox.md's apps/build.sh dind-host"):
+            # This machine's base, which a reader who can't pull debian:bookworm-slim names as the doc says.
+            doc_shell.environment["BASE_IMAGE"] = BASE_IMAGE
+            run_documented(DOC, RUNNER, {BUILD_HOST_IMAGE: prints_nothing_to_check}, doc_shell)
+            # The stand-in the sandbox's hosts run is the image the doc's command built.
+            assert engine.images.get(DOC_HOST_IMAGE).id == engine.images.get(DIND_HOST_IMAGE).id
         with phase("sandbox up (larry, curly, moe and a registry): docs/sandbox.md's make up STACK=sandbox"):
             # What `make up` runs first: this machine's engine refuses --privileged, and the stack must
             # exist for the doc's `config set --stack sandbox` that says so.
@@ -92,6 +110,8 @@ def doc_sandbox(engine, doc_shell: Shell) -> Sandbox:
         finally:
             sweep(engine, f"{SANDBOX_STACK}-")  # after a failed destroy: nothing of ours may stay
             stack.close()
+            with contextlib.suppress(docker.errors.ImageNotFound):
+                engine.images.remove(DOC_HOST_IMAGE)  # the tag only: the stand-in keeps the image
 
 
 @pytest.fixture(scope="session")

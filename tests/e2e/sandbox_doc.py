@@ -28,6 +28,9 @@ CLUSTER_STACK_INIT = [
     "pulumi config set --stack sandbox-cluster environment cluster",
     "pulumi config set --stack sandbox-cluster hostsFromStack organization/orchestration/sandbox",
 ]
+# Step 1, the hosts' image; the sandbox runs this machine's stand-in, the same Dockerfile on the same base.
+BUILD_HOST_IMAGE = "apps/build.sh dind-host orchestration/dind-host:bookworm"
+DOC_HOST_IMAGE = "orchestration/dind-host:bookworm"
 DOC_CONSUL_IMAGE = "local/consul"
 STAND_INS = [
     "docker save local/consul | docker -H tcp://10.77.0.11:2375 load",

@@ -25,7 +25,6 @@ NOT_RUN = {
     ("docs/cluster.md", "dig @10.0.0.11 consul.service.consul"),
     ("docs/compose.md", "pulumi config set webPort 5001"),
     ("docs/reuse.md", "orchestration-components @ git+https://github.com/<you>/<this repository>"),
-    ("docs/sandbox.md", "docker build -t orchestration/dind-host:bookworm apps/dind-host"),
 }
 
 # Blocks that show output rather than commands, by their first line: tests/unit/test_doc_outputs.py and
